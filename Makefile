@@ -1,0 +1,35 @@
+# kbuild: the two commands a new user needs are `make release` and `make test`.
+WORKSPACE ?= examples
+
+.PHONY: all build release quick-release test bench fuzz clean deps
+
+all: build
+
+deps:
+	hack/install-deps.sh
+
+build: deps
+	swift build -c release
+
+## Install what is missing, build kbuild, release $(WORKSPACE) into $(WORKSPACE)/_output.
+release:
+	WORKSPACE=$(WORKSPACE) build/release.sh
+
+## Same, for the host platform only (KUBE_FASTBUILD=true).
+quick-release:
+	WORKSPACE=$(WORKSPACE) build/release.sh --quick
+
+## Every test, on real tools (git, go, tar, podman, skopeo, umoci).
+test:
+	hack/test.sh
+
+## Benchmarks against the tools a release engineer would otherwise use.
+bench:
+	hack/bench
+
+## libFuzzer targets, bounded time each.
+fuzz:
+	hack/fuzz
+
+clean:
+	rm -rf .build $(WORKSPACE)/_output

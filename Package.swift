@@ -1,0 +1,88 @@
+// swift-tools-version: 6.2
+// kbuild: a hermetic, reproducible release-build orchestrator for Go monorepos.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "kbuild",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kbuild", targets: ["kbuild"]),
+        .library(name: "KbuildRelease", targets: ["KbuildRelease"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+    ],
+    targets: [
+        // C libraries, each wrapped once by the Swift module beside it.
+        .systemLibrary(
+            name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(
+            name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
+
+        // Shared plumbing: the one process runner, atomic outputs, platforms, source date.
+        .target(
+            name: "KbuildCore",
+            dependencies: [.product(name: "Subprocess", package: "swift-subprocess")],
+            swiftSettings: strict),
+        // md5 / sha256 / sha512 over libcrypto.
+        .target(name: "KbuildDigest", dependencies: ["CCrypto"], swiftSettings: strict),
+        // Deterministic tar / tar.gz writing and safe reading over libarchive.
+        .target(
+            name: "KbuildArchive", dependencies: ["CArchive", "KbuildDigest", "KbuildCore"],
+            swiftSettings: strict),
+        // git describe -> Version, ldflags, version file, base.go fallback, `cut`.
+        .target(name: "KbuildVersion", dependencies: ["KbuildCore"], swiftSettings: strict),
+        // release/kbuild.yaml: typed model and complete validation.
+        .target(
+            name: "KbuildConfig", dependencies: ["KbuildCore", "Yams"], swiftSettings: strict),
+        // The hermetic Go cross-build matrix.
+        .target(
+            name: "KbuildGo", dependencies: ["KbuildCore", "KbuildConfig", "KbuildVersion"],
+            swiftSettings: strict),
+        // Daemonless docker-archive / OCI image tarballs.
+        .target(
+            name: "KbuildImage",
+            dependencies: ["KbuildCore", "KbuildArchive", "KbuildDigest", "KbuildConfig"],
+            swiftSettings: strict),
+        // ReleasePlan and the steps that execute it.
+        .target(
+            name: "KbuildRelease",
+            dependencies: [
+                "KbuildCore", "KbuildArchive", "KbuildDigest", "KbuildVersion", "KbuildConfig",
+                "KbuildGo", "KbuildImage", "Yams",
+            ],
+            swiftSettings: strict),
+        // The thin CLI.
+        .executableTarget(
+            name: "kbuild",
+            dependencies: [
+                "KbuildRelease",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+
+        .target(
+            name: "TestSupport", dependencies: ["KbuildCore"], path: "Tests/TestSupport",
+            swiftSettings: strict),
+        .testTarget(name: "KbuildCoreTests", dependencies: ["KbuildCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "KbuildDigestTests", dependencies: ["KbuildDigest", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "KbuildArchiveTests", dependencies: ["KbuildArchive", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "KbuildVersionTests", dependencies: ["KbuildVersion", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "KbuildConfigTests", dependencies: ["KbuildConfig", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "KbuildGoTests", dependencies: ["KbuildGo", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "KbuildImageTests", dependencies: ["KbuildImage", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "KbuildReleaseTests", dependencies: ["KbuildRelease", "TestSupport"], swiftSettings: strict),
+        // Runs the built `kbuild` binary on examples/ and checks results with outside tools.
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["TestSupport", "kbuild"], swiftSettings: strict),
+    ]
+)

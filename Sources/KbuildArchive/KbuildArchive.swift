@@ -1,0 +1,1 @@
+// KbuildArchive: see Package.swift for this module's concern.

@@ -1,0 +1,1 @@
+// KbuildConfig: see Package.swift for this module's concern.

@@ -1,0 +1,92 @@
+import Foundation
+
+/// Writing outputs so that a reader never sees a half-written file under its final name.
+public enum FileOutput {
+    /// A unique sibling path of `path` for writing before the rename.
+    public static func temporarySibling(of path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        return directory + "/.\(url.lastPathComponent).kbuild-tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
+    }
+
+    /// Writes `data` to a temporary sibling, fsyncs it and renames it onto `path`.
+    public static func writeAtomically(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let temporary = temporarySibling(of: path)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw FileOutputError(path: path, operation: "create", errno: errno) }
+        var ok = false
+        defer {
+            close(fd)
+            if !ok { unlink(temporary) }
+        }
+        try data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw FileOutputError(path: path, operation: "write", errno: errno)
+                }
+                offset += written
+            }
+        }
+        guard fchmod(fd, mode) == 0 else { throw FileOutputError(path: path, operation: "chmod", errno: errno) }
+        guard fsync(fd) == 0 else { throw FileOutputError(path: path, operation: "sync", errno: errno) }
+        guard rename(temporary, path) == 0 else {
+            throw FileOutputError(path: path, operation: "rename into place", errno: errno)
+        }
+        ok = true
+    }
+
+    /// Writes `text` as UTF-8, atomically.
+    public static func writeAtomically(_ text: String, to path: String, mode: mode_t = 0o644) throws {
+        try writeAtomically(Data(text.utf8), to: path, mode: mode)
+    }
+
+    /// Replaces the directory `target` with the fully written directory `staged`.
+    /// The old target is moved aside first and removed only after the new one is in place.
+    public static func replaceDirectory(_ target: String, with staged: String) throws {
+        let fm = FileManager.default
+        var previous: String?
+        if fm.fileExists(atPath: target) {
+            let aside = temporarySibling(of: target) + ".old"
+            guard rename(target, aside) == 0 else {
+                throw FileOutputError(path: target, operation: "move aside", errno: errno)
+            }
+            previous = aside
+        }
+        guard rename(staged, target) == 0 else {
+            let code = errno
+            if let previous { rename(previous, target) }
+            throw FileOutputError(path: target, operation: "rename into place", errno: code)
+        }
+        if let previous { try? fm.removeItem(atPath: previous) }
+    }
+
+    /// Removes leftovers (`.<name>.kbuild-tmp-*`) of earlier interrupted runs in `directory`.
+    public static func removeLeftovers(in directory: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(".") && name.contains(".kbuild-tmp-") {
+            try? FileManager.default.removeItem(atPath: directory + "/" + name)
+        }
+    }
+}
+
+/// A file system operation on an output failed.
+public struct FileOutputError: Error, CustomStringConvertible, Equatable {
+    public var path: String
+    public var operation: String
+    public var errno: Int32
+
+    public init(path: String, operation: String, errno: Int32) {
+        self.path = path
+        self.operation = operation
+        self.errno = errno
+    }
+
+    public var description: String {
+        "cannot \(operation) \(path): \(String(cString: strerror(errno)))"
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Subprocess
+
+#if canImport(System)
+    import System
+#else
+    import SystemPackage
+#endif
+
+/// One external command: what to run, with which arguments, environment and directory.
+public struct Command: Sendable, Hashable, CustomStringConvertible {
+    /// How the child's environment is formed.
+    public enum Environment: Sendable, Hashable {
+        /// The caller's environment, with these entries replaced (nil removes one).
+        case inherit(overrides: [String: String?] = [:])
+        /// Exactly these variables and nothing else (hermetic builds).
+        case exact([String: String])
+    }
+
+    public var executable: String
+    public var arguments: [String]
+    public var environment: Environment
+    public var workingDirectory: String?
+    /// Bytes written to the child's standard input, if any.
+    public var input: String?
+
+    public init(
+        _ executable: String, _ arguments: [String] = [], environment: Environment = .inherit(),
+        workingDirectory: String? = nil, input: String? = nil
+    ) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.input = input
+    }
+
+    /// The command as a shell-like line, for error messages.
+    public var description: String {
+        ([executable] + arguments).map { arg in
+            arg.isEmpty || arg.contains(where: { " \"'$\\".contains($0) }) ? "'\(arg)'" : arg
+        }.joined(separator: " ")
+    }
+}
+
+/// What a finished command produced. A nonzero exit is a result here, not an error.
+public struct CommandResult: Sendable {
+    public var status: Int32
+    /// True when the process was killed by a signal (`status` is then the signal number).
+    public var signaled: Bool
+    public var stdout: String
+    public var stderr: String
+
+    public init(status: Int32, signaled: Bool = false, stdout: String, stderr: String) {
+        self.status = status
+        self.signaled = signaled
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
+    public var succeeded: Bool { !signaled && status == 0 }
+}
+
+/// Failures of running external commands.
+public enum CommandError: Error, CustomStringConvertible, Equatable {
+    /// The executable could not be found or started.
+    case launchFailed(command: String, reason: String)
+    /// The command ran and failed; carries its exit status and the tail of its stderr.
+    case failed(command: String, status: Int32, signaled: Bool, stderrTail: String)
+
+    public var description: String {
+        switch self {
+        case .launchFailed(let command, let reason):
+            return "cannot run `\(command)`: \(reason)"
+        case .failed(let command, let status, let signaled, let tail):
+            let how = signaled ? "was killed by signal \(status)" : "exited with status \(status)"
+            let detail = tail.isEmpty ? "" : ": \(tail)"
+            return "`\(command)` \(how)\(detail)"
+        }
+    }
+}
+
+/// Runs external commands. Planning code never spawns processes; only steps hold a runner.
+public protocol ProcessRunner: Sendable {
+    func run(_ command: Command) async throws -> CommandResult
+}
+
+extension ProcessRunner {
+    /// Runs `command` and throws `CommandError.failed` unless it exits 0.
+    @discardableResult
+    public func check(_ command: Command) async throws -> CommandResult {
+        let result = try await run(command)
+        guard result.succeeded else {
+            throw CommandError.failed(
+                command: command.description, status: result.status, signaled: result.signaled,
+                stderrTail: Self.tail(result.stderr.isEmpty ? result.stdout : result.stderr))
+        }
+        return result
+    }
+
+    /// The last lines of a command's output, enough to show what went wrong on one screen.
+    public static func tail(_ text: String, lines: Int = 20) -> String {
+        let all = text.split(separator: "\n", omittingEmptySubsequences: true)
+        return all.suffix(lines).joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// The real runner, on swift-subprocess.
+public struct SubprocessRunner: ProcessRunner {
+    /// Upper bound of collected stdout/stderr per command.
+    public var outputLimit: Int
+
+    public init(outputLimit: Int = 64 << 20) {
+        self.outputLimit = outputLimit
+    }
+
+    public func run(_ command: Command) async throws -> CommandResult {
+        let executable: Executable =
+            command.executable.contains("/") ? .path(FilePath(command.executable)) : .name(command.executable)
+        let environment: Subprocess.Environment
+        switch command.environment {
+        case .inherit(let overrides):
+            var updates: [Subprocess.Environment.Key: String?] = [:]
+            for (key, value) in overrides { updates[Subprocess.Environment.Key(stringLiteral: key)] = value }
+            environment = .inherit.updating(updates)
+        case .exact(let variables):
+            var all: [Subprocess.Environment.Key: String] = [:]
+            for (key, value) in variables { all[Subprocess.Environment.Key(stringLiteral: key)] = value }
+            environment = .custom(all)
+        }
+        let directory = command.workingDirectory.map { FilePath($0) }
+        do {
+            let result = try await Subprocess.run(
+                executable, arguments: Arguments(command.arguments), environment: environment,
+                workingDirectory: directory, input: .string(command.input ?? ""),
+                output: .string(limit: outputLimit), error: .string(limit: outputLimit))
+            let (status, signaled): (Int32, Bool)
+            switch result.terminationStatus {
+            case .exited(let code): (status, signaled) = (Int32(code), false)
+            case .signaled(let code): (status, signaled) = (Int32(code), true)
+            }
+            return CommandResult(
+                status: status, signaled: signaled, stdout: result.standardOutput ?? "",
+                stderr: result.standardError ?? "")
+        } catch let error as SubprocessError {
+            throw CommandError.launchFailed(command: command.description, reason: "\(error)")
+        }
+    }
+}

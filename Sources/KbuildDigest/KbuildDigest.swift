@@ -1,0 +1,1 @@
+// KbuildDigest: see Package.swift for this module's concern.

@@ -1,0 +1,1 @@
+// KbuildGo: see Package.swift for this module's concern.

@@ -1,0 +1,1 @@
+// KbuildImage: see Package.swift for this module's concern.

@@ -1,0 +1,1 @@
+// KbuildRelease: see Package.swift for this module's concern.

@@ -1,0 +1,1 @@
+// KbuildVersion: see Package.swift for this module's concern.

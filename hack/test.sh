@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite: dependencies, a warning-free build, then every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+hack/install-deps.sh
+hack/verify-build.sh
+swift test "$@"
