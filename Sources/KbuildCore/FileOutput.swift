@@ -4,15 +4,14 @@ import Foundation
 public enum FileOutput {
     /// A unique sibling path of `path` for writing before the rename.
     public static func temporarySibling(of path: String) -> String {
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        return directory + "/.\(url.lastPathComponent).kbuild-tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
+        let directory = Paths.parent(of: path)
+        return (directory.isEmpty ? "." : directory) + "/.\(Paths.name(of: path)).kbuild-tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
     }
 
     /// Writes `data` to a temporary sibling, fsyncs it and renames it onto `path`.
     public static func writeAtomically(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
         try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            atPath: Paths.parent(of: path), withIntermediateDirectories: true)
         let temporary = temporarySibling(of: path)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw FileOutputError(path: path, operation: "create", errno: errno) }
@@ -88,5 +87,26 @@ public struct FileOutputError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         "cannot \(operation) \(path): \(String(cString: strerror(errno)))"
+    }
+}
+
+/// Path string helpers. (NSString's path methods crash in this Foundation on some inputs; don't use them.)
+public enum Paths {
+    /// The directory part: `a/b` for `a/b/c`, `/` for `/a`, empty for `a`.
+    public static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        if slash == path.startIndex { return "/" }
+        return String(path[..<slash])
+    }
+
+    /// The last component: `c` for `a/b/c`.
+    public static func name(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
+    /// `path` made absolute against `directory` (no symlink resolution).
+    public static func absolute(_ path: String, relativeTo directory: String) -> String {
+        path.hasPrefix("/") ? path : directory + "/" + path
     }
 }

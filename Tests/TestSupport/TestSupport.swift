@@ -88,7 +88,7 @@ public struct GitRepository: Sendable {
     public func write(_ relative: String, _ contents: String) throws {
         let file = path + "/" + relative
         try FileManager.default.createDirectory(
-            atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            atPath: Paths.parent(of: file), withIntermediateDirectories: true)
         try contents.write(toFile: file, atomically: true, encoding: .utf8)
     }
 
@@ -149,4 +149,15 @@ public enum Repository {
         if let tag { try await repo.git("tag", "-a", tag, "-m", tag, date: date) }
         return repo
     }
+}
+
+/// Deterministic incompressible-looking bytes for fixtures.
+public func pseudoRandomBytes(count: Int, seed: UInt32 = 12345) -> [UInt8] {
+    var bytes = [UInt8](repeating: 0, count: count)
+    var state = seed
+    for i in bytes.indices {
+        state = state &* 1_103_515_245 &+ 12345
+        bytes[i] = UInt8(truncatingIfNeeded: state >> 16)
+    }
+    return bytes
 }

@@ -1,0 +1,51 @@
+import CArchive
+
+/// Everything that can go wrong reading or writing an archive.
+public enum ArchiveError: Error, CustomStringConvertible, Equatable {
+    /// A libarchive call failed; carries libarchive's own message.
+    case library(operation: String, path: String, message: String)
+    /// A source or destination file could not be read or written.
+    case io(path: String, reason: String)
+    /// An entry that would land outside the root, or is otherwise unsafe to unpack.
+    case unsafeEntry(archive: String, entry: String, reason: String)
+    /// Two entries with one path.
+    case duplicateEntry(archive: String, entry: String)
+    /// The archive ended early or is not a tar.
+    case corrupt(archive: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .library(let operation, let path, let message):
+            return "\(path): \(operation) failed: \(message)"
+        case .io(let path, let reason):
+            return "\(path): \(reason)"
+        case .unsafeEntry(let archive, let entry, let reason):
+            return "\(archive): unsafe entry '\(entry)': \(reason)"
+        case .duplicateEntry(let archive, let entry):
+            return "\(archive): entry '\(entry)' is added twice"
+        case .corrupt(let archive, let reason):
+            return "\(archive): not a readable tar archive: \(reason)"
+        }
+    }
+}
+
+extension CInt {
+    /// Turns a libarchive status into a throw carrying `archive_error_string`.
+    func check(_ archive: OpaquePointer, _ operation: String, _ path: String) throws(ArchiveError) {
+        guard self < ARCHIVE_WARN else { return }  // ARCHIVE_OK (0) and ARCHIVE_WARN (-20) pass.
+        throw .library(operation: operation, path: path, message: archive.errorMessage)
+    }
+}
+
+extension Int {
+    func check(_ archive: OpaquePointer, _ operation: String, _ path: String) throws(ArchiveError) {
+        guard self < 0 else { return }
+        throw .library(operation: operation, path: path, message: archive.errorMessage)
+    }
+}
+
+extension OpaquePointer {
+    var errorMessage: String {
+        archive_error_string(self).map { String(cString: $0) } ?? "unknown libarchive error"
+    }
+}

@@ -1,1 +1,0 @@
-// KbuildArchive: see Package.swift for this module's concern.

@@ -1,0 +1,269 @@
+import CArchive
+import Foundation
+import KbuildCore
+import KbuildDigest
+
+/// How every entry of a tarball is written. The determinism rules live here, not at call sites.
+public struct TarOptions: Sendable, Hashable {
+    /// The compression of the whole stream.
+    public enum Compression: Sendable, Hashable {
+        case none
+        /// gzip through libarchive; the header carries no file name and no time.
+        case gzip(level: Int)
+    }
+
+    public var compression: Compression
+    /// The mtime of every entry (SOURCE_DATE_EPOCH).
+    public var mtime: SourceDate
+    /// Digests computed over the written bytes while writing.
+    public var digests: Set<DigestAlgorithm>
+
+    /// Owner and group of every entry: uid/gid 0, names `root`.
+    public static let ownerName = "root"
+
+    public init(compression: Compression, mtime: SourceDate, digests: Set<DigestAlgorithm> = [.sha256, .sha512]) {
+        self.compression = compression
+        self.mtime = mtime
+        self.digests = digests
+    }
+}
+
+/// A finished archive on disk under its final name.
+public struct WrittenArchive: Sendable, Hashable {
+    public var path: String
+    public var size: Int64
+    public var digests: [DigestAlgorithm: Digest]
+}
+
+/// Writes a deterministic tar or tar.gz: pax (restricted) format that GNU tar and Go read,
+/// uid/gid 0, normalized modes, one mtime, no atime/ctime/xattrs.
+/// Bytes go to a temporary sibling and are hashed as they are written; `finish()` renames
+/// the file into place. A writer dropped without `finish()` leaves nothing behind.
+public final class TarballWriter {
+    private let archive: OpaquePointer
+    private let sink: Sink
+    private let options: TarOptions
+    private let path: String
+    private let temporary: String
+    private var finished = false
+
+    public init(path: String, options: TarOptions) throws(ArchiveError) {
+        self.path = path
+        self.options = options
+        temporary = FileOutput.temporarySibling(of: path)
+        let directory = Paths.parent(of: path)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .io(path: directory, reason: "cannot create directory: \(error.localizedDescription)")
+        }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io(path: path, reason: "cannot create: \(String(cString: strerror(errno)))") }
+        sink = Sink(fd: fd, path: path, digests: options.digests)
+        guard let archive = archive_write_new() else {
+            close(fd)
+            unlink(temporary)
+            throw .library(operation: "archive_write_new", path: path, message: "out of memory")
+        }
+        self.archive = archive
+        do {
+            try archive_write_set_format_pax_restricted(archive).check(archive, "set tar format", path)
+            switch options.compression {
+            case .none:
+                try archive_write_add_filter_none(archive).check(archive, "set no compression", path)
+            case .gzip(let level):
+                try archive_write_add_filter_gzip(archive).check(archive, "set gzip", path)
+                // No time and no name in the gzip header: reproducible bytes.
+                try archive_write_set_filter_option(archive, "gzip", "timestamp", nil)
+                    .check(archive, "disable gzip timestamp", path)
+                try archive_write_set_filter_option(archive, "gzip", "compression-level", String(level))
+                    .check(archive, "set gzip level", path)
+            }
+            let client = Unmanaged.passUnretained(sink).toOpaque()
+            try archive_write_open(archive, client, nil, sinkWrite, nil).check(archive, "open", path)
+        } catch {
+            archive_write_free(archive)
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    deinit {
+        if !finished {
+            archive_write_free(archive)
+            close(sink.fd)
+            unlink(temporary)
+        }
+    }
+
+    /// Adds one entry. Callers add entries in `normalizedForArchive()` order.
+    public func add(_ entry: TarEntry) throws(ArchiveError) {
+        guard let header = archive_entry_new2(archive) else {
+            throw .library(operation: "archive_entry_new", path: path, message: "out of memory")
+        }
+        defer { archive_entry_free(header) }
+        let name: String
+        switch entry.content {
+        case .directory: name = entry.path + "/"
+        default: name = entry.path
+        }
+        // Raw UTF-8 bytes as the "multibyte" name: kbuild never calls setlocale, so libarchive works in
+        // the C locale whatever LANG says, and writes the same bytes (pax, hdrcharset=BINARY when non-ASCII).
+        archive_entry_copy_pathname(header, name)
+        archive_entry_set_uid(header, 0)
+        archive_entry_set_gid(header, 0)
+        archive_entry_set_uname(header, TarOptions.ownerName)
+        archive_entry_set_gname(header, TarOptions.ownerName)
+        archive_entry_set_mtime(header, time_t(options.mtime.seconds), 0)
+        archive_entry_set_perm(header, mode_t(entry.mode))
+
+        var source: CInt = -1
+        defer { if source >= 0 { close(source) } }
+        switch entry.content {
+        case .directory:
+            archive_entry_set_filetype(header, 0o040000)
+            archive_entry_set_size(header, 0)
+        case .symlink(let target):
+            archive_entry_set_filetype(header, 0o120000)
+            archive_entry_copy_symlink(header, target)
+            archive_entry_set_size(header, 0)
+        case .data(let bytes):
+            archive_entry_set_filetype(header, 0o100000)
+            archive_entry_set_size(header, la_int64_t(bytes.count))
+        case .file(let sourcePath):
+            source = open(sourcePath, O_RDONLY | O_CLOEXEC)
+            var info = stat()
+            guard source >= 0, fstat(source, &info) == 0 else {
+                throw .io(path: sourcePath, reason: "cannot read: \(String(cString: strerror(errno)))")
+            }
+            guard info.st_mode & S_IFMT == S_IFREG else {
+                throw .io(path: sourcePath, reason: "not a regular file")
+            }
+            archive_entry_set_filetype(header, 0o100000)
+            archive_entry_set_size(header, la_int64_t(info.st_size))
+        }
+        try checkSink(archive_write_header(archive, header), "write header of \(entry.path)")
+
+        switch entry.content {
+        case .data(let bytes):
+            let status = bytes.withUnsafeBytes { raw in
+                raw.count == 0 ? 0 : archive_write_data(archive, raw.baseAddress, raw.count)
+            }
+            try checkSink(status, "write \(entry.path)")
+        case .file(let sourcePath):
+            try copyData(from: source, sourcePath: sourcePath, entry: entry.path)
+        default:
+            break
+        }
+        try checkSink(archive_write_finish_entry(archive), "finish \(entry.path)")
+    }
+
+    /// Adds entries after normalizing them (sorted, parents added).
+    public func add(contentsOf entries: [TarEntry]) throws(ArchiveError) {
+        for entry in try entries.normalizedForArchive() { try add(entry) }
+    }
+
+    /// Closes the archive, syncs it and renames it onto its final path.
+    public func finish() throws(ArchiveError) -> WrittenArchive {
+        try checkSink(archive_write_close(archive), "close")
+        archive_write_free(archive)
+        finished = true
+        defer { close(sink.fd) }
+        guard fsync(sink.fd) == 0 else {
+            unlink(temporary)
+            throw .io(path: path, reason: "cannot sync: \(String(cString: strerror(errno)))")
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw .io(path: path, reason: "cannot rename into place: \(reason)")
+        }
+        return WrittenArchive(path: path, size: sink.written, digests: sink.takeDigests())
+    }
+
+    private func copyData(from fd: CInt, sourcePath: String, entry: String) throws(ArchiveError) {
+        let size = 1 << 20
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(fd, buffer, size)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: sourcePath, reason: "cannot read: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { return }
+            try checkSink(archive_write_data(archive, buffer, n), "write \(entry)")
+        }
+    }
+
+    /// A failure in our sink (disk full, say) is reported with its own reason, not libarchive's.
+    private func checkSink(_ status: CInt, _ operation: String) throws(ArchiveError) {
+        if let failure = sink.failure { throw failure }
+        try status.check(archive, operation, path)
+    }
+
+    private func checkSink(_ status: Int, _ operation: String) throws(ArchiveError) {
+        if let failure = sink.failure { throw failure }
+        try status.check(archive, operation, path)
+    }
+}
+
+extension Tarball {
+    /// Writes `entries` (normalized) to `path` as one deterministic tarball.
+    @discardableResult
+    public static func write(_ entries: [TarEntry], to path: String, options: TarOptions) throws(ArchiveError)
+        -> WrittenArchive
+    {
+        let writer = try TarballWriter(path: path, options: options)
+        try writer.add(contentsOf: entries)
+        return try writer.finish()
+    }
+}
+
+/// Namespace for whole-tarball operations.
+public enum Tarball {}
+
+/// Receives the archive's bytes: writes them to the file and hashes them in the same pass.
+final class Sink {
+    let fd: CInt
+    let path: String
+    private(set) var written: Int64 = 0
+    private(set) var failure: ArchiveError?
+    private var hasher: Digest.Hasher?
+
+    init(fd: CInt, path: String, digests: Set<DigestAlgorithm>) {
+        self.fd = fd
+        self.path = path
+        hasher = Digest.Hasher(digests)
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                failure = .io(path: path, reason: "cannot write: \(String(cString: strerror(errno)))")
+                return -1
+            }
+            offset += n
+        }
+        hasher?.update(bytes)
+        written += Int64(bytes.count)
+        return bytes.count
+    }
+
+    func takeDigests() -> [DigestAlgorithm: Digest] {
+        guard let hasher = hasher.take() else { return [:] }
+        return hasher.finalize()
+    }
+}
+
+private func sinkWrite(
+    _ archive: OpaquePointer?, _ client: UnsafeMutableRawPointer?, _ buffer: UnsafeRawPointer?, _ length: Int
+) -> la_ssize_t {
+    guard let client, let buffer else { return -1 }
+    let sink = Unmanaged<Sink>.fromOpaque(client).takeUnretainedValue()
+    return la_ssize_t(sink.write(UnsafeRawBufferPointer(start: buffer, count: length)))
+}

@@ -1,1 +1,0 @@
-// KbuildDigest: see Package.swift for this module's concern.

@@ -1,0 +1,31 @@
+import Foundation
+import KbuildDigest
+import TestSupport
+import Testing
+
+@Suite struct DigestTests {
+    @Test func fileDigestsMatchCoreutils() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let file = dir.appending("blob")
+        // 3 MiB + 17 bytes of varied content: crosses the 1 MiB read size.
+        let bytes = pseudoRandomBytes(count: 3 << 20 + 17)
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+
+        let digests = try Digest.file(file, Set(DigestAlgorithm.allCases))
+        for (algorithm, tool) in [(DigestAlgorithm.md5, "md5sum"), (.sha256, "sha256sum"), (.sha512, "sha512sum")] {
+            let expected = try await Tool.check(tool, [file]).split(separator: " ").first.map(String.init)
+            #expect(digests[algorithm]?.hex == expected, "\(algorithm)")
+        }
+        #expect(Digest.of(bytes, .sha256) == digests[.sha256])
+    }
+
+    @Test func emptyInputAndDescription() {
+        let digest = Digest.of([UInt8](), .sha256)
+        #expect(digest.description == "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+
+    @Test func missingFileIsAClearError() {
+        #expect(throws: DigestError.self) { try Digest.file("/nonexistent/kbuild", [.md5]) }
+    }
+}
