@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "KbuildVersion", dependencies: ["KbuildCore"], swiftSettings: strict),
         // release/kbuild.yaml: typed model and complete validation.
         .target(
-            name: "KbuildConfig", dependencies: ["KbuildCore", "Yams"], swiftSettings: strict),
+            name: "KbuildConfig", dependencies: ["KbuildCore", "KbuildVersion", "Yams"], swiftSettings: strict),
         // The hermetic Go cross-build matrix.
         .target(
             name: "KbuildGo", dependencies: ["KbuildCore", "KbuildConfig", "KbuildVersion"],

@@ -1,0 +1,31 @@
+/// Runs `body` over `items` with at most `limit` running at once; results keep the input order.
+/// The first error cancels the rest and is rethrown after they finish.
+public func concurrentMap<Item: Sendable, Result: Sendable>(
+    _ items: [Item], limit: Int, _ body: @escaping @Sendable (Item) async throws -> Result
+) async throws -> [Result] {
+    var results = [Result?](repeating: nil, count: items.count)
+    try await withThrowingTaskGroup(of: (Int, Result).self) { group in
+        var next = 0
+        for _ in 0..<min(max(limit, 1), items.count) {
+            let index = next
+            group.addTask { (index, try await body(items[index])) }
+            next += 1
+        }
+        do {
+            while let (index, result) = try await group.next() {
+                results[index] = result
+                if next < items.count {
+                    let index = next
+                    group.addTask { (index, try await body(items[index])) }
+                    next += 1
+                }
+            }
+        } catch {
+            group.cancelAll()
+            // Let every running task finish its cleanup before the error leaves.
+            while (try? await group.next()) != nil {}
+            throw error
+        }
+    }
+    return results.compactMap { $0 }
+}
