@@ -140,8 +140,8 @@ public struct SubprocessRunner: ProcessRunner {
             case .signaled(let code): (status, signaled) = (Int32(code), true)
             }
             return CommandResult(
-                status: status, signaled: signaled, stdout: result.standardOutput ?? "",
-                stderr: result.standardError ?? "")
+                status: status, signaled: signaled, stdout: result.standardOutput,
+                stderr: result.standardError)
         } catch let error as SubprocessError {
             throw CommandError.launchFailed(command: command.description, reason: "\(error)")
         }
