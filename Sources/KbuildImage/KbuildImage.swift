@@ -1,1 +1,0 @@
-// KbuildImage: see Package.swift for this module's concern.
