@@ -37,7 +37,7 @@ public final class TarReader {
             try archive_read_support_format_tar(archive).check(archive, "enable tar", path)
             try archive_read_open_filename(archive, path, 1 << 16).check(archive, "open", path)
         } catch {
-            archive_read_free(archive)
+            // Every stored property is set, so deinit runs and frees the archive: freeing it here too crashed.
             if case .library(_, _, let message) = error, !FileManager.default.fileExists(atPath: path) {
                 throw .io(path: path, reason: "no such file (\(message))")
             }
