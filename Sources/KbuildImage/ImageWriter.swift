@@ -34,6 +34,18 @@ public struct ImageWriter: Sendable {
 
     /// Writes `<bin>.tar` and `<bin>.docker_tag` into the request's output directory, each atomically.
     public func write(_ request: ImageRequest) throws -> ImageResult {
+        do {
+            return try writeUnwrapped(request)
+        } catch let error as ArchiveError {
+            // One error type out of this module: archive failures become image output errors.
+            if case .io(let path, let reason) = error, path == request.binaryPath {
+                throw ImageError.unreadableBinary(path: path, reason: reason)
+            }
+            throw ImageError.output(path: request.tarballPath, reason: error.description)
+        }
+    }
+
+    private func writeUnwrapped(_ request: ImageRequest) throws -> ImageResult {
         let tag = try request.tag()
         let repoTags = try request.repoTags(tag: tag)
         let baseImage = try base?.image(for: request.platform)

@@ -31,13 +31,16 @@ enum Fixtures {
         }
 
         """.write(toFile: source + "/main.go", atomically: true, encoding: .utf8)
-        let output = dir + "/bin/hello-\(getpid())"
+        // Built under a per-process name, then renamed over the shared one (the build is reproducible).
+        let output = dir + "/bin/hello"
+        let temporary = dir + "/bin/.hello-\(getpid())"
         try await Tool.check(
-            "go", ["build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", "-o", output, "."], in: source,
+            "go", ["build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", "-o", temporary, "."], in: source,
             environment: [
                 "CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": "amd64", "GOCACHE": dir + "/cache",
                 "GOPATH": dir + "/gopath", "HOME": dir, "GOFLAGS": "-mod=mod",
             ])
+        guard rename(temporary, output) == 0 else { throw FileOutputError(path: output, operation: "rename", errno: errno) }
         return output
     }
 

@@ -202,6 +202,13 @@ import Testing
         #expect(throws: ImageError.self) {
             try writer.write(Fixtures.request(binaryPath: dir.appending("missing"), output: dir.path))
         }
+        #expect {
+            try writer.write(
+                Fixtures.request(binaryPath: dir.appending("missing"), output: dir.path, tagScheme: .version))
+        } throws: { error in
+            guard let error = error as? ImageError, case .unreadableBinary(let path, _) = error else { return false }
+            return path == dir.appending("missing")
+        }
         // Nothing was written for failed requests.
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["hello"])
     }
