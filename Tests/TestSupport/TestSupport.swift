@@ -8,9 +8,11 @@ public struct TemporaryDirectory: Sendable {
     public init(_ label: String = "kbuild-test") throws {
         let template = NSTemporaryDirectory() + "/\(label).XXXXXX"
         var bytes = Array(template.utf8CString)
-        guard mkdtemp(&bytes) != nil else { throw FileOutputError(path: template, operation: "mkdtemp", errno: errno) }
+        guard let made = mkdtemp(&bytes) else {
+            throw FileOutputError(path: template, operation: "mkdtemp", errno: errno)
+        }
         // Resolve symlinks so paths compare equal to what tools print.
-        path = URL(fileURLWithPath: String(cString: bytes)).resolvingSymlinksInPath().path
+        path = URL(fileURLWithPath: String(cString: made)).resolvingSymlinksInPath().path
     }
 
     /// `path/relative`.
