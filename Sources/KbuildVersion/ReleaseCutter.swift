@@ -66,7 +66,10 @@ public struct ReleaseCutter: Sendable {
         guard VersionRewriter.isReleaseVersion(version) else { throw VersionError.invalidReleaseVersion(version) }
         let head = try await runner.run(gitCommand(workspace, ["rev-parse", "--verify", "-q", "HEAD^{commit}"]))
         guard head.succeeded else { throw VersionError.notAGitRepository(workspace) }
-        let status = try await runner.check(gitCommand(workspace, ["status", "--porcelain"]))
+        let status = try await runner.run(gitCommand(workspace, ["status", "--porcelain"]))
+        guard status.succeeded else {
+            throw VersionError.dirtyTree(workspace: workspace, firstChange: "git status failed: \(status.stderr.prefix(200))")
+        }
         if let first = status.stdout.split(separator: "\n").first {
             throw VersionError.dirtyTree(workspace: workspace, firstChange: String(first))
         }
