@@ -1,13 +1,89 @@
 import ArgumentParser
+import Foundation
+import KbuildCore
+import KbuildVersion
 
 extension Kbuild {
     struct VersionCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "version",
-            abstract: "Print the version of the workspace, computed from git the Kubernetes way.")
+            abstract: "Print the version of the workspace, computed from git the Kubernetes way.",
+            discussion: """
+                The version is `git describe --tags --match='v*' --abbrev=14` of HEAD, rewritten to \
+                semver as Kubernetes' hack/lib/version.sh does (v1.30.0-5-g0123456789abcd becomes \
+                v1.30.0-5+0123456789abcd), with -dirty appended when `git status --porcelain` shows \
+                anything, untracked files included.
+
+                Overrides, strongest first: KUBE_GIT_VERSION_FILE names a file of KEY='value' lines \
+                (as written by --save) that is used as it is; else KUBE_GIT_COMMIT, KUBE_GIT_TREE_STATE \
+                and KUBE_GIT_VERSION replace what git would say. Without a git repository or a v* tag, \
+                the version falls back to gitVersion in pkg/version/base.go.
+
+                buildDate comes from SOURCE_DATE_EPOCH (seconds since 1970, UTC), else the HEAD \
+                commit time.
+                """)
+
+        @Option(
+            name: [.customShort("C"), .customLong("directory")],
+            help: ArgumentHelp("The Go workspace.", valueName: "dir"))
+        var directory: String = "."
+
+        // TODO(integrator): read version.baseFile and version.style from the release config.
+        @Option(help: ArgumentHelp("The release config (version.style, version.baseFile).", valueName: "file"))
+        var config: String?
+
+        @Flag(help: "Print JSON: version, major, minor, commit, treeState, buildDate, source.")
+        var json = false
+
+        @Flag(help: "Print only the version.")
+        var short = false
+
+        @Option(
+            name: .customLong("ldflags"),
+            help: ArgumentHelp(
+                "Print the -X flags for PKG.buildDate, gitCommit, gitTreeState, gitVersion, gitMajor, gitMinor, as one string for go build -ldflags.",
+                valueName: "PKG"))
+        var ldflagsPackage: String?
+
+        @Option(
+            help: ArgumentHelp(
+                "Also write the version file (for KUBE_GIT_VERSION_FILE) to FILE, atomically.", valueName: "FILE"))
+        var save: String?
+
+        @Option(help: "semver (v1.30.0-5+0123456789abcd) or describe (git's raw v1.30.0-5-g0123456789abcd).")
+        var style: VersionStyle?
+
+        func validate() throws {
+            if [json, short, ldflagsPackage != nil].filter({ $0 }).count > 1 {
+                throw ValidationError("--json, --short and --ldflags are alternatives: pick one")
+            }
+        }
 
         func run() async throws {
-            throw ValidationError("`kbuild version` is not implemented yet")
+            try await failing {
+                let info = try await VersionResolver().resolve(
+                    workspace: directory, environment: ProcessInfo.processInfo.environment,
+                    baseFile: VersionResolver.defaultBaseFile, style: style ?? .semver)
+                if let save { try FileOutput.writeAtomically(info.versionFile, to: save) }
+                print(try Self.render(info, json: json, short: short, ldflagsPackage: ldflagsPackage))
+            }
+        }
+
+        /// The chosen output form.
+        static func render(_ info: VersionInfo, json: Bool, short: Bool, ldflagsPackage: String?) throws -> String {
+            if short { return info.version }
+            if let ldflagsPackage { return info.ldflagsString(package: ldflagsPackage) }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                return String(decoding: try encoder.encode(info), as: UTF8.self)
+            }
+            return [
+                ("version", info.version), ("major", info.major), ("minor", info.minor), ("commit", info.commit),
+                ("treeState", info.treeState), ("buildDate", info.buildDate), ("source", info.source.rawValue),
+            ].map { name, value in
+                "\(name):".padding(toLength: 12, withPad: " ", startingAt: 0) + value
+            }.joined(separator: "\n")
         }
     }
 }

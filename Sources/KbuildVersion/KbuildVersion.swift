@@ -1,1 +1,0 @@
-// KbuildVersion: see Package.swift for this module's concern.

@@ -1,0 +1,71 @@
+import KbuildCore
+
+/// Everything that can go wrong computing a version or cutting a release.
+public enum VersionError: Error, CustomStringConvertible, Equatable {
+    /// The final version does not match Kubernetes' semantic version pattern.
+    case invalidVersion(version: String, origin: String)
+    /// A value (commit, tree state, major, minor) that cannot be stamped safely.
+    case invalidValue(name: String, value: String, origin: String)
+    /// `KUBE_GIT_VERSION_FILE` names a file that cannot be read.
+    case unreadableFile(path: String, reason: String)
+    /// A malformed line in a version file or base.go.
+    case syntax(path: String, line: Int, message: String)
+    /// A version file without `KUBE_GIT_VERSION`.
+    case versionFileWithoutVersion(path: String)
+    /// Neither git (with a `v*` tag), nor overrides, nor a base.go could supply a version.
+    case noVersion(workspace: String, baseFile: String, reason: String)
+    /// base.go exists but defines no `gitVersion` string.
+    case baseFileWithoutVersion(path: String)
+    /// A bad `SOURCE_DATE_EPOCH`.
+    case sourceDate(SourceDateError)
+    /// A git command failed where it must not.
+    case git(CommandError)
+    /// `kbuild cut` was given something other than `vMAJOR.MINOR[.PATCH][-pre]`.
+    case invalidReleaseVersion(String)
+    /// `kbuild cut` outside a git repository with at least one commit.
+    case notAGitRepository(String)
+    /// `kbuild cut` on a tree with changes.
+    case dirtyTree(workspace: String, firstChange: String)
+    /// `kbuild cut` for a tag that already exists.
+    case tagExists(String)
+    /// An output file could not be written.
+    case cannotWrite(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalidVersion(let version, let origin):
+            return
+                "version '\(version)' (from \(origin)) is not a valid semantic version: expected vMAJOR.MINOR[.PATCH][-PRERELEASE][+BUILD] (see https://semver.org), e.g. v1.30.0 or v1.31.0-alpha.1"
+        case .invalidValue(let name, let value, let origin):
+            return
+                "\(name)='\(value)' (from \(origin)) cannot be stamped into a binary: quotes and control characters are not allowed"
+        case .unreadableFile(let path, let reason):
+            return "cannot read \(path): \(reason)"
+        case .syntax(let path, let line, let message):
+            return "\(path):\(line): \(message)"
+        case .versionFileWithoutVersion(let path):
+            return "\(path): no KUBE_GIT_VERSION line: a version file must set KUBE_GIT_VERSION='vX.Y.Z'"
+        case .noVersion(let workspace, let baseFile, let reason):
+            return
+                "cannot determine the version of \(workspace): \(reason), and there is no \(baseFile) to fall back to; tag a release (git tag -a vX.Y), or set KUBE_GIT_VERSION_FILE or KUBE_GIT_VERSION"
+        case .baseFileWithoutVersion(let path):
+            return "\(path) defines no gitVersion string: expected a line like `gitVersion = \"v0.5-dev\"`"
+        case .sourceDate(let error):
+            return error.description
+        case .git(let error):
+            return error.description
+        case .invalidReleaseVersion(let version):
+            return
+                "'\(version)' is not a release version: expected vMAJOR.MINOR[.PATCH][-PRERELEASE], e.g. v0.5, v1.2.3 or v1.3.0-rc.1"
+        case .notAGitRepository(let workspace):
+            return "\(workspace) is not a git repository with at least one commit: `kbuild cut` commits and tags"
+        case .dirtyTree(let workspace, let firstChange):
+            return
+                "the tree at \(workspace) has uncommitted changes (\(firstChange)): commit or stash them before cutting a release"
+        case .tagExists(let tag):
+            return "tag \(tag) already exists: pick the next version, or delete the tag if it was never published"
+        case .cannotWrite(let path, let reason):
+            return "cannot write \(path): \(reason)"
+        }
+    }
+}

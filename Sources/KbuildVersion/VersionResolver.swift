@@ -1,0 +1,184 @@
+import Foundation
+import KbuildCore
+
+/// Computes a workspace's version exactly as Kubernetes' hack/lib/version.sh does.
+public struct VersionResolver: Sendable {
+    /// The default place of the version defaults, relative to the workspace.
+    public static let defaultBaseFile = "pkg/version/base.go"
+
+    private let runner: any ProcessRunner
+
+    /// A resolver running git through `runner`.
+    public init(runner: any ProcessRunner = SubprocessRunner()) {
+        self.runner = runner
+    }
+
+    /// The version of `workspace`. Precedence: the file named by `KUBE_GIT_VERSION_FILE`; else the
+    /// `KUBE_GIT_*` variables for what they set, git for the rest; the version falls back to `baseFile`
+    /// (relative to the workspace) when git has no `v*` tag or there is no git repository.
+    public func resolve(
+        workspace: String, environment: [String: String], baseFile: String = defaultBaseFile,
+        style: VersionStyle = .semver
+    ) async throws -> VersionInfo {
+        let buildDate = try await sourceDate(workspace: workspace, environment: environment).rfc3339
+        var info: VersionInfo
+        if let path = environment["KUBE_GIT_VERSION_FILE"], !path.isEmpty {
+            info = try Self.fromVersionFile(path: path, buildDate: buildDate)
+        } else {
+            info = try await fromGit(
+                workspace: workspace, overrides: VersionVariables(environment: environment), baseFile: baseFile,
+                style: style, buildDate: buildDate)
+        }
+        let origin = Self.origin(of: info.source, environment: environment, baseFile: baseFile)
+        guard VersionRewriter.isValid(info.version) else {
+            throw VersionError.invalidVersion(version: info.version, origin: origin)
+        }
+        if info.major.isEmpty || info.minor.isEmpty, let parts = VersionRewriter.majorMinor(of: info.version) {
+            (info.major, info.minor) = parts
+        }
+        for (name, value) in [
+            ("commit", info.commit), ("treeState", info.treeState), ("major", info.major), ("minor", info.minor),
+        ] where value.unicodeScalars.contains(where: { $0 == "'" || $0 == "\"" || $0.properties.generalCategory == .control }) {
+            throw VersionError.invalidValue(name: name, value: value, origin: origin)
+        }
+        return info
+    }
+
+    /// The release timestamp: `SOURCE_DATE_EPOCH` when set, else the HEAD commit time,
+    /// else 0 (base.go's 1970-01-01T00:00:00Z default).
+    public func sourceDate(workspace: String, environment: [String: String]) async throws -> SourceDate {
+        if let epoch = environment["SOURCE_DATE_EPOCH"], !epoch.isEmpty {
+            do throws(SourceDateError) {
+                return try SourceDate(parsing: epoch)
+            } catch {
+                throw VersionError.sourceDate(error)
+            }
+        }
+        if let result = await git(workspace, ["show", "-s", "--format=%ct", "HEAD"]), result.succeeded,
+            let seconds = Int64(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)),
+            let date = try? SourceDate(seconds: seconds)
+        {
+            return date
+        }
+        return try SourceDate(seconds: 0)
+    }
+
+    // MARK: - Sources
+
+    static func fromVersionFile(path: String, buildDate: String) throws -> VersionInfo {
+        let text: String
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            guard let decoded = String(data: data, encoding: .utf8) else {
+                throw VersionError.unreadableFile(path: path, reason: "not UTF-8 text")
+            }
+            text = decoded
+        } catch let error as VersionError {
+            throw error
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: path) ? error.localizedDescription : "no such file"
+            throw VersionError.unreadableFile(path: path, reason: "\(reason) (KUBE_GIT_VERSION_FILE)")
+        }
+        let variables = try VersionFile.parse(text, path: path)
+        guard let version = variables.version else { throw VersionError.versionFileWithoutVersion(path: path) }
+        return VersionInfo(
+            version: version, major: variables.major ?? "", minor: variables.minor ?? "",
+            commit: variables.commit ?? "", treeState: variables.treeState ?? "", buildDate: buildDate, source: .file)
+    }
+
+    private func fromGit(
+        workspace: String, overrides: VersionVariables, baseFile: String, style: VersionStyle, buildDate: String
+    ) async throws -> VersionInfo {
+        let source: VersionSource = overrides.isEmpty ? .git : .environment
+        var commit = overrides.commit
+        if commit == nil, let result = await git(workspace, ["rev-parse", "HEAD^{commit}"]), result.succeeded {
+            commit = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let commit else {
+            // No git: the environment's version if any, else the binary's defaults.
+            if let version = overrides.version {
+                return VersionInfo(
+                    version: Self.rewrite(version, style: style, treeState: overrides.treeState ?? ""),
+                    major: "", minor: "", commit: "", treeState: overrides.treeState ?? "", buildDate: buildDate,
+                    source: .environment)
+            }
+            return try Self.fromBaseFile(
+                workspace: workspace, baseFile: baseFile, overrides: overrides, buildDate: buildDate,
+                reason: "it is not in a git repository with commits")
+        }
+        var treeState = overrides.treeState
+        if treeState == nil {
+            // Untracked files count: a new .go file changes the build.
+            let status = await git(workspace, ["status", "--porcelain"])
+            let clean = status.map { $0.succeeded && $0.stdout.isEmpty } ?? false
+            treeState = clean ? "clean" : "dirty"
+        }
+        let state = treeState ?? "dirty"
+        var version = overrides.version
+        if version == nil,
+            let result = await git(
+                workspace, ["describe", "--tags", "--match=v*", "--abbrev=14", "\(commit)^{commit}"]),
+            result.succeeded
+        {
+            version = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let version else {
+            // No v* tag: the binary keeps base.go's gitVersion; commit and tree state are git's.
+            var withGit = overrides
+            withGit.commit = commit
+            withGit.treeState = state
+            return try Self.fromBaseFile(
+                workspace: workspace, baseFile: baseFile, overrides: withGit, buildDate: buildDate,
+                reason: "git describe finds no v* tag")
+        }
+        let final = Self.rewrite(version, style: style, treeState: state)
+        let parts = VersionRewriter.majorMinor(of: final)
+        return VersionInfo(
+            version: final, major: parts?.major ?? overrides.major ?? "", minor: parts?.minor ?? overrides.minor ?? "",
+            commit: commit, treeState: state, buildDate: buildDate, source: source)
+    }
+
+    /// The version from base.go; `overrides` (environment or git) win for commit and tree state.
+    static func fromBaseFile(
+        workspace: String, baseFile: String, overrides: VersionVariables, buildDate: String, reason: String
+    ) throws -> VersionInfo {
+        let path = Paths.absolute(baseFile, relativeTo: workspace)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw VersionError.noVersion(workspace: workspace, baseFile: baseFile, reason: reason)
+        }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
+            throw VersionError.unreadableFile(path: path, reason: "not readable UTF-8 text")
+        }
+        let file = try BaseFile.parse(text, path: path)
+        guard let version = file.gitVersion, !version.isEmpty else {
+            throw VersionError.baseFileWithoutVersion(path: path)
+        }
+        return VersionInfo(
+            version: version, major: overrides.major ?? "", minor: overrides.minor ?? "",
+            commit: overrides.commit ?? file.gitCommit ?? "", treeState: overrides.treeState ?? file.gitTreeState ?? "",
+            buildDate: buildDate, source: .baseGo)
+    }
+
+    /// hack/lib/version.sh's rewrite (semver style only) and its `-dirty` suffix.
+    static func rewrite(_ version: String, style: VersionStyle, treeState: String) -> String {
+        let rewritten = style == .semver ? VersionRewriter.semver(fromDescribe: version) : version
+        return treeState == "dirty" ? rewritten + "-dirty" : rewritten
+    }
+
+    /// Where the version string itself came from, for error messages.
+    private static func origin(of source: VersionSource, environment: [String: String], baseFile: String) -> String {
+        switch source {
+        case .git: return "git describe"
+        case .file: return "KUBE_GIT_VERSION_FILE=\(environment["KUBE_GIT_VERSION_FILE"] ?? "")"
+        case .environment:
+            return VersionVariables(environment: environment).version == nil ? "git describe" : "KUBE_GIT_VERSION"
+        case .baseGo: return baseFile
+        }
+    }
+
+    /// Runs git in `workspace`; nil when git cannot be started (treated like "no repository").
+    private func git(_ workspace: String, _ arguments: [String]) async -> CommandResult? {
+        try? await runner.run(Command("git", ["-C", workspace] + arguments))
+    }
+}
