@@ -1,0 +1,494 @@
+import Foundation
+import KbuildCore
+import KbuildVersion
+import Yams
+
+/// Reads `release/kbuild.yaml` into a `ReleaseConfig`, validating everything against the workspace.
+public enum ConfigLoader {
+    /// Loads and validates `file`; relative paths in it are resolved against `workspace`,
+    /// platforms against `knownPlatforms` (from `go tool dist list`, or `ReleaseConfig.knownPlatforms`).
+    public static func load(file: String, workspace: String, knownPlatforms: Set<Platform>) throws -> ReleaseConfig {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
+            throw ConfigError.unreadable(file: file, reason: "no such file (write one, or pass --config FILE)")
+        }
+        guard !isDirectory.boolValue else { throw ConfigError.unreadable(file: file, reason: "is a directory") }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ConfigError.unreadable(file: file, reason: "permission denied")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError.unreadable(file: file, reason: "not UTF-8 text")
+        }
+        return try parse(yaml: text, file: file, workspace: workspace, knownPlatforms: knownPlatforms)
+    }
+
+    /// Loads `<workspace>/release/kbuild.yaml` against the fallback platform list.
+    public static func load(workspace: String) throws -> ReleaseConfig {
+        try load(
+            file: workspace + "/" + ReleaseConfig.defaultPath, workspace: workspace,
+            knownPlatforms: ReleaseConfig.knownPlatforms)
+    }
+
+    /// Validates YAML text as if read from `file` (which only names the source in errors).
+    public static func parse(yaml: String, file: String, workspace: String, knownPlatforms: Set<Platform>) throws
+        -> ReleaseConfig
+    {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw syntaxError(error, file: file, yaml: yaml)
+        }
+        let reader = Reader(file: file, workspace: workspace, knownPlatforms: knownPlatforms)
+        return try reader.read(root)
+    }
+
+    /// Yams' own position and problem, as one line.
+    private static func syntaxError(_ error: YamlError, file: String, yaml: String) -> ConfigError {
+        func invalid(_ mark: Mark, _ problem: String, _ context: YamlError.Context?) -> ConfigError {
+            let context = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
+            return .invalid(
+                file: file, line: mark.line, column: mark.column, field: "",
+                message: "malformed YAML: \(problem)\(context)")
+        }
+        switch error {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
+            let .composer(context, problem, mark, _):
+            return invalid(mark, problem, context)
+        case let .duplicatedKeysInMapping(duplicates, context):
+            return .invalid(
+                file: file, line: context.mark.line, column: context.mark.column, field: "",
+                message: "duplicate key \(duplicates.map { "\"\($0)\"" }.joined(separator: ", ")) in one mapping")
+        case let .reader(problem, offset, _, _):
+            // Count lines up to the byte offset Yams reports.
+            let prefix = offset.map { yaml.prefix($0) } ?? ""
+            let line = prefix.filter { $0 == "\n" }.count + 1
+            let column = prefix.count - (prefix.lastIndex(of: "\n").map { prefix.distance(from: prefix.startIndex, to: $0) + 1 } ?? 0) + 1
+            return .invalid(file: file, line: line, column: column, field: "", message: "unreadable YAML: \(problem)")
+        default:
+            return .invalid(file: file, line: 1, column: 1, field: "", message: "malformed YAML: \(error)")
+        }
+    }
+}
+
+/// Walks the composed YAML tree, keeping node positions for every error.
+private struct Reader {
+    let file: String
+    let workspace: String
+    let knownPlatforms: Set<Platform>
+    let module: GoModule
+
+    init(file: String, workspace: String, knownPlatforms: Set<Platform>) {
+        self.file = file
+        self.workspace = workspace
+        self.knownPlatforms = knownPlatforms
+        self.module = GoModule(workspace: workspace)
+    }
+
+    static let topKeys = ["project", "version", "go", "platforms", "binaries", "images", "addons", "full"]
+
+    func read(_ root: Node?) throws -> ReleaseConfig {
+        guard let root, !isNull(root) else {
+            throw ConfigError.invalid(
+                file: file, line: 1, column: 1, field: "",
+                message: "the config is empty; it needs at least binaries (allowed keys: \(Self.topKeys.joined(separator: ", ")))")
+        }
+        let top = try mapping(root, "", allowed: Self.topKeys)
+
+        var project = "kubernetes"
+        if let entry = top["project"] {
+            project = try string(entry.value, "project")
+            guard isSafeFileName(project) else {
+                throw fail(entry.value, "project", "\"\(project)\" is not a safe file name; allowed: \(Self.fileNameRule)")
+            }
+        }
+
+        let version = try readVersion(top["version"], parent: root)
+        let go = try readGo(top["go"])
+        let platforms = try readPlatforms(top["platforms"])
+        guard let binariesEntry = top["binaries"] else {
+            throw fail(root, "binaries", "required: the list of binaries to build (name, package, kinds, image, static)")
+        }
+        let binaries = try readBinaries(binariesEntry.value, platforms: platforms)
+        let images = try readImages(top["images"])
+        let addons = try readAddons(top["addons"])
+        let full = try readFull(top["full"])
+
+        return ReleaseConfig(
+            project: project, version: version, go: go, platformsByKind: platforms.mapValues(\.platforms),
+            binaries: binaries, images: images, addons: addons, full: full)
+    }
+
+    // MARK: Sections
+
+    func readVersion(_ entry: Entry?, parent: Node) throws -> ReleaseConfig.VersionSettings {
+        let fields = try entry.map { try mapping($0.value, "version", allowed: ["package", "baseFile", "style"]) } ?? [:]
+        let anchor = entry?.key ?? parent
+
+        let package: String
+        let packageNode: Node
+        if let given = fields["package"] {
+            package = try string(given.value, "version.package")
+            packageNode = given.value
+        } else if let modulePath = module.path {
+            package = modulePath + "/pkg/version"
+            packageNode = anchor
+        } else {
+            throw fail(anchor, "version.package", "required: the workspace has no go.mod module to default <module>/pkg/version from")
+        }
+        if let problem = module.problem(package: package, requireMain: false) {
+            throw fail(packageNode, "version.package", problem + " (the -X version ldflags would stamp nothing)")
+        }
+
+        var baseFile = ReleaseConfig.VersionSettings.defaultBaseFile
+        if let given = fields["baseFile"] {
+            baseFile = try workspacePath(given.value, "version.baseFile")
+            guard isFile(workspace + "/" + baseFile) else {
+                throw fail(given.value, "version.baseFile", "file \(baseFile) does not exist in the workspace")
+            }
+        }
+
+        var style = VersionStyle.semver
+        if let given = fields["style"] { style = try choice(given.value, "version.style", VersionStyle.self) }
+        return ReleaseConfig.VersionSettings(package: package, baseFile: baseFile, style: style)
+    }
+
+    func readGo(_ entry: Entry?) throws -> ReleaseConfig.Go {
+        let fields = try entry.map { try mapping($0.value, "go", allowed: ["version", "mod", "tags", "ldflags"]) } ?? [:]
+        var go = ReleaseConfig.Go()
+        if let given = fields["version"], !isNull(given.value) {
+            var text = try string(given.value, "go.version")
+            if text.hasPrefix("go") { text.removeFirst(2) }
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+            guard (2...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }) else {
+                throw fail(given.value, "go.version", "\"\(text)\" is not a Go version; allowed: MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. \"1.19\" (quote it)")
+            }
+            go.version = text
+        }
+        let hasVendor = isFile(workspace + "/vendor/modules.txt")
+        go.mod = hasVendor ? .vendor : .mod
+        if let given = fields["mod"] {
+            go.mod = try choice(given.value, "go.mod", ReleaseConfig.ModMode.self)
+            if go.mod == .vendor && !hasVendor {
+                throw fail(given.value, "go.mod", "vendor needs vendor/modules.txt in the workspace (run go mod vendor); allowed: mod, vendor, readonly")
+            }
+        }
+        if let given = fields["tags"] {
+            go.tags = try stringList(given.value, "go.tags").map { tag, node, path in
+                let ok = !tag.isEmpty && tag.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == ".") }
+                guard ok else { throw fail(node, path, "\"\(tag)\" is not a build tag; allowed: letters, digits, '_' and '.'") }
+                return tag
+            }
+        }
+        if let given = fields["ldflags"] {
+            go.ldflags = try stringList(given.value, "go.ldflags").map { word, node, path in
+                guard !word.isEmpty, !word.contains(where: \.isWhitespace) else {
+                    throw fail(node, path, "\"\(word)\" must be one non-empty word without spaces; list each word separately")
+                }
+                return word
+            }
+        }
+        return go
+    }
+
+    struct KindPlatforms {
+        var platforms: [Platform]
+        var node: Node?
+    }
+
+    func readPlatforms(_ entry: Entry?) throws -> [ReleaseConfig.Kind: KindPlatforms] {
+        var result = ReleaseConfig.defaultPlatforms.mapValues { KindPlatforms(platforms: $0, node: nil) }
+        guard let entry else { return result }
+        let kinds = ReleaseConfig.Kind.allCases.map(\.rawValue)
+        let fields = try mapping(entry.value, "platforms", allowed: kinds)
+        for kind in ReleaseConfig.Kind.allCases {
+            guard let given = fields[kind.rawValue] else { continue }
+            var seen = Set<Platform>()
+            for (text, node, path) in try stringList(given.value, "platforms.\(kind.rawValue)") {
+                let platform = try self.platform(text, node, path)
+                guard seen.insert(platform).inserted else {
+                    throw fail(node, path, "platform \(platform) is listed twice")
+                }
+            }
+            result[kind] = KindPlatforms(platforms: seen.sorted(), node: given.value)
+        }
+        return result
+    }
+
+    func readBinaries(_ value: Node, platforms: [ReleaseConfig.Kind: KindPlatforms]) throws -> [ReleaseConfig.Binary] {
+        let items = try sequence(value, "binaries", what: "a list of binaries")
+        guard !items.isEmpty else {
+            throw fail(value, "binaries", "the list is empty; the release needs at least one binary")
+        }
+        var result: [ReleaseConfig.Binary] = []
+        var firstLine: [String: Int] = [:]
+        for (index, item) in items.enumerated() {
+            let path = "binaries[\(index)]"
+            let fields = try mapping(item, path, allowed: ["name", "package", "kinds", "image", "static"])
+            guard let nameEntry = fields["name"] else { throw fail(item, "\(path).name", "required: the binary's file name") }
+            let name = try string(nameEntry.value, "\(path).name")
+            guard isSafeFileName(name) else {
+                throw fail(nameEntry.value, "\(path).name", "\"\(name)\" is not a safe file name; allowed: \(Self.fileNameRule)")
+            }
+            if let line = firstLine[name] {
+                throw fail(nameEntry.value, "\(path).name", "duplicate binary name \"\(name)\" (first defined at line \(line)); names must be unique")
+            }
+            firstLine[name] = nameEntry.value.mark?.line ?? 0
+
+            var package = "./cmd/\(name)"
+            var packageNode = nameEntry.value
+            if let given = fields["package"] {
+                package = try string(given.value, "\(path).package")
+                packageNode = given.value
+            }
+            if let problem = module.problem(package: package, requireMain: true) {
+                throw fail(packageNode, "\(path).package", "binary \(name): " + problem)
+            }
+
+            guard let kindsEntry = fields["kinds"] else {
+                throw fail(item, "\(path).kinds", "required for binary \(name); allowed: \(Self.kindList)")
+            }
+            let kindItems = try stringList(kindsEntry.value, "\(path).kinds")
+            guard !kindItems.isEmpty else {
+                throw fail(kindsEntry.value, "\(path).kinds", "binary \(name) ships in no kind; allowed: \(Self.kindList)")
+            }
+            var kinds = Set<ReleaseConfig.Kind>()
+            for (text, node, kindPath) in kindItems {
+                guard let kind = ReleaseConfig.Kind(rawValue: text) else {
+                    throw fail(node, kindPath, "unknown kind \"\(text)\" for binary \(name); allowed: \(Self.kindList)")
+                }
+                guard kinds.insert(kind).inserted else { throw fail(node, kindPath, "kind \(kind.rawValue) is listed twice") }
+                if platforms[kind]?.platforms.isEmpty ?? true {
+                    throw fail(node, kindPath, "binary \(name) ships in \(kind.rawValue) but platforms.\(kind.rawValue) is empty; add platforms or drop the kind")
+                }
+            }
+
+            var isStatic = true
+            if let given = fields["static"] { isStatic = try bool(given.value, "\(path).static") }
+            var image = false
+            if let given = fields["image"] {
+                image = try bool(given.value, "\(path).image")
+                if image {
+                    guard kinds.contains(.server) else {
+                        throw fail(given.value, "\(path).image", "binary \(name) has an image but is not a server binary (kinds: \(kinds.sorted().map(\.rawValue).joined(separator: ", "))); images ship in server tarballs: add server to kinds or set image: false")
+                    }
+                    guard platforms[.server]?.platforms.contains(where: { $0.os == "linux" }) ?? false else {
+                        throw fail(given.value, "\(path).image", "binary \(name) has an image but platforms.server has no linux platform; images are linux only")
+                    }
+                    guard ImageReference.isPathComponent(name) else {
+                        throw fail(given.value, "\(path).image", "binary \(name) cannot name an image; image names allow lowercase a-z, 0-9 joined by '.', '_', '__' or '-'")
+                    }
+                }
+            }
+            result.append(ReleaseConfig.Binary(name: name, package: package, kinds: kinds, isStatic: isStatic, image: image))
+        }
+        return result
+    }
+
+    func readImages(_ entry: Entry?) throws -> ReleaseConfig.Images {
+        let fields = try entry.map {
+            try mapping($0.value, "images", allowed: ["registry", "tagScheme", "archSuffix", "legacyAmd64Name", "base"])
+        } ?? [:]
+        var images = ReleaseConfig.Images()
+        if let given = fields["registry"] {
+            let registry = try string(given.value, "images.registry")
+            if let problem = ImageReference.registryProblem(registry) {
+                throw fail(given.value, "images.registry", "\"\(registry)\": \(problem)")
+            }
+            images.registry = registry
+        }
+        if let given = fields["tagScheme"] {
+            images.tagScheme = try choice(given.value, "images.tagScheme", ReleaseConfig.TagScheme.self)
+        }
+        if let given = fields["archSuffix"] { images.archSuffix = try bool(given.value, "images.archSuffix") }
+        if let given = fields["legacyAmd64Name"] {
+            images.legacyAmd64Name = try bool(given.value, "images.legacyAmd64Name")
+            if images.legacyAmd64Name && !images.archSuffix {
+                throw fail(given.value, "images.legacyAmd64Name", "true needs archSuffix: true (without the suffix every name is already archless)")
+            }
+        }
+        if let given = fields["base"], !isNull(given.value) {
+            let base = try string(given.value, "images.base")
+            if base != "scratch" {
+                guard !base.isEmpty else {
+                    throw fail(given.value, "images.base", "empty; allowed: scratch or the path of a docker-archive / OCI-layout tarball")
+                }
+                let absolute = Paths.absolute(base, relativeTo: workspace)
+                guard isFile(absolute) else {
+                    throw fail(given.value, "images.base", "base image file \(base) does not exist; allowed: scratch or the path of a docker-archive / OCI-layout tarball (relative to the workspace)")
+                }
+                images.base = absolute
+            }
+        }
+        return images
+    }
+
+    func readAddons(_ entry: Entry?) throws -> ReleaseConfig.Addons {
+        let fields = try entry.map { try mapping($0.value, "addons", allowed: ["dirs", "exclude"]) } ?? [:]
+        var addons = ReleaseConfig.Addons()
+        if let given = fields["dirs"] {
+            addons.dirs = try stringList(given.value, "addons.dirs").map { _, node, path in
+                let dir = try workspacePath(node, path)
+                guard isDirectory(workspace + "/" + dir) else {
+                    throw fail(node, path, "add-on directory \(dir) does not exist in the workspace")
+                }
+                return dir
+            }
+        } else if isDirectory(workspace + "/cluster/addons") {
+            addons.dirs = ["cluster/addons"]
+        }
+        if let given = fields["exclude"] {
+            addons.exclude = try stringList(given.value, "addons.exclude").map { pattern, node, path in
+                guard !pattern.isEmpty, !pattern.hasPrefix("/") else {
+                    throw fail(node, path, "\"\(pattern)\" is not a workspace-relative glob; allowed: patterns like **/demo/** or **/*-test.yaml")
+                }
+                return pattern
+            }
+        }
+        return addons
+    }
+
+    func readFull(_ entry: Entry?) throws -> ReleaseConfig.Full {
+        let fields = try entry.map { try mapping($0.value, "full", allowed: ["include"]) } ?? [:]
+        var full = ReleaseConfig.Full()
+        if let given = fields["include"] {
+            full.include = try stringList(given.value, "full.include").map { _, node, path in
+                let relative = try workspacePath(node, path)
+                guard FileManager.default.fileExists(atPath: workspace + "/" + relative) else {
+                    throw fail(node, path, "\(relative) does not exist in the workspace")
+                }
+                return relative
+            }
+        } else if isDirectory(workspace + "/cluster") {
+            full.include = ["cluster"]
+        }
+        return full
+    }
+
+    // MARK: Typed access with positions
+
+    typealias Entry = (key: Node, value: Node)
+
+    static let kindList = ReleaseConfig.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+    static let fileNameRule = "letters, digits, '.', '_' and '-', starting with a letter or digit"
+
+    func fail(_ node: Node, _ field: String, _ message: String) -> ConfigError {
+        let mark = node.mark
+        return .invalid(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, field: field, message: message)
+    }
+
+    func isNull(_ node: Node) -> Bool {
+        if case .scalar = node { return node.tag.rawValue == Tag.Name.null.rawValue }
+        return false
+    }
+
+    /// What a node is, for "expected X, found Y" messages.
+    func describe(_ node: Node) -> String {
+        switch node {
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        case let .scalar(scalar):
+            return isNull(node) ? "nothing (null)" : "\"\(scalar.string)\""
+        }
+    }
+
+    func mapping(_ node: Node, _ path: String, allowed: [String]) throws -> [String: Entry] {
+        if isNull(node) { return [:] }
+        guard case let .mapping(map) = node else {
+            throw fail(node, path.isEmpty ? "(top level)" : path, "expected a mapping with keys \(allowed.joined(separator: ", ")), found \(describe(node))")
+        }
+        var result: [String: Entry] = [:]
+        for (key, value) in map {
+            let name = key.scalar?.string ?? ""
+            let field = path.isEmpty ? name : "\(path).\(name)"
+            guard case .scalar = key, allowed.contains(name) else {
+                let shown = key.scalar.map { "\"\($0.string)\"" } ?? describe(key)
+                throw fail(key, field, "unknown key \(shown)\(path.isEmpty ? "" : " in \(path)"); allowed: \(allowed.joined(separator: ", "))")
+            }
+            result[name] = (key, value)
+        }
+        return result
+    }
+
+    func string(_ node: Node, _ path: String) throws -> String {
+        guard case let .scalar(scalar) = node, !isNull(node) else {
+            throw fail(node, path, "expected a string, found \(describe(node))")
+        }
+        return scalar.string
+    }
+
+    func bool(_ node: Node, _ path: String) throws -> Bool {
+        guard case .scalar = node, node.tag.rawValue == Tag.Name.bool.rawValue, let value = node.bool else {
+            throw fail(node, path, "expected true or false, found \(describe(node))")
+        }
+        return value
+    }
+
+    func sequence(_ node: Node, _ path: String, what: String) throws -> [Node] {
+        if isNull(node) { return [] }
+        guard case let .sequence(items) = node else {
+            throw fail(node, path, "expected \(what), found \(describe(node))")
+        }
+        return Array(items)
+    }
+
+    /// A list of strings with each item's node and path.
+    func stringList(_ node: Node, _ path: String) throws -> [(String, Node, String)] {
+        try sequence(node, path, what: "a list of strings").enumerated().map { index, item in
+            let itemPath = "\(path)[\(index)]"
+            return (try string(item, itemPath), item, itemPath)
+        }
+    }
+
+    func choice<E: RawRepresentable & CaseIterable>(_ node: Node, _ path: String, _: E.Type) throws -> E
+    where E.RawValue == String {
+        let text = try string(node, path)
+        guard let value = E(rawValue: text) else {
+            throw fail(node, path, "unknown value \"\(text)\"; allowed: \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+
+    func platform(_ text: String, _ node: Node, _ path: String) throws -> Platform {
+        guard let platform = Platform(text) else {
+            throw fail(node, path, "\"\(text)\" is not an os/arch platform; allowed: go tool dist list names like linux/amd64")
+        }
+        guard knownPlatforms.contains(platform) else {
+            let sameOS = knownPlatforms.filter { $0.os == platform.os }.map(\.arch).sorted()
+            let hint = sameOS.isEmpty
+                ? "known operating systems: \(Set(knownPlatforms.map(\.os)).sorted().joined(separator: ", "))"
+                : "known \(platform.os) architectures: \(sameOS.joined(separator: ", "))"
+            throw fail(node, path, "unknown platform \(platform) (not in go tool dist list); \(hint)")
+        }
+        return platform
+    }
+
+    /// A workspace-relative path without `..`, normalized (no `./`, no trailing `/`).
+    func workspacePath(_ node: Node, _ path: String) throws -> String {
+        let text = try string(node, path)
+        let parts = text.split(separator: "/").filter { $0 != "." }
+        guard !text.hasPrefix("/"), !parts.isEmpty, !parts.contains("..") else {
+            throw fail(node, path, "\"\(text)\" must be a path inside the workspace (relative, without ..)")
+        }
+        return parts.joined(separator: "/")
+    }
+
+    func isSafeFileName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, name.count <= 128 else { return false }
+        let allowed = { (c: Unicode.Scalar) in
+            c.isASCII && (CharacterSet.alphanumerics.contains(c) || c == "." || c == "_" || c == "-")
+        }
+        return first.isASCII && CharacterSet.alphanumerics.contains(first) && name.unicodeScalars.allSatisfy(allowed)
+    }
+
+    func isFile(_ path: String) -> Bool {
+        var directory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &directory) && !directory.boolValue
+    }
+
+    func isDirectory(_ path: String) -> Bool {
+        var directory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &directory) && directory.boolValue
+    }
+}

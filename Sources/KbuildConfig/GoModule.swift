@@ -1,0 +1,80 @@
+import Foundation
+
+/// The workspace's Go module, enough to map import paths to directories without running Go.
+struct GoModule {
+    let workspace: String
+    /// The `module` path from `<workspace>/go.mod`, nil without one.
+    let path: String?
+
+    init(workspace: String) {
+        self.workspace = workspace
+        self.path = (try? String(contentsOfFile: workspace + "/go.mod", encoding: .utf8)).flatMap(Self.modulePath)
+    }
+
+    /// The `module` directive of go.mod text.
+    static func modulePath(_ goMod: String) -> String? {
+        for rawLine in goMod.split(whereSeparator: \.isNewline) {
+            var line = Substring(rawLine)
+            if let comment = line.range(of: "//") { line = line[..<comment.lowerBound] }
+            let words = line.split(whereSeparator: \.isWhitespace)
+            if words.count == 2, words[0] == "module" {
+                return String(words[1]).trimmingCharacters(in: CharacterSet(charactersIn: "\"`"))
+            }
+        }
+        return nil
+    }
+
+    /// Why `package` is not a buildable package of this workspace, or nil when it is.
+    /// `./dir` is relative to the workspace; `<module>/dir` uses go.mod; other paths must be vendored.
+    func problem(package: String, requireMain: Bool) -> String? {
+        if package.isEmpty { return "the package is empty" }
+        if package.contains("...") { return "\"\(package)\" is a pattern; name exactly one package" }
+        if package.hasPrefix("/") { return "\"\(package)\" is absolute; allowed: ./relative/dir or an import path" }
+
+        let relative: String
+        if package == "." || package.hasPrefix("./") || package.hasPrefix("../") {
+            var parts: [Substring] = []
+            for part in package.split(separator: "/") where part != "." {
+                if part == ".." {
+                    guard !parts.isEmpty else { return "\"\(package)\" leaves the workspace" }
+                    parts.removeLast()
+                } else {
+                    parts.append(part)
+                }
+            }
+            relative = parts.joined(separator: "/")
+        } else if let path, package == path || package.hasPrefix(path + "/") {
+            relative = String(package.dropFirst(path.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        } else if isDirectory("vendor/" + package) {
+            relative = "vendor/" + package
+        } else if let path {
+            return "\"\(package)\" is neither in module \(path) (go.mod) nor in vendor/; allowed: ./relative/dir or \(path)/…"
+        } else {
+            return "\"\(package)\" needs a go.mod module to resolve (the workspace has none); allowed: ./relative/dir"
+        }
+
+        let shown = relative.isEmpty ? "." : relative
+        guard isDirectory(relative) else { return "package \(package): directory \(shown) does not exist in the workspace" }
+        let directory = relative.isEmpty ? workspace : workspace + "/" + relative
+        let sources = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasSuffix(".go") && !$0.hasSuffix("_test.go") }
+        guard !sources.isEmpty else { return "package \(package): directory \(shown) has no .go files" }
+        if requireMain {
+            let isMain = sources.contains { name in
+                guard let text = try? String(contentsOfFile: directory + "/" + name, encoding: .utf8) else { return false }
+                return text.split(whereSeparator: \.isNewline).contains { line in
+                    let words = line.split(whereSeparator: \.isWhitespace)
+                    return words.count >= 2 && words[0] == "package" && words[1] == "main"
+                }
+            }
+            guard isMain else { return "package \(package) is not a main package (no `package main` in \(shown))" }
+        }
+        return nil
+    }
+
+    private func isDirectory(_ relative: String) -> Bool {
+        var directory: ObjCBool = false
+        let full = relative.isEmpty ? workspace : workspace + "/" + relative
+        return FileManager.default.fileExists(atPath: full, isDirectory: &directory) && directory.boolValue
+    }
+}

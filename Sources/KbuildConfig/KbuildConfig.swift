@@ -1,1 +1,0 @@
-// KbuildConfig: see Package.swift for this module's concern.

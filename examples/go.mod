@@ -1,0 +1,3 @@
+module k8s.io/example
+
+go 1.19
