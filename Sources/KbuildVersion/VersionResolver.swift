@@ -5,6 +5,9 @@ import KbuildCore
 public struct VersionResolver: Sendable {
     /// The default place of the version defaults, relative to the workspace.
     public static let defaultBaseFile = "pkg/version/base.go"
+    /// The version file a source tarball carries at its root, so a build from it knows its version
+    /// without git. Used when the workspace is not the top of a git repository of its own.
+    public static let embeddedVersionFile = ".kube-git-version"
 
     private let runner: any ProcessRunner
 
@@ -24,6 +27,8 @@ public struct VersionResolver: Sendable {
         var info: VersionInfo
         if let path = environment["KUBE_GIT_VERSION_FILE"], !path.isEmpty {
             info = try Self.fromVersionFile(path: path, buildDate: buildDate)
+        } else if let embedded = await embeddedVersionFile(in: workspace), VersionVariables(environment: environment).isEmpty {
+            info = try Self.fromVersionFile(path: embedded, buildDate: buildDate)
         } else {
             info = try await fromGit(
                 workspace: workspace, overrides: VersionVariables(environment: environment), baseFile: baseFile,
@@ -178,6 +183,19 @@ public struct VersionResolver: Sendable {
     }
 
     /// Runs git in `workspace`; nil when git cannot be started (treated like "no repository").
+    /// `<workspace>/.kube-git-version` when it exists and the workspace is not a git top level itself
+    /// (an unpacked source tarball, possibly inside some other checkout).
+    private func embeddedVersionFile(in workspace: String) async -> String? {
+        let path = workspace + "/" + Self.embeddedVersionFile
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        if let result = await git(workspace, ["rev-parse", "--show-toplevel"]), result.succeeded {
+            let top = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let real = { (p: String) in URL(fileURLWithPath: p).resolvingSymlinksInPath().path }
+            if real(top) == real(workspace) { return nil }
+        }
+        return path
+    }
+
     private func git(_ workspace: String, _ arguments: [String]) async -> CommandResult? {
         try? await runner.run(Command("git", ["-C", workspace] + arguments))
     }

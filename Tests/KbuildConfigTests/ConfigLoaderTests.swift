@@ -27,7 +27,7 @@ struct ConfigLoaderTests {
         #expect(config.binaries.map(\.name) == ["kubectl", "kube-apiserver", "kube-controller-manager", "kube-proxy", "kubelet"])
         #expect(config.binaries.allSatisfy { $0.package == "./cmd/\($0.name)" && $0.isStatic })
         #expect(config.binaries(for: .client).map(\.name) == ["kubectl"])
-        #expect(config.binaries(for: .server).map(\.name) == ["kube-apiserver", "kube-controller-manager", "kube-proxy"])
+        #expect(config.binaries(for: .server).map(\.name) == ["kube-apiserver", "kube-controller-manager", "kube-proxy", "kubelet"])
         #expect(config.binaries(for: .node).map(\.name) == ["kube-proxy", "kubelet"])
         #expect(config.imageBinaries.map(\.name) == ["kube-apiserver", "kube-controller-manager", "kube-proxy"])
         #expect(config.imagePlatforms == platforms("linux/amd64", "linux/arm", "linux/arm64"))
@@ -39,7 +39,7 @@ struct ConfigLoaderTests {
         // kube-proxy ships in server and node: built once per platform of either.
         let proxy = try #require(config.binaries.first { $0.name == "kube-proxy" })
         #expect(config.platforms(of: proxy) == platforms("linux/amd64", "linux/arm", "linux/arm64"))
-        #expect(config.buildTargets.count == 5 + 3 + 3 + 3 + 2)
+        #expect(config.buildTargets.count == 5 + 3 + 3 + 3 + 3)
         #expect(config.allPlatforms == platforms("darwin/arm64", "linux/amd64", "linux/arm", "linux/arm64", "windows/amd64"))
     }
 

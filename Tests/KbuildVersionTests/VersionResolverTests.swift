@@ -321,6 +321,25 @@ private func resolve(
         }
     }
 
+    @Test func embeddedVersionFileServesAnUnpackedSourceTreeButNotACheckout() async throws {
+        try await withRepository { repo in
+            try await repo.git("tag", "-a", "v2.1.0", "-m", "v2.1.0")
+            let original = try await resolve(repo)
+            // An unpacked source tarball nested inside this checkout: no .git of its own.
+            let unpacked = repo.path + "/unpacked"
+            try FileOutput.writeAtomically(
+                original.versionFile, to: unpacked + "/" + VersionResolver.embeddedVersionFile)
+            let fromFile = try await VersionResolver().resolve(
+                workspace: unpacked, environment: ["SOURCE_DATE_EPOCH": "0"])
+            #expect(fromFile.version == "v2.1.0" && fromFile.source == .file && fromFile.commit == original.commit)
+            // At the top of a checkout, git wins over a stray file.
+            try FileOutput.writeAtomically(
+                "KUBE_GIT_VERSION='v9.9.9'\n", to: repo.path + "/" + VersionResolver.embeddedVersionFile)
+            let fromGit = try await resolve(repo)
+            #expect(fromGit.source == .git && fromGit.version.hasPrefix("v2.1.0"))
+        }
+    }
+
     // MARK: - Dates and ldflags
 
     @Test(arguments: ["abc", "1.5", "-1", "1e9", "253402300800", "0x10"])
