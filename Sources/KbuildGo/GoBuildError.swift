@@ -30,8 +30,8 @@ public enum GoBuildError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .goNotFound(let searched):
-            let where_ = searched.isEmpty ? "(PATH is empty)" : "(searched \(searched))"
-            return "go not found on PATH \(where_); install golang-go (hack/install-deps.sh) or set GO=/path/to/go"
+            let location = searched.isEmpty ? "(PATH is empty)" : "(searched \(searched))"
+            return "go not found on PATH \(location); install golang-go (hack/install-deps.sh) or set GO=/path/to/go"
         case .goNotExecutable(let path):
             return "GO=\(path) is not an executable file; point GO at a go binary or unset it to search PATH"
         case .toolchainFailed(let command, let detail):
