@@ -1,0 +1,96 @@
+import KbuildCore
+
+/// Whether Go compilers run without network (`unshare -n`).
+public enum SandboxMode: String, Sendable, CaseIterable {
+    /// Use the network sandbox when the kernel allows it, else build without and say so.
+    case auto
+    /// Never sandbox.
+    case off
+    /// Fail unless the network sandbox works.
+    case required
+}
+
+/// One binary for one platform and the file it ends up in.
+public struct GoBuildTarget: Sendable, Hashable {
+    /// The binary's name, for messages and progress.
+    public var binary: String
+    /// The Go package to build (import path or `./dir` relative to the workspace).
+    public var package: String
+    public var platform: Platform
+    /// Static binaries build with CGO_ENABLED=0, others with CGO_ENABLED=1.
+    public var isStatic: Bool
+    /// The final path, absolute (`_output/local/bin/<os>/<arch>/<bin>[.exe]`).
+    public var output: String
+
+    public init(binary: String, package: String, platform: Platform, isStatic: Bool, output: String) {
+        self.binary = binary
+        self.package = package
+        self.platform = platform
+        self.isStatic = isStatic
+        self.output = output
+    }
+}
+
+/// How every binary of the matrix is built.
+public struct GoBuildSettings: Sendable, Hashable {
+    /// The Go module root; `go build` runs here.
+    public var workspace: String
+    /// HOME, GOPATH, GOMODCACHE, TMPDIR (and GOCACHE unless `goCache`) live under it (`_output/local/go`).
+    public var goState: String
+    /// Extra linker flags, one word each (e.g. the version's `-X` pairs); `-s -w -buildid=` always come first.
+    public var ldflags: [String]
+    /// GOFLAGS=-mod=<modMode>: mod, vendor or readonly.
+    public var modMode: String
+    /// Build tags (`-tags a,b`).
+    public var tags: [String]
+    /// `1.19` accepts any 1.19.x, `1.19.8` only that; nil accepts any.
+    public var requiredGoVersion: String?
+    public var sandbox: SandboxMode
+    /// Upper bound of concurrent `go build` invocations.
+    public var jobs: Int
+    /// A shared GOCACHE; nil means `<goState>/cache`.
+    public var goCache: String?
+    /// Build one platform's binaries in one `go build` (Go shares the compile work); false builds each alone.
+    public var groupPackages: Bool
+
+    public init(
+        workspace: String, goState: String, ldflags: [String] = [], modMode: String = "mod", tags: [String] = [],
+        requiredGoVersion: String? = nil, sandbox: SandboxMode = .auto, jobs: Int, goCache: String? = nil,
+        groupPackages: Bool = true
+    ) {
+        self.workspace = workspace
+        self.goState = goState
+        self.ldflags = ldflags
+        self.modMode = modMode
+        self.tags = tags
+        self.requiredGoVersion = requiredGoVersion
+        self.sandbox = sandbox
+        self.jobs = jobs
+        self.goCache = goCache
+        self.groupPackages = groupPackages
+    }
+}
+
+/// Progress of a build, delivered as it happens (from several tasks at once).
+public enum GoBuildEvent: Sendable, Hashable {
+    case started(GoBuildTarget)
+    case finished(GoBuildTarget, seconds: Double)
+    /// How compilers are sandboxed: "network namespace (unshare -n)", "off" or "unavailable: <reason>".
+    case sandbox(String)
+}
+
+/// What a successful build did.
+public struct GoBuildReport: Sendable, Hashable {
+    /// The sandbox outcome, as in `GoBuildEvent.sandbox`.
+    public var sandboxDescription: String
+    /// How many `go build` processes ran.
+    public var goInvocations: Int
+    /// Wall-clock seconds of the whole matrix.
+    public var seconds: Double
+
+    public init(sandboxDescription: String, goInvocations: Int, seconds: Double) {
+        self.sandboxDescription = sandboxDescription
+        self.goInvocations = goInvocations
+        self.seconds = seconds
+    }
+}

@@ -1,0 +1,351 @@
+import Foundation
+import KbuildCore
+
+/// Builds a matrix of Go binaries hermetically, in parallel, and renames each into place when complete.
+public struct GoBuilder: Sendable {
+    public var toolchain: GoToolchain
+    public var settings: GoBuildSettings
+    public var runner: any ProcessRunner
+
+    /// The sandbox outcome reported when compilers run in their own network namespace.
+    public static let networkSandbox = "network namespace (unshare -n)"
+
+    public init(toolchain: GoToolchain, settings: GoBuildSettings, runner: any ProcessRunner = SubprocessRunner()) {
+        self.toolchain = toolchain
+        self.settings = settings
+        self.runner = runner
+    }
+
+    /// Builds every target; the first failure cancels the rest and is thrown. Outputs appear only complete.
+    public func build(
+        _ targets: [GoBuildTarget], progress: @escaping @Sendable (GoBuildEvent) -> Void
+    ) async throws -> GoBuildReport {
+        let start = ContinuousClock.now
+        let base = FileManager.default.currentDirectoryPath
+        var settings = settings
+        settings.workspace = Paths.absolute(settings.workspace, relativeTo: base)
+        settings.goState = Paths.absolute(settings.goState, relativeTo: base)
+        settings.goCache = settings.goCache.map { Paths.absolute($0, relativeTo: base) }
+        let targets = targets.map { target in
+            var target = target
+            target.output = Paths.absolute(target.output, relativeTo: base)
+            return target
+        }
+        let builder = GoBuilder(toolchain: toolchain, settings: settings, runner: runner)
+        return try await builder.buildResolved(targets, progress: progress, start: start)
+    }
+
+    private func buildResolved(
+        _ targets: [GoBuildTarget], progress: @escaping @Sendable (GoBuildEvent) -> Void, start: ContinuousClock.Instant
+    ) async throws -> GoBuildReport {
+        try validate(targets)
+        if let required = settings.requiredGoVersion { try toolchain.requireVersion(required) }
+        let sandbox = try await resolveSandbox()
+        progress(.sandbox(sandbox.description))
+        try prepareDirectories(targets)
+
+        let groups = Self.groups(targets, combine: settings.groupPackages)
+        _ = try await concurrentMap(groups, limit: max(settings.jobs, 1)) { group in
+            try await self.build(group, wrapper: sandbox.wrapper, progress: progress)
+        }
+        let elapsed = ContinuousClock.now - start
+        return GoBuildReport(
+            sandboxDescription: sandbox.description, goInvocations: groups.count, seconds: Self.seconds(elapsed))
+    }
+
+    // MARK: - What each go process gets
+
+    /// The complete environment of `go build` for `platform`: nothing of the caller's environment.
+    public func environment(for platform: Platform, isStatic: Bool) -> [String: String] {
+        let state = settings.goState
+        var environment = [
+            "PATH": "\(toolchain.goroot)/bin:/usr/bin:/bin",
+            "HOME": "\(state)/home",
+            "GOCACHE": settings.goCache ?? "\(state)/cache",
+            "GOPATH": "\(state)/gopath",
+            "GOMODCACHE": "\(state)/gopath/pkg/mod",
+            "GOFLAGS": "-mod=\(settings.modMode)",
+            "GOPROXY": "off",
+            "GOSUMDB": "off",
+            "GOENV": "off",
+            "GO111MODULE": "on",
+            "TMPDIR": "\(state)/tmp",
+            "LANG": "C",
+            "GOOS": platform.os,
+            "GOARCH": platform.arch,
+            "CGO_ENABLED": isStatic ? "0" : "1",
+        ]
+        if let goarm = platform.goarm { environment["GOARM"] = goarm }
+        return environment
+    }
+
+    /// `go` arguments building `packages` into `output` (a file, or a directory ending in `/`).
+    public func buildArguments(output: String, packages: [String]) throws -> [String] {
+        var arguments = ["build", "-o", output, "-trimpath", "-buildvcs=false"]
+        if !settings.tags.isEmpty { arguments += ["-tags", settings.tags.joined(separator: ",")] }
+        arguments += ["-ldflags", try Self.ldflagsValue(settings.ldflags)]
+        return arguments + packages
+    }
+
+    /// `-s -w -buildid= <extra…>`, each extra word quoted the way Go's ldflags parser splits them.
+    public static func ldflagsValue(_ extra: [String]) throws -> String {
+        try (["-s", "-w", "-buildid="] + extra.map(quoteLdflag)).joined(separator: " ")
+    }
+
+    /// Go splits -ldflags on whitespace and honours a quote only at the start of a word.
+    static func quoteLdflag(_ word: String) throws -> String {
+        let needsQuotes = word.isEmpty || word.contains(where: { " \t\n\r".contains($0) }) || word.first == "'"
+            || word.first == "\""
+        guard needsQuotes else { return word }
+        if !word.contains("'") { return "'\(word)'" }
+        if !word.contains("\"") { return "\"\(word)\"" }
+        throw GoBuildError.unquotableLdflag(word)
+    }
+
+    // MARK: - Sandbox
+
+    /// Decides how compilers run: inside `unshare -n` (returns its path) or not, and why.
+    public func resolveSandbox() async throws -> (wrapper: String?, description: String) {
+        guard settings.sandbox != .off else { return (nil, "off") }
+        let probe = await Self.probeNetworkSandbox(runner: runner)
+        switch probe {
+        case .success(let unshare):
+            return (unshare, Self.networkSandbox)
+        case .failure(let problem):
+            if settings.sandbox == .required { throw GoBuildError.sandboxUnavailable(reason: problem.reason) }
+            return (nil, "unavailable: \(problem.reason)")
+        }
+    }
+
+    struct SandboxProblem: Error { var reason: String }
+
+    /// Runs `unshare -n true` once; success means compilers can run without network.
+    static func probeNetworkSandbox(runner: any ProcessRunner) async -> Result<String, SandboxProblem> {
+        let candidates = ["/usr/bin/unshare", "/bin/unshare", "/usr/sbin/unshare", "/sbin/unshare"]
+        guard let unshare = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            return .failure(SandboxProblem(reason: "unshare not found in /usr/bin or /bin (util-linux)"))
+        }
+        let command = Command(unshare, ["-n", "true"], environment: .exact(["PATH": "/usr/bin:/bin", "LANG": "C"]))
+        do {
+            let result = try await runner.run(command)
+            if result.succeeded { return .success(unshare) }
+            let detail = SubprocessRunner.tail(result.stderr, lines: 1)
+            return .failure(SandboxProblem(reason: detail.isEmpty ? "`\(command)` exited with status \(result.status)" : detail))
+        } catch {
+            return .failure(SandboxProblem(reason: "\(error)"))
+        }
+    }
+
+    // MARK: - Planning the invocations
+
+    /// Targets that share one `go build`: same platform, cgo setting and output directory.
+    struct Group: Sendable {
+        var targets: [GoBuildTarget]
+        var platform: Platform { targets[0].platform }
+        var isStatic: Bool { targets[0].isStatic }
+        var directory: String { Paths.parent(of: targets[0].output) }
+    }
+
+    /// One group per platform (and cgo setting and directory), in first-seen order; targets whose
+    /// output name Go would not derive unambiguously from the package build alone.
+    static func groups(_ targets: [GoBuildTarget], combine: Bool) -> [Group] {
+        guard combine else { return targets.map { Group(targets: [$0]) } }
+        struct Key: Hashable { var platform: Platform; var isStatic: Bool; var directory: String }
+        var order: [Key] = []
+        var byKey: [Key: [GoBuildTarget]] = [:]
+        for target in targets {
+            let key = Key(platform: target.platform, isStatic: target.isStatic, directory: Paths.parent(of: target.output))
+            if byKey[key] == nil { order.append(key) }
+            byKey[key, default: []].append(target)
+        }
+        var groups: [Group] = []
+        for key in order {
+            let members = byKey[key]!
+            var counts: [String: Int] = [:]
+            for target in members { if let name = goOutputName(target.package) { counts[name, default: 0] += 1 } }
+            var shared: [GoBuildTarget] = []
+            for target in members {
+                if let name = goOutputName(target.package), counts[name] == 1 {
+                    shared.append(target)
+                } else {
+                    groups.append(Group(targets: [target]))
+                }
+            }
+            if !shared.isEmpty { groups.append(Group(targets: shared)) }
+        }
+        return groups
+    }
+
+    /// The file name `go build -o DIR/` gives a main package: its last path element.
+    /// Nil when that is not obvious (module root, `/vN` major-version suffix, patterns).
+    static func goOutputName(_ package: String) -> String? {
+        var path = Substring(package)
+        while path.hasSuffix("/") { path = path.dropLast() }
+        let name = path.split(separator: "/").last.map(String.init) ?? ""
+        if name.isEmpty || name == "." || name == ".." || package.contains("...") { return nil }
+        if name.count >= 2, name.first == "v", name.dropFirst().allSatisfy(\.isNumber) { return nil }
+        return name
+    }
+
+    // MARK: - Running
+
+    private func build(
+        _ group: Group, wrapper: String?, progress: @escaping @Sendable (GoBuildEvent) -> Void
+    ) async throws {
+        try Task.checkCancellation()
+        let start = ContinuousClock.now
+        for target in group.targets { progress(.started(target)) }
+        if group.targets.count == 1 {
+            try await buildAlone(group.targets[0], wrapper: wrapper, keep: true)
+        } else {
+            try await buildTogether(group, wrapper: wrapper)
+        }
+        let seconds = Self.seconds(ContinuousClock.now - start)
+        for target in group.targets { progress(.finished(target, seconds: seconds)) }
+    }
+
+    /// `go build -o <temp sibling>` then rename onto the output (or discard when `keep` is false).
+    private func buildAlone(_ target: GoBuildTarget, wrapper: String?, keep: Bool) async throws {
+        let temporary = FileOutput.temporarySibling(of: target.output)
+        defer { unlink(temporary) }
+        let result = try await runGo([target.package], output: temporary, target.platform, target.isStatic, wrapper)
+        guard result.succeeded else { throw Self.failure(result, target) }
+        try Self.requireExecutable(temporary, target)
+        if keep { try Self.install(temporary, as: target.output) }
+    }
+
+    /// One `go build -o <temp dir>/ pkg…` for the group, then each binary renamed into place.
+    private func buildTogether(_ group: Group, wrapper: String?) async throws {
+        let directory = FileOutput.temporarySibling(of: group.directory + "/go-build")
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        } catch {
+            throw GoBuildError.outputFailed(path: directory, reason: "\(error)")
+        }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try await runGo(
+            group.targets.map(\.package), output: directory + "/", group.platform, group.isStatic, wrapper)
+        guard result.succeeded else {
+            // Go's text names packages, not our binaries: rebuild each alone (cached, quick) to name the culprit.
+            for target in group.targets {
+                try Task.checkCancellation()
+                try await buildAlone(target, wrapper: wrapper, keep: false)
+            }
+            var summary = group.targets[0]
+            summary.binary = group.targets.map(\.binary).joined(separator: ", ")
+            summary.package = group.targets.map(\.package).joined(separator: " ")
+            throw Self.failure(result, summary)
+        }
+        for target in group.targets {
+            let built = directory + "/" + Self.goOutputName(target.package)! + target.platform.executableSuffix
+            guard FileManager.default.fileExists(atPath: built) else {
+                throw GoBuildError.notAMainPackage(binary: target.binary, package: target.package, platform: target.platform)
+            }
+            try Self.requireExecutable(built, target)
+            try Self.install(built, as: target.output)
+        }
+    }
+
+    private func runGo(
+        _ packages: [String], output: String, _ platform: Platform, _ isStatic: Bool, _ wrapper: String?
+    ) async throws -> CommandResult {
+        let arguments = try buildArguments(output: output, packages: packages)
+        let environment = Command.Environment.exact(environment(for: platform, isStatic: isStatic))
+        let command =
+            if let wrapper {
+                Command(wrapper, ["-n", toolchain.executable] + arguments, environment: environment,
+                        workingDirectory: settings.workspace)
+            } else {
+                Command(toolchain.executable, arguments, environment: environment, workingDirectory: settings.workspace)
+            }
+        do {
+            return try await runner.run(command)
+        } catch let error as CommandError {
+            throw GoBuildError.toolchainFailed(command: command.description, detail: "\(error)")
+        }
+    }
+
+    // MARK: - Outputs
+
+    private func validate(_ targets: [GoBuildTarget]) throws {
+        guard ["mod", "vendor", "readonly"].contains(settings.modMode) else {
+            throw GoBuildError.invalidModMode(settings.modMode)
+        }
+        _ = try Self.ldflagsValue(settings.ldflags)
+        var byOutput: [String: [String]] = [:]
+        for target in targets { byOutput[target.output, default: []].append("\(target.binary) (\(target.platform))") }
+        if let (path, binaries) = byOutput.first(where: { $0.value.count > 1 }) {
+            throw GoBuildError.duplicateOutput(path: path, binaries: binaries)
+        }
+    }
+
+    private func prepareDirectories(_ targets: [GoBuildTarget]) throws {
+        let state = settings.goState
+        var directories = ["\(state)/home", "\(state)/gopath/pkg/mod", "\(state)/tmp", settings.goCache ?? "\(state)/cache"]
+        directories += Set(targets.map { Paths.parent(of: $0.output) }).sorted()
+        for directory in directories {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw GoBuildError.outputFailed(path: directory, reason: "\(error)")
+            }
+        }
+    }
+
+    /// Go writes an `!<arch>` package archive, not an executable, for a non-main package.
+    private static func requireExecutable(_ path: String, _ target: GoBuildTarget) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw GoBuildError.outputFailed(path: path, reason: "go build produced no readable file")
+        }
+        defer { try? handle.close() }
+        let magic = (try? handle.read(upToCount: 8)) ?? Data()
+        if magic == Data("!<arch>\n".utf8) {
+            throw GoBuildError.notAMainPackage(binary: target.binary, package: target.package, platform: target.platform)
+        }
+    }
+
+    /// Fixed mode (independent of umask), then an atomic rename onto the final name.
+    private static func install(_ built: String, as output: String) throws {
+        guard chmod(built, 0o755) == 0 else {
+            throw GoBuildError.outputFailed(path: output, reason: "chmod: \(String(cString: strerror(errno)))")
+        }
+        guard rename(built, output) == 0 else {
+            throw GoBuildError.outputFailed(path: output, reason: "rename into place: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    // MARK: - Errors
+
+    private static let notFoundMarkers = [
+        "directory not found", "cannot find module providing package", "is not in GOROOT",
+        "no required module provides package", "cannot find package", "matched no packages", "no Go files in",
+        "malformed import path", "is not in std",
+    ]
+
+    static func failure(_ result: CommandResult, _ target: GoBuildTarget) -> GoBuildError {
+        let text = goErrorText(result)
+        if text.contains("no main packages to build") {
+            return .notAMainPackage(binary: target.binary, package: target.package, platform: target.platform)
+        }
+        if notFoundMarkers.contains(where: text.contains) {
+            return .packageNotFound(binary: target.binary, package: target.package, platform: target.platform, goError: text)
+        }
+        let detail = text.isEmpty ? (result.signaled ? "killed by signal \(result.status)" : "exit status \(result.status)") : text
+        return .buildFailed(binary: target.binary, package: target.package, platform: target.platform, goError: detail)
+    }
+
+    /// The tail of Go's stderr without its module-lookup chatter.
+    static func goErrorText(_ result: CommandResult) -> String {
+        var lines: [Substring] = []
+        for line in (result.stderr.isEmpty ? result.stdout : result.stderr).split(separator: "\n") {
+            if line.hasPrefix("go: finding module for package") || line == lines.last { continue }
+            lines.append(line)
+        }
+        return SubprocessRunner.tail(lines.joined(separator: "\n"))
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let parts = duration.components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}

@@ -1,1 +1,0 @@
-// KbuildGo: see Package.swift for this module's concern.
