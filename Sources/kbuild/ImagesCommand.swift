@@ -1,13 +1,31 @@
 import ArgumentParser
+import Foundation
+import KbuildRelease
 
 extension Kbuild {
     struct Images: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "images",
-            abstract: "Write docker-archive image tarballs with embedded tags, without a Docker engine.")
+            abstract: "Write docker-archive image tarballs with embedded tags, without a Docker engine.",
+            discussion: """
+                For every binary with `image: true`, for every linux server platform, writes \
+                _output/release-images/<arch>/<bin>.tar (loads with `docker load` / `podman load` and \
+                restores <registry>/<bin>-<arch>:<tag>) and <bin>.docker_tag (the tag and a newline). \
+                The tag is the md5 of the binary (tagScheme: md5) or the version with + as _ \
+                (tagScheme: version). Needs the binaries of `kbuild build`. KUBE_DOCKER_REGISTRY \
+                overrides the registry of the release config.
+                """)
+
+        @OptionGroup var workspace: WorkspaceOptions
 
         func run() async throws {
-            throw ValidationError("`kbuild images` is not implemented yet")
+            try await reportingErrors(verbose: workspace.verbose) {
+                let loaded = try await workspace.load()
+                let pipeline = ReleasePipeline(
+                    plan: loaded.plan, options: workspace.releaseOptions(), toolchain: loaded.toolchain)
+                let printer = ProgressPrinter(totalBuilds: loaded.plan.builds.count, verbose: workspace.verbose)
+                _ = try await pipeline.images { printer.handle($0) }
+            }
         }
     }
 }

@@ -1,13 +1,24 @@
 import ArgumentParser
+import Foundation
+import KbuildRelease
 
 extension Kbuild {
     struct Plan: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "plan",
-            abstract: "Print the release plan (binaries x platforms, images, tarballs) without doing anything.")
+            abstract: "Print the release plan (binaries × platforms, images, tarballs) without doing anything.",
+            discussion: """
+                The plan is computed from the release config, the environment (KUBE_BUILD_PLATFORMS, \
+                KUBE_FASTBUILD, KUBE_DOCKER_REGISTRY, SOURCE_DATE_EPOCH) and the version, exactly as \
+                `kbuild release` would use it. Paths are relative to the workspace.
+                """)
+
+        @OptionGroup var workspace: WorkspaceOptions
 
         func run() async throws {
-            throw ValidationError("`kbuild plan` is not implemented yet")
+            try await reportingErrors(verbose: workspace.verbose) {
+                print(try await workspace.load().plan.rendered, terminator: "")
+            }
         }
     }
 }

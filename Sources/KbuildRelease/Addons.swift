@@ -1,0 +1,156 @@
+import Foundation
+import KbuildCore
+
+/// Finds the add-on manifests of a workspace and checks the cluster add-on label on each.
+public enum AddonManifests {
+    /// One manifest: where it is and where it goes (relative to its add-ons directory).
+    public struct Manifest: Sendable, Hashable {
+        public var source: String
+        public var relativePath: String
+    }
+
+    /// Extensions that make a file an add-on manifest.
+    public static let extensions = [".yaml", ".yaml.in", ".json"]
+
+    /// Every manifest under `directories` (relative to `workspace`), minus `exclude` globs,
+    /// sorted; each must carry the add-on label. Symlinks leaving the workspace are errors.
+    public static func find(
+        workspace: String, directories: [String], exclude: [String]
+    ) throws(ReleaseError) -> [Manifest] {
+        var found: [String: Manifest] = [:]
+        for directory in directories {
+            let root = Paths.absolute(directory, relativeTo: workspace)
+            for relative in try files(under: root, workspace: workspace) {
+                let pathInWorkspace = directory + "/" + relative
+                guard extensions.contains(where: { relative.hasSuffix($0) }) else { continue }
+                guard !exclude.contains(where: { Glob.matches($0, pathInWorkspace) || Glob.matches($0, relative) })
+                else { continue }
+                let source = root + "/" + relative
+                try checkLabel(source, displayPath: pathInWorkspace)
+                if let other = found[relative] {
+                    throw .conflict(
+                        "add-on manifests \(other.source) and \(source) would both be addons/\(relative)")
+                }
+                found[relative] = Manifest(source: source, relativePath: relative)
+            }
+        }
+        return found.values.sorted { $0.relativePath.utf8.lexicographicallyPrecedes($1.relativePath.utf8) }
+    }
+
+    /// Regular files under `root`, relative and sorted; symlinks followed only while they stay in `workspace`.
+    static func files(under root: String, workspace: String) throws(ReleaseError) -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw .missingInput(path: root, what: "add-ons directory (addons.dirs in the release config)")
+        }
+        let realWorkspace = realPath(workspace)
+        var result: [String] = []
+        func walk(_ directory: String, _ relative: String) throws(ReleaseError) {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+            for name in names {
+                let path = directory + "/" + name
+                let inside = relative.isEmpty ? name : relative + "/" + name
+                var info = stat()
+                guard lstat(path, &info) == 0 else { continue }
+                if info.st_mode & S_IFMT == S_IFLNK {
+                    let resolved = realPath(path)
+                    guard resolved == realWorkspace || resolved.hasPrefix(realWorkspace + "/") else {
+                        throw .unsafeInput(path: path, reason: "symlink points outside the workspace, to \(resolved)")
+                    }
+                    guard stat(path, &info) == 0 else { continue }
+                }
+                switch info.st_mode & S_IFMT {
+                case S_IFDIR: try walk(path, inside)
+                case S_IFREG: result.append(inside)
+                default: continue
+                }
+            }
+        }
+        try walk(root, "")
+        return result
+    }
+
+    static func realPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Every non-empty document of the manifest must carry `kubernetes.io/cluster-service: "true"`
+    /// or an `addonmanager.kubernetes.io/mode` label.
+    static func checkLabel(_ path: String, displayPath: String) throws(ReleaseError) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw .unsafeInput(path: displayPath, reason: "not readable as UTF-8 text")
+        }
+        let documents: [Substring]
+        if path.hasSuffix(".json") {
+            documents = [Substring(text)]
+        } else {
+            documents = text.split(separator: "\n", omittingEmptySubsequences: false)
+                .split(whereSeparator: { $0.hasPrefix("---") })
+                .map { Substring($0.joined(separator: "\n")) }
+        }
+        for (index, document) in documents.enumerated() {
+            let meaningful = document.split(separator: "\n").contains {
+                let line = $0.trimmingCharacters(in: .whitespaces)
+                return !line.isEmpty && !line.hasPrefix("#")
+            }
+            guard meaningful else { continue }
+            if !hasAddonLabel(document) {
+                let which = documents.count > 1 ? " (document \(index + 1))" : ""
+                throw .missingAddonLabel(path: displayPath + which)
+            }
+        }
+    }
+
+    static func hasAddonLabel(_ document: Substring) -> Bool {
+        for line in document.split(separator: "\n") {
+            let compact = line.replacingOccurrences(of: " ", with: "").replacingOccurrences(of: "'", with: "\"")
+            if compact.contains("kubernetes.io/cluster-service\":\"true\"")
+                || compact.contains("kubernetes.io/cluster-service:\"true\"")
+                || compact.contains("kubernetes.io/cluster-service:true")
+                || compact.contains("addonmanager.kubernetes.io/mode")
+            {
+                return true
+            }
+        }
+        return false
+    }
+}
+
+/// Shell-style globs on `/`-separated paths: `*` and `?` stay within a segment, `**` spans segments.
+public enum Glob {
+    public static func matches(_ pattern: String, _ path: String) -> Bool {
+        match(Array(pattern.utf8)[...], Array(path.utf8)[...])
+    }
+
+    private static func match(_ pattern: ArraySlice<UInt8>, _ text: ArraySlice<UInt8>) -> Bool {
+        let slash = UInt8(ascii: "/")
+        guard let first = pattern.first else { return text.isEmpty }
+        if first == UInt8(ascii: "*") {
+            let rest = pattern.dropFirst()
+            if rest.first == UInt8(ascii: "*") {
+                // `**/` matches zero or more whole segments; `**` alone matches anything.
+                var after = rest.dropFirst()
+                if after.first == slash { after = after.dropFirst() }
+                var index = text.startIndex
+                while true {
+                    if match(after, text[index...]) { return true }
+                    guard index < text.endIndex else { return false }
+                    index = text[index...].firstIndex(of: slash).map { text.index(after: $0) } ?? text.endIndex
+                }
+            }
+            var index = text.startIndex
+            while true {
+                if match(rest, text[index...]) { return true }
+                guard index < text.endIndex, text[index] != slash else { return false }
+                index = text.index(after: index)
+            }
+        }
+        guard let character = text.first else { return false }
+        if first == UInt8(ascii: "?") ? character != slash : first == character {
+            return match(pattern.dropFirst(), text.dropFirst())
+        }
+        return false
+    }
+}

@@ -1,1 +1,0 @@
-// KbuildRelease: see Package.swift for this module's concern.

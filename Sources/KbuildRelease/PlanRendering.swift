@@ -1,0 +1,50 @@
+import KbuildCore
+
+extension ReleasePlan {
+    /// The build matrix alone, as `kbuild build --dry-run` prints it.
+    public var renderedBuilds: String {
+        var lines = ["version \(version.version), \(builds.count) builds:"]
+        for build in builds {
+            let output = build.output.hasPrefix(workspace + "/") ? String(build.output.dropFirst(workspace.count + 1)) : build.output
+            lines.append("  \(build.platform.description.padding(14)) \(build.binary.padding(26)) \(build.package.padding(30)) \(output)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The plan as `kbuild plan` prints it: paths relative to the workspace.
+    public var rendered: String {
+        func relative(_ path: String) -> String {
+            path.hasPrefix(workspace + "/") ? String(path.dropFirst(workspace.count + 1)) : path
+        }
+        var lines: [String] = []
+        lines.append("project:     \(project)")
+        lines.append("version:     \(version.version) (from \(version.source.rawValue))")
+        lines.append("source date: \(sourceDate) (\(sourceDate.rfc3339))")
+        lines.append("")
+        lines.append("builds (\(builds.count)):")
+        for build in builds {
+            let mode = build.isStatic ? "static" : "cgo"
+            lines.append("  \(build.platform.description.padding(14)) \(build.binary.padding(26)) \(mode.padding(6)) \(relative(build.output))")
+        }
+        lines.append("")
+        lines.append("images (\(images.count)):")
+        for image in images {
+            let request = image.request
+            lines.append("  \(request.platform.description.padding(14)) \(request.binary.padding(26)) \(relative(image.tarball))")
+        }
+        lines.append("")
+        lines.append("tarballs (\(tarballs.count)):")
+        for tarball in tarballs {
+            var detail = tarball.binaries.joined(separator: ", ")
+            if !tarball.images.isEmpty { detail += "; images: " + tarball.images.joined(separator: ", ") }
+            lines.append("  \(relative(tarballPath(tarball)).padding(58)) \(detail)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension String {
+    fileprivate func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

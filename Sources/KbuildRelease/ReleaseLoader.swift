@@ -1,0 +1,45 @@
+import Foundation
+import KbuildConfig
+import KbuildCore
+import KbuildGo
+import KbuildVersion
+
+/// Everything a command needs about a workspace: config, version, source date, plan and Go.
+public struct LoadedWorkspace: Sendable {
+    public var plan: ReleasePlan
+    /// nil when no `go` was found; the build step reports that, planning does not need it.
+    public var toolchain: GoToolchain?
+}
+
+/// Reads a workspace into a `ReleasePlan`: config (validated, narrowed by the environment),
+/// then the version and the source date, computed once.
+public enum ReleaseLoader {
+    public static func load(
+        workspace: String, configPath: String? = nil, environment: [String: String],
+        style: VersionStyle? = nil, quick: Bool = false, runner: any ProcessRunner = SubprocessRunner()
+    ) async throws -> LoadedWorkspace {
+        let workspace = absoluteWorkspace(workspace)
+        let toolchain = try? await GoToolchain.locate(runner: runner, environment: environment)
+        let known = (try? await toolchain?.distList(runner: runner)) ?? ReleaseConfig.knownPlatforms
+        let file = Paths.absolute(configPath ?? ReleaseConfig.defaultPath, relativeTo: workspace)
+        var environment = environment
+        if quick { environment["KUBE_FASTBUILD"] = "true" }
+        let config = try ConfigLoader.load(file: file, workspace: workspace, knownPlatforms: known)
+            .applyingEnvironment(environment, host: .host)
+        let resolver = VersionResolver(runner: runner)
+        let version = try await resolver.resolve(
+            workspace: workspace, environment: environment, baseFile: config.version.baseFile,
+            style: style ?? config.version.style)
+        let sourceDate = try await resolver.sourceDate(workspace: workspace, environment: environment)
+        let plan = ReleasePlanner.plan(
+            config: config, version: version, sourceDate: sourceDate, workspace: workspace)
+        return LoadedWorkspace(plan: plan, toolchain: toolchain)
+    }
+
+    /// `path` made absolute against the current directory, without a trailing slash.
+    public static func absoluteWorkspace(_ path: String) -> String {
+        var absolute = Paths.absolute(path, relativeTo: FileManager.default.currentDirectoryPath)
+        while absolute.count > 1 && absolute.hasSuffix("/") { absolute.removeLast() }
+        return URL(fileURLWithPath: absolute).standardizedFileURL.path
+    }
+}

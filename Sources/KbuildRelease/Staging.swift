@@ -1,0 +1,55 @@
+import Foundation
+import KbuildCore
+
+/// Puts files into `_output/release-stage` in the Kubernetes layout. Files are hard-linked
+/// (copied across file systems); the tarballs are packed from the stage.
+struct Stager {
+    let root: String
+
+    /// Makes `source` available at `root/relative`.
+    func place(_ source: String, at relative: String) throws(ReleaseError) {
+        let destination = root + "/" + relative
+        try makeDirectory(Paths.parent(of: destination))
+        unlink(destination)
+        if link(source, destination) == 0 { return }
+        do {
+            try FileManager.default.copyItem(atPath: source, toPath: destination)
+        } catch {
+            throw .io(path: source, reason: "cannot stage as \(destination): \(error.localizedDescription)")
+        }
+    }
+
+    /// Writes `text` at `root/relative`.
+    func write(_ text: String, at relative: String) throws(ReleaseError) {
+        let destination = root + "/" + relative
+        try makeDirectory(Paths.parent(of: destination))
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: destination))
+        } catch {
+            throw .io(path: destination, reason: "cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    /// Places a whole directory (or file) tree: regular files linked, symlinks kept when they stay inside.
+    func placeTree(_ source: String, at relative: String, workspace: String) throws(ReleaseError) {
+        var info = stat()
+        guard lstat(source, &info) == 0 else {
+            throw .missingInput(path: source, what: "file or directory (full.include in the release config)")
+        }
+        if info.st_mode & S_IFMT == S_IFREG {
+            try place(source, at: relative)
+            return
+        }
+        for file in try AddonManifests.files(under: source, workspace: workspace) {
+            try place(source + "/" + file, at: relative + "/" + file)
+        }
+    }
+
+    func makeDirectory(_ path: String) throws(ReleaseError) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw .io(path: path, reason: "cannot create directory: \(error.localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import KbuildCore
+import KbuildGo
+import KbuildRelease
+
+/// Options every workspace command shares.
+struct WorkspaceOptions: ParsableArguments {
+    @Option(
+        name: [.customShort("C"), .customLong("directory")],
+        help: ArgumentHelp("The Go workspace to work on.", valueName: "dir"))
+    var directory: String = "."
+
+    @Option(
+        name: .customLong("config"),
+        help: ArgumentHelp("The release config (default: <dir>/release/kbuild.yaml).", valueName: "file"))
+    var config: String?
+
+    @Option(
+        name: .customLong("jobs"), help: "How many builds, images and tarballs run at once (default: cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(
+        name: .customLong("quick"),
+        help: "Host platform only; the same as KUBE_FASTBUILD=true.")
+    var quick = false
+
+    @Flag(name: .shortAndLong, help: "Print every step in detail.")
+    var verbose = false
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
+    }
+
+    /// How the steps run: jobs, sandbox, and a shared Go build cache from `KBUILD_GOCACHE` (CI, tests).
+    func releaseOptions(sandbox: SandboxMode = .auto) -> ReleaseOptions {
+        ReleaseOptions(
+            jobs: jobs, sandbox: sandbox, goCache: ProcessInfo.processInfo.environment["KBUILD_GOCACHE"])
+    }
+
+    func load() async throws -> LoadedWorkspace {
+        try await ReleaseLoader.load(
+            workspace: directory, configPath: config.map { ReleaseLoader.absoluteWorkspace($0) },
+            environment: ProcessInfo.processInfo.environment, quick: quick)
+    }
+}
+
+/// The sandbox option of commands that build.
+struct SandboxOption: ParsableArguments {
+    @Option(
+        name: .customLong("sandbox"),
+        help: ArgumentHelp(
+            "Run compilers without network: auto (when the kernel allows, `unshare -n`), off, or required.",
+            valueName: "auto|off|required"))
+    var sandbox: SandboxMode = .auto
+}
+
+extension SandboxMode: ExpressibleByArgument {}
+
+/// Runs a command body; a failure is printed as one `error:` line and exits 1.
+func reportingErrors(verbose: Bool = false, _ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        let line = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+        FileHandle.standardError.write(Data("error: \(verbose ? "\(error)" : line)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+/// Prints progress: one line per finished item, and a summary per step.
+/// On a terminal lines carry a counter; in CI they are plain.
+final class ProgressPrinter: @unchecked Sendable {
+    private let lock = NSLock()
+    private let total: Int
+    private var done = 0
+    private let verbose: Bool
+    private let terminal = isatty(STDOUT_FILENO) == 1
+
+    init(totalBuilds: Int, verbose: Bool) {
+        self.total = totalBuilds
+        self.verbose = verbose
+    }
+
+    func handle(_ event: ReleaseEvent) {
+        lock.lock()
+        defer { lock.unlock() }
+        switch event {
+        case .stepStarted(let step):
+            if verbose { say("==> \(step)") }
+        case .stepFinished(let step, let seconds, let summary):
+            say("\(step): \(summary) (\(seconds.formatted1)s)")
+        case .build(.finished(let target, let seconds)):
+            done += 1
+            let counter = terminal ? "[\(done)/\(total)] " : ""
+            say("\(counter)built \(target.platform) \(target.binary) (\(seconds.formatted1)s)")
+        case .build(.sandbox(let status)):
+            if verbose { say("sandbox: \(status)") }
+        case .build(.started(let target)):
+            if verbose { say("building \(target.platform) \(target.binary)") }
+        case .buildReused(let target):
+            done += 1
+            if verbose { say("up to date: \(target.platform) \(target.binary)") }
+        case .image(let image, let reused):
+            if !reused || verbose {
+                say("image \(image.repoTags.first ?? image.tag)\(reused ? " (up to date)" : "") -> \(image.tarball)")
+            }
+        case .packageReused:
+            say("package: nothing changed since the last release; release-tars stand as they are")
+        case .tarball(let name, let size):
+            say("packed \(name) (\((Double(size) / 1_000_000).formatted1) MB)")
+        }
+    }
+
+    private func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+}
+
+extension Double {
+    /// One decimal, C locale.
+    fileprivate var formatted1: String { String(format: "%.1f", self) }
+}

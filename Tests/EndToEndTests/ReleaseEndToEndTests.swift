@@ -1,0 +1,192 @@
+import Foundation
+import KbuildCore
+import TestSupport
+import Testing
+
+/// `kbuild release` on a temp git clone of examples/, checked with GNU tar, sha256sum, podman.
+@Suite(.serialized) struct ReleaseEndToEndTests {
+    static let epoch = "1700000000"
+
+    /// Runs the built kbuild in `directory` with a pinned, shared Go cache.
+    static func kbuild(_ arguments: [String], in directory: String, environment: [String: String?] = [:])
+        async throws -> CommandResult
+    {
+        var env: [String: String?] = ["KBUILD_GOCACHE": SharedGoCache.path]
+        env.merge(environment) { $1 }
+        return try await Tool.run(Repository.kbuildBinary, arguments, in: directory, environment: env)
+    }
+
+    @Test func releaseHasTheKubernetesLayoutAndVerifies() async throws {
+        let dir = try TemporaryDirectory("kbuild-e2e")
+        defer { dir.remove() }
+        let workspace = dir.appending("clone")
+        _ = try await Repository.exampleWorkspace(in: workspace, tag: "v1.2.3")
+        let result = try await Self.kbuild(["release"], in: workspace, environment: ["SOURCE_DATE_EPOCH": Self.epoch])
+        try #require(result.succeeded, "\(result.stderr)\n\(result.stdout)")
+        let tars = workspace + "/_output/release-tars"
+        let names = Set(try FileManager.default.contentsOfDirectory(atPath: tars))
+        for expected in [
+            "kubernetes.tar.gz", "kubernetes-src.tar.gz", "kubernetes-manifests.tar.gz",
+            "kubernetes-client-linux-amd64.tar.gz", "kubernetes-client-darwin-arm64.tar.gz",
+            "kubernetes-client-windows-amd64.tar.gz", "kubernetes-server-linux-amd64.tar.gz",
+            "kubernetes-server-linux-arm64.tar.gz", "kubernetes-server-linux-arm.tar.gz",
+            "kubernetes-node-linux-amd64.tar.gz", "kubernetes-node-linux-arm64.tar.gz",
+            "SHA256SUMS", "SHA512SUMS", "artifacts.json", "kubernetes.tar.gz.sha256", "kubernetes.tar.gz.sha512",
+        ] {
+            #expect(names.contains(expected), "\(expected) missing; have \(names.sorted())")
+        }
+        try await Tool.check("sha256sum", ["-c", "--quiet", "SHA256SUMS"], in: tars)
+        try await Tool.check("sha512sum", ["-c", "--quiet", "SHA512SUMS"], in: tars)
+
+        // Every entry: owner 0/0 and the SOURCE_DATE_EPOCH time (2023-11-14 22:13:20 UTC).
+        let server = tars + "/kubernetes-server-linux-amd64.tar.gz"
+        let listing = try await Tool.check(
+            "tar", ["--numeric-owner", "--full-time", "-tvzf", server], environment: ["TZ": "UTC"])
+        let lines = listing.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            #expect(line.contains(" 0/0 ") && line.contains("2023-11-14 22:13:20"), "\(line)")
+        }
+        let paths = Set(lines.compactMap { $0.split(separator: " ").last.map(String.init) })
+        for path in [
+            "kubernetes/server/bin/kube-apiserver", "kubernetes/server/bin/kube-apiserver.tar",
+            "kubernetes/server/bin/kube-apiserver.docker_tag", "kubernetes/server/bin/kubectl",
+            "kubernetes/server/bin/kubelet", "kubernetes/kubernetes-src.tar.gz", "kubernetes/LICENSES",
+            "kubernetes/addons/dns/coredns-1.11.yaml",
+        ] {
+            #expect(paths.contains(path), "\(path) not in server tarball")
+        }
+        #expect(!paths.contains { $0.contains("demo") }, "excluded demo add-on shipped")
+
+        // The docker_tag in the server tarball is the md5 of its binary.
+        let unpacked = dir.appending("server")
+        try FileManager.default.createDirectory(atPath: unpacked, withIntermediateDirectories: true)
+        try await Tool.check("tar", ["-xzf", server, "-C", unpacked])
+        let bin = unpacked + "/kubernetes/server/bin"
+        for name in ["kube-apiserver", "kube-proxy", "kube-controller-manager"] {
+            let md5 = try await Tool.check("md5sum", [bin + "/" + name]).prefix(32)
+            let tag = try String(contentsOfFile: bin + "/\(name).docker_tag", encoding: .utf8)
+            #expect(tag == md5 + "\n", "\(name)")
+            let tags = try await Tool.check("skopeo", ["list-tags", "docker-archive:\(bin)/\(name).tar"])
+            #expect(tags.contains("\"\(md5)\""), "\(name) tar does not carry its tag: \(tags)")
+        }
+
+        // The version file matches `kbuild version`, and the binary prints it.
+        let version = try await Self.kbuild(["version", "--short"], in: workspace)
+        let full = dir.appending("full")
+        try FileManager.default.createDirectory(atPath: full, withIntermediateDirectories: true)
+        try await Tool.check("tar", ["-xzf", tars + "/kubernetes.tar.gz", "-C", full])
+        #expect(try String(contentsOfFile: full + "/kubernetes/version", encoding: .utf8) == version.stdout)
+        #expect(version.stdout == "v1.2.3\n")
+        #expect(FileManager.default.fileExists(atPath: full + "/kubernetes/server/kubernetes-manifests.tar.gz"))
+        let printed = try await Tool.check(bin + "/kube-apiserver", ["--version"])
+        #expect(printed.contains("v1.2.3"))
+
+        // The src tarball knows its version without git.
+        let src = dir.appending("src")
+        try FileManager.default.createDirectory(atPath: src, withIntermediateDirectories: true)
+        try await Tool.check("tar", ["-xzf", tars + "/kubernetes-src.tar.gz", "-C", src])
+        #expect(!FileManager.default.fileExists(atPath: src + "/.git"))
+        let fromSource = try await Self.kbuild(["version", "--short"], in: src)
+        #expect(fromSource.stdout == "v1.2.3\n", "\(fromSource.stderr)")
+
+        // artifacts.json lists every tarball with its size and sha256.
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: tars + "/artifacts.json")))
+        let artifacts = try #require(json as? [[String: Any]])
+        let serverArtifact = try #require(artifacts.first { ($0["name"] as? String) == "kubernetes-server-linux-amd64.tar.gz" })
+        let serverSHA = try await Tool.check("sha256sum", [server]).prefix(64)
+        #expect(serverArtifact["sha256"] as? String == String(serverSHA))
+        #expect(serverArtifact["os"] as? String == "linux" && serverArtifact["arch"] as? String == "amd64")
+    }
+
+    @Test func twoReleasesInTwoClonesAreByteIdentical() async throws {
+        let dir = try TemporaryDirectory("kbuild-repro")
+        defer { dir.remove() }
+        let platforms = "linux/amd64 linux/arm64 darwin/arm64 windows/amd64"
+        var sums: [String] = []
+        for (index, (clone, tz, umaskValue, locale)) in [
+            ("first", "UTC", "022", "C"), ("second/deeper-clone", "Asia/Kolkata", "077", "C.UTF-8"),
+        ].enumerated() {
+            let workspace = dir.appending(clone)
+            // Different commit wall-clock dates would change HEAD time, so pin it; the run time differs anyway.
+            _ = try await Repository.exampleWorkspace(in: workspace, tag: "v0.5")
+            let result = try await Tool.run(
+                "/bin/sh", ["-c", "umask \(umaskValue) && exec \"$0\" \"$@\"", Repository.kbuildBinary, "release"],
+                in: workspace,
+                environment: [
+                    "KUBE_BUILD_PLATFORMS": platforms, "TZ": tz, "LANG": locale, "LC_ALL": locale,
+                    "KBUILD_GOCACHE": SharedGoCache.path,
+                ])
+            try #require(result.succeeded, "run \(index): \(result.stderr)")
+            sums.append(try String(contentsOfFile: workspace + "/_output/release-tars/SHA512SUMS", encoding: .utf8))
+            if index == 0 { sleep(1) }
+        }
+        #expect(sums[0] == sums[1])
+        #expect(sums[0].contains("kubernetes-server-linux-amd64.tar.gz"))
+        let images = ["first", "second/deeper-clone"].map { dir.appending($0) + "/_output/release-images/amd64/kube-proxy.tar" }
+        #expect(FileManager.default.contentsEqual(atPath: images[0], andPath: images[1]))
+    }
+
+    @Test func interruptedReleaseKeepsThePreviousOne() async throws {
+        let dir = try TemporaryDirectory("kbuild-kill")
+        defer { dir.remove() }
+        let workspace = dir.appending("clone")
+        let repo = try await Repository.exampleWorkspace(in: workspace, tag: "v1.0.0")
+        let env = ["KUBE_BUILD_PLATFORMS": "linux/amd64", "KBUILD_GOCACHE": SharedGoCache.path]
+        let first = try await Self.kbuild(["release"], in: workspace, environment: env)
+        try #require(first.succeeded, "\(first.stderr)")
+        let tars = workspace + "/_output/release-tars"
+        let before = try snapshot(tars)
+
+        // A new commit changes every tarball; kill the release at several points.
+        try repo.write("CHANGELOG.md", "next\n")
+        try await repo.commitAll("Next", date: "2024-02-02T00:00:00Z")
+        for delay in [0.3, 1.0, 2.0] {
+            let pid = try spawn(Repository.kbuildBinary, ["release"], in: workspace, environment: env)
+            try await Task.sleep(for: .seconds(delay))
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            #expect(try snapshot(tars) == before, "release-tars changed after SIGKILL at \(delay)s")
+        }
+        let next = try await Self.kbuild(["release"], in: workspace, environment: env)
+        #expect(next.succeeded, "\(next.stderr)")
+        #expect(try snapshot(tars) != before)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: workspace + "/_output")
+            .filter { $0.contains("kbuild-tmp") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
+    func snapshot(_ directory: String) throws -> [String: Data] {
+        var files: [String: Data] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) {
+            files[name] = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + name))
+        }
+        return files
+    }
+}
+
+/// One Go build cache for every end-to-end test: Go's cache is content-addressed, so sharing is safe
+/// and keeps repeated releases fast.
+enum SharedGoCache {
+    static let path: String = {
+        let path = NSTemporaryDirectory() + "/kbuild-test-gocache"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }()
+}
+
+/// Starts a process without waiting for it (for kill tests).
+func spawn(_ executable: String, _ arguments: [String], in directory: String, environment: [String: String]) throws -> pid_t {
+    var env = ProcessInfo.processInfo.environment
+    env.merge(environment) { $1 }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+    process.environment = env
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return process.processIdentifier
+}

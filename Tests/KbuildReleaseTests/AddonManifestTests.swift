@@ -1,0 +1,88 @@
+import Foundation
+import KbuildCore
+import KbuildRelease
+import TestSupport
+import Testing
+
+@Suite struct AddonManifestTests {
+    func workspace(_ files: [String: String]) throws -> TemporaryDirectory {
+        let dir = try TemporaryDirectory("kbuild-addons")
+        for (path, text) in files {
+            let file = dir.appending(path)
+            try FileManager.default.createDirectory(atPath: Paths.parent(of: file), withIntermediateDirectories: true)
+            try text.write(toFile: file, atomically: false, encoding: .utf8)
+        }
+        return dir
+    }
+
+    static let labelled = """
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: dns
+          labels:
+            kubernetes.io/cluster-service: "true"
+        """
+
+    @Test func findsLabelledManifestsSortedAndHonoursExcludes() throws {
+        let dir = try workspace([
+            "cluster/addons/dns/coredns-1.11.yaml": Self.labelled,
+            "cluster/addons/dashboard/dashboard-2.7.yaml.in": Self.labelled,
+            "cluster/addons/metrics/metrics.json": #"{"metadata": {"labels": {"addonmanager.kubernetes.io/mode": "Reconcile"}}}"#,
+            "cluster/addons/demo/demo.yaml": "kind: Pod\n",
+            "cluster/addons/dns/README.md": "not a manifest\n",
+        ])
+        defer { dir.remove() }
+        let found = try AddonManifests.find(
+            workspace: dir.path, directories: ["cluster/addons"], exclude: ["**/demo/**"])
+        #expect(found.map(\.relativePath) == [
+            "dashboard/dashboard-2.7.yaml.in", "dns/coredns-1.11.yaml", "metrics/metrics.json",
+        ])
+    }
+
+    @Test func aManifestWithoutTheLabelIsNamedInTheError() throws {
+        let dir = try workspace([
+            "cluster/addons/dns/coredns.yaml": Self.labelled + "\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
+        ])
+        defer { dir.remove() }
+        #expect {
+            try AddonManifests.find(workspace: dir.path, directories: ["cluster/addons"], exclude: [])
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("cluster/addons/dns/coredns.yaml (document 2)")
+                && text.contains("kubernetes.io/cluster-service")
+        }
+    }
+
+    @Test func aSymlinkLeavingTheWorkspaceIsRefused() throws {
+        let dir = try workspace(["ws/cluster/addons/dns/ok.yaml": Self.labelled, "outside/secret.yaml": Self.labelled])
+        defer { dir.remove() }
+        try FileManager.default.createSymbolicLink(
+            atPath: dir.appending("ws/cluster/addons/evil.yaml"), withDestinationPath: dir.appending("outside/secret.yaml"))
+        #expect {
+            try AddonManifests.find(workspace: dir.appending("ws"), directories: ["cluster/addons"], exclude: [])
+        } throws: { "\($0)".contains("symlink points outside the workspace") }
+    }
+
+    @Test func globsMatchLikeAShell() {
+        #expect(Glob.matches("**/demo/**", "cluster/addons/demo/x.yaml"))
+        #expect(Glob.matches("**/*-test.yaml", "a/b/c-test.yaml"))
+        #expect(Glob.matches("*.yaml", "x.yaml"))
+        #expect(!Glob.matches("*.yaml", "dir/x.yaml"))
+        #expect(!Glob.matches("**/demo/**", "cluster/addons/demos/x.yaml"))
+        #expect(Glob.matches("a?c", "abc") && !Glob.matches("a?c", "a/c"))
+    }
+}
+
+@Suite struct OutputLockTests {
+    @Test func aSecondLockOnTheSameOutputIsRefusedNamingTheHolder() throws {
+        let dir = try TemporaryDirectory("kbuild-lock")
+        defer { dir.remove() }
+        let path = dir.appending("_output/.kbuild.lock")
+        let first = try OutputLock(path: path)
+        #expect {
+            _ = try OutputLock(path: path)
+        } throws: { "\($0)".contains("another kbuild release is running") && "\($0)".contains("pid \(getpid())") }
+        withExtendedLifetime(first) {}
+    }
+}
