@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import KbuildConfig
 import KbuildCore
+import KbuildRelease
 import KbuildVersion
 
 extension Kbuild {
@@ -28,8 +30,10 @@ extension Kbuild {
             help: ArgumentHelp("The Go workspace.", valueName: "dir"))
         var directory: String = "."
 
-        // TODO(integrator): read version.baseFile and version.style from the release config.
-        @Option(help: ArgumentHelp("The release config (version.style, version.baseFile).", valueName: "file"))
+        @Option(
+            help: ArgumentHelp(
+                "The release config whose version.style and version.baseFile apply (default: <dir>/release/kbuild.yaml, when it exists).",
+                valueName: "file"))
         var config: String?
 
         @Flag(help: "Print JSON: version, major, minor, commit, treeState, buildDate, source.")
@@ -61,12 +65,24 @@ extension Kbuild {
 
         func run() async throws {
             try await failing {
+                let settings = try versionSettings()
                 let info = try await VersionResolver().resolve(
                     workspace: directory, environment: ProcessInfo.processInfo.environment,
-                    baseFile: VersionResolver.defaultBaseFile, style: style ?? .semver)
+                    baseFile: settings?.baseFile ?? VersionResolver.defaultBaseFile,
+                    style: style ?? settings?.style ?? .semver)
                 if let save { try FileOutput.writeAtomically(info.versionFile, to: save) }
                 print(try Self.render(info, json: json, short: short, ldflagsPackage: ldflagsPackage))
             }
+        }
+
+        /// The version settings of the release config: `--config`, else `release/kbuild.yaml` if the
+        /// workspace has one (an unpacked source tarball or a plain Go module may have none).
+        func versionSettings() throws -> ReleaseConfig.VersionSettings? {
+            let workspace = ReleaseLoader.absoluteWorkspace(directory)
+            let file = config.map { ReleaseLoader.absoluteWorkspace($0) } ?? workspace + "/" + ReleaseConfig.defaultPath
+            guard config != nil || FileManager.default.fileExists(atPath: file) else { return nil }
+            return try ConfigLoader.load(file: file, workspace: workspace, knownPlatforms: ReleaseConfig.knownPlatforms)
+                .version
         }
 
         /// The chosen output form.

@@ -68,8 +68,18 @@ import Testing
             let tag = try String(contentsOfFile: bin + "/\(name).docker_tag", encoding: .utf8)
             #expect(tag == md5 + "\n", "\(name)")
             let tags = try await Tool.check("skopeo", ["list-tags", "docker-archive:\(bin)/\(name).tar"])
-            #expect(tags.contains("\"\(md5)\""), "\(name) tar does not carry its tag: \(tags)")
+            #expect(tags.contains("\"registry.k8s.io/\(name)-amd64:\(md5)\""), "\(name) tar does not carry its tag: \(tags)")
         }
+
+        // `podman load` of the shipped image restores exactly the tag of the docker_tag file.
+        let store = dir.appending("podman")
+        let podman = ["--root", store + "/root", "--runroot", store + "/run", "--storage-driver", "vfs"]
+        defer { try? FileManager.default.removeItem(atPath: store) }
+        try await Tool.check("podman", podman + ["load", "-q", "-i", bin + "/kube-proxy.tar"])
+        let loaded = try await Tool.check("podman", podman + ["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        let proxyTag = try String(contentsOfFile: bin + "/kube-proxy.docker_tag", encoding: .utf8)
+            .trimmingCharacters(in: .newlines)
+        #expect(loaded == "registry.k8s.io/kube-proxy-amd64:\(proxyTag)\n", "\(loaded)")
 
         // The version file matches `kbuild version`, and the binary prints it.
         let version = try await Self.kbuild(["version", "--short"], in: workspace)
