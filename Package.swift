@@ -70,6 +70,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
+        // hack/bench's driver: packs and sums the way the release pipeline does (not shipped).
+        .executableTarget(
+            name: "kbuild-bench", dependencies: ["KbuildArchive", "KbuildDigest", "KbuildCore"],
+            swiftSettings: strict),
 
         .target(
             name: "TestSupport", dependencies: ["KbuildCore"], path: "Tests/TestSupport",
