@@ -13,7 +13,8 @@ public struct TarOptions: Sendable, Hashable {
         /// gzip through libdeflate in 1 MiB blocks, one gzip member each, compressed in parallel on
         /// a process-wide pool (one thread per core) and written in order. Standard gzip that GNU
         /// tar/gzip, Go and libarchive read; the bytes depend only on the input, the level (1–12)
-        /// and the libdeflate version, not on `threads` (nil: as many as the pool has; 1: none).
+        /// and the libdeflate version, never on `threads`, which caps how many of this tarball's
+        /// blocks compress at once (nil: one per core; 1: all on the calling thread).
         case fastGzip(level: Int, threads: Int? = nil)
 
         /// The library behind `.fastGzip`, e.g. "libdeflate 1.14": part of what its bytes depend on.

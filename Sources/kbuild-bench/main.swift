@@ -3,7 +3,7 @@
 //     packs each SRC directory into DIR/<basename>.tar.gz, up to N at once (default: cores)
 //   kbuild-bench sums [--jobs N] --out DIR FILE...
 //     writes DIR/SHA256SUMS and DIR/SHA512SUMS, one read per file for both digests
-// Each prints `key=value` lines (seconds, bytes, peak_rss_kb) for the script to parse.
+// Each prints `key=value` lines (seconds, cpu_seconds, bytes, peak_rss_kb) for the script to parse.
 import Foundation
 import KbuildArchive
 import KbuildCore
@@ -45,10 +45,19 @@ struct Arguments {
     }
 }
 
-func peakRSSKilobytes() -> Int {
+func usage() -> rusage {
     var usage = rusage()
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-    return usage.ru_maxrss
+    return usage
+}
+
+func peakRSSKilobytes() -> Int { usage().ru_maxrss }
+
+/// User + system CPU seconds of every thread so far: steadier than wall time on a loaded machine.
+func cpuSeconds() -> Double {
+    let now = usage()
+    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+    return seconds(now.ru_utime) + seconds(now.ru_stime)
 }
 
 func pack(_ arguments: Arguments) async throws {
@@ -70,6 +79,7 @@ func pack(_ arguments: Arguments) async throws {
     }
     print("seconds=\(Date().timeIntervalSince(start))")
     print("bytes=\(written.reduce(0) { $0 + $1.size })")
+    print("cpu_seconds=\(cpuSeconds())")
     print("peak_rss_kb=\(peakRSSKilobytes())")
 }
 
@@ -86,6 +96,7 @@ func sums(_ arguments: Arguments) async throws {
             lines.joined(), to: "\(arguments.out)/\(algorithm.rawValue.uppercased())SUMS")
     }
     print("seconds=\(Date().timeIntervalSince(start))")
+    print("cpu_seconds=\(cpuSeconds())")
     print("peak_rss_kb=\(peakRSSKilobytes())")
 }
 
