@@ -27,6 +27,7 @@ let package = Package(
         .systemLibrary(
             name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CDeflate", path: "Sources/CDeflate", providers: [.apt(["libdeflate-dev"])]),
 
         // Shared plumbing: the one process runner, atomic outputs, platforms, source date.
         .target(
@@ -37,7 +38,7 @@ let package = Package(
         .target(name: "KbuildDigest", dependencies: ["CCrypto"], swiftSettings: strict),
         // Deterministic tar / tar.gz writing and safe reading over libarchive.
         .target(
-            name: "KbuildArchive", dependencies: ["CArchive", "KbuildDigest", "KbuildCore"],
+            name: "KbuildArchive", dependencies: ["CArchive", "CDeflate", "KbuildDigest", "KbuildCore"],
             swiftSettings: strict),
         // git describe -> Version, ldflags, version file, base.go fallback, `cut`.
         .target(name: "KbuildVersion", dependencies: ["KbuildCore"], swiftSettings: strict),
@@ -68,6 +69,10 @@ let package = Package(
                 "KbuildRelease",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strict),
+        // hack/bench's driver: packs and sums the way the release pipeline does (not shipped).
+        .executableTarget(
+            name: "kbuild-bench", dependencies: ["KbuildArchive", "KbuildDigest", "KbuildCore"],
             swiftSettings: strict),
 
         .target(

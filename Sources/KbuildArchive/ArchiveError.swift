@@ -12,6 +12,8 @@ public enum ArchiveError: Error, CustomStringConvertible, Equatable {
     case duplicateEntry(archive: String, entry: String)
     /// The archive ended early or is not a tar.
     case corrupt(archive: String, reason: String)
+    /// A compression level the chosen compressor does not have.
+    case invalidLevel(path: String, level: Int, allowed: String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,8 @@ public enum ArchiveError: Error, CustomStringConvertible, Equatable {
             return "\(archive): entry '\(entry)' is added twice"
         case .corrupt(let archive, let reason):
             return "\(archive): not a readable tar archive: \(reason)"
+        case .invalidLevel(let path, let level, let allowed):
+            return "\(path): compression level \(level) is not supported; allowed: \(allowed)"
         }
     }
 }

@@ -8,8 +8,17 @@ public struct TarOptions: Sendable, Hashable {
     /// The compression of the whole stream.
     public enum Compression: Sendable, Hashable {
         case none
-        /// gzip through libarchive; the header carries no file name and no time.
+        /// gzip through libarchive (zlib), one member; the header carries no file name and no time.
         case gzip(level: Int)
+        /// gzip through libdeflate in 1 MiB blocks, one gzip member each, compressed in parallel on
+        /// a process-wide pool (one thread per core) and written in order. Standard gzip that GNU
+        /// tar/gzip, Go and libarchive read; the bytes depend only on the input, the level (1–12)
+        /// and the libdeflate version, never on `threads`, which caps how many of this tarball's
+        /// blocks compress at once (nil: one per core; 1: all on the calling thread).
+        case fastGzip(level: Int, threads: Int? = nil)
+
+        /// The library behind `.fastGzip`, e.g. "libdeflate 1.14": part of what its bytes depend on.
+        public static var fastGzipLibrary: String { FastGzip.library }
     }
 
     public var compression: Compression
@@ -66,11 +75,20 @@ public final class TarballWriter {
             throw .library(operation: "archive_write_new", path: path, message: "out of memory")
         }
         self.archive = archive
-        do {
+        do throws(ArchiveError) {
             try archive_write_set_format_pax_restricted(archive).check(archive, "set tar format", path)
             switch options.compression {
             case .none:
                 try archive_write_add_filter_none(archive).check(archive, "set no compression", path)
+            case .fastGzip(let level, let threads):
+                guard FastGzip.levels.contains(level) else {
+                    throw ArchiveError.invalidLevel(
+                        path: path, level: level, allowed: "\(FastGzip.levels.lowerBound)-\(FastGzip.levels.upperBound)")
+                }
+                // libarchive writes plain tar (padded to 10240-byte records like GNU tar); we compress.
+                try archive_write_add_filter_none(archive).check(archive, "set no compression", path)
+                let pool = DeflatePool.shared
+                sink.compressWithGzip(level: level, threads: threads ?? pool.threads, pool: pool)
             case .gzip(let level):
                 try archive_write_add_filter_gzip(archive).check(archive, "set gzip", path)
                 // No time and no name in the gzip header: reproducible bytes.
@@ -85,6 +103,8 @@ public final class TarballWriter {
             archive_write_free(archive)
             close(fd)
             unlink(temporary)
+            // Every property is set, so deinit runs on this throw: it must not free the archive again.
+            finished = true
             throw error
         }
     }
@@ -170,6 +190,12 @@ public final class TarballWriter {
         archive_write_free(archive)
         finished = true
         defer { close(sink.fd) }
+        do throws(ArchiveError) {
+            try sink.finishStream()
+        } catch {
+            unlink(temporary)
+            throw error
+        }
         guard fsync(sink.fd) == 0 else {
             unlink(temporary)
             throw .io(path: path, reason: "cannot sync: \(String(cString: strerror(errno)))")
@@ -231,6 +257,8 @@ final class Sink {
     private(set) var written: Int64 = 0
     private(set) var failure: ArchiveError?
     private var hasher: Digest.Hasher?
+    /// Set for `.fastGzip`: the tar bytes go through it, its members come back to `writeOutput`.
+    private var gzip: ParallelGzipStream?
 
     init(fd: CInt, path: String, digests: Set<DigestAlgorithm>) {
         self.fd = fd
@@ -238,7 +266,30 @@ final class Sink {
         hasher = Digest.Hasher(digests)
     }
 
+    func compressWithGzip(level: Int, threads: Int, pool: DeflatePool) {
+        gzip = ParallelGzipStream(level: level, threads: threads, pool: pool) { [unowned self] member in
+            writeOutput(member) >= 0
+        }
+    }
+
+    /// Bytes from libarchive: to the compressor when there is one, else straight to the file.
     func write(_ bytes: UnsafeRawBufferPointer) -> Int {
+        guard let gzip else { return writeOutput(bytes) }
+        guard gzip.append(bytes) else {
+            if failure == nil { failure = .io(path: path, reason: "compression failed") }
+            return -1
+        }
+        return bytes.count
+    }
+
+    /// Flushes the compressor's last members; a no-op without one.
+    func finishStream() throws(ArchiveError) {
+        guard let gzip = gzip.take() else { return }
+        guard gzip.finish() else { throw failure ?? .io(path: path, reason: "compression failed") }
+    }
+
+    /// Final bytes of the file: written and hashed in one pass, so digests cost no read-back.
+    private func writeOutput(_ bytes: UnsafeRawBufferPointer) -> Int {
         var offset = 0
         while offset < bytes.count {
             let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)

@@ -1,0 +1,267 @@
+import CDeflate
+import Foundation
+
+/// The gzip stream of `TarOptions.Compression.fastGzip`: the tar bytes are cut at fixed input
+/// offsets into blocks of `blockSize`, and each block becomes one complete gzip member
+/// (RFC 1952 allows concatenated members; GNU gzip/tar, Go's gzip.Reader and libarchive read them).
+/// Blocks are deflated by libdeflate on a process-wide pool and written in order, so the bytes
+/// depend only on the input, the level and the libdeflate version, never on thread counts.
+enum FastGzip {
+    /// Input bytes per gzip member: large enough that the lost cross-block dictionary costs
+    /// well under 1% of size, small enough that a few blocks in flight keep memory low.
+    static let blockSize = 1 << 20
+
+    /// The library whose output the bytes depend on (for cache keys and reports).
+    static let library = "libdeflate " + LIBDEFLATE_VERSION_STRING
+
+    /// Gzip levels libdeflate supports (1–9 as in gzip, 10–12 slower and smaller).
+    static let levels = 1...12
+
+    /// Member header: no name, no comment, MTIME 0, XFL 0, OS 3 (Unix, as GNU gzip and libarchive).
+    static let header: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]
+}
+
+/// One block on its way through the pool. The pool slot it holds is returned when it is dropped,
+/// so memory stays bounded even when a writer is abandoned with blocks in flight.
+final class DeflateBlock: @unchecked Sendable {
+    // Safety: `input` is written only before submission, `output`/`outputCount` only by the one
+    // thread compressing it, and read by the writer only after `done` is signalled.
+    let input: UnsafeMutableRawBufferPointer
+    var inputCount = 0
+    private(set) var output: UnsafeMutableRawBufferPointer?
+    private(set) var outputCount = 0
+    let level: Int
+    private let done = DispatchSemaphore(value: 0)
+    /// The pool whose slot this block holds; nil for a block compressed by its writer.
+    let pool: DeflatePool?
+
+    init(level: Int, pool: DeflatePool?) {
+        input = .allocate(byteCount: FastGzip.blockSize, alignment: 64)
+        self.level = level
+        self.pool = pool
+    }
+
+    deinit {
+        input.deallocate()
+        output?.deallocate()
+        pool?.releaseSlot()
+    }
+
+    /// Deflates `input` into a complete gzip member with `compressor` (one per thread).
+    func compress(with compressor: OpaquePointer) {
+        let source = UnsafeRawPointer(input.baseAddress!)
+        let bound = libdeflate_deflate_compress_bound(compressor, inputCount)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: FastGzip.header.count + bound + 8, alignment: 64)
+        FastGzip.header.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        let deflated = libdeflate_deflate_compress(
+            compressor, source, inputCount, buffer.baseAddress! + FastGzip.header.count, bound)
+        let crc = libdeflate_crc32(0, source, inputCount)
+        var trailer = FastGzip.header.count + deflated
+        for value in [crc, UInt32(truncatingIfNeeded: inputCount)] {
+            for shift in stride(from: 0, to: 32, by: 8) {
+                buffer[trailer] = UInt8(truncatingIfNeeded: value >> UInt32(shift))
+                trailer += 1
+            }
+        }
+        output = buffer
+        outputCount = trailer
+    }
+
+    func markDone() { done.signal() }
+
+    /// Blocks until a pool thread has compressed this block.
+    func wait() { done.wait() }
+}
+
+/// Compressor per (thread, level), allocated once and reused: libdeflate compressors are not
+/// thread-safe but are independent between calls.
+struct CompressorCache: ~Copyable {
+    private var compressors: [Int: OpaquePointer] = [:]
+
+    mutating func compressor(level: Int) -> OpaquePointer {
+        if let existing = compressors[level] { return existing }
+        // Levels are validated before any block exists; nil here means out of memory.
+        guard let made = libdeflate_alloc_compressor(CInt(level)) else {
+            preconditionFailure("libdeflate cannot allocate a level \(level) compressor")
+        }
+        compressors[level] = made
+        return made
+    }
+
+    deinit {
+        for compressor in compressors.values { libdeflate_free_compressor(compressor) }
+    }
+}
+
+/// The process-wide deflate threads, one per core, shared by every tarball being written so that
+/// packing several tarballs at once does not oversubscribe the CPU. A fixed number of slots bounds
+/// the blocks in flight across all writers (and so the memory).
+final class DeflatePool: @unchecked Sendable {
+    // Safety: `queue` and `freeSlots` are only touched under `condition`.
+    static let shared = DeflatePool(threads: ProcessInfo.processInfo.activeProcessorCount)
+
+    let threads: Int
+    private let condition = NSCondition()
+    private var queue: [DeflateBlock] = []
+    private var queueHead = 0
+    private var freeSlots: Int
+
+    init(threads: Int) {
+        self.threads = max(threads, 1)
+        // Two per thread keeps every thread busy while writers fill and drain in order.
+        freeSlots = 2 * self.threads + 2
+        for index in 0..<self.threads {
+            let thread = Thread { [self] in run() }
+            thread.name = "kbuild-deflate-\(index)"
+            thread.start()
+        }
+    }
+
+    /// A new block holding a slot, or nil when every slot is taken (the caller then compresses
+    /// on its own thread or waits for one of its own blocks; it never waits for other writers).
+    func reserveBlock(level: Int) -> DeflateBlock? {
+        condition.lock()
+        guard freeSlots > 0 else {
+            condition.unlock()
+            return nil
+        }
+        freeSlots -= 1
+        condition.unlock()
+        return DeflateBlock(level: level, pool: self)
+    }
+
+    func releaseSlot() {
+        condition.lock()
+        freeSlots += 1
+        condition.unlock()
+    }
+
+    func submit(_ block: DeflateBlock) {
+        condition.lock()
+        queue.append(block)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func run() {
+        var cache = CompressorCache()
+        while true {
+            condition.lock()
+            while queueHead == queue.count { condition.wait() }
+            let block = queue[queueHead]
+            queueHead += 1
+            if queueHead > 64 && queueHead * 2 > queue.count {
+                queue.removeFirst(queueHead)
+                queueHead = 0
+            }
+            condition.unlock()
+            block.compress(with: cache.compressor(level: block.level))
+            block.markDone()
+        }
+    }
+}
+
+/// Cuts one stream into blocks, has them compressed (in parallel when allowed) and hands the
+/// finished members to `emit` in input order.
+final class ParallelGzipStream {
+    private let level: Int
+    private let pool: DeflatePool?
+    /// Most blocks of this stream in flight at once.
+    private let maxInFlight: Int
+    private var inFlight: [DeflateBlock] = []
+    private var inFlightHead = 0
+    private var current: DeflateBlock?
+    private var local = CompressorCache()
+    private var members = 0
+    private let emit: (UnsafeRawBufferPointer) -> Bool
+
+    /// `threads` 1 compresses on the calling thread only; more uses `pool` with up to that many of
+    /// this stream's blocks in flight. `emit` returns false to stop (a write failed).
+    init(level: Int, threads: Int, pool: DeflatePool, emit: @escaping (UnsafeRawBufferPointer) -> Bool) {
+        self.level = level
+        self.pool = threads > 1 ? pool : nil
+        maxInFlight = threads > 1 ? 2 * threads : 0
+        self.emit = emit
+    }
+
+    deinit {
+        // Abandoned (a failed write): let running blocks finish before their buffers go away.
+        for block in inFlight[inFlightHead...] { block.wait() }
+    }
+
+    /// Appends stream bytes; false when `emit` failed.
+    func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let block = current ?? newBlock()
+            current = block
+            let n = min(FastGzip.blockSize - block.inputCount, bytes.count - offset)
+            (block.input.baseAddress! + block.inputCount).copyMemory(from: bytes.baseAddress! + offset, byteCount: n)
+            block.inputCount += n
+            offset += n
+            if block.inputCount == FastGzip.blockSize {
+                current = nil
+                guard dispatch(block) else { return false }
+            }
+        }
+        return true
+    }
+
+    /// Compresses what is left and writes every remaining member; false when `emit` failed.
+    func finish() -> Bool {
+        // An empty stream is still one (empty) member: a gzip file has at least one.
+        if let block = current ?? (members == 0 && inFlightCount == 0 ? newBlock() : nil) {
+            current = nil
+            guard dispatch(block) else { return false }
+        }
+        while inFlightCount > 0 {
+            guard drainOldest() else { return false }
+        }
+        return true
+    }
+
+    private var inFlightCount: Int { inFlight.count - inFlightHead }
+
+    private func newBlock() -> DeflateBlock {
+        // A pool block holds a global slot; without one (or without a pool) the block is ours alone.
+        if let pool, inFlightCount < maxInFlight, let block = pool.reserveBlock(level: level) { return block }
+        return DeflateBlock(level: level, pool: nil)
+    }
+
+    /// Sends a full block to the pool, or compresses it here when it holds no slot.
+    private func dispatch(_ block: DeflateBlock) -> Bool {
+        guard let pool = block.pool else {
+            // Our earlier blocks must go out first.
+            while inFlightCount > 0 {
+                guard drainOldest() else { return false }
+            }
+            block.compress(with: local.compressor(level: level))
+            return write(block)
+        }
+        pool.submit(block)
+        inFlight.append(block)
+        // Keep only a bounded number of our blocks queued: write the oldest ones out.
+        while inFlightCount >= maxInFlight {
+            guard drainOldest() else { return false }
+        }
+        return true
+    }
+
+    private func drainOldest() -> Bool {
+        let block = inFlight[inFlightHead]
+        inFlightHead += 1
+        if inFlightHead == inFlight.count {
+            inFlight.removeAll(keepingCapacity: true)
+            inFlightHead = 0
+        }
+        block.wait()
+        return write(block)
+    }
+
+    private func write(_ block: DeflateBlock) -> Bool {
+        members += 1
+        guard let output = block.output else { return false }
+        return emit(UnsafeRawBufferPointer(rebasing: output[0..<block.outputCount]))
+    }
+}

@@ -1,0 +1,113 @@
+// kbuild-bench: drives the library the way the release pipeline does, for hack/bench.
+//   kbuild-bench pack [--jobs N] [--level L] [--compression fast|gzip] [--no-digests] --out DIR SRC...
+//     packs each SRC directory into DIR/<basename>.tar.gz, up to N at once (default: cores)
+//   kbuild-bench sums [--jobs N] --out DIR FILE...
+//     writes DIR/SHA256SUMS and DIR/SHA512SUMS, one read per file for both digests
+// Each prints `key=value` lines (seconds, cpu_seconds, bytes, peak_rss_kb) for the script to parse.
+import Foundation
+import KbuildArchive
+import KbuildCore
+import KbuildDigest
+
+struct Usage: Error, CustomStringConvertible {
+    let description: String
+}
+
+struct Arguments {
+    var command = ""
+    var jobs = ProcessInfo.processInfo.activeProcessorCount
+    var level = 6
+    var compression = "fast"
+    var digests = true
+    var out = ""
+    var inputs: [String] = []
+
+    init(_ raw: [String]) throws {
+        var rest = raw[...]
+        guard let command = rest.popFirst() else { throw Usage(description: "missing command: pack or sums") }
+        self.command = command
+        func value(_ flag: String) throws -> String {
+            guard let next = rest.popFirst() else { throw Usage(description: "\(flag) needs a value") }
+            return next
+        }
+        while let argument = rest.popFirst() {
+            switch argument {
+            case "--jobs": jobs = try Int(value(argument)) ?? 0
+            case "--level": level = try Int(value(argument)) ?? 0
+            case "--compression": compression = try value(argument)
+            case "--no-digests": digests = false
+            case "--out": out = try value(argument)
+            default: inputs.append(argument)
+            }
+        }
+        guard jobs > 0 else { throw Usage(description: "--jobs must be a positive integer") }
+        guard !out.isEmpty, !inputs.isEmpty else { throw Usage(description: "need --out DIR and at least one input") }
+    }
+}
+
+func usage() -> rusage {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return usage
+}
+
+func peakRSSKilobytes() -> Int { usage().ru_maxrss }
+
+/// User + system CPU seconds of every thread so far: steadier than wall time on a loaded machine.
+func cpuSeconds() -> Double {
+    let now = usage()
+    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+    return seconds(now.ru_utime) + seconds(now.ru_stime)
+}
+
+func pack(_ arguments: Arguments) async throws {
+    let compression: TarOptions.Compression
+    switch arguments.compression {
+    case "fast": compression = .fastGzip(level: arguments.level)
+    case "gzip": compression = .gzip(level: arguments.level)
+    default: throw Usage(description: "--compression must be fast or gzip, not \(arguments.compression)")
+    }
+    let options = TarOptions(
+        compression: compression, mtime: try SourceDate(seconds: 0),
+        digests: arguments.digests ? [.sha256, .sha512] : [])
+    let out = arguments.out
+    let start = Date()
+    let written = try await concurrentMap(arguments.inputs, limit: arguments.jobs) { source in
+        let name = URL(fileURLWithPath: source).lastPathComponent
+        return try Tarball.write(
+            try TarEntry.tree(of: source, under: name), to: "\(out)/\(name).tar.gz", options: options)
+    }
+    print("seconds=\(Date().timeIntervalSince(start))")
+    print("bytes=\(written.reduce(0) { $0 + $1.size })")
+    print("cpu_seconds=\(cpuSeconds())")
+    print("peak_rss_kb=\(peakRSSKilobytes())")
+}
+
+func sums(_ arguments: Arguments) async throws {
+    let start = Date()
+    let digests = try await concurrentMap(arguments.inputs, limit: arguments.jobs) { file in
+        try Digest.file(file, [.sha256, .sha512])
+    }
+    for algorithm in [DigestAlgorithm.sha256, .sha512] {
+        let lines = zip(arguments.inputs, digests).map { file, digest in
+            "\(digest[algorithm]!.hex)  \(URL(fileURLWithPath: file).lastPathComponent)\n"
+        }
+        try FileOutput.writeAtomically(
+            lines.joined(), to: "\(arguments.out)/\(algorithm.rawValue.uppercased())SUMS")
+    }
+    print("seconds=\(Date().timeIntervalSince(start))")
+    print("cpu_seconds=\(cpuSeconds())")
+    print("peak_rss_kb=\(peakRSSKilobytes())")
+}
+
+do {
+    let arguments = try Arguments(Array(CommandLine.arguments.dropFirst()))
+    switch arguments.command {
+    case "pack": try await pack(arguments)
+    case "sums": try await sums(arguments)
+    default: throw Usage(description: "unknown command \(arguments.command): use pack or sums")
+    }
+} catch {
+    FileHandle.standardError.write(Data("kbuild-bench: \(error)\n".utf8))
+    exit(1)
+}
