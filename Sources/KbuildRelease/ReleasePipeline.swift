@@ -229,7 +229,10 @@ public struct ReleasePipeline: Sendable {
         try requireBinaries(binaries)
         let tracked = try await sourceFiles()
         let key = OutputCache.key(
-            ["package", plan.rendered, plan.configFingerprint, sources, String(options.compressionLevel)]
+            [
+                "package", plan.rendered, plan.configFingerprint, sources, String(options.compressionLevel),
+                TarOptions.Compression.fastGzipLibrary,
+            ]
                 + tracked + binaries.map { "\($0) \(StatSignature(of: $0)?.line ?? "")" }
                 + images.map { "\($0.tarball) \($0.sha256)" })
         let outputs = packageOutputs.map { layout.releaseTars + "/" + $0 }
@@ -282,7 +285,8 @@ public struct ReleasePipeline: Sendable {
 
         let packStart = Date()
         progress(.stepStarted("package"))
-        let options = TarOptions(compression: .gzip(level: self.options.compressionLevel), mtime: plan.sourceDate)
+        // Parallel libdeflate gzip members: standard gzip, same bytes whatever the thread count.
+        let options = TarOptions(compression: .fastGzip(level: self.options.compressionLevel), mtime: plan.sourceDate)
         let pack: @Sendable (ReleasePlan.PlannedTarball) throws -> WrittenArchive = { [plan] tarball in
             let entries = try TarEntry.tree(of: stageRoot + "/" + stageDirectory(tarball), under: "")
             let written = try Tarball.write(entries, to: tarsRoot + "/" + tarball.name, options: options)
