@@ -24,7 +24,7 @@ extension Kbuild {
         var dryRun = false
 
         func run() async throws {
-            try await reportingErrors(verbose: workspace.verbose) {
+            try await failing(verbose: workspace.verbose) {
                 let loaded = try await workspace.load()
                 if dryRun {
                     print(loaded.plan.renderedBuilds, terminator: "")

@@ -19,7 +19,7 @@ extension Kbuild {
         @OptionGroup var workspace: WorkspaceOptions
 
         func run() async throws {
-            try await reportingErrors(verbose: workspace.verbose) {
+            try await failing(verbose: workspace.verbose) {
                 let loaded = try await workspace.load()
                 let pipeline = ReleasePipeline(
                     plan: loaded.plan, options: workspace.releaseOptions(), toolchain: loaded.toolchain)

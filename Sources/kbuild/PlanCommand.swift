@@ -16,7 +16,7 @@ extension Kbuild {
         @OptionGroup var workspace: WorkspaceOptions
 
         func run() async throws {
-            try await reportingErrors(verbose: workspace.verbose) {
+            try await failing(verbose: workspace.verbose) {
                 print(try await workspace.load().plan.rendered, terminator: "")
             }
         }

@@ -23,7 +23,7 @@ extension Kbuild {
         var skipBuild = false
 
         func run() async throws {
-            try await reportingErrors(verbose: workspace.verbose) {
+            try await failing(verbose: workspace.verbose) {
                 let loaded = try await workspace.load()
                 var options = workspace.releaseOptions(sandbox: sandbox.sandbox)
                 options.skipBuild = skipBuild

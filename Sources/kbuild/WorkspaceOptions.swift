@@ -57,21 +57,6 @@ struct SandboxOption: ParsableArguments {
 
 extension SandboxMode: ExpressibleByArgument {}
 
-/// Runs a command body; a failure is printed as one `error:` line and exits 1.
-func reportingErrors(verbose: Bool = false, _ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch let error as ExitCode {
-        throw error
-    } catch let error as ValidationError {
-        throw error
-    } catch {
-        let line = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
-        FileHandle.standardError.write(Data("error: \(verbose ? "\(error)" : line)\n".utf8))
-        throw ExitCode.failure
-    }
-}
-
 /// Prints progress: one line per finished item, and a summary per step.
 /// On a terminal lines carry a counter; in CI they are plain.
 final class ProgressPrinter: @unchecked Sendable {
