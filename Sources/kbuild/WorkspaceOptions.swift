@@ -17,8 +17,9 @@ struct WorkspaceOptions: ParsableArguments {
     var config: String?
 
     @Option(
-        name: .customLong("jobs"), help: "How many builds, images and tarballs run at once (default: cores).")
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+        name: .customLong("jobs"),
+        help: ArgumentHelp("How many builds, images and tarballs run at once (default: the number of cores).", valueName: "n"))
+    var jobs: Int?
 
     @Flag(
         name: .customLong("quick"),
@@ -29,13 +30,13 @@ struct WorkspaceOptions: ParsableArguments {
     var verbose = false
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
     }
 
     /// How the steps run: jobs, sandbox, and a shared Go build cache from `KBUILD_GOCACHE` (CI, tests).
     func releaseOptions(sandbox: SandboxMode = .auto) -> ReleaseOptions {
         ReleaseOptions(
-            jobs: jobs, sandbox: sandbox, goCache: ProcessInfo.processInfo.environment["KBUILD_GOCACHE"])
+            jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, sandbox: sandbox, goCache: ProcessInfo.processInfo.environment["KBUILD_GOCACHE"])
     }
 
     func load() async throws -> LoadedWorkspace {
