@@ -115,7 +115,11 @@ public struct ReleasePipeline: Sendable {
     }
 
     private func build(sources: String, progress: @escaping Progress) async throws {
-        guard let toolchain else { throw ReleaseError.missingInput(path: "go", what: "Go toolchain") }
+        guard let toolchain else {
+            // Planning tolerates a missing Go; building does not: rethrow why it was not found (PATH searched, $GO).
+            _ = try await GoToolchain.locate(runner: runner, environment: ProcessInfo.processInfo.environment)
+            throw ReleaseError.missingInput(path: "go", what: "Go toolchain")
+        }
         let start = Date()
         progress(.stepStarted("build"))
         let settings = GoBuildSettings(
