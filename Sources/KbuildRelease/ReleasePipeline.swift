@@ -462,6 +462,7 @@ public struct ReleasePipeline: Sendable {
     private func removeLeftovers() {
         let layout = plan.layout
         var directories = [layout.root, layout.releaseImages]
+        directories += ["build", "image", "package"].map { layout.cache + "/" + $0 }
         directories += Set(plan.builds.map { layout.binaryDirectory($0.platform) }).sorted()
         directories += Set(plan.images.map(\.request.outputDirectory)).sorted()
         for directory in directories { FileOutput.removeLeftovers(in: directory) }
