@@ -48,6 +48,11 @@ public enum FileOutput {
     /// The old target is moved aside first and removed only after the new one is in place.
     public static func replaceDirectory(_ target: String, with staged: String) throws {
         let fm = FileManager.default
+        // One atomic swap where the kernel offers it: no instant without `target`, even under SIGKILL.
+        if let renameat2 = Self.renameat2, renameat2(AT_FDCWD, staged, AT_FDCWD, target, renameExchange) == 0 {
+            try? fm.removeItem(atPath: staged)  // now the old directory
+            return
+        }
         var previous: String?
         if fm.fileExists(atPath: target) {
             let aside = temporarySibling(of: target) + ".old"
@@ -63,6 +68,12 @@ public enum FileOutput {
         }
         if let previous { try? fm.removeItem(atPath: previous) }
     }
+
+    /// glibc's renameat2, looked up at run time (Swift's Glibc module does not declare it).
+    private typealias RenameAt2 = @convention(c) (CInt, UnsafePointer<CChar>, CInt, UnsafePointer<CChar>, CUnsignedInt) -> CInt
+    private static let renameat2: RenameAt2? = dlsym(nil, "renameat2").map { unsafeBitCast($0, to: RenameAt2.self) }
+    /// RENAME_EXCHANGE from <linux/fs.h>.
+    private static let renameExchange: CUnsignedInt = 1 << 1
 
     /// Removes leftovers (`.<name>.kbuild-tmp-*`) of earlier interrupted runs in `directory`.
     public static func removeLeftovers(in directory: String) {

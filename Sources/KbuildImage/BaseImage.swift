@@ -110,7 +110,15 @@ private struct Loader {
                 }
             }
         } catch let error as ArchiveError {
-            throw ImageError.invalidBase(base: path, reason: error.description)
+            // The path is already in the message once: keep libarchive's reason only.
+            let detail: String
+            switch error {
+            case .library(let operation, _, let message): detail = "\(operation) failed: \(message)"
+            case .corrupt(_, let reason): detail = reason
+            default: detail = error.description
+            }
+            throw ImageError.invalidBase(
+                base: path, reason: "not a readable tarball (\(detail)); allowed: a docker-archive (docker save) or OCI-layout tarball")
         }
     }
 

@@ -55,7 +55,7 @@ public enum AddonManifests {
                 if info.st_mode & S_IFMT == S_IFLNK {
                     let resolved = realPath(path)
                     guard resolved == realWorkspace || resolved.hasPrefix(realWorkspace + "/") else {
-                        throw .unsafeInput(path: path, reason: "symlink points outside the workspace, to \(resolved)")
+                        throw .unsafeInput(path: path, reason: outsideReason(resolved))
                     }
                     guard stat(path, &info) == 0 else { continue }
                 }
@@ -68,6 +68,11 @@ public enum AddonManifests {
         }
         try walk(root, "")
         return result
+    }
+
+    /// Why a symlink leaving the workspace is refused, and what is allowed instead.
+    static func outsideReason(_ resolved: String) -> String {
+        "symlink points outside the workspace, to \(resolved); only symlinks that stay inside the workspace are followed"
     }
 
     static func realPath(_ path: String) -> String {

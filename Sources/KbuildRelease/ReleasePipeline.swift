@@ -115,7 +115,11 @@ public struct ReleasePipeline: Sendable {
     }
 
     private func build(sources: String, progress: @escaping Progress) async throws {
-        guard let toolchain else { throw ReleaseError.missingInput(path: "go", what: "Go toolchain") }
+        guard let toolchain else {
+            // Planning tolerates a missing Go; building does not: rethrow why it was not found (PATH searched, $GO).
+            _ = try await GoToolchain.locate(runner: runner, environment: ProcessInfo.processInfo.environment)
+            throw ReleaseError.missingInput(path: "go", what: "Go toolchain")
+        }
         let start = Date()
         progress(.stepStarted("build"))
         let settings = GoBuildSettings(
@@ -462,6 +466,7 @@ public struct ReleasePipeline: Sendable {
     private func removeLeftovers() {
         let layout = plan.layout
         var directories = [layout.root, layout.releaseImages]
+        directories += ["build", "image", "package"].map { layout.cache + "/" + $0 }
         directories += Set(plan.builds.map { layout.binaryDirectory($0.platform) }).sorted()
         directories += Set(plan.images.map(\.request.outputDirectory)).sorted()
         for directory in directories { FileOutput.removeLeftovers(in: directory) }

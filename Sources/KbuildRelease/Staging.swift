@@ -8,6 +8,8 @@ struct Stager {
 
     /// Makes `source` available at `root/relative`.
     func place(_ source: String, at relative: String) throws(ReleaseError) {
+        // link() would link a symlink itself; stage what it points at (callers checked it stays inside).
+        let source = AddonManifests.realPath(source)
         let destination = root + "/" + relative
         try makeDirectory(Paths.parent(of: destination))
         unlink(destination)
@@ -30,11 +32,22 @@ struct Stager {
         }
     }
 
-    /// Places a whole directory (or file) tree: regular files linked, symlinks kept when they stay inside.
+    /// Places a whole directory (or file) tree: regular files linked, symlinks followed while they stay inside.
     func placeTree(_ source: String, at relative: String, workspace: String) throws(ReleaseError) {
         var info = stat()
         guard lstat(source, &info) == 0 else {
             throw .missingInput(path: source, what: "file or directory (full.include in the release config)")
+        }
+        if info.st_mode & S_IFMT == S_IFLNK {
+            // A symlinked LICENSES or full.include entry is followed only while it stays in the workspace.
+            let resolved = AddonManifests.realPath(source)
+            let root = AddonManifests.realPath(workspace)
+            guard resolved == root || resolved.hasPrefix(root + "/") else {
+                throw .unsafeInput(path: source, reason: AddonManifests.outsideReason(resolved))
+            }
+            guard stat(source, &info) == 0 else {
+                throw .missingInput(path: source, what: "symlink target \(resolved)")
+            }
         }
         if info.st_mode & S_IFMT == S_IFREG {
             try place(source, at: relative)

@@ -1,0 +1,277 @@
+import Foundation
+import KbuildCore
+import TestSupport
+import Testing
+
+/// What a fault case did to the workspace: more text the message must hold, and more environment.
+struct Broken: Sendable {
+    var expected: [String] = []
+    var environment: [String: String?] = [:]
+}
+
+/// One bad input or fault, run as `kbuild <arguments>` on a copy of the good release.
+struct FaultCase: Sendable, CustomTestStringConvertible {
+    var name: String
+    var arguments = ["release"]
+    var environment: [String: String?] = [:]
+    /// Text the one `error:` line must contain (compared case-insensitively): the culprit and what is allowed.
+    var expected: [String]
+    var breakIt: @Sendable (Fixture) async throws -> Broken = { _ in Broken() }
+
+    var testDescription: String { name }
+}
+
+/// issue 8's matrix: every bad input and fault exits 1 with ONE `error:` line that names the culprit
+/// (file:line:column, field, value, platform, binary) and says what is allowed, leaves the previous
+/// `_output/release-tars` byte-identical, and leaves no `.kbuild-tmp` file anywhere in `_output`.
+@Suite(.serialized) struct FailureMatrixTests {
+    static let config = "release/kbuild.yaml"
+    static let serverPlatforms = "server: [linux/amd64, linux/arm64, linux/arm]"
+    /// A SOURCE_DATE_EPOCH other than the good release's: every binary, image and tarball is redone.
+    static let newDate: [String: String?] = ["SOURCE_DATE_EPOCH": "1700000077"]
+
+    static let configCases: [FaultCase] = [
+        FaultCase(name: "config: malformed YAML", expected: [config + ":", "malformed YAML", "expected ','"]) {
+            let line = try $0.editConfig("project: kubernetes", "project: [kubernetes")
+            return Broken(expected: ["while parsing a flow sequence at line \(line)"])
+        },
+        FaultCase(name: "config: unknown key", expected: ["unknown key \"colour\"", "allowed: project, version, go"]) {
+            let line = try $0.editConfig("\nfull:", "\ncolour: blue\nfull:") + 1
+            return Broken(expected: ["\(config):\(line):1: colour"])
+        },
+        FaultCase(name: "config: wrong type", expected: ["images.archSuffix", "expected true or false", "\"maybe\""]) {
+            let line = try $0.editConfig("archSuffix: true", "archSuffix: maybe")
+            return Broken(expected: ["\(config):\(line):15:"])
+        },
+        FaultCase(name: "config: empty binaries list", expected: ["binaries: the list is empty", "at least one binary"]) {
+            let text = try String(contentsOfFile: $0.config, encoding: .utf8)
+            let start = try #require(text.range(of: "binaries:\n"))
+            let end = try #require(text.range(of: "\nimages:"))
+            let block = String(text[start.lowerBound..<end.lowerBound])
+            let line = try $0.editConfig(block, "binaries: []\n")
+            return Broken(expected: ["\(config):\(line):11:"])
+        },
+        FaultCase(name: "config: duplicate binary", expected: ["duplicate binary name \"kubectl\"", "names must be unique"]) {
+            let line = try $0.editConfig("name: kube-proxy", "name: kubectl")
+            return Broken(expected: ["\(config):\(line):", "first defined at line \(try $0.configLine(of: "name: kubectl"))"])
+        },
+        FaultCase(name: "config: unknown platform", expected: ["platforms.server[1]", "unknown platform plan9/sparc64", "known plan9 architectures"]) {
+            let line = try $0.editConfig(serverPlatforms, "server: [linux/amd64, plan9/sparc64]")
+            return Broken(expected: ["\(config):\(line):25:"])
+        },
+        FaultCase(name: "config: image for a non-linux platform", expected: ["binaries[1].image", "kube-apiserver", "images are linux only"]) {
+            try $0.editConfig(serverPlatforms, "server: [windows/amd64]")
+            return Broken(expected: ["\(config):\(try $0.configLine(of: "image: true")):"])
+        },
+        FaultCase(name: "config: registry with invalid characters", expected: ["images.registry", "\"Registry.K8S.io/UP!per\"", "expected lowercase host[:port][/path]"]) {
+            let line = try $0.editConfig("registry: registry.k8s.io", "registry: Registry.K8S.io/UP!per")
+            return Broken(expected: ["\(config):\(line):13:"])
+        },
+        FaultCase(name: "config: unknown tag scheme", expected: ["images.tagScheme", "unknown value \"sha1\"", "allowed: md5, version"]) {
+            let line = try $0.editConfig("tagScheme: md5", "tagScheme: sha1")
+            return Broken(expected: ["\(config):\(line):14:"])
+        },
+        FaultCase(name: "config: missing base image file", expected: ["images.base", "images/missing.tar does not exist", "allowed: scratch or the path of a docker-archive"]) {
+            let line = try $0.editConfig("base: scratch", "base: images/missing.tar")
+            return Broken(expected: ["\(config):\(line):9:"])
+        },
+        FaultCase(name: "config: missing config file", arguments: ["release", "--config", "release/nope.yaml"],
+                  expected: ["release/nope.yaml", "no such file", "pass --config FILE"]),
+        FaultCase(name: "config: KUBE_BUILD_PLATFORMS names an unconfigured platform",
+                  environment: ["KUBE_BUILD_PLATFORMS": "linux/amd64 plan9/sparc64"],
+                  expected: ["KUBE_BUILD_PLATFORMS=", "plan9/sparc64 is not in the release config", "configured: darwin/arm64, linux/amd64"]),
+    ]
+
+    static let versionCases: [FaultCase] = [
+        FaultCase(name: "version: no git and no base.go", expected: ["cannot determine the version", "no pkg/version/base.go", "tag a release (git tag -a vX.Y)"]) {
+            try FileManager.default.removeItem(atPath: $0.workspace + "/.git")
+            try FileManager.default.removeItem(atPath: $0.workspace + "/pkg/version/base.go")
+            try $0.editConfig("  baseFile: pkg/version/base.go", "")
+            return Broken()
+        },
+        FaultCase(name: "version: tag vfoo", expected: ["version 'vfoo'", "from git describe", "expected vMAJOR.MINOR[.PATCH]"]) {
+            try await $0.repository.commitAll("after v1.0.0", date: "2024-01-03T00:00:00Z")
+            try await $0.repository.git("tag", "-a", "vfoo", "-m", "vfoo", date: "2024-01-03T00:00:00Z")
+            return Broken()
+        },
+        FaultCase(name: "version: KUBE_GIT_VERSION invalid", environment: ["KUBE_GIT_VERSION": "1.2.3"],
+                  expected: ["version '1.2.3'", "from KUBE_GIT_VERSION", "expected vMAJOR.MINOR[.PATCH]"]),
+        FaultCase(name: "version: KUBE_GIT_VERSION_FILE missing", environment: ["KUBE_GIT_VERSION_FILE": "missing.env"],
+                  expected: ["missing.env", "no such file", "KUBE_GIT_VERSION_FILE"]),
+        FaultCase(name: "version: KUBE_GIT_VERSION_FILE malformed", environment: ["KUBE_GIT_VERSION_FILE": "bad.env"],
+                  expected: ["bad.env:2:", "KUBE_GIT_VERSION must be single-quoted", "KUBE_GIT_VERSION='v1.2.3'"]) {
+            try $0.write("bad.env", "KUBE_GIT_COMMIT='0123456789abcdef0123456789abcdef01234567'\nKUBE_GIT_VERSION=v1.2.3\n")
+            return Broken()
+        },
+        FaultCase(name: "version: SOURCE_DATE_EPOCH not an integer", environment: ["SOURCE_DATE_EPOCH": "yesterday"],
+                  expected: ["SOURCE_DATE_EPOCH='yesterday' is not an integer", "expected seconds since 1970-01-01 UTC"]),
+        FaultCase(name: "version: SOURCE_DATE_EPOCH negative", environment: ["SOURCE_DATE_EPOCH": "-5"],
+                  expected: ["SOURCE_DATE_EPOCH='-5' is out of range", "allowed 0 ... 253402300799"]),
+        FaultCase(name: "version: SOURCE_DATE_EPOCH beyond year 9999", environment: ["SOURCE_DATE_EPOCH": "253402300800"],
+                  expected: ["SOURCE_DATE_EPOCH='253402300800' is out of range", "allowed 0 ... 253402300799", "end of 9999"]),
+    ]
+
+    static let buildCases: [FaultCase] = [
+        FaultCase(name: "build: go not on PATH", expected: ["go not found on PATH", "set GO=/path/to/go"]) {
+            // A PATH with git (the version needs it) and nothing else.
+            let bin = $0.directory.appending("bin")
+            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: bin + "/git", withDestinationPath: "/usr/bin/git")
+            return Broken(expected: ["(searched \(bin))"], environment: ["PATH": bin])
+        },
+        FaultCase(name: "build: GO is not an executable", environment: ["GO": "/nonexistent/go"],
+                  expected: ["GO=/nonexistent/go is not an executable file", "unset it to search PATH"]),
+        FaultCase(name: "build: Go version mismatch", expected: ["does not match the required Go 1.18", "go.version in the release config", "install Go 1.18 or set GO="]) {
+            try $0.editConfig("version: \"1.19\"", "version: \"1.18\"")
+            return Broken()
+        },
+        FaultCase(name: "build: a binary does not compile", expected: ["go build of kube-proxy for linux/amd64", "cmd/kube-proxy/main.go", "syntax error"]) {
+            let main = $0.workspace + "/cmd/kube-proxy/main.go"
+            try (try String(contentsOfFile: main, encoding: .utf8) + "\nfunc broken( {\n")
+                .write(toFile: main, atomically: true, encoding: .utf8)
+            return Broken()
+        },
+        FaultCase(name: "build: package path does not exist", expected: ["binaries[3].package", "binary kube-proxy", "cmd/kube-nope does not exist"]) {
+            let line = try $0.editConfig("package: ./cmd/kube-proxy", "package: ./cmd/kube-nope")
+            return Broken(expected: ["\(config):\(line):"])
+        },
+        FaultCase(name: "build: _output read-only", environment: newDate, expected: ["_output/.kbuild.lock", "read-only file system"]) {
+            try await $0.mountReadOnly($0.output)
+            return Broken()
+        },
+        FaultCase(name: "build: binary directory read-only", environment: newDate, expected: ["cannot write build output", "_output/local/bin/linux/amd64/", "read only"]) {
+            try await $0.mountReadOnly($0.output + "/local/bin")
+            return Broken()
+        },
+        FaultCase(name: "build: image directory read-only", environment: newDate, expected: ["cannot write image output", "_output/release-images/amd64/kube-", "read-only file system"]) {
+            try await $0.mountReadOnly($0.output + "/release-images")
+            return Broken()
+        },
+        FaultCase(name: "build: disk full while building", environment: newDate, expected: ["no space left on device"]) {
+            try await $0.outputOnSmallDisk(free: 2 << 20)
+            return Broken()
+        },
+        FaultCase(name: "build: disk full while packing", arguments: ["release", "--skip-build"], environment: newDate,
+                  expected: ["no space left on device", "_output/"]) {
+            try await $0.outputOnSmallDisk(free: 6 << 20)
+            return Broken()
+        },
+    ]
+
+    static let outsideCases: [FaultCase] = [
+        FaultCase(name: "outside: add-ons symlink to a directory outside", expected: ["cluster/addons/etc", "symlink points outside the workspace, to /etc", "only symlinks that stay inside the workspace"]) {
+            try $0.symlink("cluster/addons/etc", to: "/etc")
+            return Broken()
+        },
+        FaultCase(name: "outside: add-on manifest symlink climbing out", expected: ["cluster/addons/dns/rel.yaml", "symlink points outside the workspace", "only symlinks that stay inside"]) {
+            try "apiVersion: v1\n".write(toFile: $0.directory.appending("outside.yaml"), atomically: true, encoding: .utf8)
+            try $0.symlink("cluster/addons/dns/rel.yaml", to: "../../../../outside.yaml")
+            return Broken(expected: [$0.directory.appending("outside.yaml")])
+        },
+        FaultCase(name: "outside: full.include symlink to a directory outside", expected: ["docs/etc", "symlink points outside the workspace, to /etc"]) {
+            try FileManager.default.createDirectory(atPath: $0.workspace + "/docs", withIntermediateDirectories: true)
+            try $0.symlink("docs/etc", to: "/etc")
+            try $0.editConfig("include: [cluster]", "include: [cluster, docs]")
+            return Broken()
+        },
+        FaultCase(name: "outside: LICENSES symlink to a file outside", expected: ["/LICENSES", "symlink points outside the workspace, to /etc/hostname"]) {
+            try FileManager.default.removeItem(atPath: $0.workspace + "/LICENSES")
+            try $0.symlink("LICENSES", to: "/etc/hostname")
+            return Broken()
+        },
+        FaultCase(name: "base image: a ../ entry", expected: ["base image", "base.tar", "entry '../evil' climbs above the image root"]) {
+            try await BaseImageFixture.install(.dotdot, in: $0)
+            return Broken()
+        },
+        FaultCase(name: "base image: an absolute entry", expected: ["base image", "base.tar", "is an absolute path; layer entries must be relative"]) {
+            try await BaseImageFixture.install(.absolutePath, in: $0)
+            return Broken()
+        },
+        FaultCase(name: "base image: a relative symlink climbing out", expected: ["base image", "entry 'etc/shadow'", "symlink to '../../../etc/shadow', which points outside the image root"]) {
+            try await BaseImageFixture.install(.relativeSymlinkOut, in: $0)
+            return Broken()
+        },
+        FaultCase(name: "base image: a hardlink to outside", expected: ["base image", "entry 'etc/motd'", "hardlink to '../../etc/passwd', which points outside the image root"]) {
+            try await BaseImageFixture.install(.hardlinkOut, in: $0)
+            return Broken()
+        },
+        FaultCase(name: "base image: a layer whose digest does not match", expected: ["base image", "layer layer.tar (uncompressed) has digest sha256:", "the base is corrupt"]) {
+            try await BaseImageFixture.install(.wrongDiffID, in: $0)
+            return Broken()
+        },
+        FaultCase(name: "base image: truncated tarball", expected: ["base image", "base.tar", "truncated", "allowed: a docker-archive"]) {
+            try await BaseImageFixture.install(.good, in: $0)
+            let base = $0.workspace + "/base.tar"
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: base))
+            try bytes.prefix(8000).write(to: URL(fileURLWithPath: base))
+            return Broken()
+        },
+        FaultCase(name: "base image: not a tarball", expected: ["base image", "base.tar", "not a readable tarball", "allowed: a docker-archive"]) {
+            try Data(pseudoRandomBytes(count: 5000)).write(to: URL(fileURLWithPath: $0.workspace + "/base.tar"))
+            try $0.editConfig("base: scratch", "base: base.tar")
+            return Broken()
+        },
+    ]
+
+    static let allCases = configCases + versionCases + buildCases + outsideCases
+
+    @Test(arguments: allCases)
+    func fails(_ fault: FaultCase) async throws {
+        let fixture = try await Fixture(String(fault.name.prefix { $0 != ":" }))
+        defer { fixture.cleanup() }
+        let before = try snapshot(of: fixture.releaseTars)
+        let broken = try await fault.breakIt(fixture)
+        let result = try await GoodRelease.kbuild(
+            fault.arguments, in: fixture.workspace, fault.environment.merging(broken.environment) { $1 })
+        #expect(result.status == 1 && !result.signaled, "\(result.status) \(result.stderr)")
+        let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        #expect(lines.count == 1 && result.stderr.hasPrefix("error: ") && result.stderr.hasSuffix("\n"),
+                "not one error line: \(result.stderr)")
+        for text in fault.expected + broken.expected {
+            #expect(result.stderr.lowercased().contains(text.lowercased()), "'\(text)' missing in: \(result.stderr)")
+        }
+        #expect(try snapshot(of: fixture.releaseTars) == before, "release-tars changed")
+        let leftovers = temporaryLeftovers(in: fixture.output)
+        #expect(leftovers.isEmpty, "leftovers: \(leftovers)")
+    }
+
+    @Test func matrixHasAtLeastThirtyCases() {
+        #expect(Self.allCases.count >= 30)
+        #expect(Set(Self.allCases.map(\.name)).count == Self.allCases.count)
+    }
+
+    /// Spaces, unicode and a path over 100 bytes: the release succeeds and GNU tar lists the exact name.
+    @Test func oddFileNamesRoundTripThroughGNUTar() async throws {
+        let fixture = try await Fixture("names")
+        defer { fixture.cleanup() }
+        let name = "dir with spaces/ünïcødé ☃ " + String(repeating: "x", count: 110) + ".txt"
+        try fixture.write("cluster/" + name, "odd name\n")
+        try await fixture.repository.commitAll("odd file name")
+        let result = try await GoodRelease.kbuild(["release"], in: fixture.workspace)
+        try #require(result.succeeded, "\(result.stderr)")
+        for (tarball, path) in [("kubernetes.tar.gz", "kubernetes/cluster/" + name), ("kubernetes-src.tar.gz", "cluster/" + name)] {
+            let file = fixture.releaseTars + "/" + tarball
+            let listing = try await Tool.check("tar", ["-tzf", file], environment: ["LC_ALL": "C.UTF-8"])
+            #expect(listing.split(separator: "\n").contains { String($0) == path }, "\(path) not listed in \(tarball)")
+            let content = try await Tool.check("tar", ["-xzOf", file, path], environment: ["LC_ALL": "C.UTF-8"])
+            #expect(content == "odd name\n")
+        }
+        #expect(path(name).utf8.count > 100)
+    }
+
+    private func path(_ name: String) -> String { "kubernetes/cluster/" + name }
+
+    /// Absolute symlinks inside a base image resolve inside the image root at run time: accepted by design.
+    @Test func aBaseImageWithAnAbsoluteSymlinkIsAccepted() async throws {
+        let fixture = try await Fixture("abs-symlink")
+        defer { fixture.cleanup() }
+        try await BaseImageFixture.install(.absoluteSymlink, in: fixture)
+        let result = try await GoodRelease.kbuild(["release"], in: fixture.workspace)
+        #expect(result.succeeded, "\(result.stderr)")
+        // The image is the base layer plus the binary's.
+        let image = fixture.output + "/release-images/amd64/kube-proxy.tar"
+        let manifest = try await Tool.check("tar", ["-xOf", image, "manifest.json"])
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(manifest.utf8)) as? [[String: Any]])
+        #expect((entries.first?["Layers"] as? [Any])?.count == 2, "\(manifest)")
+    }
+}
