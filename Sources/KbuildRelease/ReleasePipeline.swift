@@ -102,7 +102,7 @@ public struct ReleasePipeline: Sendable {
         removeLeftovers()
         let sources = try sourceDigest()
         if !options.skipBuild { try await build(sources: sources, progress: progress) }
-        let images = try await self.images(progress: progress)
+        let images = try await writeImages(progress: progress)
         return try await package(images: images, sources: sources, progress: progress)
     }
 
@@ -158,8 +158,15 @@ public struct ReleasePipeline: Sendable {
                 summary: "\(pending.count) built, \(reused) up to date, sandbox: \(sandbox)"))
     }
 
-    /// Step 2: every image tarball (needs the binaries).
+    /// Step 2: every image tarball (standalone: `kbuild images`; needs the binaries).
     public func images(progress: @escaping Progress = { _ in }) async throws -> [BuiltImage] {
+        let lock = try OutputLock(path: plan.layout.lockFile)
+        defer { withExtendedLifetime(lock) {} }
+        removeLeftovers()
+        return try await writeImages(progress: progress)
+    }
+
+    private func writeImages(progress: @escaping Progress) async throws -> [BuiltImage] {
         guard !plan.images.isEmpty else { return [] }
         let start = Date()
         progress(.stepStarted("images"))
