@@ -5,14 +5,6 @@ import Testing
 
 /// The CLI as a developer types it, on a temp clone of examples/.
 @Suite(.serialized) struct CommandLineTests {
-    func kbuild(_ arguments: [String], in directory: String, _ environment: [String: String?] = [:]) async throws
-        -> CommandResult
-    {
-        var env: [String: String?] = ["KBUILD_GOCACHE": SharedGoCache.path]
-        env.merge(environment) { $1 }
-        return try await Tool.run(Repository.kbuildBinary, arguments, in: directory, environment: env)
-    }
-
     @Test func versionOutputsAgreeWithGitAndEachOther() async throws {
         let dir = try TemporaryDirectory("kbuild-cli-version")
         defer { dir.remove() }
@@ -23,29 +15,29 @@ import Testing
         let head = try await repo.git("rev-parse", "HEAD")
         let expected = "v0.5-1+" + head.prefix(14)
 
-        let short = try await kbuild(["version", "--short"], in: repo.path, env)
+        let short = try await runKbuild(["version", "--short"], in: repo.path, env)
         #expect(short.stdout == expected + "\n", "\(short.stderr)")
 
-        let json = try await kbuild(["version", "--json", "-C", repo.path], in: "/", env)
+        let json = try await runKbuild(["version", "--json", "-C", repo.path], in: "/", env)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: String])
         #expect(object == [
             "version": expected, "major": "0", "minor": "5+", "commit": head, "treeState": "clean",
             "buildDate": "2023-11-14T22:13:20Z", "source": "git",
         ])
 
-        let describe = try await kbuild(["version", "--short", "--style", "describe"], in: repo.path, env)
+        let describe = try await runKbuild(["version", "--short", "--style", "describe"], in: repo.path, env)
         #expect(describe.stdout == "v0.5-1-g\(head.prefix(14))\n")
 
-        let ldflags = try await kbuild(["version", "--ldflags", "k8s.io/example/pkg/version"], in: repo.path, env)
+        let ldflags = try await runKbuild(["version", "--ldflags", "k8s.io/example/pkg/version"], in: repo.path, env)
         #expect(ldflags.stdout.contains("-X 'k8s.io/example/pkg/version.gitVersion=\(expected)'"), "\(ldflags.stdout)")
 
         // --save, then KUBE_GIT_VERSION_FILE wins over a tree that has moved on (and over git entirely).
         let saved = dir.appending("version.env")
-        _ = try await kbuild(["version", "--save", saved], in: repo.path, env)
+        _ = try await runKbuild(["version", "--save", saved], in: repo.path, env)
         try repo.write("untracked", "x\n")
-        let dirty = try await kbuild(["version", "--short"], in: repo.path, env)
+        let dirty = try await runKbuild(["version", "--short"], in: repo.path, env)
         #expect(dirty.stdout == expected + "-dirty\n")
-        let fromFile = try await kbuild(
+        let fromFile = try await runKbuild(
             ["version", "--json"], in: repo.path, env.merging(["KUBE_GIT_VERSION_FILE": saved]) { $1 })
         #expect(fromFile.stdout.contains("\"source\" : \"file\"") && fromFile.stdout.contains(expected + "\""))
     }
@@ -54,7 +46,7 @@ import Testing
         let dir = try TemporaryDirectory("kbuild-cli-badtag")
         defer { dir.remove() }
         let repo = try await Repository.exampleWorkspace(in: dir.appending("ws"), tag: "vfoo")
-        let result = try await kbuild(["version"], in: repo.path)
+        let result = try await runKbuild(["version"], in: repo.path)
         #expect(result.status == 1)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.hasPrefix("error: ") && result.stderr.contains("vfoo"), "\(result.stderr)")
@@ -72,7 +64,7 @@ import Testing
         let line = text.split(separator: "\n", omittingEmptySubsequences: false)
             .firstIndex { $0.contains("server: [linux/amd64") }! + 1
         for command in [["release"], ["build"], ["plan"], ["images"]] {
-            let result = try await kbuild(command, in: repo.path)
+            let result = try await runKbuild(command, in: repo.path)
             #expect(result.status == 1, "\(command)")
             #expect(result.stderr.contains("release/kbuild.yaml:\(line):"), "\(command): \(result.stderr)")
             #expect(result.stderr.contains("linux/mips128"), "\(result.stderr)")
@@ -85,14 +77,14 @@ import Testing
         defer { dir.remove() }
         let repo = try await Repository.exampleWorkspace(in: dir.appending("ws"), tag: "v1.7.0-rc.1")
         let env = ["KUBE_FASTBUILD": "true"]
-        let plan = try await kbuild(["build", "--dry-run"], in: repo.path, env)
+        let plan = try await runKbuild(["build", "--dry-run"], in: repo.path, env)
         #expect(plan.stdout.contains("linux/amd64") && !plan.stdout.contains("darwin/arm64"), "\(plan.stdout)")
         #expect(!FileManager.default.fileExists(atPath: repo.path + "/_output/local/bin"))
 
-        let build = try await kbuild(["build", "--sandbox", "required"], in: repo.path, env)
+        let build = try await runKbuild(["build", "--sandbox", "required"], in: repo.path, env)
         try #require(build.succeeded, "\(build.stderr)")
         #expect(build.stdout.contains("sandbox: network namespace"), "\(build.stdout)")
-        let version = try await kbuild(["version", "--short"], in: repo.path)
+        let version = try await runKbuild(["version", "--short"], in: repo.path)
         #expect(version.stdout == "v1.7.0-rc.1\n")
         let host = Platform.host
         for name in ["kube-apiserver", "kubectl", "kubelet"] {

@@ -40,9 +40,7 @@ enum GoodRelease {
     static func kbuild(_ arguments: [String], in directory: String, _ extra: [String: String?] = [:]) async throws
         -> CommandResult
     {
-        var env = environment
-        env.merge(extra) { $1 }
-        return try await Tool.run(Repository.kbuildBinary, arguments, in: directory, environment: env)
+        try await runKbuild(arguments, in: directory, environment.merging(extra) { $1 })
     }
 }
 

@@ -7,21 +7,13 @@ import Testing
 @Suite(.serialized) struct ReleaseEndToEndTests {
     static let epoch = "1700000000"
 
-    /// Runs the built kbuild in `directory` with a pinned, shared Go cache.
-    static func kbuild(_ arguments: [String], in directory: String, environment: [String: String?] = [:])
-        async throws -> CommandResult
-    {
-        var env: [String: String?] = ["KBUILD_GOCACHE": SharedGoCache.path]
-        env.merge(environment) { $1 }
-        return try await Tool.run(Repository.kbuildBinary, arguments, in: directory, environment: env)
-    }
 
     @Test func releaseHasTheKubernetesLayoutAndVerifies() async throws {
         let dir = try TemporaryDirectory("kbuild-e2e")
         defer { dir.remove() }
         let workspace = dir.appending("clone")
         _ = try await Repository.exampleWorkspace(in: workspace, tag: "v1.2.3")
-        let result = try await Self.kbuild(["release"], in: workspace, environment: ["SOURCE_DATE_EPOCH": Self.epoch])
+        let result = try await runKbuild(["release"], in: workspace, ["SOURCE_DATE_EPOCH": Self.epoch])
         try #require(result.succeeded, "\(result.stderr)\n\(result.stdout)")
         let tars = workspace + "/_output/release-tars"
         let names = Set(try FileManager.default.contentsOfDirectory(atPath: tars))
@@ -82,7 +74,7 @@ import Testing
         #expect(loaded == "registry.k8s.io/kube-proxy-amd64:\(proxyTag)\n", "\(loaded)")
 
         // The version file matches `kbuild version`, and the binary prints it.
-        let version = try await Self.kbuild(["version", "--short"], in: workspace)
+        let version = try await runKbuild(["version", "--short"], in: workspace)
         let full = dir.appending("full")
         try FileManager.default.createDirectory(atPath: full, withIntermediateDirectories: true)
         try await Tool.check("tar", ["-xzf", tars + "/kubernetes.tar.gz", "-C", full])
@@ -97,7 +89,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: src, withIntermediateDirectories: true)
         try await Tool.check("tar", ["-xzf", tars + "/kubernetes-src.tar.gz", "-C", src])
         #expect(!FileManager.default.fileExists(atPath: src + "/.git"))
-        let fromSource = try await Self.kbuild(["version", "--short"], in: src)
+        let fromSource = try await runKbuild(["version", "--short"], in: src)
         #expect(fromSource.stdout == "v1.2.3\n", "\(fromSource.stderr)")
 
         // artifacts.json lists every tarball with its size and sha256.
@@ -143,7 +135,7 @@ import Testing
         let workspace = dir.appending("clone")
         let repo = try await Repository.exampleWorkspace(in: workspace, tag: "v1.0.0")
         let env = ["KUBE_BUILD_PLATFORMS": "linux/amd64", "KBUILD_GOCACHE": SharedGoCache.path]
-        let first = try await Self.kbuild(["release"], in: workspace, environment: env)
+        let first = try await runKbuild(["release"], in: workspace, env)
         try #require(first.succeeded, "\(first.stderr)")
         let tars = workspace + "/_output/release-tars"
         let before = try snapshot(tars)
@@ -159,7 +151,7 @@ import Testing
             waitpid(pid, &status, 0)
             #expect(try snapshot(tars) == before, "release-tars changed after SIGKILL at \(delay)s")
         }
-        let next = try await Self.kbuild(["release"], in: workspace, environment: env)
+        let next = try await runKbuild(["release"], in: workspace, env)
         #expect(next.succeeded, "\(next.stderr)")
         #expect(try snapshot(tars) != before)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: workspace + "/_output")
@@ -174,6 +166,15 @@ import Testing
         }
         return files
     }
+}
+
+/// Runs the built kbuild in `directory` with the shared Go cache and `environment` on top.
+func runKbuild(_ arguments: [String], in directory: String, _ environment: [String: String?] = [:]) async throws
+    -> CommandResult
+{
+    var env: [String: String?] = ["KBUILD_GOCACHE": SharedGoCache.path]
+    env.merge(environment) { $1 }
+    return try await Tool.run(Repository.kbuildBinary, arguments, in: directory, environment: env)
 }
 
 /// One Go build cache for every end-to-end test: Go's cache is content-addressed, so sharing is safe
