@@ -7,10 +7,17 @@ workspace=${WORKSPACE:-examples}
 case "$workspace" in /*) ;; *) workspace="$root/$workspace" ;; esac
 
 "$root/hack/install-deps.sh"
-(cd "$root" && swift build -c release --product kbuild 2>&1 | grep -E "error|warning:|Compiling kbuild|Build complete" || true)
+echo "release.sh: building kbuild (swift build -c release; the first time takes a few minutes)"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! (cd "$root" && swift build -c release --product kbuild >"$log" 2>&1); then
+  cat "$log" >&2
+  echo "release.sh: kbuild did not build" >&2
+  exit 1
+fi
 kbuild="$(cd "$root" && swift build -c release --show-bin-path)/kbuild"
-[ -x "$kbuild" ] || { echo "release.sh: kbuild did not build" >&2; exit 1; }
 
+echo "release.sh: kbuild release -C $workspace $*"
 "$kbuild" release -C "$workspace" "$@"
 echo
 echo "Release tarballs: $workspace/_output/release-tars"
