@@ -33,7 +33,7 @@ extension Kbuild {
                 let pipeline = ReleasePipeline(
                     plan: loaded.plan, options: workspace.releaseOptions(sandbox: sandbox.sandbox),
                     toolchain: loaded.toolchain)
-                let printer = ProgressPrinter(totalBuilds: loaded.plan.builds.count, verbose: workspace.verbose)
+                let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
                 try await pipeline.build { printer.handle($0) }
             }
         }

@@ -23,7 +23,7 @@ extension Kbuild {
                 let loaded = try await workspace.load()
                 let pipeline = ReleasePipeline(
                     plan: loaded.plan, options: workspace.releaseOptions(), toolchain: loaded.toolchain)
-                let printer = ProgressPrinter(totalBuilds: loaded.plan.builds.count, verbose: workspace.verbose)
+                let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
                 _ = try await pipeline.images { printer.handle($0) }
             }
         }

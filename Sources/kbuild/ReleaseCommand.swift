@@ -28,7 +28,7 @@ extension Kbuild {
                 var options = workspace.releaseOptions(sandbox: sandbox.sandbox)
                 options.skipBuild = skipBuild
                 let pipeline = ReleasePipeline(plan: loaded.plan, options: options, toolchain: loaded.toolchain)
-                let printer = ProgressPrinter(totalBuilds: loaded.plan.builds.count, verbose: workspace.verbose)
+                let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
                 let artifacts = try await pipeline.release { printer.handle($0) }
                 let tarballs = artifacts.filter { $0.kind != "image" }.count
                 print("release \(loaded.plan.version.version): \(tarballs) tarballs in \(loaded.plan.layout.releaseTars)")
