@@ -298,11 +298,10 @@ public struct ReleasePipeline: Sendable {
         progress(.stepStarted("package"))
         // Parallel libdeflate gzip members: standard gzip, same bytes whatever the thread count.
         let options = TarOptions(compression: .fastGzip(level: self.options.compressionLevel), mtime: plan.sourceDate)
-        let pack: @Sendable (ReleasePlan.PlannedTarball) throws -> WrittenArchive = { [plan] tarball in
+        let pack: @Sendable (ReleasePlan.PlannedTarball) throws -> WrittenArchive = { tarball in
             let entries = try TarEntry.tree(of: stageRoot + "/" + stageDirectory(tarball), under: "")
             let written = try Tarball.write(entries, to: tarsRoot + "/" + tarball.name, options: options)
             progress(.tarball(name: tarball.name, size: written.size))
-            _ = plan
             return written
         }
         // The src and manifests tarballs nest inside others: pack them first, then stage them.
