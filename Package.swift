@@ -7,6 +7,12 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// A libFuzzer target under Sources/Fuzz (see hack/fuzz); the normal build makes it an input replayer.
+func fuzzTarget(_ name: String, _ module: Target.Dependency) -> Target {
+    .executableTarget(
+        name: name, dependencies: ["FuzzSupport", module], path: "Sources/Fuzz/\(name)", swiftSettings: strict)
+}
+
 let package = Package(
     name: "kbuild",
     platforms: [.macOS(.v15)],
@@ -74,6 +80,16 @@ let package = Package(
         .executableTarget(
             name: "kbuild-bench", dependencies: ["KbuildArchive", "KbuildDigest", "KbuildCore"],
             swiftSettings: strict),
+
+        // libFuzzer targets, run by hack/fuzz for a bounded time each.
+        .systemLibrary(name: "CFuzzer", path: "Sources/Fuzz/CFuzzer"),
+        .target(
+            name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Sources/Fuzz/FuzzSupport", swiftSettings: strict),
+        fuzzTarget("fuzz-version", "KbuildVersion"),
+        fuzzTarget("fuzz-version-file", "KbuildVersion"),
+        fuzzTarget("fuzz-base-go", "KbuildVersion"),
+        fuzzTarget("fuzz-base-image", "KbuildImage"),
+        // fuzzTarget("fuzz-config", "KbuildConfig"),  // enable once KbuildConfig's ConfigLoader is merged
 
         .target(
             name: "TestSupport", dependencies: ["KbuildCore"], path: "Tests/TestSupport",

@@ -146,6 +146,8 @@ private struct Loader {
     }
 
     func json<T: Decodable>(_ type: T.Type, _ member: Member, name: String) throws(ImageError) -> T {
+        // Checked first: Foundation leaks a read buffer on every empty file (found by hack/fuzz).
+        guard member.size > 0 else { throw .invalidBase(base: path, reason: "\(name) is empty; expected a JSON document") }
         guard member.size <= 16 << 20, let data = FileManager.default.contents(atPath: member.file) else {
             throw .invalidBase(base: path, reason: "\(name) is too large or unreadable for a JSON document")
         }
