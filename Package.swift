@@ -89,7 +89,7 @@ let package = Package(
         fuzzTarget("fuzz-version-file", "KbuildVersion"),
         fuzzTarget("fuzz-base-go", "KbuildVersion"),
         fuzzTarget("fuzz-base-image", "KbuildImage"),
-        // fuzzTarget("fuzz-config", "KbuildConfig"),  // enable once KbuildConfig's ConfigLoader is merged
+        fuzzTarget("fuzz-config", "KbuildConfig"),
 
         .target(
             name: "TestSupport", dependencies: ["KbuildCore"], path: "Tests/TestSupport",

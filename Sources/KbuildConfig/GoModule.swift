@@ -30,9 +30,14 @@ struct GoModule {
         if package.isEmpty { return "the package is empty" }
         if package.contains("...") { return "\"\(package)\" is a pattern; name exactly one package" }
         if package.hasPrefix("/") { return "\"\(package)\" is absolute; allowed: ./relative/dir or an import path" }
+        let isRelative = package == "." || package.hasPrefix("./") || package.hasPrefix("../")
+        // An import path never has . or .. elements; letting one through would read outside the workspace.
+        if !isRelative, package.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) {
+            return "\"\(package)\" has a . or .. element; allowed: ./relative/dir or an import path"
+        }
 
         let relative: String
-        if package == "." || package.hasPrefix("./") || package.hasPrefix("../") {
+        if isRelative {
             var parts: [Substring] = []
             for part in package.split(separator: "/") where part != "." {
                 if part == ".." {

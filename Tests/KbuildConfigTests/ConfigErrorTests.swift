@@ -150,6 +150,12 @@ struct ConfigErrorTests {
         try workspace.expectError(
             "binaries:\n  - name: foo\n    package: ../outside\n    kinds: [server]\n", line: 3, column: 14,
             field: "binaries[0].package", "leaves the workspace")
+        // An import path climbing out through vendor/ or the module path is refused before anything is read.
+        for escape in ["a/../../../../tmp/x", "example.com/mod/../../../etc"] {
+            try workspace.expectError(
+                "binaries:\n  - name: foo\n    package: \(escape)\n    kinds: [server]\n", line: 3, column: 14,
+                field: "binaries[0].package", "has a . or .. element")
+        }
         try workspace.expectError(
             "binaries:\n  - name: foo\n    package: ./pkg/empty\n    kinds: [server]\n", line: 3, column: 14,
             field: "binaries[0].package", "has no .go files")
