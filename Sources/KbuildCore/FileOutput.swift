@@ -8,8 +8,11 @@ public enum FileOutput {
         return (directory.isEmpty ? "." : directory) + "/.\(Paths.name(of: path)).kbuild-tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
     }
 
-    /// Writes `data` to a temporary sibling, fsyncs it and renames it onto `path`.
-    public static func writeAtomically(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
+    /// Writes `data` to a temporary sibling, fsyncs it (unless `durable` is false: bookkeeping whose loss
+    /// only costs redoing work) and renames it onto `path`.
+    public static func writeAtomically(_ data: Data, to path: String, mode: mode_t = 0o644, durable: Bool = true)
+        throws
+    {
         try FileManager.default.createDirectory(
             atPath: Paths.parent(of: path), withIntermediateDirectories: true)
         let temporary = temporarySibling(of: path)
@@ -32,7 +35,9 @@ public enum FileOutput {
             }
         }
         guard fchmod(fd, mode) == 0 else { throw FileOutputError(path: path, operation: "chmod", errno: errno) }
-        guard fsync(fd) == 0 else { throw FileOutputError(path: path, operation: "sync", errno: errno) }
+        if durable {
+            guard fsync(fd) == 0 else { throw FileOutputError(path: path, operation: "sync", errno: errno) }
+        }
         guard rename(temporary, path) == 0 else {
             throw FileOutputError(path: path, operation: "rename into place", errno: errno)
         }
