@@ -105,6 +105,44 @@ extension ProcessRunner {
     }
 }
 
+extension Command {
+    /// The PATH the child will search: its own when given, else the caller's.
+    var searchPath: String {
+        switch environment {
+        case .exact(let variables): return variables["PATH"] ?? ""
+        case .inherit(let overrides):
+            if let override = overrides["PATH"] { return override ?? "" }
+            return ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        }
+    }
+}
+
+/// Finds executables on a PATH, remembering what it found for the life of the process.
+enum ExecutableLookup {
+    private static let cache = LockedCache()
+
+    static func find(_ name: String, path: String) -> String? {
+        let key = name + "\0" + path
+        if let hit = cache.get(key) { return hit }
+        for directory in path.split(separator: ":", omittingEmptySubsequences: true) {
+            let candidate = directory + "/" + name
+            var info = stat()
+            if stat(candidate, &info) == 0, info.st_mode & S_IFMT == S_IFREG, access(candidate, X_OK) == 0 {
+                cache.set(key, candidate)
+                return candidate
+            }
+        }
+        return nil
+    }
+
+    private final class LockedCache: @unchecked Sendable {
+        private let lock = NSLock()
+        private var found: [String: String] = [:]
+        func get(_ key: String) -> String? { lock.withLock { found[key] } }
+        func set(_ key: String, _ value: String) { lock.withLock { found[key] = value } }
+    }
+}
+
 /// The real runner, on swift-subprocess.
 public struct SubprocessRunner: ProcessRunner {
     /// Upper bound of collected stdout/stderr per command.
@@ -115,8 +153,16 @@ public struct SubprocessRunner: ProcessRunner {
     }
 
     public func run(_ command: Command) async throws -> CommandResult {
-        let executable: Executable =
-            command.executable.contains("/") ? .path(FilePath(command.executable)) : .name(command.executable)
+        // A bare name is looked up on PATH here, once: left to swift-subprocess, every PATH entry before
+        // the right one costs a fork (eight for `git` on a typical PATH), which adds up per command.
+        let executable: Executable
+        if command.executable.contains("/") {
+            executable = .path(FilePath(command.executable))
+        } else if let found = ExecutableLookup.find(command.executable, path: command.searchPath) {
+            executable = .path(FilePath(found))
+        } else {
+            executable = .name(command.executable)
+        }
         let environment: Subprocess.Environment
         switch command.environment {
         case .inherit(let overrides):
