@@ -11,9 +11,7 @@ import Testing
         let binary = try await Fixtures.binary.value
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let layer = try Fixtures.writeBaseLayer(to: dir.appending("base-layer.tar"))
-        let baseTar = dir.appending("base.tar")
-        try Fixtures.writeDockerArchiveBase(layer: layer.path, to: baseTar)
+        let (layer, baseTar) = try Fixtures.dockerArchiveBase(in: dir)
 
         let base = try BaseImage.load(path: baseTar, scratch: dir.appending("scratch"))
         #expect(base.images.map(\.platformName) == ["linux/amd64"])
@@ -63,9 +61,7 @@ import Testing
         let binary = try await Fixtures.binary.value
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let layer = try Fixtures.writeBaseLayer(to: dir.appending("base-layer.tar"))
-        let dockerBase = dir.appending("base.tar")
-        try Fixtures.writeDockerArchiveBase(layer: layer.path, to: dockerBase)
+        let (layer, dockerBase) = try Fixtures.dockerArchiveBase(in: dir)
         let ociBase = dir.appending("base-oci.tar")
         try await Tool.check(
             "skopeo", ["copy", "--dest-compress", "docker-archive:" + dockerBase, "oci-archive:" + ociBase + ":base"])
@@ -119,9 +115,7 @@ import Testing
     @Test func aCorruptedOCIBlobIsRejected() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let layer = try Fixtures.writeBaseLayer(to: dir.appending("base-layer.tar"))
-        let dockerBase = dir.appending("base.tar")
-        try Fixtures.writeDockerArchiveBase(layer: layer.path, to: dockerBase)
+        let (_, dockerBase) = try Fixtures.dockerArchiveBase(in: dir)
         let layout = dir.appending("layout")
         try await Tool.check("skopeo", ["copy", "docker-archive:" + dockerBase, "oci:" + layout + ":base"])
         // skopeo compresses layers for oci:, so find the layer blob through index.json and the manifest.
@@ -216,9 +210,7 @@ import Testing
         let binary = try await Fixtures.binary.value
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let layer = try Fixtures.writeBaseLayer(to: dir.appending("base-layer.tar"))
-        let baseTar = dir.appending("base.tar")
-        try Fixtures.writeDockerArchiveBase(layer: layer.path, to: baseTar)
+        let (layer, baseTar) = try Fixtures.dockerArchiveBase(in: dir)
         let base = try BaseImage.load(path: baseTar, scratch: dir.appending("scratch"))
         #expect(
             throws: ImageError.baseMissingPlatform(base: baseTar, platform: "linux/arm64/v8", available: ["linux/amd64"])

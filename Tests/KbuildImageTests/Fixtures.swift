@@ -83,6 +83,14 @@ enum Fixtures {
             ], to: path, options: TarOptions(compression: .none, mtime: try SourceDate(seconds: 1_600_000_000)))
     }
 
+    /// `base-layer.tar` and a docker-archive base image `base.tar` holding it, in `dir`.
+    static func dockerArchiveBase(in dir: TemporaryDirectory) throws -> (layer: WrittenArchive, base: String) {
+        let layer = try writeBaseLayer(to: dir.appending("base-layer.tar"))
+        let base = dir.appending("base.tar")
+        try writeDockerArchiveBase(layer: layer.path, to: base)
+        return (layer, base)
+    }
+
     /// A docker-archive base image holding `layer` (its diff_id taken from `diffID` when given, to fake corruption).
     static func writeDockerArchiveBase(
         layer: String, diffID: String? = nil, to path: String, arch: String = "amd64"
