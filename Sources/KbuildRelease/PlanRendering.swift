@@ -1,21 +1,23 @@
 import KbuildCore
 
 extension ReleasePlan {
+    /// `path` relative to the workspace when it lies inside it, as a user would type it.
+    public func relative(_ path: String) -> String {
+        path.hasPrefix(workspace + "/") ? String(path.dropFirst(workspace.count + 1)) : path
+    }
+
     /// The build matrix alone, as `kbuild build --dry-run` prints it.
     public var renderedBuilds: String {
         var lines = ["version \(version.version), \(builds.count) builds:"]
         for build in builds {
-            let output = build.output.hasPrefix(workspace + "/") ? String(build.output.dropFirst(workspace.count + 1)) : build.output
-            lines.append("  \(build.platform.description.padding(14)) \(build.binary.padding(26)) \(build.package.padding(30)) \(output)")
+            lines.append(
+                "  \(build.platform.description.padding(14)) \(build.binary.padding(26)) \(build.package.padding(30)) \(relative(build.output))")
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
     /// The plan as `kbuild plan` prints it: paths relative to the workspace.
     public var rendered: String {
-        func relative(_ path: String) -> String {
-            path.hasPrefix(workspace + "/") ? String(path.dropFirst(workspace.count + 1)) : path
-        }
         var lines: [String] = []
         lines.append("project:     \(project)")
         lines.append("version:     \(version.version) (from \(version.source.rawValue))")

@@ -67,17 +67,12 @@ final class ProgressPrinter: @unchecked Sendable {
     private let verbose: Bool
     private let terminal = isatty(STDOUT_FILENO) == 1
 
-    private let workspace: String
+    private let plan: ReleasePlan
 
     init(plan: ReleasePlan, verbose: Bool) {
         self.total = plan.builds.count
-        self.workspace = plan.workspace
+        self.plan = plan
         self.verbose = verbose
-    }
-
-    /// `path` relative to the workspace, as the user typed it.
-    private func relative(_ path: String) -> String {
-        path.hasPrefix(workspace + "/") ? String(path.dropFirst(workspace.count + 1)) : path
     }
 
     func handle(_ event: ReleaseEvent) {
@@ -87,7 +82,7 @@ final class ProgressPrinter: @unchecked Sendable {
         case .stepStarted(let step):
             if verbose { say("==> \(step)") }
         case .stepFinished(let step, let seconds, let summary):
-            say("\(step): \(relative(summary)) (\(seconds.formatted1)s)")
+            say("\(step): \(plan.relative(summary)) (\(seconds.formatted1)s)")
         case .build(.finished(let target, let seconds)):
             done += 1
             let counter = terminal ? "[\(done)/\(total)] " : ""
@@ -101,7 +96,7 @@ final class ProgressPrinter: @unchecked Sendable {
             if verbose { say("up to date: \(target.platform) \(target.binary)") }
         case .image(let image, let reused):
             if !reused || verbose {
-                say("image \(image.repoTags.first ?? image.tag)\(reused ? " (up to date)" : "") -> \(relative(image.tarball))")
+                say("image \(image.repoTags.first ?? image.tag)\(reused ? " (up to date)" : "") -> \(plan.relative(image.tarball))")
             }
         case .packageReused:
             say("package: nothing changed since the last release; release-tars stand as they are")
