@@ -27,10 +27,11 @@ public enum ReleaseLoader {
         let config = try ConfigLoader.load(file: file, workspace: workspace, knownPlatforms: known)
             .applyingEnvironment(environment, host: .host)
         let resolver = VersionResolver(runner: runner)
+        // One source date for the plan and the stamped buildDate.
+        let sourceDate = try await resolver.sourceDate(workspace: workspace, environment: environment)
         let version = try await resolver.resolve(
             workspace: workspace, environment: environment, baseFile: config.version.baseFile,
-            style: style ?? config.version.style)
-        let sourceDate = try await resolver.sourceDate(workspace: workspace, environment: environment)
+            style: style ?? config.version.style, sourceDate: sourceDate)
         let plan = ReleasePlanner.plan(
             config: config, version: version, sourceDate: sourceDate, workspace: workspace)
         return LoadedWorkspace(plan: plan, toolchain: toolchain)

@@ -19,11 +19,18 @@ public struct VersionResolver: Sendable {
     /// The version of `workspace`. Precedence: the file named by `KUBE_GIT_VERSION_FILE`; else the
     /// `KUBE_GIT_*` variables for what they set, git for the rest; the version falls back to `baseFile`
     /// (relative to the workspace) when git has no `v*` tag or there is no git repository.
+    /// `sourceDate`, when the caller already has it, is used as the build date instead of asking again.
     public func resolve(
         workspace: String, environment: [String: String], baseFile: String = defaultBaseFile,
-        style: VersionStyle = .semver
+        style: VersionStyle = .semver, sourceDate known: SourceDate? = nil
     ) async throws -> VersionInfo {
-        let buildDate = try await sourceDate(workspace: workspace, environment: environment).rfc3339
+        let date: SourceDate
+        if let known {
+            date = known
+        } else {
+            date = try await sourceDate(workspace: workspace, environment: environment)
+        }
+        let buildDate = date.rfc3339
         var info: VersionInfo
         if let path = environment["KUBE_GIT_VERSION_FILE"], !path.isEmpty {
             info = try Self.fromVersionFile(path: path, buildDate: buildDate)
