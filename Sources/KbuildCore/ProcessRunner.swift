@@ -118,13 +118,15 @@ extension Command {
 }
 
 /// Finds executables on a PATH, remembering what it found for the life of the process.
-enum ExecutableLookup {
+public enum ExecutableLookup {
     private static let cache = LockedCache()
 
-    static func find(_ name: String, path: String) -> String? {
+    /// The first executable regular file `name` in an absolute directory of `path`. Relative entries
+    /// (`.`, an empty one) are skipped: a release build never runs what happens to lie in the current directory.
+    public static func find(_ name: String, path: String) -> String? {
         let key = name + "\0" + path
         if let hit = cache.get(key) { return hit }
-        for directory in path.split(separator: ":", omittingEmptySubsequences: true) {
+        for directory in path.split(separator: ":", omittingEmptySubsequences: true) where directory.hasPrefix("/") {
             let candidate = directory + "/" + name
             var info = stat()
             if stat(candidate, &info) == 0, info.st_mode & S_IFMT == S_IFREG, access(candidate, X_OK) == 0 {

@@ -81,12 +81,8 @@ public struct GoToolchain: Sendable, Hashable {
             return explicit.hasPrefix("/") ? explicit : FileManager.default.currentDirectoryPath + "/" + explicit
         }
         let path = environment["PATH"] ?? ""
-        // Empty PATH entries would mean the current directory; a release build never trusts that.
-        for directory in path.split(separator: ":") where directory.hasPrefix("/") {
-            let candidate = "\(directory)/go"
-            if isExecutableFile(candidate) { return candidate }
-        }
-        throw GoBuildError.goNotFound(searchedPath: path)
+        guard let found = ExecutableLookup.find("go", path: path) else { throw GoBuildError.goNotFound(searchedPath: path) }
+        return found
     }
 
     static func isExecutableFile(_ path: String) -> Bool {

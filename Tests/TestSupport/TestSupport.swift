@@ -48,8 +48,7 @@ public enum Tool {
 
     /// True when `name` is on PATH.
     public static func available(_ name: String) -> Bool {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
+        ExecutableLookup.find(name, path: ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") != nil
     }
 }
 
