@@ -1,8 +1,5 @@
 import ArgumentParser
 import Foundation
-import KbuildVersion
-
-extension VersionStyle: ExpressibleByArgument {}
 
 /// Prints `error: …` on stderr and exits 1: the CLI's one way of reporting a failure.
 /// The message is its first line; `verbose` prints all of it (a failed command's output, say).

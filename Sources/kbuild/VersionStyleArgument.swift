@@ -1,0 +1,4 @@
+import ArgumentParser
+import KbuildVersion
+
+extension VersionStyle: ExpressibleByArgument {}
