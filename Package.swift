@@ -50,15 +50,15 @@ let package = Package(
         .target(name: "KbuildVersion", dependencies: ["KbuildCore"], swiftSettings: strict),
         // release/kbuild.yaml: typed model and complete validation.
         .target(
-            name: "KbuildConfig", dependencies: ["KbuildCore", "KbuildVersion", "Yams"], swiftSettings: strict),
+            name: "KbuildConfig", dependencies: ["KbuildCore", "KbuildGo", "KbuildVersion", "Yams"],
+            swiftSettings: strict),
         // The hermetic Go cross-build matrix.
         .target(
-            name: "KbuildGo", dependencies: ["KbuildCore", "KbuildConfig", "KbuildVersion"],
-            swiftSettings: strict),
+            name: "KbuildGo", dependencies: ["KbuildCore"], swiftSettings: strict),
         // Daemonless docker-archive / OCI image tarballs.
         .target(
             name: "KbuildImage",
-            dependencies: ["KbuildCore", "KbuildArchive", "KbuildDigest", "KbuildConfig"],
+            dependencies: ["KbuildCore", "KbuildArchive", "KbuildDigest"],
             swiftSettings: strict),
         // ReleasePlan and the steps that execute it.
         .target(

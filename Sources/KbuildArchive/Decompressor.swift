@@ -21,10 +21,10 @@ public enum Decompressor {
         return nil
     }
 
-    /// Writes the decompressed bytes of `source` to `destination` (streamed) and returns their size and digests.
+    /// Writes the decompressed bytes of `source` to `destination` (streamed) and returns their size and sha256.
     public static func decompress(
-        _ source: String, to destination: String, digests: Set<DigestAlgorithm>
-    ) throws(ArchiveError) -> (size: Int64, digests: [DigestAlgorithm: Digest]) {
+        _ source: String, to destination: String
+    ) throws(ArchiveError) -> (size: Int64, sha256: Digest) {
         guard let archive = archive_read_new() else {
             throw .library(operation: "archive_read_new", path: source, message: "out of memory")
         }
@@ -41,7 +41,7 @@ public enum Decompressor {
             throw .io(path: destination, reason: "cannot create: \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
-        var hasher = Digest.Hasher(digests)
+        var hasher = Digest.Hasher(.sha256)
         var total: Int64 = 0
         let size = 1 << 20
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)

@@ -106,14 +106,14 @@ public final class TarReader {
         return bytes
     }
 
-    /// Copies the current entry's data to `destination` and returns its digests.
-    public func extract(to destination: String, digests: Set<DigestAlgorithm>) throws -> [DigestAlgorithm: Digest] {
+    /// Copies the current entry's data to `destination` and returns its sha256.
+    public func extract(to destination: String) throws -> Digest {
         let fd = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw ArchiveError.io(path: destination, reason: "cannot create: \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
-        var hasher = Digest.Hasher(digests)
+        var hasher = Digest.Hasher(.sha256)
         try readData { chunk in
             var offset = 0
             while offset < chunk.count {

@@ -25,15 +25,24 @@ public struct TarOptions: Sendable, Hashable {
     /// The mtime of every entry (SOURCE_DATE_EPOCH).
     public var mtime: SourceDate
     /// Digests computed over the written bytes while writing.
-    public var digests: Set<DigestAlgorithm>
+    public var hashing: Hashing
+
+    /// Which digests a writer computes while writing.
+    public enum Hashing: Sendable, Hashable {
+        case none
+        /// Image layers and image tarballs (OCI digests).
+        case sha256
+        /// Release tarballs (SHA256SUMS and SHA512SUMS).
+        case checksums
+    }
 
     /// Owner and group of every entry: uid/gid 0, names `root`.
     public static let ownerName = "root"
 
-    public init(compression: Compression, mtime: SourceDate, digests: Set<DigestAlgorithm> = [.sha256, .sha512]) {
+    public init(compression: Compression, mtime: SourceDate, hashing: Hashing = .checksums) {
         self.compression = compression
         self.mtime = mtime
-        self.digests = digests
+        self.hashing = hashing
     }
 }
 
@@ -41,7 +50,31 @@ public struct TarOptions: Sendable, Hashable {
 public struct WrittenArchive: Sendable, Hashable {
     public var path: String
     public var size: Int64
-    public var digests: [DigestAlgorithm: Digest]
+    public var digests: ArchiveDigests
+}
+
+/// What a writer computed over an archive's bytes, as `TarOptions.hashing` asked.
+public enum ArchiveDigests: Sendable, Hashable {
+    case none
+    case sha256(Digest)
+    case checksums(Checksums)
+
+    /// The sha256, whichever way it was computed; an error names the archive when none was asked for.
+    public func sha256(of path: String) throws(ArchiveError) -> Digest {
+        switch self {
+        case .sha256(let digest): return digest
+        case .checksums(let checksums): return checksums.sha256
+        case .none: throw .io(path: path, reason: "no sha256 was computed while writing (TarOptions.hashing is .none)")
+        }
+    }
+
+    /// Both checksums; an error names the archive when they were not asked for.
+    public func checksums(of path: String) throws(ArchiveError) -> Checksums {
+        guard case .checksums(let checksums) = self else {
+            throw .io(path: path, reason: "no checksums were computed while writing (TarOptions.hashing is not .checksums)")
+        }
+        return checksums
+    }
 }
 
 /// Writes a deterministic tar or tar.gz: pax (restricted) format that GNU tar and Go read,
@@ -68,7 +101,7 @@ public final class TarballWriter {
         }
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(path: path, reason: "cannot create: \(String(cString: strerror(errno)))") }
-        sink = Sink(fd: fd, path: path, digests: options.digests)
+        sink = Sink(fd: fd, path: path, hashing: options.hashing)
         guard let archive = archive_write_new() else {
             close(fd)
             unlink(temporary)
@@ -256,14 +289,19 @@ final class Sink {
     let path: String
     private(set) var written: Int64 = 0
     private(set) var failure: ArchiveError?
-    private var hasher: Digest.Hasher?
+    private var sha256: Digest.Hasher?
+    private var checksums: Checksums.Hasher?
     /// Set for `.fastGzip`: the tar bytes go through it, its members come back to `writeOutput`.
     private var gzip: ParallelGzipStream?
 
-    init(fd: CInt, path: String, digests: Set<DigestAlgorithm>) {
+    init(fd: CInt, path: String, hashing: TarOptions.Hashing) {
         self.fd = fd
         self.path = path
-        hasher = Digest.Hasher(digests)
+        switch hashing {
+        case .none: break
+        case .sha256: sha256 = Digest.Hasher(.sha256)
+        case .checksums: checksums = Checksums.Hasher()
+        }
     }
 
     func compressWithGzip(level: Int, threads: Int, pool: DeflatePool) {
@@ -300,14 +338,16 @@ final class Sink {
             }
             offset += n
         }
-        hasher?.update(bytes)
+        sha256?.update(bytes)
+        checksums?.update(bytes)
         written += Int64(bytes.count)
         return bytes.count
     }
 
-    func takeDigests() -> [DigestAlgorithm: Digest] {
-        guard let hasher = hasher.take() else { return [:] }
-        return hasher.finalize()
+    func takeDigests() -> ArchiveDigests {
+        if let hasher = sha256.take() { return .sha256(hasher.finalize()) }
+        if let hasher = checksums.take() { return .checksums(hasher.finalize()) }
+        return .none
     }
 }
 

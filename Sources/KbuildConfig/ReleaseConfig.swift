@@ -1,5 +1,6 @@
 import Foundation
 import KbuildCore
+import KbuildGo
 import KbuildVersion
 
 /// The release of one Go workspace, as declared in `release/kbuild.yaml` and fully validated.
@@ -77,10 +78,8 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
         public static let defaultRegistry = "registry.k8s.io"
     }
 
-    /// How `go build` resolves modules (`-mod=`).
-    public enum ModMode: String, Sendable, Codable, CaseIterable {
-        case mod, vendor, readonly
-    }
+    /// How `go build` resolves modules (`-mod=`): the builder's own type, passed through unchanged.
+    public typealias ModMode = GoModMode
 
     /// Go toolchain settings.
     public struct Go: Sendable, Hashable, Codable {
@@ -244,7 +243,10 @@ extension ReleaseConfig {
     /// This config narrowed and overridden by Kubernetes' environment conventions:
     /// `KUBE_BUILD_PLATFORMS="linux/amd64 darwin/arm64"` keeps only those platforms (each must be configured),
     /// else `KUBE_FASTBUILD=true` keeps only `host`; `KUBE_DOCKER_REGISTRY` replaces `images.registry`.
-    public func applyingEnvironment(_ environment: [String: String], host: Platform) throws -> ReleaseConfig {
+    /// `hostOnly` (the CLI's `--quick`) does what `KUBE_FASTBUILD=true` does.
+    public func applyingEnvironment(_ environment: [String: String], host: Platform, hostOnly: Bool = false) throws
+        -> ReleaseConfig
+    {
         var result = self
         let configured = allPlatforms
         let configuredList = configured.map(\.description).joined(separator: ", ")
@@ -276,10 +278,10 @@ extension ReleaseConfig {
                 wanted.insert(platform)
             }
             result.platformsByKind = platformsByKind.mapValues { $0.filter(wanted.contains) }
-        } else if fastOn {
+        } else if fastOn || hostOnly {
             guard configured.contains(host) else {
                 throw ConfigError.environment(
-                    variable: "KUBE_FASTBUILD", value: fast,
+                    variable: fastOn ? "KUBE_FASTBUILD" : "--quick", value: fastOn ? fast : "true",
                     message: "the host platform \(host) is not in the release config; configured: \(configuredList)")
             }
             result.platformsByKind = platformsByKind.mapValues { $0.filter { $0 == host } }

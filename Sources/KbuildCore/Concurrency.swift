@@ -1,3 +1,5 @@
+import Foundation
+
 /// Runs `body` over `items` with at most `limit` running at once; results keep the input order.
 /// The first error cancels the rest and is rethrown after they finish.
 public func concurrentMap<Item: Sendable, Result: Sendable>(
@@ -28,4 +30,18 @@ public func concurrentMap<Item: Sendable, Result: Sendable>(
         }
     }
     return results.compactMap { $0 }
+}
+
+/// Blocking work (file writes, compression, waits on other threads) kept off Swift's cooperative pool,
+/// whose few threads must stay free to run tasks.
+public enum Blocking {
+    /// Runs `work` on a thread of its own and resumes with its result.
+    public static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try work() }) }
+            // Secondary threads get 512 KiB by default; libarchive and deflate want more headroom.
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
 }

@@ -41,18 +41,22 @@ public struct Digest: Sendable, Hashable, CustomStringConvertible {
 
     /// One-shot hash of bytes.
     public static func of(_ data: some DataProtocol, _ algorithm: DigestAlgorithm) -> Digest {
-        var hasher = Hasher([algorithm])
+        var hasher = Hasher(algorithm)
         hasher.update(data)
-        return hasher.finalize()[algorithm]!
+        return hasher.finalize()
     }
 
-    /// Streams a file through the given algorithms in one pass.
-    public static func file(
-        _ path: String, _ algorithms: Set<DigestAlgorithm>
-    ) throws -> [DigestAlgorithm: Digest] {
-        var hasher = Hasher(algorithms)
+    /// Streams a file through `algorithm`.
+    public static func file(_ path: String, _ algorithm: DigestAlgorithm) throws(DigestError) -> Digest {
+        var hasher = Hasher(algorithm)
+        try streamFile(path) { hasher.update($0) }
+        return hasher.finalize()
+    }
+
+    /// Calls `body` with the file's bytes, 1 MiB at a time.
+    static func streamFile(_ path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws(DigestError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw DigestError.cannotRead(path: path, reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw .cannotRead(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         let size = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
@@ -61,36 +65,33 @@ public struct Digest: Sendable, Hashable, CustomStringConvertible {
             let n = read(fd, buffer.baseAddress, size)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw DigestError.cannotRead(path: path, reason: String(cString: strerror(errno)))
+                throw .cannotRead(path: path, reason: String(cString: strerror(errno)))
             }
-            if n == 0 { break }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            if n == 0 { return }
+            body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         }
-        return hasher.finalize()
     }
 
-    /// Streaming hasher over several algorithms at once (one read, many digests).
+    /// Streaming hasher of one algorithm.
     public struct Hasher: ~Copyable {
-        private var contexts: [(DigestAlgorithm, OpaquePointer)]
+        private let algorithm: DigestAlgorithm
+        private let context: OpaquePointer
 
-        public init(_ algorithms: Set<DigestAlgorithm>) {
-            contexts = algorithms.sorted { $0.rawValue < $1.rawValue }.map { algorithm in
-                // Allocation failure of a few hundred bytes is not a user error; libcrypto aborts likewise.
-                guard let context = EVP_MD_CTX_new(), EVP_DigestInit_ex(context, algorithm.evp, nil) == 1 else {
-                    preconditionFailure("libcrypto cannot initialise \(algorithm.rawValue)")
-                }
-                return (algorithm, context)
+        public init(_ algorithm: DigestAlgorithm) {
+            // Allocation failure of a few hundred bytes is not a user error; libcrypto aborts likewise.
+            guard let context = EVP_MD_CTX_new(), EVP_DigestInit_ex(context, algorithm.evp, nil) == 1 else {
+                preconditionFailure("libcrypto cannot initialise \(algorithm.rawValue)")
             }
+            self.algorithm = algorithm
+            self.context = context
         }
 
-        deinit {
-            for (_, context) in contexts { EVP_MD_CTX_free(context) }
-        }
+        deinit { EVP_MD_CTX_free(context) }
 
-        /// Feeds bytes to every algorithm.
+        /// Feeds bytes.
         public mutating func update(_ bytes: UnsafeRawBufferPointer) {
             guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-            for (_, context) in contexts { EVP_DigestUpdate(context, base, bytes.count) }
+            EVP_DigestUpdate(context, base, bytes.count)
         }
 
         /// Feeds any contiguous or non-contiguous bytes.
@@ -100,16 +101,49 @@ public struct Digest: Sendable, Hashable, CustomStringConvertible {
             }
         }
 
-        /// The digests; the hasher is consumed.
-        public consuming func finalize() -> [DigestAlgorithm: Digest] {
-            var result: [DigestAlgorithm: Digest] = [:]
-            for (algorithm, context) in contexts {
-                var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-                var length: UInt32 = 0
-                EVP_DigestFinal_ex(context, &out, &length)
-                result[algorithm] = Digest(algorithm: algorithm, bytes: Array(out.prefix(Int(length))))
-            }
-            return result
+        /// The digest; the hasher is consumed.
+        public consuming func finalize() -> Digest {
+            var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+            var length: UInt32 = 0
+            EVP_DigestFinal_ex(context, &out, &length)
+            return Digest(algorithm: algorithm, bytes: Array(out.prefix(Int(length))))
+        }
+    }
+}
+
+/// The two digests of every release file (SHA256SUMS, SHA512SUMS), computed in one pass.
+public struct Checksums: Sendable, Hashable {
+    public let sha256: Digest
+    public let sha512: Digest
+
+    public init(sha256: Digest, sha512: Digest) {
+        self.sha256 = sha256
+        self.sha512 = sha512
+    }
+
+    /// Streams a file once through both algorithms.
+    public static func file(_ path: String) throws(DigestError) -> Checksums {
+        var hasher = Hasher()
+        try Digest.streamFile(path) { hasher.update($0) }
+        return hasher.finalize()
+    }
+
+    /// Streaming hasher of both digests.
+    public struct Hasher: ~Copyable {
+        private var sha256 = Digest.Hasher(.sha256)
+        private var sha512 = Digest.Hasher(.sha512)
+
+        public init() {}
+
+        /// Feeds bytes to both.
+        public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            sha256.update(bytes)
+            sha512.update(bytes)
+        }
+
+        /// Both digests; the hasher is consumed.
+        public consuming func finalize() -> Checksums {
+            Checksums(sha256: sha256.finalize(), sha512: sha512.finalize())
         }
     }
 }

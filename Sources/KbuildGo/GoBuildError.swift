@@ -10,8 +10,8 @@ public enum GoBuildError: Error, CustomStringConvertible, Equatable {
     case toolchainFailed(command: String, detail: String)
     /// The toolchain's version is not the one the release requires.
     case versionMismatch(required: String, found: String, executable: String)
-    /// `modMode` is not one of mod, vendor, readonly.
-    case invalidModMode(String)
+    /// A path given to the builder is not absolute (the plan gives absolute paths).
+    case relativePath(String)
     /// Two targets would write the same file.
     case duplicateOutput(path: String, binaries: [String])
     /// An ldflags word cannot be quoted for Go's flag parser (it holds spaces and both quote kinds).
@@ -39,8 +39,8 @@ public enum GoBuildError: Error, CustomStringConvertible, Equatable {
         case .versionMismatch(let required, let found, let executable):
             return
                 "Go \(found) at \(executable) does not match the required Go \(required) (go.version in the release config); install Go \(required) or set GO=/path/to/go"
-        case .invalidModMode(let mode):
-            return "invalid Go module mode '\(mode)': allowed mod, vendor, readonly"
+        case .relativePath(let path):
+            return "\(path): relative path given to the Go builder; the plan passes absolute paths"
         case .duplicateOutput(let path, let binaries):
             return "binaries \(binaries.joined(separator: ", ")) would all be written to \(path); each binary × platform needs its own output"
         case .unquotableLdflag(let word):

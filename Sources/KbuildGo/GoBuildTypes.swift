@@ -10,6 +10,34 @@ public enum SandboxMode: String, Sendable, CaseIterable {
     case required
 }
 
+/// How compilers ran: in their own network namespace, or not, and why.
+public enum SandboxStatus: Sendable, Hashable, CustomStringConvertible {
+    /// Inside `unshare -n`: no network.
+    case networkNamespace
+    /// `--sandbox off`.
+    case off
+    /// `--sandbox auto` on a kernel that refuses `unshare -n`: the reason.
+    case unavailable(String)
+
+    public var description: String {
+        switch self {
+        case .networkNamespace: return "network namespace (unshare -n)"
+        case .off: return "off"
+        case .unavailable(let reason): return "unavailable: \(reason)"
+        }
+    }
+}
+
+/// `GOFLAGS=-mod=…`: how Go resolves modules.
+public enum GoModMode: String, Sendable, Codable, CaseIterable {
+    /// go.mod and the module cache (GOPROXY=off: only what is already there).
+    case mod
+    /// `vendor/`.
+    case vendor
+    /// go.mod as it is; a needed change is an error.
+    case readonly
+}
+
 /// One binary for one platform and the file it ends up in.
 public struct GoBuildTarget: Sendable, Hashable {
     /// The binary's name, for messages and progress.
@@ -39,8 +67,8 @@ public struct GoBuildSettings: Sendable, Hashable {
     public var goState: String
     /// Extra linker flags, one word each (e.g. the version's `-X` pairs); `-s -w -buildid=` always come first.
     public var ldflags: [String]
-    /// GOFLAGS=-mod=<modMode>: mod, vendor or readonly.
-    public var modMode: String
+    /// GOFLAGS=-mod=<modMode>.
+    public var modMode: GoModMode
     /// Build tags (`-tags a,b`).
     public var tags: [String]
     /// `1.19` accepts any 1.19.x, `1.19.8` only that; nil accepts any.
@@ -54,7 +82,7 @@ public struct GoBuildSettings: Sendable, Hashable {
     public var groupPackages: Bool
 
     public init(
-        workspace: String, goState: String, ldflags: [String] = [], modMode: String = "mod", tags: [String] = [],
+        workspace: String, goState: String, ldflags: [String] = [], modMode: GoModMode = .mod, tags: [String] = [],
         requiredGoVersion: String? = nil, sandbox: SandboxMode = .auto, jobs: Int, goCache: String? = nil,
         groupPackages: Bool = true
     ) {
@@ -75,21 +103,21 @@ public struct GoBuildSettings: Sendable, Hashable {
 public enum GoBuildEvent: Sendable, Hashable {
     case started(GoBuildTarget)
     case finished(GoBuildTarget, seconds: Double)
-    /// How compilers are sandboxed: "network namespace (unshare -n)", "off" or "unavailable: <reason>".
-    case sandbox(String)
+    /// How compilers are sandboxed.
+    case sandbox(SandboxStatus)
 }
 
 /// What a successful build did.
 public struct GoBuildReport: Sendable, Hashable {
-    /// The sandbox outcome, as in `GoBuildEvent.sandbox`.
-    public var sandboxDescription: String
+    /// How compilers were sandboxed.
+    public var sandbox: SandboxStatus
     /// How many `go build` processes ran.
     public var goInvocations: Int
     /// Wall-clock seconds of the whole matrix.
     public var seconds: Double
 
-    public init(sandboxDescription: String, goInvocations: Int, seconds: Double) {
-        self.sandboxDescription = sandboxDescription
+    public init(sandbox: SandboxStatus, goInvocations: Int, seconds: Double) {
+        self.sandbox = sandbox
         self.goInvocations = goInvocations
         self.seconds = seconds
     }

@@ -7,9 +7,6 @@ public struct GoBuilder: Sendable {
     public var settings: GoBuildSettings
     public var runner: any ProcessRunner
 
-    /// The sandbox outcome reported when compilers run in their own network namespace.
-    public static let networkSandbox = "network namespace (unshare -n)"
-
     public init(toolchain: GoToolchain, settings: GoBuildSettings, runner: any ProcessRunner = SubprocessRunner()) {
         self.toolchain = toolchain
         self.settings = settings
@@ -21,27 +18,10 @@ public struct GoBuilder: Sendable {
         _ targets: [GoBuildTarget], progress: @escaping @Sendable (GoBuildEvent) -> Void
     ) async throws -> GoBuildReport {
         let start = ContinuousClock.now
-        let base = FileManager.default.currentDirectoryPath
-        var settings = settings
-        settings.workspace = Paths.absolute(settings.workspace, relativeTo: base)
-        settings.goState = Paths.absolute(settings.goState, relativeTo: base)
-        settings.goCache = settings.goCache.map { Paths.absolute($0, relativeTo: base) }
-        let targets = targets.map { target in
-            var target = target
-            target.output = Paths.absolute(target.output, relativeTo: base)
-            return target
-        }
-        let builder = GoBuilder(toolchain: toolchain, settings: settings, runner: runner)
-        return try await builder.buildResolved(targets, progress: progress, start: start)
-    }
-
-    private func buildResolved(
-        _ targets: [GoBuildTarget], progress: @escaping @Sendable (GoBuildEvent) -> Void, start: ContinuousClock.Instant
-    ) async throws -> GoBuildReport {
         try validate(targets)
         if let required = settings.requiredGoVersion { try toolchain.requireVersion(required) }
         let sandbox = try await resolveSandbox()
-        progress(.sandbox(sandbox.description))
+        progress(.sandbox(sandbox.status))
         try prepareDirectories(targets)
 
         let groups = Self.groups(targets, combine: settings.groupPackages)
@@ -50,7 +30,7 @@ public struct GoBuilder: Sendable {
         }
         let elapsed = ContinuousClock.now - start
         return GoBuildReport(
-            sandboxDescription: sandbox.description, goInvocations: groups.count, seconds: Self.seconds(elapsed))
+            sandbox: sandbox.status, goInvocations: groups.count, seconds: Self.seconds(elapsed))
     }
 
     // MARK: - What each go process gets
@@ -64,7 +44,7 @@ public struct GoBuilder: Sendable {
             "GOCACHE": settings.goCache ?? "\(state)/cache",
             "GOPATH": "\(state)/gopath",
             "GOMODCACHE": "\(state)/gopath/pkg/mod",
-            "GOFLAGS": "-mod=\(settings.modMode)",
+            "GOFLAGS": "-mod=\(settings.modMode.rawValue)",
             "GOPROXY": "off",
             "GOSUMDB": "off",
             "GOENV": "off",
@@ -105,15 +85,15 @@ public struct GoBuilder: Sendable {
     // MARK: - Sandbox
 
     /// Decides how compilers run: inside `unshare -n` (returns its path) or not, and why.
-    public func resolveSandbox() async throws -> (wrapper: String?, description: String) {
-        guard settings.sandbox != .off else { return (nil, "off") }
+    public func resolveSandbox() async throws -> (wrapper: String?, status: SandboxStatus) {
+        guard settings.sandbox != .off else { return (nil, .off) }
         let probe = await Self.probeNetworkSandbox(runner: runner)
         switch probe {
         case .success(let unshare):
-            return (unshare, Self.networkSandbox)
+            return (unshare, .networkNamespace)
         case .failure(let problem):
             if settings.sandbox == .required { throw GoBuildError.sandboxUnavailable(reason: problem.reason) }
-            return (nil, "unavailable: \(problem.reason)")
+            return (nil, .unavailable(problem.reason))
         }
     }
 
@@ -268,8 +248,9 @@ public struct GoBuilder: Sendable {
     // MARK: - Outputs
 
     private func validate(_ targets: [GoBuildTarget]) throws {
-        guard ["mod", "vendor", "readonly"].contains(settings.modMode) else {
-            throw GoBuildError.invalidModMode(settings.modMode)
+        // Paths come absolute from the plan: resolving them here would read the current directory.
+        for path in [settings.workspace, settings.goState] + targets.map(\.output) where !path.hasPrefix("/") {
+            throw GoBuildError.relativePath(path)
         }
         _ = try Self.ldflagsValue(settings.ldflags)
         var byOutput: [String: [String]] = [:]

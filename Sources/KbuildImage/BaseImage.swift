@@ -96,8 +96,8 @@ private struct Loader {
                 case .file:
                     counter += 1
                     let file = scratch + "/member-\(counter)"
-                    let digests = try reader.extract(to: file, digests: [.sha256])
-                    files[name] = Member(file: file, sha256: digests[.sha256]!, size: header.size)
+                    let sha256 = try reader.extract(to: file)
+                    files[name] = Member(file: file, sha256: sha256, size: header.size)
                 case .symlink:
                     let target = header.linkTarget ?? ""
                     let parent = Paths.parent(of: name)
@@ -282,8 +282,8 @@ private struct Loader {
             if try Decompressor.compression(of: stored.file) != nil {
                 counter += 1
                 let file = scratch + "/layer-\(counter).tar"
-                let (size, digests) = try Decompressor.decompress(stored.file, to: file, digests: [.sha256])
-                result = BaseImage.Layer(file: file, diffID: digests[.sha256]!, size: size)
+                let (size, diffID) = try Decompressor.decompress(stored.file, to: file)
+                result = BaseImage.Layer(file: file, diffID: diffID, size: size)
             }
         } catch {
             throw ImageError.invalidBase(base: path, reason: "layer \(name) cannot be decompressed: \(error)")

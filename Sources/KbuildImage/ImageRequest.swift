@@ -88,15 +88,10 @@ public enum ImageTag {
         switch scheme {
         case .md5:
             do {
-                guard let digest = try Digest.file(binaryPath, [.md5])[.md5] else {
-                    throw ImageError.unreadableBinary(path: binaryPath, reason: "no md5 computed")
-                }
-                tag = digest.hex
-            } catch let error as DigestError {
-                if case .cannotRead(_, let reason) = error { throw .unreadableBinary(path: binaryPath, reason: reason) }
-                throw .unreadableBinary(path: binaryPath, reason: error.description)
+                tag = try Digest.file(binaryPath, .md5).hex
             } catch {
-                throw .unreadableBinary(path: binaryPath, reason: "\(error)")
+                guard case .cannotRead(_, let reason) = error else { throw .unreadableBinary(path: binaryPath, reason: error.description) }
+                throw .unreadableBinary(path: binaryPath, reason: reason)
             }
         case .version:
             tag = version.replacingOccurrences(of: "+", with: "_")

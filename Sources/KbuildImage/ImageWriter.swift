@@ -61,8 +61,8 @@ public struct ImageWriter: Sendable {
         defer { unlink(layerPath) }
         let layer = try Tarball.write(
             [.file(String(request.entrypoint.dropFirst()), source: request.binaryPath, executable: true)],
-            to: layerPath, options: TarOptions(compression: .none, mtime: request.created, digests: [.sha256]))
-        guard let layerDigest = layer.digests[.sha256] else { preconditionFailure("sha256 was requested") }
+            to: layerPath, options: TarOptions(compression: .none, mtime: request.created, hashing: .sha256))
+        let layerDigest = try layer.digests.sha256(of: layerPath)
 
         var layers = (baseImage?.layers ?? []).map { (file: $0.file, digest: $0.diffID, size: $0.size) }
         layers.append((file: layerPath, digest: layerDigest, size: layer.size))
@@ -126,14 +126,14 @@ public struct ImageWriter: Sendable {
             entries.append(.file(blobPath(layer.digest), source: layer.file, executable: false))
         }
         let written = try Tarball.write(
-            entries, to: tarball, options: TarOptions(compression: .none, mtime: request.created, digests: [.sha256]))
+            entries, to: tarball, options: TarOptions(compression: .none, mtime: request.created, hashing: .sha256))
         do {
             try FileOutput.writeAtomically(tag + "\n", to: request.dockerTagPath)
         } catch let error as FileOutputError {
             throw ImageError.output(path: request.dockerTagPath, reason: error.description)
         }
         return ImageResult(
-            repoTags: repoTags, tag: tag, tarball: tarball, size: written.size, sha256: written.digests[.sha256]!,
+            repoTags: repoTags, tag: tag, tarball: tarball, size: written.size, sha256: try written.digests.sha256(of: tarball),
             dockerTagFile: request.dockerTagPath, imageID: configDigest)
     }
 }

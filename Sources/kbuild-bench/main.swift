@@ -69,7 +69,7 @@ func pack(_ arguments: Arguments) async throws {
     }
     let options = TarOptions(
         compression: compression, mtime: try SourceDate(seconds: 0),
-        digests: arguments.digests ? [.sha256, .sha512] : [])
+        hashing: arguments.digests ? .checksums : .none)
     let out = arguments.out
     let start = Date()
     let written = try await concurrentMap(arguments.inputs, limit: arguments.jobs) { source in
@@ -86,14 +86,13 @@ func pack(_ arguments: Arguments) async throws {
 func sums(_ arguments: Arguments) async throws {
     let start = Date()
     let digests = try await concurrentMap(arguments.inputs, limit: arguments.jobs) { file in
-        try Digest.file(file, [.sha256, .sha512])
+        try Checksums.file(file)
     }
-    for algorithm in [DigestAlgorithm.sha256, .sha512] {
-        let lines = zip(arguments.inputs, digests).map { file, digest in
-            "\(digest[algorithm]!.hex)  \(URL(fileURLWithPath: file).lastPathComponent)\n"
+    for (name, digest) in [("SHA256SUMS", \Checksums.sha256), ("SHA512SUMS", \Checksums.sha512)] {
+        let lines = zip(arguments.inputs, digests).map { file, checksums in
+            "\(checksums[keyPath: digest].hex)  \(URL(fileURLWithPath: file).lastPathComponent)\n"
         }
-        try FileOutput.writeAtomically(
-            lines.joined(), to: "\(arguments.out)/\(algorithm.rawValue.uppercased())SUMS")
+        try FileOutput.writeAtomically(lines.joined(), to: "\(arguments.out)/\(name)")
     }
     print("seconds=\(Date().timeIntervalSince(start))")
     print("cpu_seconds=\(cpuSeconds())")

@@ -13,8 +13,7 @@ extension Kbuild {
                 Go gets a cleared environment (GOPROXY=off, GOFLAGS=-mod=…, caches under _output/local/go), \
                 so nothing from your shell leaks in, and runs without network where the kernel allows it.
 
-                KUBE_BUILD_PLATFORMS="linux/amd64 darwin/arm64" narrows the platforms; \
-                KUBE_FASTBUILD=true (or --quick) builds the host platform only.
+                \(EnvironmentHelp.workspace)
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
@@ -25,16 +24,15 @@ extension Kbuild {
 
         func run() async throws {
             try await failing(verbose: workspace.verbose) {
-                let loaded = try await workspace.load()
+                let environment = ProcessInfo.processInfo.environment
+                let loaded = try await workspace.load(environment)
                 if dryRun {
                     print(loaded.plan.renderedBuilds, terminator: "")
                     return
                 }
-                let pipeline = ReleasePipeline(
-                    plan: loaded.plan, options: workspace.releaseOptions(sandbox: sandbox.sandbox),
-                    toolchain: loaded.toolchain)
+                let options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox)
                 let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
-                try await pipeline.build { printer.handle($0) }
+                try await ReleasePipeline(loaded, options: options).build { printer.handle($0) }
             }
         }
     }

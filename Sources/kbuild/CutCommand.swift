@@ -13,29 +13,26 @@ extension Kbuild {
                 tarball of it too, and every later build says vX.Y-N+<commit>.
 
                 Refuses a dirty tree, an existing tag, a version that is not \
-                vMAJOR.MINOR[.PATCH][-PRERELEASE], and a base.go without gitVersion. It never pushes.
+                vMAJOR.MINOR[.PATCH][-PRERELEASE], and a base.go without gitVersion. It never pushes. \
+                The base.go is version.baseFile of the release config (default pkg/version/base.go). \
+                No environment variable changes what it does.
                 """)
 
         @Argument(help: ArgumentHelp("The release, e.g. v0.5, v1.2.3 or v1.3.0-rc.1.", valueName: "version"))
         var version: String
 
-        @Option(
-            name: [.customShort("C"), .customLong("directory")],
-            help: ArgumentHelp("The Go workspace.", valueName: "dir"))
-        var directory: String = "."
-
-        // TODO(integrator): read version.baseFile from the release config.
-        @Option(help: ArgumentHelp("The release config (version.baseFile).", valueName: "file"))
-        var config: String?
+        @OptionGroup var location: LocationOptions
 
         @Flag(help: "Show what would be done, and do nothing.")
         var dryRun = false
 
         func run() async throws {
             try await failing {
+                // version.baseFile of the release config, when the workspace has one.
+                let baseFile = try location.versionSettings()?.baseFile ?? VersionResolver.defaultBaseFile
+                let directory = location.directory
                 let plan = try await ReleaseCutter().cut(
-                    version: version, workspace: directory, baseFile: VersionResolver.defaultBaseFile,
-                    dryRun: dryRun)
+                    version: version, workspace: directory, baseFile: baseFile, dryRun: dryRun)
                 print(dryRun ? "Would cut \(plan.version) in \(directory):" : "Cut \(plan.version) in \(directory):")
                 for (number, step) in plan.steps.enumerated() { print("  \(number + 1). \(step)") }
                 if dryRun {

@@ -12,19 +12,20 @@ extension Kbuild {
                 _output/release-images/<arch>/<bin>.tar (loads with `docker load` / `podman load` and \
                 restores <registry>/<bin>-<arch>:<tag>) and <bin>.docker_tag (the tag and a newline). \
                 The tag is the md5 of the binary (tagScheme: md5) or the version with + as _ \
-                (tagScheme: version). Needs the binaries of `kbuild build`. KUBE_DOCKER_REGISTRY \
-                overrides the registry of the release config.
+                (tagScheme: version). Needs the binaries of `kbuild build`.
+
+                \(EnvironmentHelp.workspace)
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
 
         func run() async throws {
             try await failing(verbose: workspace.verbose) {
-                let loaded = try await workspace.load()
-                let pipeline = ReleasePipeline(
-                    plan: loaded.plan, options: workspace.releaseOptions(), toolchain: loaded.toolchain)
+                let environment = ProcessInfo.processInfo.environment
+                let loaded = try await workspace.load(environment)
                 let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
-                _ = try await pipeline.images { printer.handle($0) }
+                _ = try await ReleasePipeline(loaded, options: workspace.releaseOptions(environment))
+                    .images { printer.handle($0) }
             }
         }
     }

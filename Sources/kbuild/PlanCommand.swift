@@ -8,16 +8,17 @@ extension Kbuild {
             commandName: "plan",
             abstract: "Print the release plan (binaries × platforms, images, tarballs) without doing anything.",
             discussion: """
-                The plan is computed from the release config, the environment (KUBE_BUILD_PLATFORMS, \
-                KUBE_FASTBUILD, KUBE_DOCKER_REGISTRY, SOURCE_DATE_EPOCH) and the version, exactly as \
-                `kbuild release` would use it. Paths are relative to the workspace.
+                The plan is computed from the release config, the environment and the version, exactly \
+                as `kbuild release` would use it. Paths are relative to the workspace.
+
+                \(EnvironmentHelp.workspace)
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
 
         func run() async throws {
             try await failing(verbose: workspace.verbose) {
-                print(try await workspace.load().plan.rendered, terminator: "")
+                print(try await workspace.load(ProcessInfo.processInfo.environment).plan.rendered, terminator: "")
             }
         }
     }

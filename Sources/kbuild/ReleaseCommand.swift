@@ -8,12 +8,14 @@ extension Kbuild {
             commandName: "release",
             abstract: "Build, wrap images, stage and pack the release tarballs with checksums.",
             discussion: """
-                version → build → images → stage → package → checksums, into _output/release-stage and \
-                _output/release-tars (SHA256SUMS, SHA512SUMS, <file>.sha256/.sha512, artifacts.json). \
+                version → build → images → stage → pack → checksums → publish, into _output/release-stage \
+                and _output/release-tars (SHA256SUMS, SHA512SUMS, <file>.sha256/.sha512, artifacts.json). \
                 Every byte is reproducible: timestamps come from SOURCE_DATE_EPOCH, else the HEAD commit \
-                time. Outputs are written beside their targets and renamed into place at the end, so a \
+                time. Outputs are written beside their targets and swapped into place at the end, so a \
                 failed or interrupted release leaves the previous release-tars untouched. Two releases on \
                 one _output never interleave (a lock). Outputs whose inputs did not change are reused.
+
+                \(EnvironmentHelp.workspace)
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
@@ -24,13 +26,13 @@ extension Kbuild {
 
         func run() async throws {
             try await failing(verbose: workspace.verbose) {
-                let loaded = try await workspace.load()
-                var options = workspace.releaseOptions(sandbox: sandbox.sandbox)
+                let environment = ProcessInfo.processInfo.environment
+                let loaded = try await workspace.load(environment)
+                var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox)
                 options.skipBuild = skipBuild
-                let pipeline = ReleasePipeline(plan: loaded.plan, options: options, toolchain: loaded.toolchain)
                 let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
-                let artifacts = try await pipeline.release { printer.handle($0) }
-                let tarballs = artifacts.filter { $0.kind != "image" }.count
+                let artifacts = try await ReleasePipeline(loaded, options: options).release { printer.handle($0) }
+                let tarballs = artifacts.filter { $0.kind != .image }.count
                 print("release \(loaded.plan.version.version): \(tarballs) tarballs in \(loaded.plan.layout.releaseTars)")
             }
         }

@@ -23,18 +23,12 @@ extension Kbuild {
 
                 buildDate comes from SOURCE_DATE_EPOCH (seconds since 1970, UTC), else the HEAD \
                 commit time.
+
+                Environment: KUBE_GIT_VERSION_FILE, KUBE_GIT_VERSION, KUBE_GIT_COMMIT, KUBE_GIT_TREE_STATE, \
+                SOURCE_DATE_EPOCH (above).
                 """)
 
-        @Option(
-            name: [.customShort("C"), .customLong("directory")],
-            help: ArgumentHelp("The Go workspace.", valueName: "dir"))
-        var directory: String = "."
-
-        @Option(
-            help: ArgumentHelp(
-                "The release config whose version.style and version.baseFile apply (default: <dir>/release/kbuild.yaml, when it exists).",
-                valueName: "file"))
-        var config: String?
+        @OptionGroup var location: LocationOptions
 
         @Flag(help: "Print JSON: version, major, minor, commit, treeState, buildDate, source.")
         var json = false
@@ -65,41 +59,21 @@ extension Kbuild {
 
         func run() async throws {
             try await failing {
-                let settings = try versionSettings()
+                let settings = try location.versionSettings()
                 let info = try await VersionResolver().resolve(
-                    workspace: directory, environment: ProcessInfo.processInfo.environment,
+                    workspace: location.workspace, environment: ProcessInfo.processInfo.environment,
                     baseFile: settings?.baseFile ?? VersionResolver.defaultBaseFile,
                     style: style ?? settings?.style ?? .semver)
                 if let save { try FileOutput.writeAtomically(info.versionFile, to: save) }
-                print(try Self.render(info, json: json, short: short, ldflagsPackage: ldflagsPackage))
+                print(try info.rendered(form))
             }
         }
 
-        /// The version settings of the release config: `--config`, else `release/kbuild.yaml` if the
-        /// workspace has one (an unpacked source tarball or a plain Go module may have none).
-        func versionSettings() throws -> ReleaseConfig.VersionSettings? {
-            let workspace = ReleaseLoader.absoluteWorkspace(directory)
-            let file = config.map { ReleaseLoader.absoluteWorkspace($0) } ?? workspace + "/" + ReleaseConfig.defaultPath
-            guard config != nil || FileManager.default.fileExists(atPath: file) else { return nil }
-            return try ConfigLoader.load(file: file, workspace: workspace, knownPlatforms: ReleaseConfig.knownPlatforms)
-                .version
-        }
-
-        /// The chosen output form.
-        static func render(_ info: VersionInfo, json: Bool, short: Bool, ldflagsPackage: String?) throws -> String {
-            if short { return info.version }
-            if let ldflagsPackage { return info.ldflagsString(package: ldflagsPackage) }
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                return String(decoding: try encoder.encode(info), as: UTF8.self)
-            }
-            return [
-                ("version", info.version), ("major", info.major), ("minor", info.minor), ("commit", info.commit),
-                ("treeState", info.treeState), ("buildDate", info.buildDate), ("source", info.source.rawValue),
-            ].map { name, value in
-                "\(name):".padding(toLength: 12, withPad: " ", startingAt: 0) + value
-            }.joined(separator: "\n")
+        /// The output form the flags chose.
+        var form: VersionInfo.Form {
+            if short { return .short }
+            if let ldflagsPackage { return .ldflags(package: ldflagsPackage) }
+            return json ? .json : .fields
         }
     }
 }

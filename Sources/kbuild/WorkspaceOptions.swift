@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
+import KbuildConfig
 import KbuildCore
 import KbuildGo
 import KbuildRelease
 
-/// Options every workspace command shares.
-struct WorkspaceOptions: ParsableArguments {
+/// Where the workspace and its release config are: every command that reads a workspace.
+struct LocationOptions: ParsableArguments {
     @Option(
         name: [.customShort("C"), .customLong("directory")],
         help: ArgumentHelp("The Go workspace to work on.", valueName: "dir"))
@@ -15,6 +16,40 @@ struct WorkspaceOptions: ParsableArguments {
         name: .customLong("config"),
         help: ArgumentHelp("The release config (default: <dir>/release/kbuild.yaml).", valueName: "file"))
     var config: String?
+
+    /// The workspace, absolute.
+    var workspace: String { ReleaseLoader.absoluteWorkspace(directory) }
+
+    /// `--config` made absolute, if given.
+    var configFile: String? { config.map { ReleaseLoader.absoluteWorkspace($0) } }
+
+    /// The version settings of the release config: `--config`, else `release/kbuild.yaml` if the
+    /// workspace has one (an unpacked source tarball or a plain Go module may have none).
+    func versionSettings() throws -> ReleaseConfig.VersionSettings? {
+        let file = configFile ?? workspace + "/" + ReleaseConfig.defaultPath
+        guard config != nil || FileManager.default.fileExists(atPath: file) else { return nil }
+        return try ConfigLoader.load(file: file, workspace: workspace, knownPlatforms: ReleaseConfig.knownPlatforms)
+            .version
+    }
+}
+
+/// The environment variables every workspace command reads, for `--help`.
+enum EnvironmentHelp {
+    static let workspace = """
+        Environment: KUBE_BUILD_PLATFORMS ("linux/amd64 darwin/arm64") narrows the platforms; \
+        KUBE_FASTBUILD=true builds the host platform only; KUBE_DOCKER_REGISTRY replaces images.registry; \
+        SOURCE_DATE_EPOCH sets every timestamp (else the HEAD commit time); KUBE_GIT_VERSION_FILE, \
+        KUBE_GIT_VERSION, KUBE_GIT_COMMIT, KUBE_GIT_TREE_STATE override the version (see `kbuild version --help`); \
+        GO names the go executable (else PATH); KBUILD_GOCACHE shares one Go build cache across workspaces.
+        """
+}
+
+/// Options every workspace command shares.
+struct WorkspaceOptions: ParsableArguments {
+    @OptionGroup var location: LocationOptions
+
+    /// The cores of this machine, asked once.
+    static let cores = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(
         name: .customLong("jobs"),
@@ -34,15 +69,15 @@ struct WorkspaceOptions: ParsableArguments {
     }
 
     /// How the steps run: jobs, sandbox, and a shared Go build cache from `KBUILD_GOCACHE` (CI, tests).
-    func releaseOptions(sandbox: SandboxMode = .auto) -> ReleaseOptions {
-        ReleaseOptions(
-            jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, sandbox: sandbox, goCache: ProcessInfo.processInfo.environment["KBUILD_GOCACHE"])
+    func releaseOptions(_ environment: [String: String], sandbox: SandboxMode = .auto) -> ReleaseOptions {
+        ReleaseOptions(jobs: jobs ?? Self.cores, sandbox: sandbox, goCache: environment["KBUILD_GOCACHE"])
     }
 
-    func load() async throws -> LoadedWorkspace {
+    /// Config, version and plan of the workspace, read with `environment` (the process's, read once by the caller).
+    func load(_ environment: [String: String]) async throws -> LoadedWorkspace {
         try await ReleaseLoader.load(
-            workspace: directory, configPath: config.map { ReleaseLoader.absoluteWorkspace($0) },
-            environment: ProcessInfo.processInfo.environment, quick: quick)
+            workspace: location.directory, configPath: location.configFile, environment: environment,
+            hostOnly: quick)
     }
 }
 
@@ -57,60 +92,3 @@ struct SandboxOption: ParsableArguments {
 }
 
 extension SandboxMode: ExpressibleByArgument {}
-
-/// Prints progress: one line per finished item, and a summary per step.
-/// On a terminal lines carry a counter; in CI they are plain.
-final class ProgressPrinter: @unchecked Sendable {
-    private let lock = NSLock()
-    private let total: Int
-    private var done = 0
-    private let verbose: Bool
-    private let terminal = isatty(STDOUT_FILENO) == 1
-
-    private let plan: ReleasePlan
-
-    init(plan: ReleasePlan, verbose: Bool) {
-        self.total = plan.builds.count
-        self.plan = plan
-        self.verbose = verbose
-    }
-
-    func handle(_ event: ReleaseEvent) {
-        lock.lock()
-        defer { lock.unlock() }
-        switch event {
-        case .stepStarted(let step):
-            if verbose { say("==> \(step)") }
-        case .stepFinished(let step, let seconds, let summary):
-            say("\(step): \(plan.relative(summary)) (\(seconds.formatted1)s)")
-        case .build(.finished(let target, let seconds)):
-            done += 1
-            let counter = terminal ? "[\(done)/\(total)] " : ""
-            say("\(counter)built \(target.platform) \(target.binary) (\(seconds.formatted1)s)")
-        case .build(.sandbox(let status)):
-            if verbose { say("sandbox: \(status)") }
-        case .build(.started(let target)):
-            if verbose { say("building \(target.platform) \(target.binary)") }
-        case .buildReused(let target):
-            done += 1
-            if verbose { say("up to date: \(target.platform) \(target.binary)") }
-        case .image(let image, let reused):
-            if !reused || verbose {
-                say("image \(image.repoTags.first ?? image.tag)\(reused ? " (up to date)" : "") -> \(plan.relative(image.tarball))")
-            }
-        case .packageReused:
-            say("package: nothing changed since the last release; release-tars stand as they are")
-        case .tarball(let name, let size):
-            say("packed \(name) (\((Double(size) / 1_000_000).formatted1) MB)")
-        }
-    }
-
-    private func say(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
-    }
-}
-
-extension Double {
-    /// One decimal, C locale.
-    fileprivate var formatted1: String { String(format: "%.1f", self) }
-}

@@ -16,12 +16,25 @@ struct OutputCache: Sendable {
 
     /// The key of a step: sha256 over the format and `parts`, each length-prefixed.
     static func key(_ parts: [String]) -> String {
-        var hasher = Digest.Hasher([.sha256])
+        var hasher = Digest.Hasher(.sha256)
         for part in [format] + parts {
             hasher.update(Data("\(part.utf8.count):".utf8))
             hasher.update(Data(part.utf8))
         }
-        return hasher.finalize()[.sha256]!.hex
+        return hasher.finalize().hex
+    }
+
+    /// The steps that keep records, one directory each (leftovers are cleaned there too).
+    static let steps = ["build", "image", "package"]
+
+    /// The payload recorded for `unit` when its outputs are unchanged since; nil otherwise.
+    func lookup(_ unit: CacheUnit) -> Data? {
+        lookup(unit.step, key: unit.key, outputs: unit.outputs)
+    }
+
+    /// Records that `unit` produced its outputs as they are now.
+    func record(_ unit: CacheUnit, payload: Data = Data()) {
+        record(unit.step, key: unit.key, outputs: unit.outputs, payload: payload)
     }
 
     /// What a record holds: the outputs' signatures and what the step returned.
@@ -82,36 +95,14 @@ struct StatSignature: Codable, Hashable, Sendable {
     var line: String { "\(size)/\(mtimeSeconds).\(mtimeNanoseconds)/\(inode)/\(device)" }
 }
 
-/// The content digest of a workspace's sources: every regular file and symlink outside `_output` and
-/// `.git`, by path and content. Any edit, addition or removal changes it.
-enum WorkspaceDigest {
-    static func compute(_ workspace: String) throws -> String {
-        var hasher = Digest.Hasher([.sha256])
-        func walk(_ directory: String, _ relative: String, _ hasher: inout Digest.Hasher) throws {
-            let names = try FileManager.default.contentsOfDirectory(atPath: directory)
-                .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for name in names {
-                let inside = relative.isEmpty ? name : relative + "/" + name
-                if relative.isEmpty && (name == "_output" || name == ".git") { continue }
-                let path = directory + "/" + name
-                var info = stat()
-                guard lstat(path, &info) == 0 else { continue }
-                switch info.st_mode & S_IFMT {
-                case S_IFDIR:
-                    try walk(path, inside, &hasher)
-                case S_IFREG:
-                    let digest = try Digest.file(path, [.sha256])[.sha256]!.hex
-                    let executable = info.st_mode & 0o111 != 0 ? "x" : "-"
-                    hasher.update(Data("f \(inside)\0\(executable)\(digest)\n".utf8))
-                case S_IFLNK:
-                    let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? ""
-                    hasher.update(Data("l \(inside)\0\(target)\n".utf8))
-                default:
-                    continue
-                }
-            }
-        }
-        try walk(workspace, "", &hasher)
-        return hasher.finalize()[.sha256]!.hex
-    }
+/// One piece of cached work as a step declares it: everything its outputs depend on, and the outputs.
+struct CacheUnit: Sendable, Hashable {
+    /// The step (and record directory): build, image, package.
+    var step: String
+    /// Stable text of every input: content digests, versions, flags, the plan.
+    var inputs: [String]
+    /// Absolute paths of what the work writes.
+    var outputs: [String]
+
+    var key: String { OutputCache.key([step] + inputs) }
 }

@@ -144,3 +144,8 @@ extension ReleasePlan {
         return lines.joined(separator: "\n")
     }
 }
+
+extension ReleasePlan {
+    /// The version file at the root of the src tarball: `kbuild version` reads it where there is no git.
+    public static let sourceVersionFile = VersionResolver.embeddedVersionFile
+}

@@ -7,8 +7,8 @@ import KbuildVersion
 /// Everything a command needs about a workspace: config, version, source date, plan and Go.
 public struct LoadedWorkspace: Sendable {
     public var plan: ReleasePlan
-    /// nil when no `go` was found; the build step reports that, planning does not need it.
-    public var toolchain: GoToolchain?
+    /// The Go toolchain, or why none was found: the build step reports that, planning does not need it.
+    public var toolchain: Result<GoToolchain, GoBuildError>
 }
 
 /// Reads a workspace into a `ReleasePlan`: config (validated, narrowed by the environment),
@@ -16,16 +16,21 @@ public struct LoadedWorkspace: Sendable {
 public enum ReleaseLoader {
     public static func load(
         workspace: String, configPath: String? = nil, environment: [String: String],
-        style: VersionStyle? = nil, quick: Bool = false, runner: any ProcessRunner = SubprocessRunner()
+        style: VersionStyle? = nil, hostOnly: Bool = false, runner: any ProcessRunner = SubprocessRunner()
     ) async throws -> LoadedWorkspace {
         let workspace = absoluteWorkspace(workspace)
-        let toolchain = try? await GoToolchain.locate(runner: runner, environment: environment)
-        let known = (try? await toolchain?.distList(runner: runner)) ?? ReleaseConfig.knownPlatforms
+        let toolchain: Result<GoToolchain, GoBuildError>
+        do {
+            toolchain = .success(try await GoToolchain.locate(runner: runner, environment: environment))
+        } catch let error as GoBuildError {
+            toolchain = .failure(error)
+        } catch {
+            toolchain = .failure(.toolchainFailed(command: "go version", detail: "\(error)"))
+        }
+        let known = (try? await toolchain.get().distList(runner: runner)) ?? ReleaseConfig.knownPlatforms
         let file = Paths.absolute(configPath ?? ReleaseConfig.defaultPath, relativeTo: workspace)
-        var environment = environment
-        if quick { environment["KUBE_FASTBUILD"] = "true" }
         let config = try ConfigLoader.load(file: file, workspace: workspace, knownPlatforms: known)
-            .applyingEnvironment(environment, host: .host)
+            .applyingEnvironment(environment, host: .host, hostOnly: hostOnly)
         let resolver = VersionResolver(runner: runner)
         // One source date for the plan and the stamped buildDate.
         let sourceDate = try await resolver.sourceDate(workspace: workspace, environment: environment)

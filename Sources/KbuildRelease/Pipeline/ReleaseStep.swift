@@ -1,0 +1,62 @@
+import KbuildArchive
+import KbuildDigest
+import KbuildCore
+import KbuildGo
+
+/// One step of a release, in a file of its own under `Steps/`.
+///
+/// A step reads what earlier steps left in the draft, does its work, adds what it produced, and says
+/// what it did. Steps never take the lock or touch `OutputCache` themselves: `StepRunner` does both.
+protocol ReleaseStep: Sendable {
+    /// The name in progress lines: build, images, stage, pack, checksums, …
+    var name: String { get }
+
+    /// Everything this step's outputs depend on beyond the draft's source digest, as stable text.
+    /// The runner folds it into the cache key of the phase the step runs in. A step may keep in the
+    /// draft what it read to say this (the tracked files), so that `run` need not read it again.
+    func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String]
+
+    /// Does the work; the runner holds the `_output` lock.
+    func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome
+}
+
+extension ReleaseStep {
+    func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] { [] }
+}
+
+/// What every step may use: the plan, how to run, and the runner's cache.
+struct StepContext: Sendable {
+    let plan: ReleasePlan
+    let options: ReleaseOptions
+    let toolchain: Result<GoToolchain, GoBuildError>
+    let processes: any ProcessRunner
+    let cache: OutputCache
+    let progress: ReleasePipeline.Progress
+
+    var layout: OutputLayout { plan.layout }
+}
+
+/// What the steps of one release hand each other. Each field is written by one step (named) and read
+/// by the steps after it; nothing else is shared.
+struct ReleaseDraft: Sendable {
+    /// The content digest of the workspace's sources (the runner, once per run).
+    var sources: String
+    /// Every image tarball of the plan (images).
+    var images: [BuiltImage] = []
+    /// The files of `<project>-src.tar.gz`: what git tracks (stage).
+    var tracked: [String] = []
+    /// Temporary siblings of `release-stage` and `release-tars`, swapped in whole at the end (stage).
+    var stageRoot: String = ""
+    var tarsRoot: String = ""
+    /// Every release tarball with its digests (pack).
+    var packed: [PackedTarball] = []
+    /// Everything `artifacts.json` lists (checksums).
+    var artifacts: [Artifact] = []
+}
+
+/// A release tarball as written by the pack step.
+struct PackedTarball: Sendable {
+    var tarball: ReleasePlan.PlannedTarball
+    var size: Int64
+    var checksums: Checksums
+}

@@ -1,0 +1,99 @@
+import KbuildCore
+import KbuildGo
+
+/// How a release runs (not what it produces: that is the plan).
+public struct ReleaseOptions: Sendable {
+    /// Concurrent builds, images and tarballs.
+    public var jobs: Int
+    /// Package the binaries already in `_output/local/bin` instead of building.
+    public var skipBuild: Bool
+    public var sandbox: SandboxMode
+    /// gzip level of the release tarballs.
+    public var compressionLevel: Int
+    /// A Go build cache shared across workspaces (Go's cache is content-addressed); nil: `_output/local/go`.
+    public var goCache: String?
+
+    /// `jobs` is required: the CLI computes its default (the cores) once.
+    public init(
+        jobs: Int, skipBuild: Bool = false, sandbox: SandboxMode = .auto, compressionLevel: Int = 6,
+        goCache: String? = nil
+    ) {
+        self.jobs = max(1, jobs)
+        self.skipBuild = skipBuild
+        self.sandbox = sandbox
+        self.compressionLevel = compressionLevel
+        self.goCache = goCache
+    }
+}
+
+/// What an artifact of `artifacts.json` is.
+public enum ArtifactKind: String, Codable, Sendable, Hashable {
+    case client, server, node, test, full, src, manifests, image
+
+    init(_ kind: ReleasePlan.TarballKind) {
+        switch kind {
+        case .client: self = .client
+        case .server: self = .server
+        case .node: self = .node
+        case .test: self = .test
+        case .full: self = .full
+        case .src: self = .src
+        case .manifests: self = .manifests
+        }
+    }
+}
+
+/// One file of the release, as listed in `artifacts.json`.
+public struct Artifact: Codable, Sendable, Hashable {
+    /// File name, e.g. `kubernetes-server-linux-amd64.tar.gz`.
+    public var name: String
+    /// Path relative to `_output`.
+    public var path: String
+    public var kind: ArtifactKind
+    public var os: String?
+    public var arch: String?
+    public var size: Int64
+    public var sha256: String
+    /// The image reference for image tarballs.
+    public var image: String?
+}
+
+/// One image tarball of the release, as written now or reused from an earlier run.
+public struct BuiltImage: Codable, Sendable, Hashable {
+    /// `<registry>/<bin>-<arch>:<tag>` first, then the legacy name if configured.
+    public var repoTags: [String]
+    public var tag: String
+    /// `_output/release-images/<arch>/<bin>.tar`.
+    public var tarball: String
+    public var size: Int64
+    /// Hex sha256 of the tarball.
+    public var sha256: String
+}
+
+/// What a step did: its work, nothing because its outputs were already right, or nothing for a reason.
+public enum StepOutcome: Sendable, Equatable {
+    /// Ran; the summary says what it wrote.
+    case done(String)
+    /// Inputs and outputs unchanged since the last run: outputs untouched.
+    case reused(String)
+    /// Not run, and why.
+    case skipped(String)
+
+    /// The summary or the reason.
+    public var summary: String {
+        switch self {
+        case .done(let text), .reused(let text), .skipped(let text): return text
+        }
+    }
+}
+
+/// What the pipeline reports while it runs.
+public enum ReleaseEvent: Sendable {
+    case stepStarted(String)
+    case stepFinished(String, seconds: Double, outcome: StepOutcome)
+    case build(GoBuildEvent)
+    /// A binary whose inputs did not change since it was built.
+    case buildReused(GoBuildTarget)
+    case image(BuiltImage, reused: Bool)
+    case tarball(name: String, size: Int64)
+}

@@ -1,0 +1,47 @@
+import KbuildCore
+import KbuildGo
+
+/// Builds every binary × platform of the plan into `_output/local/bin`, reusing each binary whose
+/// inputs (sources, toolchain, flags, target) did not change since it was built.
+struct BuildStep: ReleaseStep {
+    let name = "build"
+
+    func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
+        let plan = context.plan
+        let toolchain = try context.toolchain.get()
+        let settings = GoBuildSettings(
+            workspace: plan.workspace, goState: plan.layout.goState,
+            ldflags: plan.versionLDFlags + plan.config.go.ldflags, modMode: plan.config.go.mod,
+            tags: plan.config.go.tags, requiredGoVersion: plan.config.go.version, sandbox: context.options.sandbox,
+            jobs: context.options.jobs, goCache: context.options.goCache)
+        var pending: [(GoBuildTarget, CacheUnit)] = []
+        for target in plan.builds {
+            let unit = Self.unit(target, sources: draft.sources, toolchain: toolchain, settings: settings)
+            if context.cache.lookup(unit) != nil {
+                context.progress(.buildReused(target))
+            } else {
+                pending.append((target, unit))
+            }
+        }
+        let reused = plan.builds.count - pending.count
+        guard !pending.isEmpty else { return .reused("0 built, \(reused) up to date") }
+        let builder = GoBuilder(toolchain: toolchain, settings: settings, runner: context.processes)
+        let report = try await builder.build(pending.map(\.0)) { context.progress(.build($0)) }
+        for (_, unit) in pending { context.cache.record(unit) }
+        return .done("\(pending.count) built, \(reused) up to date, sandbox: \(report.sandbox)")
+    }
+
+    /// A binary depends on the sources, the toolchain and how it is built; the sandbox does not change bytes.
+    static func unit(
+        _ target: GoBuildTarget, sources: String, toolchain: GoToolchain, settings: GoBuildSettings
+    ) -> CacheUnit {
+        CacheUnit(
+            step: "build",
+            inputs: [
+                sources, toolchain.version, toolchain.goroot, settings.ldflags.joined(separator: "\0"),
+                settings.modMode.rawValue, settings.tags.joined(separator: ","), settings.requiredGoVersion ?? "",
+                target.binary, target.package, target.platform.description, String(target.isStatic), target.output,
+            ],
+            outputs: [target.output])
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import KbuildCore
+import KbuildImage
+
+/// Writes every image tarball of the plan (`_output/release-images/<arch>/<bin>.tar` and
+/// `.docker_tag`), reusing each whose binary, base image and naming did not change.
+struct ImagesStep: ReleaseStep {
+    let name = "images"
+
+    func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
+        let plan = context.plan
+        guard !plan.images.isEmpty else { return .skipped("no binary has image: true") }
+        try requireFiles(plan.images.map(\.request.binaryPath))
+        let basePath = plan.config.images.base.map { Paths.absolute($0, relativeTo: plan.workspace) }
+        let baseSignature = try basePath.map { path in
+            guard let signature = StatSignature(of: path) else {
+                throw ReleaseError.missingInput(path: path, what: "base image (images.base in the release config)")
+            }
+            return signature.line
+        }
+        var results: [BuiltImage?] = []
+        var pending: [(index: Int, unit: CacheUnit)] = []
+        for (index, image) in plan.images.enumerated() {
+            let unit = Self.unit(image, base: basePath.map { ($0, baseSignature ?? "") })
+            if let payload = context.cache.lookup(unit), let built = try? JSONDecoder().decode(BuiltImage.self, from: payload) {
+                results.append(built)
+                context.progress(.image(built, reused: true))
+            } else {
+                results.append(nil)
+                pending.append((index, unit))
+            }
+        }
+        if !pending.isEmpty {
+            let scratch = plan.layout.root + "/.images.kbuild-tmp-\(getpid())"
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let base = try basePath.map { try BaseImage.load(path: $0, scratch: scratch) }
+            let writer = ImageWriter(base: base)
+            let images = plan.images
+            let written = try await concurrentMap(pending, limit: context.options.jobs) { item in
+                let result = try await Blocking.run { try writer.write(images[item.index].request) }
+                let built = BuiltImage(
+                    repoTags: result.repoTags, tag: result.tag, tarball: result.tarball, size: result.size,
+                    sha256: result.sha256.hex)
+                context.progress(.image(built, reused: false))
+                return built
+            }
+            for (item, built) in zip(pending, written) {
+                results[item.index] = built
+                context.cache.record(item.unit, payload: try JSONEncoder().encode(built))
+            }
+        }
+        draft.images = results.compactMap { $0 }
+        let reused = plan.images.count - pending.count
+        if pending.isEmpty { return .reused("0 written, \(reused) up to date") }
+        return .done("\(pending.count) written, \(reused) up to date")
+    }
+
+    /// An image depends on its binary (by stat signature: rewritten binaries get a new one), its
+    /// naming, its date and its base image.
+    static func unit(_ image: ReleasePlan.PlannedImage, base: (path: String, signature: String)?) -> CacheUnit {
+        let request = image.request
+        return CacheUnit(
+            step: "image",
+            inputs: [
+                request.binary, StatSignature(of: request.binaryPath)?.line ?? "", request.platform.description,
+                request.registry, request.tagScheme.rawValue, request.version, String(request.archSuffix),
+                String(request.legacyAmd64Name), request.outputDirectory, String(request.created.seconds),
+                base?.path ?? "scratch", base?.signature ?? "",
+            ],
+            outputs: [image.tarball, image.tagFile])
+    }
+}
+
+/// Fails naming the first of `paths` that does not exist (binaries a step needs from `kbuild build`).
+func requireFiles(_ paths: [String]) throws(ReleaseError) {
+    for path in Set(paths).sorted() where !FileManager.default.fileExists(atPath: path) {
+        throw .missingBuildOutput(path: path)
+    }
+}
