@@ -114,7 +114,7 @@ struct Workspace {
     ) -> GoBuildSettings {
         GoBuildSettings(
             workspace: root, goState: layout.goState, ldflags: ["-X", "\(TinyModule.versionVariable)=\(version)"],
-            modMode: "mod", tags: [], requiredGoVersion: required, sandbox: sandbox, jobs: jobs, goCache: goCache,
+            modMode: .mod, tags: [], requiredGoVersion: required, sandbox: sandbox, jobs: jobs, goCache: goCache,
             groupPackages: group)
     }
 

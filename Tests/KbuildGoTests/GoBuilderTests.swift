@@ -27,7 +27,7 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
             if case .finished(_, let seconds) = event { finished += 1; #expect(seconds >= 0) }
         }
         #expect(started == targets.count && finished == targets.count)
-        #expect(events.all.first == .sandbox("off"))
+        #expect(events.all.first == .sandbox(.off))
 
         let expectedFile = [
             "linux/amd64": "ELF 64-bit LSB executable, x86-64", "linux/arm64": "ELF 64-bit LSB executable, ARM aarch64",
@@ -147,7 +147,7 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
 
     @Test func environmentIsExactlyTheHermeticSet() throws {
         let toolchain = GoToolchain(executable: "/opt/go/bin/go", version: "1.19.8", goroot: "/opt/go")
-        let settings = GoBuildSettings(workspace: "/ws", goState: "/ws/_output/local/go", modMode: "vendor", jobs: 1)
+        let settings = GoBuildSettings(workspace: "/ws", goState: "/ws/_output/local/go", modMode: .vendor, jobs: 1)
         let builder = GoBuilder(toolchain: toolchain, settings: settings)
         let arm = builder.environment(for: Platform(os: "linux", arch: "arm"), isStatic: true)
         #expect(arm == [
@@ -259,8 +259,9 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
         let events = EventLog()
         let builder = GoBuilder(toolchain: try await locateGo(), settings: workspace.settings(sandbox: .required), runner: runner)
         let report = try await builder.build(workspace.targets([.host])) { events.record($0) }
-        #expect(report.sandboxDescription == "network namespace (unshare -n)")
-        #expect(events.all.first == .sandbox("network namespace (unshare -n)"))
+        #expect(report.sandbox == .networkNamespace)
+        #expect(report.sandbox.description == "network namespace (unshare -n)")
+        #expect(events.all.first == .sandbox(.networkNamespace))
         let build = try #require(runner.commands.first { $0.arguments.contains("build") })
         #expect(build.executable.hasSuffix("/unshare") && build.arguments.prefix(2) == ["-n", builder.toolchain.executable])
         #expect(try await Tool.check(workspace.layout.binary("gamma", .host), ["--version"]) == "v1.2.3\n")
@@ -277,13 +278,13 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
         }
     }
 
-    @Test func invalidModModeIsRejected() async throws {
+    @Test func relativePathsAreRejected() async throws {
         let workspace = try Workspace()
         defer { workspace.remove() }
-        var settings = workspace.settings()
-        settings.modMode = "vendored"
-        let builder = GoBuilder(toolchain: try await locateGo(), settings: settings)
-        await #expect(throws: GoBuildError.invalidModMode("vendored")) { _ = try await builder.build(workspace.targets([.host])) { _ in } }
+        var targets = workspace.targets([.host])
+        targets[0].output = "_output/local/bin/gamma"
+        let builder = GoBuilder(toolchain: try await locateGo(), settings: workspace.settings())
+        await #expect(throws: GoBuildError.relativePath("_output/local/bin/gamma")) { _ = try await builder.build(targets) { _ in } }
     }
 
     @Test func groupsOnePlatformsBinariesTogether() {

@@ -95,7 +95,7 @@ enum Fixtures {
     static func writeDockerArchiveBase(
         layer: String, diffID: String? = nil, to path: String, arch: String = "amd64"
     ) throws {
-        let layerDigest = try #require(try Digest.file(layer, [.sha256])[.sha256])
+        let layerDigest = try Digest.file(layer, .sha256)
         let config = """
             {"architecture":"\(arch)","os":"linux","created":"2020-09-13T12:26:40Z",\
             "config":{"Env":["PATH=/usr/local/bin:/bin","FOO=bar"],"User":"65532","WorkingDir":"/work","Cmd":["sh"]},\
