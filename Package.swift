@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "KbuildVersion", dependencies: ["KbuildCore"], swiftSettings: strict),
         // release/kbuild.yaml: typed model and complete validation.
         .target(
-            name: "KbuildConfig", dependencies: ["KbuildCore", "KbuildGo", "KbuildVersion", "Yams"],
+            name: "KbuildConfig", dependencies: ["KbuildCore", "KbuildGo", "KbuildImage", "KbuildVersion", "Yams"],
             swiftSettings: strict),
         // The hermetic Go cross-build matrix.
         .target(

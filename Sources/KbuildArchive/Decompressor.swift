@@ -1,5 +1,6 @@
 import CArchive
 import Foundation
+import KbuildCore
 import KbuildDigest
 
 /// Whole-stream decompression (gzip, zstd, xz, bzip2 — whatever libarchive detects) of one file,
@@ -50,16 +51,11 @@ public enum Decompressor {
             let n = archive_read_data(archive, buffer, size)
             if n == 0 { break }
             guard n > 0 else { throw .corrupt(archive: source, reason: archive.errorMessage) }
-            var offset = 0
-            while offset < n {
-                let written = write(fd, buffer + offset, n - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw .io(path: destination, reason: "cannot write: \(String(cString: strerror(errno)))")
-                }
-                offset += written
+            let chunk = UnsafeRawBufferPointer(start: buffer, count: n)
+            if let error = FileDescriptorIO.writeAll(fd, chunk) {
+                throw .io(path: destination, reason: "cannot write: \(String(cString: strerror(error)))")
             }
-            hasher.update(UnsafeRawBufferPointer(start: buffer, count: n))
+            hasher.update(chunk)
             total += Int64(n)
         }
         return (total, hasher.finalize())

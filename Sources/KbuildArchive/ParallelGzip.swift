@@ -26,7 +26,8 @@ enum FastGzip {
 final class DeflateBlock: @unchecked Sendable {
     // Safety: `input` is written only before submission, `output`/`outputCount` only by the one
     // thread compressing it, and read by the writer only after `done` is signalled.
-    let input: UnsafeMutableRawBufferPointer
+    /// `FastGzip.blockSize` bytes, of which `inputCount` are filled.
+    let input: UnsafeMutableRawPointer
     var inputCount = 0
     private(set) var output: UnsafeMutableRawBufferPointer?
     private(set) var outputCount = 0
@@ -49,13 +50,13 @@ final class DeflateBlock: @unchecked Sendable {
 
     /// Deflates `input` into a complete gzip member with `compressor` (one per thread).
     func compress(with compressor: OpaquePointer) {
-        let source = UnsafeRawPointer(input.baseAddress!)
+        let source = UnsafeRawPointer(input)
         let bound = libdeflate_deflate_compress_bound(compressor, inputCount)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(
-            byteCount: FastGzip.header.count + bound + 8, alignment: 64)
+        let start = UnsafeMutableRawPointer.allocate(byteCount: FastGzip.header.count + bound + 8, alignment: 64)
+        let buffer = UnsafeMutableRawBufferPointer(start: start, count: FastGzip.header.count + bound + 8)
         FastGzip.header.withUnsafeBytes { buffer.copyMemory(from: $0) }
         let deflated = libdeflate_deflate_compress(
-            compressor, source, inputCount, buffer.baseAddress! + FastGzip.header.count, bound)
+            compressor, source, inputCount, start + FastGzip.header.count, bound)
         let crc = libdeflate_crc32(0, source, inputCount)
         var trailer = FastGzip.header.count + deflated
         for value in [crc, UInt32(truncatingIfNeeded: inputCount)] {
@@ -197,7 +198,8 @@ final class ParallelGzipStream {
             let block = current ?? newBlock()
             current = block
             let n = min(FastGzip.blockSize - block.inputCount, bytes.count - offset)
-            (block.input.baseAddress! + block.inputCount).copyMemory(from: bytes.baseAddress! + offset, byteCount: n)
+            guard let base = bytes.baseAddress else { return true }
+            (block.input + block.inputCount).copyMemory(from: base + offset, byteCount: n)
             block.inputCount += n
             offset += n
             if block.inputCount == FastGzip.blockSize {

@@ -1,5 +1,6 @@
 import CArchive
 import Foundation
+import KbuildCore
 import KbuildDigest
 
 /// One header read from a tar archive.
@@ -115,14 +116,8 @@ public final class TarReader {
         defer { close(fd) }
         var hasher = Digest.Hasher(.sha256)
         try readData { chunk in
-            var offset = 0
-            while offset < chunk.count {
-                let n = write(fd, chunk.baseAddress! + offset, chunk.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw ArchiveError.io(path: destination, reason: "cannot write: \(String(cString: strerror(errno)))")
-                }
-                offset += n
+            if let error = FileDescriptorIO.writeAll(fd, chunk) {
+                throw ArchiveError.io(path: destination, reason: "cannot write: \(String(cString: strerror(error)))")
             }
             hasher.update(chunk)
         }

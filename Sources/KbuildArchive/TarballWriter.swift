@@ -97,7 +97,7 @@ public final class TarballWriter {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw .io(path: directory, reason: "cannot create directory: \(error.localizedDescription)")
+            throw .io(path: directory, reason: "cannot create directory: \(systemReason(error))")
         }
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(path: path, reason: "cannot create: \(String(cString: strerror(errno)))") }
@@ -328,15 +328,9 @@ final class Sink {
 
     /// Final bytes of the file: written and hashed in one pass, so digests cost no read-back.
     private func writeOutput(_ bytes: UnsafeRawBufferPointer) -> Int {
-        var offset = 0
-        while offset < bytes.count {
-            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = .io(path: path, reason: "cannot write: \(String(cString: strerror(errno)))")
-                return -1
-            }
-            offset += n
+        if let error = FileDescriptorIO.writeAll(fd, bytes) {
+            failure = .io(path: path, reason: "cannot write: \(String(cString: strerror(error)))")
+            return -1
         }
         sha256?.update(bytes)
         checksums?.update(bytes)

@@ -1,5 +1,6 @@
 import Foundation
 import KbuildCore
+import KbuildImage
 import KbuildVersion
 import Yams
 
@@ -275,7 +276,7 @@ private struct Reader {
                     guard platforms[.server]?.platforms.contains(where: { $0.os == "linux" }) ?? false else {
                         throw fail(given.value, "\(path).image", "binary \(name) has an image but platforms.server has no linux platform; images are linux only")
                     }
-                    guard ImageReference.isPathComponent(name) else {
+                    guard ImageName.isPathComponent(name) else {
                         throw fail(given.value, "\(path).image", "binary \(name) cannot name an image; image names allow lowercase a-z, 0-9 joined by '.', '_', '__' or '-'")
                     }
                 }
@@ -292,7 +293,7 @@ private struct Reader {
         var images = ReleaseConfig.Images()
         if let given = fields["registry"] {
             let registry = try string(given.value, "images.registry")
-            if let problem = ImageReference.registryProblem(registry) {
+            if let problem = ImageName.registryProblem(registry) {
                 throw fail(given.value, "images.registry", "\"\(registry)\": \(problem)")
             }
             images.registry = registry

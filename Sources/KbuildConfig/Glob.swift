@@ -1,7 +1,7 @@
 /// Slash-separated glob matching: `*` and `?` within one path component, `**` across any number of components.
-enum Glob {
+public enum Glob {
     /// True when `path` (relative, `/`-separated) matches `pattern`.
-    static func matches(pattern: String, path: String) -> Bool {
+    public static func matches(pattern: String, path: String) -> Bool {
         let p = pattern.split(separator: "/").map(String.init)
         let s = path.split(separator: "/").map(String.init)
         return match(p[...], s[...])

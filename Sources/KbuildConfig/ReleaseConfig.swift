@@ -1,6 +1,7 @@
 import Foundation
 import KbuildCore
 import KbuildGo
+import KbuildImage
 import KbuildVersion
 
 /// The release of one Go workspace, as declared in `release/kbuild.yaml` and fully validated.
@@ -12,9 +13,17 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
     public enum Kind: String, Sendable, Codable, CaseIterable, Comparable, CodingKeyRepresentable {
         case client, server, node, test
 
-        public static func < (lhs: Kind, rhs: Kind) -> Bool {
-            allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        /// The order tarball families are listed in: client, server, node, test.
+        private var rank: Int {
+            switch self {
+            case .client: return 0
+            case .server: return 1
+            case .node: return 2
+            case .test: return 3
+            }
         }
+
+        public static func < (lhs: Kind, rhs: Kind) -> Bool { lhs.rank < rhs.rank }
     }
 
     /// One Go binary of the release.
@@ -99,12 +108,9 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
             self.tags = tags
         }
 
-        /// True when `toolchainVersion` (e.g. `1.19.8`) satisfies `version` (e.g. `1.19`): whole dotted parts match.
+        /// True when `toolchainVersion` (e.g. `1.19.8`) satisfies `version` (e.g. `1.19`): the builder's own rule.
         public func accepts(toolchainVersion: String) -> Bool {
-            guard let version else { return true }
-            let want = version.split(separator: ".")
-            let have = toolchainVersion.split(separator: ".")
-            return have.count >= want.count && zip(want, have).allSatisfy { $0 == $1 }
+            version.map { GoToolchain.version(toolchainVersion, matches: $0) } ?? true
         }
     }
 
@@ -124,7 +130,7 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
         }
 
         /// Kubernetes' base.go location.
-        public static let defaultBaseFile = "pkg/version/base.go"
+        public static let defaultBaseFile = VersionResolver.defaultBaseFile
     }
 
     /// The add-on manifests (manifests tarball and server tarballs' `addons/`).
@@ -192,27 +198,10 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
         binaries.filter { $0.kinds.contains(kind) }
     }
 
-    /// Every platform `binary` is built for: the union over its kinds, sorted.
-    public func platforms(of binary: Binary) -> [Platform] {
-        Set(binary.kinds.flatMap { platforms(for: $0) }).sorted()
-    }
-
     /// Every platform anything is built for, sorted.
     public var allPlatforms: [Platform] {
         Set(platformsByKind.values.joined()).sorted()
     }
-
-    /// The build matrix: every binary × platform once, sorted by platform then binary name.
-    public var buildTargets: [(binary: Binary, platform: Platform)] {
-        binaries.flatMap { binary in platforms(of: binary).map { (binary: binary, platform: $0) } }
-            .sorted { ($0.platform, $0.binary.name) < ($1.platform, $1.binary.name) }
-    }
-
-    /// The binaries that get an image, in config order.
-    public var imageBinaries: [Binary] { binaries.filter(\.image) }
-
-    /// The platforms images are built for: the linux server platforms, sorted.
-    public var imagePlatforms: [Platform] { platforms(for: .server).filter { $0.os == "linux" } }
 
     /// Kubernetes' default platform lists (hack/lib/golang.sh), used for kinds the config leaves out.
     public static let defaultPlatforms: [Kind: [Platform]] = {
@@ -288,7 +277,7 @@ extension ReleaseConfig {
         }
 
         if let registry = environment["KUBE_DOCKER_REGISTRY"], !registry.isEmpty {
-            if let problem = ImageReference.registryProblem(registry) {
+            if let problem = ImageName.registryProblem(registry) {
                 throw ConfigError.environment(variable: "KUBE_DOCKER_REGISTRY", value: registry, message: problem)
             }
             result.images.registry = registry

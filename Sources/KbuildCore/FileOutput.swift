@@ -23,16 +23,8 @@ public enum FileOutput {
             close(fd)
             if !ok { unlink(temporary) }
         }
-        try data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw FileOutputError(path: path, operation: "write", errno: errno)
-                }
-                offset += written
-            }
+        if let error = data.withUnsafeBytes({ FileDescriptorIO.writeAll(fd, $0) }) {
+            throw FileOutputError(path: path, operation: "write", errno: error)
         }
         guard fchmod(fd, mode) == 0 else { throw FileOutputError(path: path, operation: "chmod", errno: errno) }
         if durable {
@@ -124,5 +116,43 @@ public enum Paths {
     /// `path` made absolute against `directory` (no symlink resolution).
     public static func absolute(_ path: String, relativeTo directory: String) -> String {
         path.hasPrefix("/") ? path : directory + "/" + path
+    }
+}
+
+/// Writing whole buffers to a file descriptor, retrying short writes and EINTR.
+public enum FileDescriptorIO {
+    /// Writes every byte of `bytes` to `fd`; the errno of the failure, or nil.
+    public static func writeAll(_ fd: CInt, _ bytes: UnsafeRawBufferPointer) -> Int32? {
+        guard let base = bytes.baseAddress else { return nil }
+        var offset = 0
+        while offset < bytes.count {
+            let written = Foundation.write(fd, base + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            offset += written
+        }
+        return nil
+    }
+}
+
+/// What went wrong in a file-system call, in the words `strerror` uses ("No such file or directory"):
+/// never Foundation's own sentences, which name neither the cause nor the file consistently.
+public func systemReason(_ error: any Error) -> String {
+    let nsError = error as NSError
+    if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
+    if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        return String(cString: strerror(Int32(underlying.code)))
+    }
+    if let error = error as? FileOutputError { return error.description }
+    switch CocoaError.Code(rawValue: nsError.code) {
+    case .fileNoSuchFile, .fileReadNoSuchFile: return String(cString: strerror(ENOENT))
+    case .fileReadNoPermission, .fileWriteNoPermission: return String(cString: strerror(EACCES))
+    case .fileWriteFileExists: return String(cString: strerror(EEXIST))
+    case .fileWriteOutOfSpace: return String(cString: strerror(ENOSPC))
+    case .fileWriteVolumeReadOnly: return String(cString: strerror(EROFS))
+    case .fileReadCorruptFile, .fileReadInapplicableStringEncoding: return "not readable as UTF-8 text"
+    default: return "file system error \(nsError.code)"
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Subprocess
 
 #if canImport(System)
@@ -119,29 +120,22 @@ extension Command {
 
 /// Finds executables on a PATH, remembering what it found for the life of the process.
 public enum ExecutableLookup {
-    private static let cache = LockedCache()
+    private static let cache = Mutex<[String: String]>([:])
 
     /// The first executable regular file `name` in an absolute directory of `path`. Relative entries
     /// (`.`, an empty one) are skipped: a release build never runs what happens to lie in the current directory.
     public static func find(_ name: String, path: String) -> String? {
         let key = name + "\0" + path
-        if let hit = cache.get(key) { return hit }
+        if let hit = cache.withLock({ $0[key] }) { return hit }
         for directory in path.split(separator: ":", omittingEmptySubsequences: true) where directory.hasPrefix("/") {
             let candidate = directory + "/" + name
             var info = stat()
             if stat(candidate, &info) == 0, info.st_mode & S_IFMT == S_IFREG, access(candidate, X_OK) == 0 {
-                cache.set(key, candidate)
+                cache.withLock { $0[key] = candidate }
                 return candidate
             }
         }
         return nil
-    }
-
-    private final class LockedCache: @unchecked Sendable {
-        private let lock = NSLock()
-        private var found: [String: String] = [:]
-        func get(_ key: String) -> String? { lock.withLock { found[key] } }
-        func set(_ key: String, _ value: String) { lock.withLock { found[key] = value } }
     }
 }
 

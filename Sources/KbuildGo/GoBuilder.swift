@@ -140,7 +140,7 @@ public struct GoBuilder: Sendable {
         }
         var groups: [Group] = []
         for key in order {
-            let members = byKey[key]!
+            let members = byKey[key, default: []]
             var counts: [String: Int] = [:]
             for target in members { if let name = goOutputName(target.package) { counts[name, default: 0] += 1 } }
             var shared: [GoBuildTarget] = []
@@ -200,7 +200,7 @@ public struct GoBuilder: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         } catch {
-            throw GoBuildError.outputFailed(path: directory, reason: error.localizedDescription)
+            throw GoBuildError.outputFailed(path: directory, reason: systemReason(error))
         }
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let result = try await runGo(
@@ -217,7 +217,11 @@ public struct GoBuilder: Sendable {
             throw Self.failure(result, summary)
         }
         for target in group.targets {
-            let built = directory + "/" + Self.goOutputName(target.package)! + target.platform.executableSuffix
+            // Grouped targets all have an output name (see `groups`); one without is built alone.
+            guard let name = Self.goOutputName(target.package) else {
+                throw GoBuildError.notAMainPackage(binary: target.binary, package: target.package, platform: target.platform)
+            }
+            let built = directory + "/" + name + target.platform.executableSuffix
             guard FileManager.default.fileExists(atPath: built) else {
                 throw GoBuildError.notAMainPackage(binary: target.binary, package: target.package, platform: target.platform)
             }
@@ -268,7 +272,7 @@ public struct GoBuilder: Sendable {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {
-                throw GoBuildError.outputFailed(path: directory, reason: error.localizedDescription)
+                throw GoBuildError.outputFailed(path: directory, reason: systemReason(error))
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import KbuildConfig
 import KbuildCore
 
 /// Finds the add-on manifests of a workspace and checks the cluster add-on label on each.
@@ -18,13 +19,13 @@ public enum AddonManifests {
         workspace: String, directories: [String], exclude: [String]
     ) throws(ReleaseError) -> [Manifest] {
         var found: [String: Manifest] = [:]
+        let filter = ReleaseConfig.Addons(dirs: directories, exclude: exclude)
         for directory in directories {
             let root = Paths.absolute(directory, relativeTo: workspace)
             for relative in try files(under: root, workspace: workspace) {
                 let pathInWorkspace = directory + "/" + relative
                 guard extensions.contains(where: { relative.hasSuffix($0) }) else { continue }
-                guard !exclude.contains(where: { Glob.matches($0, pathInWorkspace) || Glob.matches($0, relative) })
-                else { continue }
+                guard !filter.excludes(pathInWorkspace) && !filter.excludes(relative) else { continue }
                 let source = root + "/" + relative
                 try checkLabel(source, displayPath: pathInWorkspace)
                 if let other = found[relative] {
@@ -118,43 +119,6 @@ public enum AddonManifests {
             {
                 return true
             }
-        }
-        return false
-    }
-}
-
-/// Shell-style globs on `/`-separated paths: `*` and `?` stay within a segment, `**` spans segments.
-public enum Glob {
-    public static func matches(_ pattern: String, _ path: String) -> Bool {
-        match(Array(pattern.utf8)[...], Array(path.utf8)[...])
-    }
-
-    private static func match(_ pattern: ArraySlice<UInt8>, _ text: ArraySlice<UInt8>) -> Bool {
-        let slash = UInt8(ascii: "/")
-        guard let first = pattern.first else { return text.isEmpty }
-        if first == UInt8(ascii: "*") {
-            let rest = pattern.dropFirst()
-            if rest.first == UInt8(ascii: "*") {
-                // `**/` matches zero or more whole segments; `**` alone matches anything.
-                var after = rest.dropFirst()
-                if after.first == slash { after = after.dropFirst() }
-                var index = text.startIndex
-                while true {
-                    if match(after, text[index...]) { return true }
-                    guard index < text.endIndex else { return false }
-                    index = text[index...].firstIndex(of: slash).map { text.index(after: $0) } ?? text.endIndex
-                }
-            }
-            var index = text.startIndex
-            while true {
-                if match(rest, text[index...]) { return true }
-                guard index < text.endIndex, text[index] != slash else { return false }
-                index = text.index(after: index)
-            }
-        }
-        guard let character = text.first else { return false }
-        if first == UInt8(ascii: "?") ? character != slash : first == character {
-            return match(pattern.dropFirst(), text.dropFirst())
         }
         return false
     }

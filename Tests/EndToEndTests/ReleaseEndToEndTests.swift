@@ -182,24 +182,17 @@ import Testing
     }
 }
 
-/// Runs the built kbuild in `directory` with the shared Go cache and `environment` on top.
+/// Runs the built kbuild in `directory` with the shared Go cache and `environment` on top. The
+/// caller's KUBE_* variables are cleared first, so a developer's shell cannot change what a test sees.
 func runKbuild(_ arguments: [String], in directory: String, _ environment: [String: String?] = [:]) async throws
     -> CommandResult
 {
     var env: [String: String?] = ["KBUILD_GOCACHE": SharedGoCache.path]
+    for name in ProcessInfo.processInfo.environment.keys where name.hasPrefix("KUBE_") { env[name] = .some(nil) }
     env.merge(environment) { $1 }
     return try await Tool.run(Repository.kbuildBinary, arguments, in: directory, environment: env)
 }
 
-/// One Go build cache for every end-to-end test: Go's cache is content-addressed, so sharing is safe
-/// and keeps repeated releases fast.
-enum SharedGoCache {
-    static let path: String = {
-        let path = NSTemporaryDirectory() + "/kbuild-test-gocache"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
-}
 
 /// Starts a process without waiting for it (for kill tests).
 func spawn(_ executable: String, _ arguments: [String], in directory: String, environment: [String: String]) throws -> pid_t {

@@ -37,7 +37,6 @@ struct EnvironmentTests {
         #expect(armOnly.platforms(for: .client) == platforms("linux/arm"))
         #expect(armOnly.platforms(for: .server) == platforms("linux/arm"))
         #expect(armOnly.platforms(for: .node).isEmpty)
-        #expect(armOnly.imagePlatforms == platforms("linux/arm"))
     }
 
     @Test func buildPlatformsWinOverFastBuild() throws {

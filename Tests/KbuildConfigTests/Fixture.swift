@@ -26,9 +26,7 @@ final class Workspace {
     deinit { directory.remove() }
 
     func write(_ relative: String, _ contents: String) throws {
-        let file = path + "/" + relative
-        try FileManager.default.createDirectory(atPath: Paths.parent(of: file), withIntermediateDirectories: true)
-        try contents.write(toFile: file, atomically: true, encoding: .utf8)
+        try writeFile(path + "/" + relative, contents)
     }
 
     /// Writes `yaml` as the config and loads it against the fallback platform list.

@@ -53,16 +53,12 @@ enum TinyModule {
 
             """
         }
-        for (relative, contents) in files {
-            let path = directory + "/" + relative
-            try FileManager.default.createDirectory(atPath: Paths.parent(of: path), withIntermediateDirectories: true)
-            try contents.write(toFile: path, atomically: true, encoding: .utf8)
-        }
+        for (relative, contents) in files { try writeFile(directory + "/" + relative, contents) }
     }
 }
 
 /// One GOCACHE for the whole suite: cross-compiling std for five platforms is slow only the first time.
-let sharedGoCache = NSTemporaryDirectory() + "/kbuild-test-gocache"
+let sharedGoCache = SharedGoCache.path
 
 /// The test process's environment (where `go` is found).
 var callerEnvironment: [String: String] { ProcessInfo.processInfo.environment }

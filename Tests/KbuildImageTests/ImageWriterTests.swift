@@ -192,12 +192,21 @@ import Testing
         }
         #expect(ImageTag.isValid(String(repeating: "a", count: 128)))
         #expect(ImageTag.isValid("_v1.2-3"))
-        do {
-            _ = try writer.write(Fixtures.request(binaryPath: binary, output: dir.path, registry: "Registry.test/Team"))
-            Issue.record("an uppercase repository was accepted")
-        } catch let error as ImageError {
-            #expect(error.description.contains("'Registry.test/Team/hello-amd64'"), "\(error)")
-            #expect(error.description.contains("'Team'"), "\(error)")
+        // One grammar for registries and names (ImageName): lowercase hosts and path components.
+        let hint = ImageName.registryHint
+        #expect(
+            throws: ImageError.invalidRepository(
+                name: "Registry.test/team/hello-amd64", binary: "hello",
+                reason: "\"Registry\" in \"Registry.test\" is not a lowercase host name part (a-z, 0-9, inner '-'); \(hint)")
+        ) {
+            try writer.write(Fixtures.request(binaryPath: binary, output: dir.path, registry: "Registry.test/team"))
+        }
+        #expect(
+            throws: ImageError.invalidRepository(
+                name: "registry.test/Team/hello-amd64", binary: "hello",
+                reason: "path component \"Team\" is not lowercase a-z, 0-9 joined by '.', '_', '__' or '-'; \(hint)")
+        ) {
+            try writer.write(Fixtures.request(binaryPath: binary, output: dir.path, registry: "registry.test/Team"))
         }
         #expect(throws: ImageError.self) {
             try writer.write(Fixtures.request(binaryPath: dir.appending("missing"), output: dir.path))

@@ -87,10 +87,7 @@ public struct GitRepository: Sendable {
 
     /// Writes `contents` to `relative` (creating directories).
     public func write(_ relative: String, _ contents: String) throws {
-        let file = path + "/" + relative
-        try FileManager.default.createDirectory(
-            atPath: Paths.parent(of: file), withIntermediateDirectories: true)
-        try contents.write(toFile: file, atomically: true, encoding: .utf8)
+        try writeFile(path + "/" + relative, contents)
     }
 
     /// Stages everything and commits with `message`.
@@ -161,4 +158,20 @@ public func pseudoRandomBytes(count: Int, seed: UInt32 = 12345) -> [UInt8] {
         bytes[i] = UInt8(truncatingIfNeeded: state >> 16)
     }
     return bytes
+}
+
+/// Writes `contents` to `path`, creating its directories: the one file-writing helper of the tests.
+public func writeFile(_ path: String, _ contents: String) throws {
+    try FileManager.default.createDirectory(atPath: Paths.parent(of: path), withIntermediateDirectories: true)
+    try contents.write(toFile: path, atomically: true, encoding: .utf8)
+}
+
+/// One Go build cache for every test that runs Go: Go's cache is content-addressed, so sharing is
+/// safe and keeps repeated builds fast.
+public enum SharedGoCache {
+    public static let path: String = {
+        let path = NSTemporaryDirectory() + "/kbuild-test-gocache"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }()
 }

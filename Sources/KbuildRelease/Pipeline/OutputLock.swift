@@ -13,7 +13,7 @@ public final class OutputLock: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: Paths.parent(of: path), withIntermediateDirectories: true)
         } catch {
-            throw .io(path: Paths.parent(of: path), reason: "cannot create directory: \(error.localizedDescription)")
+            throw .io(path: Paths.parent(of: path), reason: "cannot create directory: \(systemReason(error))")
         }
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(path: path, reason: "cannot open lock: \(String(cString: strerror(errno)))") }
@@ -23,9 +23,13 @@ public final class OutputLock: Sendable {
             close(fd)
             throw .locked(path: path, holder: holder.isEmpty ? "unknown process" : holder)
         }
-        ftruncate(fd, 0)
-        let note = "pid \(getpid())\n"
-        _ = note.withCString { write(fd, $0, strlen($0)) }
+        // Who holds the lock, for the message a second run prints; the lock itself is the flock.
+        let note = Array("pid \(getpid())\n".utf8)
+        let failed: Int32? = ftruncate(fd, 0) != 0 ? errno : note.withUnsafeBytes { FileDescriptorIO.writeAll(fd, $0) }
+        if let failed {
+            close(fd)
+            throw .io(path: path, reason: "cannot write the lock holder: \(String(cString: strerror(failed)))")
+        }
         self.fd = fd
     }
 

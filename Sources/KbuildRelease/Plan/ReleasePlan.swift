@@ -16,8 +16,8 @@ public struct ReleasePlan: Sendable {
     public struct PlannedImage: Sendable, Hashable {
         public var request: ImageRequest
         /// Final paths: `_output/release-images/<arch>/<bin>.tar` and `.docker_tag`.
-        public var tarball: String { request.outputDirectory + "/" + request.binary + ".tar" }
-        public var tagFile: String { request.outputDirectory + "/" + request.binary + ".docker_tag" }
+        public var tarball: String { request.tarballPath }
+        public var tagFile: String { request.dockerTagPath }
     }
 
     /// One release tarball: its name, what kind it is, and for platform tarballs the platform.
@@ -73,10 +73,10 @@ public enum ReleasePlanner {
             .init(name: "\(project)-manifests.tar.gz", kind: .manifests, platform: nil, binaries: [], images: []),
         ]
         var images: [ReleasePlan.PlannedImage] = []
-        let clientBinaries = config.binaries.filter { $0.kinds.contains(.client) }
+        let clientBinaries = config.binaries(for: .client)
 
         for kind in [ReleaseConfig.Kind.client, .server, .node, .test] {
-            let shipped = config.binaries.filter { $0.kinds.contains(kind) }
+            let shipped = config.binaries(for: kind)
             guard !shipped.isEmpty else { continue }
             for platform in config.platforms(for: kind) {
                 var binaries = shipped

@@ -10,7 +10,7 @@ struct StageStep: ReleaseStep {
     func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
         let plan = context.plan
         let binaries = plan.packedBinaries
-        try requireFiles(binaries)
+        try requireFiles(binaries + plan.images.flatMap { [$0.tarball, $0.tagFile] })
         draft.tracked = try await SourceFiles.tracked(in: plan.workspace, runner: context.processes)
         return [plan.rendered, plan.configFingerprint] + draft.tracked
             + binaries.map { "\($0) \(StatSignature(of: $0)?.line ?? "")" }

@@ -14,10 +14,15 @@ struct Stager {
         try makeDirectory(Paths.parent(of: destination))
         unlink(destination)
         if link(source, destination) == 0 { return }
+        let linkError = errno
+        guard linkError == EXDEV else {
+            throw .io(path: source, reason: "cannot stage as \(destination): \(String(cString: strerror(linkError)))")
+        }
+        // Another file system: copy.
         do {
             try FileManager.default.copyItem(atPath: source, toPath: destination)
         } catch {
-            throw .io(path: source, reason: "cannot stage as \(destination): \(error.localizedDescription)")
+            throw .io(path: source, reason: "cannot copy to \(destination) (another file system)")
         }
     }
 
@@ -28,7 +33,7 @@ struct Stager {
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: destination))
         } catch {
-            throw .io(path: destination, reason: "cannot write: \(error.localizedDescription)")
+            throw .io(path: destination, reason: "cannot write: \(systemReason(error))")
         }
     }
 
@@ -62,7 +67,7 @@ struct Stager {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw .io(path: path, reason: "cannot create directory: \(error.localizedDescription)")
+            throw .io(path: path, reason: "cannot create directory: \(systemReason(error))")
         }
     }
 }

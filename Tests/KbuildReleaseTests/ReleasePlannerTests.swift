@@ -1,0 +1,89 @@
+import Foundation
+import KbuildCore
+import Testing
+import TestSupport
+
+@testable import KbuildRelease
+
+@Suite struct ReleasePlannerTests {
+    @Test func theMatrixBuildsEachBinaryOncePerPlatformOfItsKinds() throws {
+        let fixture = try ReleaseFixture()
+        defer { fixture.remove() }
+        let builds = fixture.plan.builds.map { "\($0.platform) \($0.binary)" }
+        // kube-proxy and kubelet ship in server and node; the server tarball also carries kubectl.
+        #expect(builds == [
+            "linux/amd64 kube-proxy", "linux/amd64 kubectl", "linux/amd64 kubelet",
+            "linux/arm64 kube-proxy", "linux/arm64 kubelet",
+            "windows/amd64 kubectl",
+        ])
+        let windows = try #require(fixture.plan.builds.first { $0.platform.os == "windows" })
+        #expect(windows.output == fixture.plan.layout.root + "/local/bin/windows/amd64/kubectl.exe")
+    }
+
+    @Test func imagesAreForImageBinariesOnLinuxServerPlatformsOnly() throws {
+        let fixture = try ReleaseFixture()
+        defer { fixture.remove() }
+        let images = fixture.plan.images
+        #expect(images.map(\.request.binary) == ["kube-proxy"])
+        #expect(images[0].tarball == fixture.plan.layout.root + "/release-images/amd64/kube-proxy.tar")
+        #expect(images[0].tagFile == images[0].request.dockerTagPath)
+    }
+
+    @Test func tarballsNestedOnesFirstAndTheFullOneLast() throws {
+        let fixture = try ReleaseFixture()
+        defer { fixture.remove() }
+        let tarballs = fixture.plan.tarballs
+        #expect(tarballs.map(\.name) == [
+            "kubernetes-src.tar.gz", "kubernetes-manifests.tar.gz",
+            "kubernetes-client-linux-amd64.tar.gz", "kubernetes-client-windows-amd64.tar.gz",
+            "kubernetes-server-linux-amd64.tar.gz", "kubernetes-node-linux-arm64.tar.gz",
+            "kubernetes.tar.gz",
+        ])
+        let server = try #require(tarballs.first { $0.kind == .server })
+        #expect(server.binaries == ["kube-proxy", "kubectl", "kubelet"])
+        #expect(server.images == ["kube-proxy"])
+        #expect(tarballs.filter(\.kind.isNested).map(\.kind) == [.src, .manifests])
+    }
+
+    @Test func planningIsPure() throws {
+        let fixture = try ReleaseFixture()
+        defer { fixture.remove() }
+        let again = ReleasePlanner.plan(
+            config: fixture.plan.config, version: fixture.plan.version, sourceDate: fixture.plan.sourceDate,
+            workspace: fixture.plan.workspace)
+        #expect(again.rendered == fixture.plan.rendered)
+        #expect(again.configFingerprint == fixture.plan.configFingerprint)
+    }
+}
+
+@Suite struct OutputCacheTests {
+    @Test func aRecordHitsUntilAnOutputOrAnInputChanges() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let cache = OutputCache(directory: dir.appending("cache"))
+        let output = dir.appending("out.bin")
+        try writeFile(output, "one")
+        let unit = CacheUnit(step: "build", inputs: ["sources", "go1.19"], outputs: [output])
+        #expect(cache.lookup(unit) == nil)
+        cache.record(unit, payload: Data("payload".utf8))
+        #expect(cache.lookup(unit) == Data("payload".utf8))
+
+        var changedInput = unit
+        changedInput.inputs[1] = "go1.20"
+        #expect(cache.lookup(changedInput) == nil)
+        var otherOutputs = unit
+        otherOutputs.outputs.append(dir.appending("other"))
+        #expect(cache.lookup(otherOutputs) == nil)
+
+        // A rewrite renamed into place is a new file, even with the same bytes.
+        try FileOutput.writeAtomically("one", to: output)
+        #expect(cache.lookup(unit) == nil)
+    }
+
+    @Test func keysSeparateTheirParts() {
+        // Length-prefixed parts: moving text between parts changes the key.
+        #expect(OutputCache.key(["ab", "c"]) != OutputCache.key(["a", "bc"]))
+        #expect(OutputCache.key(["a"]) == OutputCache.key(["a"]))
+        #expect(CacheUnit(step: "image", inputs: ["x"], outputs: []).key == OutputCache.key(["image", "x"]))
+    }
+}
