@@ -5,6 +5,7 @@ import KbuildCore
 import KbuildDigest
 import KbuildGo
 import KbuildImage
+import KbuildProof
 import KbuildVersion
 
 /// How a release runs (not what it produces: that is the plan).
@@ -18,6 +19,8 @@ public struct ReleaseOptions: Sendable {
     public var compressionLevel: Int
     /// A Go build cache shared across workspaces (Go's cache is content-addressed); nil: `_output/local/go`.
     public var goCache: String?
+    /// SBOM, provenance and signing settings (see SupplyChainStep.swift).
+    public var proof = ProofOptions()
 
     public init(
         jobs: Int = ProcessInfo.processInfo.activeProcessorCount, skipBuild: Bool = false,
@@ -239,13 +242,14 @@ public struct ReleasePipeline: Sendable {
         }).sorted()
         try requireBinaries(binaries)
         let tracked = try await sourceFiles()
+        let source = await sourceReference()
         let key = OutputCache.key(
             [
                 "package", plan.rendered, plan.configFingerprint, sources, String(options.compressionLevel),
                 TarOptions.Compression.fastGzipLibrary,
             ]
                 + tracked + binaries.map { "\($0) \(StatSignature(of: $0)?.line ?? "")" }
-                + images.map { "\($0.tarball) \($0.sha256)" })
+                + images.map { "\($0.tarball) \($0.sha256)" } + [supplyChainFingerprint(source: source)])
         let outputs = packageOutputs.map { layout.releaseTars + "/" + $0 }
         if let payload = cache.lookup("package", key: key, outputs: outputs),
             let artifacts = try? JSONDecoder().decode([Artifact].self, from: payload)
@@ -253,7 +257,7 @@ public struct ReleasePipeline: Sendable {
             progress(.packageReused)
             return artifacts
         }
-        let artifacts = try await package(images: images, tracked: tracked, progress: progress)
+        let artifacts = try await package(images: images, tracked: tracked, source: source, progress: progress)
         cache.record("package", key: key, outputs: outputs, payload: try JSONEncoder().encode(artifacts))
         return artifacts
     }
@@ -261,7 +265,7 @@ public struct ReleasePipeline: Sendable {
     /// Every file `package` writes into release-tars.
     var packageOutputs: [String] {
         plan.tarballs.flatMap { [$0.name, $0.name + ".sha256", $0.name + ".sha512"] }
-            + ["SHA256SUMS", "SHA512SUMS", "artifacts.json"]
+            + ["SHA256SUMS", "SHA512SUMS", "artifacts.json"] + supplyChainOutputs
     }
 
     /// The content digest of the workspace's sources (see `WorkspaceDigest`).
@@ -273,7 +277,9 @@ public struct ReleasePipeline: Sendable {
         }
     }
 
-    private func package(images: [BuiltImage], tracked: [String], progress: @escaping Progress) async throws
+    private func package(
+        images: [BuiltImage], tracked: [String], source: SourceReference?, progress: @escaping Progress
+    ) async throws
         -> [Artifact]
     {
         let start = Date()
@@ -315,6 +321,7 @@ public struct ReleasePipeline: Sendable {
 
         let artifacts = try writeChecksums(
             tarballs: Array(zip(nested + outer, written)), images: images, into: tarsRoot)
+        try await writeSupplyChain(artifacts: artifacts, source: source, into: tarsRoot, progress: progress)
         try FileOutput.replaceDirectory(layout.releaseStage, with: stageRoot)
         try FileOutput.replaceDirectory(layout.releaseTars, with: tarsRoot)
         done = true

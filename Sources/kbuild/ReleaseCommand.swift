@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KbuildDigest
 import KbuildRelease
 
 extension Kbuild {
@@ -14,6 +15,14 @@ extension Kbuild {
                 time. Outputs are written beside their targets and renamed into place at the end, so a \
                 failed or interrupted release leaves the previous release-tars untouched. Two releases on \
                 one _output never interleave (a lock). Outputs whose inputs did not change are reused.
+
+                Supply-chain documents: <project>.spdx.json (SPDX 2.3 SBOM, listed in the sums) and \
+                <project>.intoto.jsonl (in-toto/SLSA v1 provenance over every file in SHA256SUMS). With \
+                --sign-key or KBUILD_SIGN_KEY (an Ed25519 PEM private key), the provenance is a DSSE \
+                envelope and SHA256SUMS.sig holds the raw Ed25519 signature of SHA256SUMS.
+
+                Environment: SOURCE_DATE_EPOCH, KUBE_BUILD_PLATFORMS, KUBE_FASTBUILD, KUBE_GIT_* (the \
+                version), KBUILD_GOCACHE (a shared Go build cache), KBUILD_SIGN_KEY.
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
@@ -22,11 +31,25 @@ extension Kbuild {
         @Flag(name: .customLong("skip-build"), help: "Package the binaries already in _output/local/bin.")
         var skipBuild = false
 
+        @Option(
+            name: .customLong("sign-key"),
+            help: ArgumentHelp(
+                "Sign the provenance and SHA256SUMS with this Ed25519 private key (PEM, unencrypted; default: $KBUILD_SIGN_KEY).",
+                valueName: "file"))
+        var signKey: String?
+
         func run() async throws {
             try await failing(verbose: workspace.verbose) {
+                let environment = ProcessInfo.processInfo.environment
+                // The key is read first: a bad key is an error before any work starts.
+                let keyFile = signKey ?? environment["KBUILD_SIGN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+                let key = try keyFile.map { try Ed25519PrivateKey(pemFile: $0) }
                 let loaded = try await workspace.load()
                 var options = workspace.releaseOptions(sandbox: sandbox.sandbox)
                 options.skipBuild = skipBuild
+                options.proof = ProofOptions(
+                    signingKey: key, environment: environment, configFile: workspace.configFile(in: loaded.plan),
+                    toolVersion: Kbuild.configuration.version)
                 let pipeline = ReleasePipeline(plan: loaded.plan, options: options, toolchain: loaded.toolchain)
                 let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
                 let artifacts = try await pipeline.release { printer.handle($0) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KbuildConfig
 import KbuildCore
 import KbuildGo
 import KbuildRelease
@@ -37,6 +38,11 @@ struct WorkspaceOptions: ParsableArguments {
     func releaseOptions(sandbox: SandboxMode = .auto) -> ReleaseOptions {
         ReleaseOptions(
             jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, sandbox: sandbox, goCache: ProcessInfo.processInfo.environment["KBUILD_GOCACHE"])
+    }
+
+    /// The release config file `load` read, absolute.
+    func configFile(in plan: ReleasePlan) -> String {
+        config.map { ReleaseLoader.absoluteWorkspace($0) } ?? plan.workspace + "/" + ReleaseConfig.defaultPath
     }
 
     func load() async throws -> LoadedWorkspace {
