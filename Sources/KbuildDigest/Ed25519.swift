@@ -16,14 +16,22 @@ public struct Ed25519PublicKey: Sendable, Hashable {
 
     /// Reads a PEM public key (`openssl pkey -pubout`); refuses anything but Ed25519.
     public init(pemFile path: String) throws(DigestError) {
-        let pem = try readKeyFile(path)
-        let key = try withBIO(pem, path: path) { bio in PEM_read_bio_PUBKEY(bio, nil, noPassphrase, nil) }
-        defer { EVP_PKEY_free(key) }
-        guard EVP_PKEY_get_id(key) == kbuild_evp_pkey_ed25519 else {
-            throw .key(path: path, problem: "a \(keyTypeName(key)) public key, not Ed25519")
+        do throws(DigestError) {
+            let pem = try readKeyFile(path)
+            let key = try withBIO(pem, path: path) { bio in PEM_read_bio_PUBKEY(bio, nil, noPassphrase, nil) }
+            defer { EVP_PKEY_free(key) }
+            guard EVP_PKEY_get_id(key) == kbuild_evp_pkey_ed25519 else {
+                throw DigestError.key(path: path, problem: "a \(keyTypeName(key)) public key, not Ed25519")
+            }
+            self.raw = try rawKey(key, path: path, EVP_PKEY_get_raw_public_key)
+        } catch {
+            if case .key(let path, let problem, _) = error { throw .key(path: path, problem: problem, allowed: Self.allowed) }
+            throw error
         }
-        self.raw = try rawKey(key, path: path, EVP_PKEY_get_raw_public_key)
     }
+
+    /// What a public key must be, for error messages.
+    public static let allowed = "allowed: an Ed25519 public key in PEM (openssl pkey -in KEY -pubout)"
 
     /// DER SubjectPublicKeyInfo, the bytes of `openssl pkey -pubout -outform DER`.
     public var der: [UInt8] {

@@ -14,6 +14,9 @@ public struct GoModule: Sendable, Hashable, Comparable {
         self.sum = sum
     }
 
+    /// The version Go gives a module built from a directory rather than a module proxy.
+    public static let develVersion = "(devel)"
+
     public static func < (lhs: GoModule, rhs: GoModule) -> Bool {
         (lhs.path, lhs.version) < (rhs.path, rhs.version)
     }
@@ -61,7 +64,13 @@ public struct GoBuildInfo: Sendable, Hashable {
             case "dep": dependencies.append(module)
             case "=>":
                 // A replacement applies to the module line just above it; what was built is the replacement.
-                if !dependencies.isEmpty { dependencies[dependencies.count - 1] = module } else { main = module }
+                // A local directory (`./dep`, `/src/dep`) keeps the module's name, at version `(devel)`.
+                var replaced = module
+                if module.path.hasPrefix(".") || module.path.hasPrefix("/") {
+                    let original = dependencies.last ?? main
+                    replaced = GoModule(path: original?.path ?? module.path, version: GoModule.develVersion)
+                }
+                if !dependencies.isEmpty { dependencies[dependencies.count - 1] = replaced } else { main = replaced }
             case "build":
                 let setting = fields[1]
                 if let equals = setting.firstIndex(of: "=") {

@@ -161,13 +161,19 @@ public enum SBOM {
                 relationships.append(("SPDXRef-DOCUMENT", "DESCRIBES", id))
             }
             guard let info = binary.buildInfo else { continue }
-            // The main module is the release's own source: its version is the release version.
-            var built = info.dependencies
+            // The main module and modules replaced by local directories are built from the release's own
+            // tree: their version is the release version.
+            var built = info.dependencies.map { module in
+                module.version == GoModule.develVersion ? GoModule(path: module.path, version: input.version) : module
+            }
             if let main = info.main { built.insert(GoModule(path: main.path, version: input.version), at: 0) }
             built.append(GoModule(path: "stdlib", version: info.goVersion))
             for module in built { relationships.append((id, "DEPENDS_ON", moduleID(module))) }
         }
-        let mainPaths = Set(binaries.compactMap { $0.buildInfo?.main?.path })
+        let mainPaths = Set(binaries.flatMap { binary in
+            [binary.buildInfo?.main?.path].compactMap { $0 }
+                + (binary.buildInfo?.dependencies ?? []).filter { $0.version == GoModule.develVersion }.map(\.path)
+        })
         for module in moduleOrder.sorted() {
             let own = mainPaths.contains(module.path)
             var package = basePackage(

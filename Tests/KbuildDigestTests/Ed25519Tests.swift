@@ -49,6 +49,11 @@ import Testing
             (dir.appending("locked.pem"), "the private key is protected by a passphrase"),
             (dir.appending("junk.pem"), "not a PEM key libcrypto can read"),
         ]
+        // A public key that is not Ed25519 says what a public key must be.
+        try await Tool.check("openssl", ["pkey", "-in", dir.appending("rsa.pem"), "-pubout", "-out", dir.appending("rsa.pub")])
+        #expect(throws: DigestError.key(
+            path: dir.appending("rsa.pub"), problem: "a RSA public key, not Ed25519", allowed: Ed25519PublicKey.allowed)
+        ) { try Ed25519PublicKey(pemFile: dir.appending("rsa.pub")) }
         for (path, problem) in cases {
             do {
                 _ = try Ed25519PrivateKey(pemFile: path)

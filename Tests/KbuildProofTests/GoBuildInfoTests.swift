@@ -15,8 +15,8 @@ import Testing
             #expect(read == printed, "\(platform)")
             #expect(read.path == "example.com/app/cmd/app")
             #expect(read.main?.path == "example.com/app")
-            // The replaced dependency is what was built: the `=>` line wins.
-            #expect(read.dependencies.map(\.path) == ["./dep"])
+            // Replaced by a local directory: the module keeps its name, at (devel).
+            #expect(read.dependencies == [GoModule(path: "example.com/dep", version: "(devel)")])
             #expect(read.settings["GOOS"] == platform.os && read.settings["GOARCH"] == platform.arch)
             #expect(read.goVersion.hasPrefix("go1."))
         }
