@@ -82,12 +82,33 @@ extension ReleasePipeline {
     }
 
     /// SBOM → checksums (adding the SBOM) → provenance → signatures, into `directory`, the release-tars being built.
+    /// Today's wiring after `writeChecksums`; a step-per-file pipeline calls `writeSBOM` before the checksums
+    /// (adding the lines it returns) and `writeProvenance` after them.
     func writeSupplyChain(
         artifacts: [Artifact], source: SourceReference?, into directory: String, progress: @escaping Progress
     ) async throws {
         let start = Date()
         progress(.stepStarted("proof"))
-        let proof = options.proof
+        let sbom = try await writeSBOM(artifacts: artifacts, into: directory)
+        var sha256sums = Data()
+        for (algorithm, line) in sbom.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            let file = "\(directory)/\(algorithm.rawValue.uppercased())SUMS"
+            let lines = try ChecksumLine.parse(try String(contentsOfFile: file, encoding: .utf8)).filter { $0.name != line.name }
+            let rendered = Data(ChecksumLine.render(lines + [line]).utf8)
+            try FileOutput.writeAtomically(rendered, to: file)
+            if algorithm == .sha256 { sha256sums = rendered }
+        }
+        try writeProvenance(sha256sums: sha256sums, source: source, into: directory)
+        let key = options.proof.signingKey
+        progress(.stepFinished(
+            "proof", seconds: Date().timeIntervalSince(start),
+            summary: "\(SBOM.fileName(project: plan.project)), \(Provenance.fileName(project: plan.project))"
+                + (key.map { ", signed by key \($0.publicKey.keyID.prefix(16))" } ?? "")))
+    }
+
+    /// Writes `<project>.spdx.json` and its `.sha256`/`.sha512` into `directory`; returns its SHA256SUMS and
+    /// SHA512SUMS lines. `artifacts`: the tarballs and image tarballs, as `writeChecksums` lists them.
+    func writeSBOM(artifacts: [Artifact], into directory: String) async throws -> [DigestAlgorithm: ChecksumLine] {
         let binaries = try await concurrentMap(plan.builds, limit: options.jobs) { target in
             guard let data = try? Data(contentsOf: URL(fileURLWithPath: target.output), options: .alwaysMapped) else {
                 throw ReleaseError.missingBuildOutput(path: target.output)
@@ -99,23 +120,28 @@ extension ReleasePipeline {
         let sbom = SBOM.document(
             SBOMInput(
                 project: plan.project, version: plan.version.version, sourceDate: plan.sourceDate,
-                toolVersion: proof.toolVersion, license: projectLicense(),
+                toolVersion: options.proof.toolVersion, license: projectLicense(),
                 moduleLicenses: vendoredLicenses(binaries), artifacts: sbomArtifacts(artifacts), binaries: binaries))
-        let sbomName = SBOM.fileName(project: plan.project)
-        try FileOutput.writeAtomically(sbom, to: "\(directory)/\(sbomName)")
-        var sums: [String: Data] = [:]
+        let name = SBOM.fileName(project: plan.project)
+        try FileOutput.writeAtomically(sbom, to: "\(directory)/\(name)")
+        var lines: [DigestAlgorithm: ChecksumLine] = [:]
         for algorithm in [DigestAlgorithm.sha256, .sha512] {
             let hex = Digest.of(sbom, algorithm).hex
-            try FileOutput.writeAtomically(hex + "\n", to: "\(directory)/\(sbomName).\(algorithm.rawValue)")
-            let file = "\(directory)/\(algorithm.rawValue.uppercased())SUMS"
-            let text = try String(contentsOfFile: file, encoding: .utf8)
-            let lines = try ChecksumLine.parse(text).filter { $0.name != sbomName }
-            let rendered = Data(ChecksumLine.render(lines + [ChecksumLine(digest: hex, name: sbomName)]).utf8)
-            try FileOutput.writeAtomically(rendered, to: file)
-            sums[algorithm.rawValue] = rendered
+            try FileOutput.writeAtomically(hex + "\n", to: "\(directory)/\(name).\(algorithm.rawValue)")
+            lines[algorithm] = ChecksumLine(digest: hex, name: name)
         }
-        let sha256sums = sums["sha256"] ?? Data()
+        return lines
+    }
 
+    /// Writes `<project>.intoto.jsonl` over `sha256sums` (the final SHA256SUMS bytes) into `directory`: the
+    /// statement, or its DSSE envelope and `SHA256SUMS.sig` when a signing key is set.
+    func writeProvenance(sha256sums: Data, source: SourceReference?, into directory: String) throws {
+        let proof = options.proof
+        // Without a located toolchain (--skip-build), the binaries say which Go built them.
+        let goVersion = toolchain?.version ?? plan.builds.lazy.compactMap { target in
+            (try? Data(contentsOf: URL(fileURLWithPath: target.output), options: .alwaysMapped))
+                .flatMap(GoBuildInfo.read(binary:)).map { String($0.goVersion.dropFirst(2)) }
+        }.first
         let provenance = try Provenance.file(
             ProvenanceInput(
                 project: plan.project, version: plan.version.version, sourceDate: plan.sourceDate,
@@ -124,8 +150,7 @@ extension ReleasePipeline {
                 platforms: Dictionary(
                     uniqueKeysWithValues: plan.config.platformsByKind.filter { !$0.value.isEmpty }
                         .map { ($0.key.rawValue, $0.value.map(\.description)) }),
-                environment: proof.environment, source: source,
-                goVersion: toolchain?.version ?? binaries.compactMap(\.buildInfo).first.map { String($0.goVersion.dropFirst(2)) },
+                environment: proof.environment, source: source, goVersion: goVersion,
                 baseImages: try plan.config.images.base.map { [ProvenanceMaterial(name: workspaceName($0), sha256: try sha256($0))] } ?? [],
                 toolVersion: proof.toolVersion,
                 internalParameters: ["compressionLevel": String(options.compressionLevel)]),
@@ -135,10 +160,6 @@ extension ReleasePipeline {
             // Raw 64-byte Ed25519 signature, what `openssl pkeyutl -sign -rawin` writes.
             try FileOutput.writeAtomically(Data(try key.sign(sha256sums)), to: directory + "/SHA256SUMS.sig")
         }
-        progress(.stepFinished(
-            "proof", seconds: Date().timeIntervalSince(start),
-            summary: "\(sbomName), \(Provenance.fileName(project: plan.project))"
-                + (proof.signingKey.map { ", signed by key \($0.publicKey.keyID.prefix(16))" } ?? "")))
     }
 
     /// The artifacts with what each packs: binaries of its platform, images, the nested src/manifests tarballs.
@@ -150,7 +171,8 @@ extension ReleasePipeline {
                 platform: artifact.os.flatMap { os in artifact.arch.map { Platform(os: os, arch: $0) } },
                 sha256: artifact.sha256, image: artifact.image)
             if artifact.kind == "image", let platform = item.platform {
-                item.containsBinaries = ["\(platform.os)/\(platform.arch)/\(artifact.name.replacingOccurrences(of: ".tar", with: ""))"]
+                let binary = artifact.name.hasSuffix(".tar") ? String(artifact.name.dropLast(4)) : artifact.name
+                item.containsBinaries = ["\(platform.os)/\(platform.arch)/\(binary)"]
             } else if let tarball = plan.tarballs.first(where: { $0.name == artifact.name }) {
                 if let platform = tarball.platform {
                     item.containsBinaries = tarball.binaries.map { "\(platform.os)/\(platform.arch)/\($0)" }
