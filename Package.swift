@@ -19,6 +19,7 @@ let package = Package(
     products: [
         .executable(name: "kbuild", targets: ["kbuild"]),
         .library(name: "KbuildRelease", targets: ["KbuildRelease"]),
+        .library(name: "KbuildProof", targets: ["KbuildProof"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -60,19 +61,21 @@ let package = Package(
             name: "KbuildImage",
             dependencies: ["KbuildCore", "KbuildArchive", "KbuildDigest"],
             swiftSettings: strict),
+        // Supply-chain documents as pure values -> bytes: SPDX SBOM, in-toto/SLSA provenance, DSSE.
+        .target(name: "KbuildProof", dependencies: ["KbuildCore", "KbuildDigest"], swiftSettings: strict),
         // ReleasePlan and the steps that execute it.
         .target(
             name: "KbuildRelease",
             dependencies: [
                 "KbuildCore", "KbuildArchive", "KbuildDigest", "KbuildVersion", "KbuildConfig",
-                "KbuildGo", "KbuildImage", "Yams",
+                "KbuildGo", "KbuildImage", "KbuildProof", "Yams",
             ],
             swiftSettings: strict),
         // The thin CLI.
         .executableTarget(
             name: "kbuild",
             dependencies: [
-                "KbuildRelease",
+                "KbuildRelease", "KbuildDigest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -101,6 +104,8 @@ let package = Package(
         .testTarget(name: "KbuildConfigTests", dependencies: ["KbuildConfig", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildGoTests", dependencies: ["KbuildGo", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildImageTests", dependencies: ["KbuildImage", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "KbuildProofTests", dependencies: ["KbuildProof", "KbuildDigest", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildReleaseTests", dependencies: ["KbuildRelease", "TestSupport"], swiftSettings: strict),
         // Runs the built `kbuild` binary on examples/ and checks results with outside tools.
         .testTarget(

@@ -22,6 +22,23 @@ declare -A probe=(
 )
 extra=("$@")   # e.g. hack/install-deps.sh buildah hyperfine (for benchmarks)
 
+# PyPI package -> a python3 check that proves it is installed: the outside validators of the SBOM
+# (spdx-tools, ntia-conformance-checker), the provenance (in-toto-attestation) and DSSE (securesystemslib).
+declare -A pyprobe=(
+  [spdx-tools]="import shutil, spdx_tools; assert shutil.which('pyspdxtools')"
+  [ntia-conformance-checker]="import shutil, ntia_conformance_checker; assert shutil.which('ntia-checker')"
+  [in-toto-attestation]="import in_toto_attestation.predicates.provenance.v1.provenance_pb2"
+  [securesystemslib[crypto]]="import securesystemslib.dsse, cryptography"
+)
+pymissing=()
+for pkg in "${!pyprobe[@]}"; do
+  python3 -c "${pyprobe[$pkg]}" >/dev/null 2>&1 || pymissing+=("$pkg")
+done
+if [ ${#pymissing[@]} -gt 0 ]; then
+  command -v python3 >/dev/null || extra+=(python3)
+  python3 -m pip --version >/dev/null 2>&1 || extra+=(python3-pip)
+fi
+
 missing=()
 for pkg in "${!probe[@]}"; do
   [ -e "${probe[$pkg]}" ] || missing+=("$pkg")
@@ -30,15 +47,30 @@ for pkg in "${extra[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
+if [ ${#missing[@]} -eq 0 ] && [ ${#pymissing[@]} -eq 0 ]; then
   echo "install-deps: everything is installed"
   exit 0
 fi
 
-echo "install-deps: installing ${missing[*]}"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ ${#pymissing[@]} -gt 0 ]; then
+  echo "install-deps: pip installing ${pymissing[*]}"
+  # Debian 12's python3 is "externally managed" (PEP 668): pip then needs --break-system-packages to install
+  # these few command-line validators; a pyenv or venv python has no such marker and needs nothing.
+  pipflags=()
+  if python3 -c 'import os, sysconfig; raise SystemExit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
+    pipflags+=(--break-system-packages)
+  fi
+  pipsudo="$sudo"
+  # A user-owned python (pyenv) installs without sudo.
+  [ -w "$(python3 -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" ] && pipsudo=""
+  $pipsudo python3 -m pip install -q --disable-pip-version-check "${pipflags[@]}" "${pymissing[@]}"
+fi
 echo "install-deps: done"

@@ -148,13 +148,22 @@ public struct Checksums: Sendable, Hashable {
     }
 }
 
-/// Hashing failures.
+/// Hashing and signing failures.
 public enum DigestError: Error, CustomStringConvertible, Equatable {
     case cannotRead(path: String, reason: String)
+    /// A key file that cannot be used: missing, unreadable, another type, passphrase-protected; `allowed` says what is.
+    case key(path: String, problem: String, allowed: String = Ed25519PrivateKey.allowed)
+    /// libcrypto refused an operation on a valid key.
+    case crypto(operation: String, reason: String)
 
     public var description: String {
         switch self {
         case .cannotRead(let path, let reason): return "cannot read \(path) to hash it: \(reason)"
+        case .key(let path, let problem, let allowed):
+            // A path may hold a newline; the error stays one line.
+            let shown = path.replacingOccurrences(of: "\n", with: "\\n")
+            return "\(shown): \(problem); \(allowed)"
+        case .crypto(let operation, let reason): return "libcrypto cannot \(operation): \(reason)"
         }
     }
 }

@@ -3,7 +3,7 @@ import KbuildGo
 
 /// Executes a `ReleasePlan` as an ordered list of steps (see `Steps/`), each under the `_output` lock:
 ///
-///     build → images → [stage → pack → checksums → publish]
+///     build → images → [stage → pack → sbom → checksums → provenance → publish]
 ///
 /// The bracketed steps replace `release-stage` and `release-tars` together and are reused together
 /// when nothing they depend on changed. Every public entry point runs through `StepRunner`.
@@ -32,7 +32,9 @@ public struct ReleasePipeline: Sendable {
     public typealias Progress = @Sendable (ReleaseEvent) -> Void
 
     /// The steps that write `release-stage` and `release-tars`, in order.
-    static let packageSteps: [any ReleaseStep] = [StageStep(), PackStep(), ChecksumsStep(), PublishStep()]
+    static let packageSteps: [any ReleaseStep] = [
+        StageStep(), PackStep(), SBOMStep(), ChecksumsStep(), ProvenanceStep(), PublishStep(),
+    ]
 
     /// The whole release.
     public func release(progress: @escaping Progress = { _ in }) async throws -> [Artifact] {
@@ -41,7 +43,7 @@ public struct ReleasePipeline: Sendable {
             if !options.skipBuild { try await runner.run(BuildStep(), &draft) }
             try await runner.run(ImagesStep(), &draft)
             try await runner.run(
-                phase: "package", Self.packageSteps, outputs: PublishStep.outputs(of: plan), &draft)
+                phase: "package", Self.packageSteps, outputs: PublishStep.outputs(of: plan, signed: options.proof.signingKey != nil), &draft)
             return draft.artifacts
         }
     }

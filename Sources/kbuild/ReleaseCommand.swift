@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import KbuildConfig
+import KbuildDigest
 import KbuildRelease
 
 extension Kbuild {
@@ -8,14 +10,20 @@ extension Kbuild {
             commandName: "release",
             abstract: "Build, wrap images, stage and pack the release tarballs with checksums.",
             discussion: """
-                version → build → images → stage → pack → checksums → publish, into _output/release-stage \
-                and _output/release-tars (SHA256SUMS, SHA512SUMS, <file>.sha256/.sha512, artifacts.json). \
+                version → build → images → stage → pack → sbom → checksums → provenance → publish, into \
+                _output/release-stage and _output/release-tars (SHA256SUMS, SHA512SUMS, \
+                <file>.sha256/.sha512, artifacts.json). \
                 Every byte is reproducible: timestamps come from SOURCE_DATE_EPOCH, else the HEAD commit \
                 time. Outputs are written beside their targets and swapped into place at the end, so a \
                 failed or interrupted release leaves the previous release-tars untouched. Two releases on \
                 one _output never interleave (a lock). Outputs whose inputs did not change are reused.
 
-                \(EnvironmentHelp.workspace)
+                Supply-chain documents: <project>.spdx.json (SPDX 2.3 SBOM, listed in the sums) and \
+                <project>.intoto.jsonl (in-toto/SLSA v1 provenance over every file in SHA256SUMS). With \
+                --sign-key or KBUILD_SIGN_KEY (an Ed25519 PEM private key), the provenance is a DSSE \
+                envelope and SHA256SUMS.sig holds the raw Ed25519 signature of SHA256SUMS.
+
+                \(EnvironmentHelp.workspace) KBUILD_SIGN_KEY names the signing key.
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
@@ -24,12 +32,26 @@ extension Kbuild {
         @Flag(name: .customLong("skip-build"), help: "Package the binaries already in _output/local/bin.")
         var skipBuild = false
 
+        @Option(
+            name: .customLong("sign-key"),
+            help: ArgumentHelp(
+                "Sign the provenance and SHA256SUMS with this Ed25519 private key (PEM, unencrypted; default: $KBUILD_SIGN_KEY).",
+                valueName: "file"))
+        var signKey: String?
+
         func run() async throws {
             try await failing(verbose: workspace.verbose) {
                 let environment = ProcessInfo.processInfo.environment
+                // The key is read first: a bad key is an error before any work starts.
+                let keyFile = signKey ?? environment["KBUILD_SIGN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+                let key = try keyFile.map { try Ed25519PrivateKey(pemFile: $0) }
                 let loaded = try await workspace.load(environment)
                 var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox)
                 options.skipBuild = skipBuild
+                options.proof = ProofOptions(
+                    signingKey: key, environment: environment,
+                    configFile: workspace.location.configFile ?? loaded.plan.workspace + "/" + ReleaseConfig.defaultPath,
+                    toolVersion: Kbuild.configuration.version)
                 let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
                 let artifacts = try await ReleasePipeline(loaded, options: options).release { printer.handle($0) }
                 let tarballs = artifacts.filter { $0.kind != .image }.count

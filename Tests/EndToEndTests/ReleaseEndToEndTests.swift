@@ -106,6 +106,9 @@ import Testing
         defer { dir.remove() }
         let platforms = "linux/amd64 linux/arm64 darwin/arm64 windows/amd64"
         var sums: [String] = []
+        // Both releases are signed with one key: Ed25519 is deterministic, so the signed documents match too.
+        let key = try await Keys.make(in: dir)
+        let documents = ["kubernetes.spdx.json", "kubernetes.intoto.jsonl", "SHA256SUMS.sig"]
         for (index, (clone, tz, umaskValue, locale)) in [
             ("first", "UTC", "022", "C"), ("second/deeper-clone", "Asia/Kolkata", "077", "C.UTF-8"),
         ].enumerated() {
@@ -113,7 +116,7 @@ import Testing
             // Different commit wall-clock dates would change HEAD time, so pin it; the run time differs anyway.
             _ = try await Repository.exampleWorkspace(in: workspace, tag: "v0.5")
             let result = try await Tool.run(
-                "/bin/sh", ["-c", "umask \(umaskValue) && exec \"$0\" \"$@\"", Repository.kbuildBinary, "release"],
+                "/bin/sh", ["-c", "umask \(umaskValue) && exec \"$0\" \"$@\"", Repository.kbuildBinary, "release", "--sign-key", key.privatePEM],
                 in: workspace,
                 environment: [
                     "KUBE_BUILD_PLATFORMS": platforms, "TZ": tz, "LANG": locale, "LC_ALL": locale,
@@ -127,6 +130,11 @@ import Testing
         #expect(sums[0].contains("kubernetes-server-linux-amd64.tar.gz"))
         let images = ["first", "second/deeper-clone"].map { dir.appending($0) + "/_output/release-images/amd64/kube-proxy.tar" }
         #expect(FileManager.default.contentsEqual(atPath: images[0], andPath: images[1]))
+        for document in documents {
+            let copies = ["first", "second/deeper-clone"].map { dir.appending($0) + "/_output/release-tars/" + document }
+            #expect(FileManager.default.fileExists(atPath: copies[0]), "\(document) missing")
+            #expect(FileManager.default.contentsEqual(atPath: copies[0], andPath: copies[1]), "\(document) differs")
+        }
     }
 
     @Test func interruptedReleaseKeepsThePreviousOne() async throws {

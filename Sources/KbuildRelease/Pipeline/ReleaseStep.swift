@@ -2,6 +2,8 @@ import KbuildArchive
 import KbuildDigest
 import KbuildCore
 import KbuildGo
+import KbuildProof
+import Foundation
 
 /// One step of a release, in a file of its own under `Steps/`.
 ///
@@ -50,8 +52,38 @@ struct ReleaseDraft: Sendable {
     var tarsRoot: String = ""
     /// Every release tarball with its digests (pack).
     var packed: [PackedTarball] = []
+    /// Documents about the tarballs that the sums list too: the SBOM (sbom).
+    var documents: [SummedFile] = []
+    /// The bytes of SHA256SUMS, what the provenance covers and the signature signs (checksums).
+    var sha256sums = Data()
     /// Everything `artifacts.json` lists (checksums).
     var artifacts: [Artifact] = []
+    /// The git remote, ref and commit the provenance names (provenance).
+    var source: SourceReference?
+
+    /// The tarballs and images, as `artifacts.json` lists them, sorted by path.
+    func artifacts(of plan: ReleasePlan) -> [Artifact] {
+        var artifacts = packed.map { file in
+            Artifact(
+                name: file.tarball.name, path: "release-tars/\(file.tarball.name)", kind: ArtifactKind(file.tarball.kind),
+                os: file.tarball.platform?.os, arch: file.tarball.platform?.arch, size: file.size,
+                sha256: file.checksums.sha256.hex)
+        }
+        for (planned, image) in zip(plan.images, images) {
+            artifacts.append(
+                Artifact(
+                    name: Paths.name(of: image.tarball), path: plan.layout.relative(image.tarball), kind: .image,
+                    os: planned.request.platform.os, arch: planned.request.platform.arch, size: image.size,
+                    sha256: image.sha256, image: image.repoTags.first))
+        }
+        return artifacts.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+    }
+}
+
+/// A file of release-tars listed in the sums, with its digests.
+struct SummedFile: Sendable {
+    var name: String
+    var checksums: Checksums
 }
 
 /// A release tarball as written by the pack step.

@@ -12,6 +12,8 @@ public struct ReleaseOptions: Sendable {
     public var compressionLevel: Int
     /// A Go build cache shared across workspaces (Go's cache is content-addressed); nil: `_output/local/go`.
     public var goCache: String?
+    /// SBOM, provenance and signing settings.
+    public var proof = ProofOptions()
 
     /// `jobs` is required: the CLI computes its default (the cores) once.
     public init(

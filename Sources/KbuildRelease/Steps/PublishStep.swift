@@ -1,4 +1,5 @@
 import KbuildCore
+import KbuildProof
 
 /// Swaps the finished `release-stage` and `release-tars` into place, each whole (`renameat2`
 /// exchange where the kernel has it): a reader sees the previous release or the new one, never a mix.
@@ -13,9 +14,10 @@ struct PublishStep: ReleaseStep {
     }
 
     /// Every file the package steps leave in `release-tars`: what a reused release must still find unchanged.
-    static func outputs(of plan: ReleasePlan) -> [String] {
-        let names = plan.tarballs.flatMap { [$0.name, $0.name + ".sha256", $0.name + ".sha512"] }
-            + ["SHA256SUMS", "SHA512SUMS", "artifacts.json"]
+    static func outputs(of plan: ReleasePlan, signed: Bool) -> [String] {
+        let summed = plan.tarballs.map(\.name) + [SBOM.fileName(project: plan.project)]
+        let names = summed.flatMap { [$0, $0 + ".sha256", $0 + ".sha512"] }
+            + ["SHA256SUMS", "SHA512SUMS", "artifacts.json"] + ProvenanceStep.outputs(of: plan, signed: signed)
         return names.map { plan.layout.releaseTars + "/" + $0 }
     }
 }

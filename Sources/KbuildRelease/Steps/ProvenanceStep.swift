@@ -1,0 +1,113 @@
+import Foundation
+import KbuildCore
+import KbuildDigest
+import KbuildProof
+
+/// Writes `<project>.intoto.jsonl` (an in-toto Statement with a SLSA v1 provenance predicate whose
+/// subjects are exactly the files of SHA256SUMS) into the temporary `release-tars`; with a signing
+/// key, the statement in a DSSE envelope and `SHA256SUMS.sig`.
+struct ProvenanceStep: ReleaseStep {
+    let name = "provenance"
+
+    /// The key, the kbuild version, the config's bytes, the git source and toolchain, the KUBE_* overrides.
+    func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
+        let proof = context.options.proof
+        draft.source = await Self.sourceReference(context)
+        let config = proof.configFile.flatMap { try? Digest.file($0, .sha256).hex } ?? ""
+        let source = draft.source.map { "\($0.remote ?? "") \($0.ref) \($0.commit) \($0.treeState)" } ?? ""
+        let environment = proof.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        return [
+            proof.signingKey?.publicKey.keyID ?? "unsigned", proof.toolVersion, config, source,
+            (try? context.toolchain.get().version) ?? "",
+        ] + environment
+    }
+
+    func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
+        let plan = context.plan
+        let proof = context.options.proof
+        // Without a located toolchain (--skip-build), the binaries say which Go built them.
+        let goVersion = (try? context.toolchain.get().version) ?? plan.builds.lazy.compactMap { target in
+            (try? Data(contentsOf: URL(fileURLWithPath: target.output), options: .alwaysMapped))
+                .flatMap(GoBuildInfo.read(binary:)).map { String($0.goVersion.dropFirst(2)) }
+        }.first
+        let provenance = try Provenance.file(
+            ProvenanceInput(
+                project: plan.project, version: plan.version.version, sourceDate: plan.sourceDate,
+                subjects: try ChecksumLine.parse(String(decoding: draft.sha256sums, as: UTF8.self)),
+                configPath: proof.configFile.map { plan.documentName($0) } ?? "",
+                configSHA256: try proof.configFile.map(Self.sha256) ?? "",
+                platforms: Dictionary(
+                    uniqueKeysWithValues: plan.config.platformsByKind.filter { !$0.value.isEmpty }
+                        .map { ($0.key.rawValue, $0.value.map(\.description)) }),
+                environment: proof.environment, source: draft.source, goVersion: goVersion,
+                baseImages: try plan.config.images.base.map {
+                    [ProvenanceMaterial(name: plan.documentName($0), sha256: try Self.sha256($0))]
+                } ?? [],
+                toolVersion: proof.toolVersion,
+                internalParameters: ["compressionLevel": String(context.options.compressionLevel)]),
+            signedWith: proof.signingKey)
+        let file = Provenance.fileName(project: plan.project)
+        try FileOutput.writeAtomically(provenance, to: "\(draft.tarsRoot)/\(file)")
+        guard let key = proof.signingKey else { return .done("\(file), unsigned") }
+        // Raw 64-byte Ed25519 signature, what `openssl pkeyutl -sign -rawin` writes.
+        try FileOutput.writeAtomically(Data(try key.sign(draft.sha256sums)), to: draft.tarsRoot + "/SHA256SUMS.sig")
+        return .done("\(file) and SHA256SUMS.sig, signed by key \(key.publicKey.keyID.prefix(16))")
+    }
+
+    /// Files this step adds to release-tars.
+    static func outputs(of plan: ReleasePlan, signed: Bool) -> [String] {
+        [Provenance.fileName(project: plan.project)] + (signed ? ["SHA256SUMS.sig"] : [])
+    }
+
+    /// The git facts the provenance names: the `origin` remote (credentials and local paths left out), the ref, the commit.
+    static func sourceReference(_ context: StepContext) async -> SourceReference? {
+        let version = context.plan.version
+        guard !version.commit.isEmpty else { return nil }
+        func git(_ arguments: String...) async -> String? {
+            guard let result = try? await context.processes.run(Command("git", ["-C", context.plan.workspace] + arguments)),
+                result.succeeded
+            else { return nil }
+            let text = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            return text.isEmpty ? nil : text
+        }
+        var ref = version.commit
+        if let tag = await git("describe", "--exact-match", "--tags", "--match=v*", "HEAD") {
+            ref = "refs/tags/" + tag
+        } else if let branch = await git("symbolic-ref", "-q", "HEAD") {
+            ref = branch
+        }
+        let remote = await git("remote", "get-url", "origin").flatMap(publicRemote)
+        return SourceReference(remote: remote, ref: ref, commit: version.commit, treeState: version.treeState)
+    }
+
+    /// A remote URL fit to publish: userinfo dropped, scp-like `host:path` as `ssh://host/path`, local paths nil.
+    static func publicRemote(_ url: String) -> String? {
+        if let scheme = url.range(of: "://") {
+            let name = url[..<scheme.lowerBound].lowercased()
+            guard name != "file" else { return nil }
+            var rest = url[scheme.upperBound...]
+            let hostEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+            if let at = rest[..<hostEnd].lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+            return "\(name)://\(rest)"
+        }
+        guard !url.hasPrefix("/"), !url.hasPrefix("."), let colon = url.firstIndex(of: ":") else { return nil }
+        var host = url[..<colon]
+        if let at = host.lastIndex(of: "@") { host = host[host.index(after: at)...] }
+        return "ssh://\(host)/\(url[url.index(after: colon)...])"
+    }
+
+    private static func sha256(_ path: String) throws -> String {
+        do {
+            return try Digest.file(path, .sha256).hex
+        } catch {
+            throw ReleaseError.io(path: path, reason: "cannot read it to record its digest")
+        }
+    }
+}
+
+extension ReleasePlan {
+    /// Workspace-relative, or just the file name for a file elsewhere: documents never name machine paths.
+    func documentName(_ path: String) -> String {
+        path.hasPrefix(workspace + "/") ? relative(path) : Paths.name(of: path)
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import KbuildCore
+import KbuildDigest
+import KbuildProof
+
+/// Writes `<project>.spdx.json` (SPDX 2.3: every tarball, image and Go binary with the modules it
+/// is built from) into the temporary `release-tars`, for the checksums step to list.
+struct SBOMStep: ReleaseStep {
+    let name = "sbom"
+
+    /// The kbuild version (the document's creator); everything else it says comes from the binaries
+    /// and tarballs the earlier steps' inputs cover.
+    func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
+        [context.options.proof.toolVersion]
+    }
+
+    func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
+        let plan = context.plan
+        let binaries = try await concurrentMap(plan.builds, limit: context.options.jobs) { target in
+            guard let data = try? Data(contentsOf: URL(fileURLWithPath: target.output), options: .alwaysMapped) else {
+                throw ReleaseError.missingBuildOutput(path: target.output)
+            }
+            return SBOMBinary(
+                name: target.binary, platform: target.platform, sha256: Digest.of(data, .sha256).hex,
+                buildInfo: GoBuildInfo.read(binary: data))
+        }
+        let sbom = SBOM.document(
+            SBOMInput(
+                project: plan.project, version: plan.version.version, sourceDate: plan.sourceDate,
+                toolVersion: context.options.proof.toolVersion, license: projectLicense(plan),
+                moduleLicenses: vendoredLicenses(binaries, plan: plan),
+                artifacts: sbomArtifacts(draft.artifacts(of: plan), plan: plan), binaries: binaries))
+        let name = SBOM.fileName(project: plan.project)
+        try FileOutput.writeAtomically(sbom, to: "\(draft.tarsRoot)/\(name)")
+        draft.documents.append(
+            SummedFile(name: name, checksums: Checksums(sha256: Digest.of(sbom, .sha256), sha512: Digest.of(sbom, .sha512))))
+        return .done("\(name): \(binaries.count) binaries")
+    }
+
+    /// The artifacts with what each packs: binaries of its platform, images, the nested src/manifests tarballs.
+    private func sbomArtifacts(_ artifacts: [Artifact], plan: ReleasePlan) -> [SBOMArtifact] {
+        let project = plan.project
+        return artifacts.map { artifact in
+            var item = SBOMArtifact(
+                name: artifact.name, path: artifact.path, kind: artifact.kind.rawValue,
+                platform: artifact.os.flatMap { os in artifact.arch.map { Platform(os: os, arch: $0) } },
+                sha256: artifact.sha256, image: artifact.image)
+            if artifact.kind == .image, let platform = item.platform {
+                let binary = artifact.name.hasSuffix(".tar") ? String(artifact.name.dropLast(4)) : artifact.name
+                item.containsBinaries = ["\(platform.os)/\(platform.arch)/\(binary)"]
+            } else if let tarball = plan.tarballs.first(where: { $0.name == artifact.name }) {
+                if let platform = tarball.platform {
+                    item.containsBinaries = tarball.binaries.map { "\(platform.os)/\(platform.arch)/\($0)" }
+                    item.containsArtifacts = tarball.images.map { "release-images/\(platform.arch)/\($0).tar" }
+                }
+                if tarball.kind == .server { item.containsArtifacts.append("release-tars/\(project)-src.tar.gz") }
+                if tarball.kind == .full { item.containsArtifacts.append("release-tars/\(project)-manifests.tar.gz") }
+            }
+            return item
+        }
+    }
+
+    /// The SPDX id of the workspace's LICENSE/LICENSES file, when it names one.
+    private func projectLicense(_ plan: ReleasePlan) -> String? {
+        for name in ["LICENSES", "LICENSE", "LICENSE.txt", "COPYING"] {
+            let path = plan.workspace + "/" + name
+            if let text = try? String(contentsOfFile: path, encoding: .utf8) { return LicenseText.identify(text) }
+        }
+        return nil
+    }
+
+    /// Licenses of vendored modules (`vendor/<module>/LICENSE`); modules outside vendor/ stay NOASSERTION.
+    private func vendoredLicenses(_ binaries: [SBOMBinary], plan: ReleasePlan) -> [String: String] {
+        var licenses: [String: String] = [:]
+        for module in Set(binaries.flatMap { $0.buildInfo?.dependencies ?? [] }.map(\.path)) {
+            for name in ["LICENSE", "LICENSE.txt", "LICENSE.md", "COPYING"] {
+                let path = "\(plan.workspace)/vendor/\(module)/\(name)"
+                if let text = try? String(contentsOfFile: path, encoding: .utf8), let id = LicenseText.identify(text) {
+                    licenses[module] = id
+                    break
+                }
+            }
+        }
+        return licenses
+    }
+}
