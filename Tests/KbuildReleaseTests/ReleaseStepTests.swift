@@ -48,7 +48,7 @@ import TestSupport
         let tars = fixture.plan.layout.releaseTars
         let first = EventLog()
         let artifacts = try await fixture.pipeline().release { first.record($0) }
-        #expect(first.outcomes.map(\.0) == ["images", "stage", "pack", "checksums", "publish"])
+        #expect(first.outcomes.map(\.0) == ["images", "stage", "pack", "sbom", "checksums", "provenance", "publish"])
         #expect(first.outcomes.allSatisfy { if case .done = $0.1 { true } else { false } })
         #expect(artifacts.map(\.kind).filter { $0 == .image }.count == 1)
         try await Tool.check("sha256sum", ["-c", "--strict", "SHA256SUMS"], in: tars)
