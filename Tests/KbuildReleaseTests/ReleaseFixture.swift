@@ -14,17 +14,7 @@ struct ReleaseFixture {
     let directory: TemporaryDirectory
     let plan: ReleasePlan
 
-    static let labelled = """
-        apiVersion: v1
-        kind: Service
-        metadata:
-          name: dns
-          labels:
-            addonmanager.kubernetes.io/mode: Reconcile
-
-        """
-
-    init(addon: String = ReleaseFixture.labelled) throws {
+    init(addon: String = AddonManifestTests.labelled) throws {
         directory = try TemporaryDirectory("kbuild-release")
         let workspace = directory.path
         try writeFile(workspace + "/LICENSES/LICENSE", "Apache-2.0\n")
