@@ -21,7 +21,7 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
     var testDescription: String { name }
 }
 
-/// issue 8's matrix: every bad input and fault exits 1 with ONE `error:` line that names the culprit
+/// The failure matrix: every bad input and fault exits 1 with ONE `error:` line that names the culprit
 /// (file:line:column, field, value, platform, binary) and says what is allowed, leaves the previous
 /// `_output/release-tars` byte-identical, and leaves no `.kbuild-tmp` file anywhere in `_output`.
 @Suite(.serialized) struct FailureMatrixTests {

@@ -3,7 +3,7 @@ import KbuildCore
 import TestSupport
 import Testing
 
-/// issue 8: two releases on one `_output` never interleave, and SIGINT, SIGTERM or SIGKILL at any point
+/// Two releases on one `_output` never interleave, and SIGINT, SIGTERM or SIGKILL at any point
 /// never lose or mix the previous release; the next run cleans up after the killed one and succeeds.
 @Suite(.serialized) struct InterruptionTests {
     /// The delays are drawn from this seed (KBUILD_FAULT_SEED overrides it) so a failure can be replayed.

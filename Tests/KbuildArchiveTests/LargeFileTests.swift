@@ -4,7 +4,7 @@ import KbuildCore
 import TestSupport
 import Testing
 
-/// issue 8, "a file over 8 GiB": the ustar size field stops at 8 GiB - 1, so the size must travel in a pax
+/// A file over 8 GiB: the ustar size field stops at 8 GiB - 1, so the size must travel in a pax
 /// header. Tested here, not through `kbuild release`: a release hashes the 8 GiB for the source digest
 /// and gzips it into kubernetes.tar.gz, about 90 s on 2 cores. Uncompressed and without digests this
 /// writes the same headers (the tar stream is identical; gzip only wraps it). Still about 70 s on a slow

@@ -1,6 +1,6 @@
 import Foundation
 import KbuildCore
-import KbuildRelease
+@testable import KbuildRelease
 import TestSupport
 import Testing
 
@@ -41,12 +41,8 @@ import Testing
             "cluster/addons/dns/coredns.yaml": Self.labelled + "\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
         ])
         defer { dir.remove() }
-        #expect {
+        #expect(throws: ReleaseError.missingAddonLabel(path: "cluster/addons/dns/coredns.yaml (document 2)")) {
             try AddonManifests.find(workspace: dir.path, directories: ["cluster/addons"], exclude: [])
-        } throws: { error in
-            let text = "\(error)"
-            return text.contains("cluster/addons/dns/coredns.yaml (document 2)")
-                && text.contains("kubernetes.io/cluster-service")
         }
     }
 
@@ -55,9 +51,10 @@ import Testing
         defer { dir.remove() }
         try FileManager.default.createSymbolicLink(
             atPath: dir.appending("ws/cluster/addons/evil.yaml"), withDestinationPath: dir.appending("outside/secret.yaml"))
-        #expect {
+        let evil = dir.appending("ws/cluster/addons/evil.yaml")
+        #expect(throws: ReleaseError.unsafeInput(path: evil, reason: AddonManifests.outsideReason(dir.appending("outside/secret.yaml")))) {
             try AddonManifests.find(workspace: dir.appending("ws"), directories: ["cluster/addons"], exclude: [])
-        } throws: { "\($0)".contains("symlink points outside the workspace") }
+        }
     }
 }
 
@@ -67,9 +64,9 @@ import Testing
         defer { dir.remove() }
         let path = dir.appending("_output/.kbuild.lock")
         let first = try OutputLock(path: path)
-        #expect {
+        #expect(throws: ReleaseError.locked(path: path, holder: "pid \(getpid())")) {
             _ = try OutputLock(path: path)
-        } throws: { "\($0)".contains("another kbuild release is running") && "\($0)".contains("pid \(getpid())") }
+        }
         withExtendedLifetime(first) {}
     }
 }
