@@ -95,20 +95,21 @@ struct CompressorCache: ~Copyable {
     }
 }
 
-/// The process-wide deflate threads, one per core, shared by every tarball being written so that
-/// packing several tarballs at once does not oversubscribe the CPU. A fixed number of slots bounds
-/// the blocks in flight across all writers (and so the memory).
-final class DeflatePool: @unchecked Sendable {
-    // Safety: `queue` and `freeSlots` are only touched under `condition`.
-    static let shared = DeflatePool(threads: ProcessInfo.processInfo.activeProcessorCount)
-
-    let threads: Int
+/// Deflate threads shared by every tarball one release writes, so that packing several tarballs at
+/// once does not oversubscribe the CPU. A fixed number of slots bounds the blocks in flight across
+/// all writers (and so the memory). Owned by whoever packs (the release's pack step): `shutdown()`
+/// ends its threads once no writer uses it.
+public final class DeflatePool: @unchecked Sendable, Hashable {
+    // Safety: `queue`, `freeSlots` and `stopping` are only touched under `condition`.
+    public let threads: Int
     private let condition = NSCondition()
     private var queue: [DeflateBlock] = []
     private var queueHead = 0
     private var freeSlots: Int
+    private var stopping = false
 
-    init(threads: Int) {
+    /// Starts `threads` deflate threads (at least one).
+    public init(threads: Int) {
         self.threads = max(threads, 1)
         // Two per thread keeps every thread busy while writers fill and drain in order.
         freeSlots = 2 * self.threads + 2
@@ -138,6 +139,17 @@ final class DeflatePool: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Ends the threads after the blocks already queued; writers must be finished.
+    public func shutdown() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    public static func == (lhs: DeflatePool, rhs: DeflatePool) -> Bool { lhs === rhs }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+
     func submit(_ block: DeflateBlock) {
         condition.lock()
         queue.append(block)
@@ -149,7 +161,11 @@ final class DeflatePool: @unchecked Sendable {
         var cache = CompressorCache()
         while true {
             condition.lock()
-            while queueHead == queue.count { condition.wait() }
+            while queueHead == queue.count && !stopping { condition.wait() }
+            if queueHead == queue.count {
+                condition.unlock()
+                return
+            }
             let block = queue[queueHead]
             queueHead += 1
             if queueHead > 64 && queueHead * 2 > queue.count {
@@ -177,10 +193,12 @@ final class ParallelGzipStream {
     private var members = 0
     private let emit: (UnsafeRawBufferPointer) -> Bool
 
-    /// `threads` 1 compresses on the calling thread only; more uses `pool` with up to that many of
-    /// this stream's blocks in flight. `emit` returns false to stop (a write failed).
-    init(level: Int, threads: Int, pool: DeflatePool, emit: @escaping (UnsafeRawBufferPointer) -> Bool) {
+    /// Without a pool (or with a one-thread pool) compresses on the calling thread only; else uses
+    /// `pool` with up to twice its threads of this stream's blocks in flight. `emit` returns false to
+    /// stop (a write failed).
+    init(level: Int, pool: DeflatePool?, emit: @escaping (UnsafeRawBufferPointer) -> Bool) {
         self.level = level
+        let threads = pool?.threads ?? 1
         self.pool = threads > 1 ? pool : nil
         maxInFlight = threads > 1 ? 2 * threads : 0
         self.emit = emit

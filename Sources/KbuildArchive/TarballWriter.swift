@@ -11,11 +11,11 @@ public struct TarOptions: Sendable, Hashable {
         /// gzip through libarchive (zlib), one member; the header carries no file name and no time.
         case gzip(level: Int)
         /// gzip through libdeflate in 1 MiB blocks, one gzip member each, compressed in parallel on
-        /// a process-wide pool (one thread per core) and written in order. Standard gzip that GNU
-        /// tar/gzip, Go and libarchive read; the bytes depend only on the input, the level (1–12)
-        /// and the libdeflate version, never on `threads`, which caps how many of this tarball's
-        /// blocks compress at once (nil: one per core; 1: all on the calling thread).
-        case fastGzip(level: Int, threads: Int? = nil)
+        /// `pool` (the caller's, shared by the tarballs it writes at once) and written in order.
+        /// Standard gzip that GNU tar/gzip, Go and libarchive read; the bytes depend only on the
+        /// input, the level (1–12) and the libdeflate version, never on the pool (nil: every block
+        /// on the calling thread).
+        case fastGzip(level: Int, pool: DeflatePool? = nil)
 
         /// The library behind `.fastGzip`, e.g. "libdeflate 1.14": part of what its bytes depend on.
         public static var fastGzipLibrary: String { FastGzip.library }
@@ -113,15 +113,14 @@ public final class TarballWriter {
             switch options.compression {
             case .none:
                 try archive_write_add_filter_none(archive).check(archive, "set no compression", path)
-            case .fastGzip(let level, let threads):
+            case .fastGzip(let level, let pool):
                 guard FastGzip.levels.contains(level) else {
                     throw ArchiveError.invalidLevel(
                         path: path, level: level, allowed: "\(FastGzip.levels.lowerBound)-\(FastGzip.levels.upperBound)")
                 }
                 // libarchive writes plain tar (padded to 10240-byte records like GNU tar); we compress.
                 try archive_write_add_filter_none(archive).check(archive, "set no compression", path)
-                let pool = DeflatePool.shared
-                sink.compressWithGzip(level: level, threads: threads ?? pool.threads, pool: pool)
+                sink.compressWithGzip(level: level, pool: pool)
             case .gzip(let level):
                 try archive_write_add_filter_gzip(archive).check(archive, "set gzip", path)
                 // No time and no name in the gzip header: reproducible bytes.
@@ -304,8 +303,8 @@ final class Sink {
         }
     }
 
-    func compressWithGzip(level: Int, threads: Int, pool: DeflatePool) {
-        gzip = ParallelGzipStream(level: level, threads: threads, pool: pool) { [unowned self] member in
+    func compressWithGzip(level: Int, pool: DeflatePool?) {
+        gzip = ParallelGzipStream(level: level, pool: pool) { [unowned self] member in
             writeOutput(member) >= 0
         }
     }

@@ -8,8 +8,11 @@ import Testing
 @Suite struct FastGzipTests {
     static let epoch = try! SourceDate(seconds: 1_700_000_000)
 
-    static func options(level: Int = 6, threads: Int? = nil) -> TarOptions {
-        TarOptions(compression: .fastGzip(level: level, threads: threads), mtime: epoch)
+    /// One pool for the suite, as a release has one for its tarballs.
+    static let pool = DeflatePool(threads: ProcessInfo.processInfo.activeProcessorCount)
+
+    static func options(level: Int = 6, pool: DeflatePool? = FastGzipTests.pool) -> TarOptions {
+        TarOptions(compression: .fastGzip(level: level, pool: pool), mtime: epoch)
     }
 
     /// The small awkward tree of the libarchive-gzip tests plus payloads spanning several 1 MiB blocks:
@@ -147,8 +150,11 @@ import Testing
         let entries = try TarEntry.tree(of: root, under: "kubernetes")
         var outputs: [Data] = []
         for threads in [1, 2, 5] {
+            // No pool at all for 1: every block on the calling thread.
+            let pool = threads == 1 ? nil : DeflatePool(threads: threads)
+            defer { pool?.shutdown() }
             let written = try Tarball.write(
-                entries, to: dir.appending("t\(threads).tar.gz"), options: Self.options(threads: threads))
+                entries, to: dir.appending("t\(threads).tar.gz"), options: Self.options(pool: pool))
             outputs.append(try Data(contentsOf: URL(fileURLWithPath: written.path)))
         }
         #expect(outputs[0] == outputs[1])

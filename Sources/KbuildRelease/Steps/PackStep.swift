@@ -1,3 +1,4 @@
+import Foundation
 import KbuildArchive
 import KbuildCore
 
@@ -16,7 +17,11 @@ struct PackStep: ReleaseStep {
         let plan = context.plan
         let (stageRoot, tarsRoot) = (draft.stageRoot, draft.tarsRoot)
         // Parallel libdeflate gzip members: standard gzip, same bytes whatever the thread count.
-        let options = TarOptions(compression: .fastGzip(level: context.options.compressionLevel), mtime: plan.sourceDate)
+        // One pool for every tarball of this release, so concurrent tarballs share the cores.
+        let pool = DeflatePool(threads: ProcessInfo.processInfo.activeProcessorCount)
+        defer { pool.shutdown() }
+        let options = TarOptions(
+            compression: .fastGzip(level: context.options.compressionLevel, pool: pool), mtime: plan.sourceDate)
         let pack: @Sendable (ReleasePlan.PlannedTarball) async throws -> PackedTarball = { tarball in
             let path = tarsRoot + "/" + tarball.name
             let written = try await Blocking.run {
