@@ -9,6 +9,10 @@ public enum ReleaseError: Error, CustomStringConvertible, Equatable {
     case missingBuildOutput(path: String)
     case locked(path: String, holder: String)
     case io(path: String, reason: String)
+    /// A command-line value out of range: the option, the value, what is allowed.
+    case invalidArgument(name: String, value: String, allowed: String)
+    /// A shard that cannot be merged: which one (its directory) and why.
+    case shard(path: String, problem: String)
 
     public var description: String {
         switch self {
@@ -27,6 +31,10 @@ public enum ReleaseError: Error, CustomStringConvertible, Equatable {
             return "another kbuild release is running on this _output (\(holder)); lock: \(path)"
         case .io(let path, let reason):
             return "\(path): \(reason)"
+        case .invalidArgument(let name, let value, let allowed):
+            return "\(name) \(value.debugDescription): not allowed; \(allowed)"
+        case .shard(let path, let problem):
+            return "shard \(path): \(problem)"
         }
     }
 }

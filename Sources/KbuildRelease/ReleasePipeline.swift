@@ -48,6 +48,39 @@ public struct ReleasePipeline: Sendable {
         }
     }
 
+    /// One shard of a release split across machines (`--shard I/N`): its builds and images, then
+    /// `_output/shards/<I>-of-<N>` for the merge job. Returns that directory.
+    public func shard(_ spec: ShardSpec, progress: @escaping Progress = { _ in }) async throws -> String {
+        let shard = ReleasePipeline(plan: plan.sharded(spec), options: options, toolchain: toolchain, runner: runner)
+        return try await StepRunner.locked(shard.context(progress)) { runner in
+            var draft = try runner.draft()
+            if !options.skipBuild { try await runner.run(BuildStep(), &draft) }
+            try await runner.run(ImagesStep(), &draft)
+            try await runner.run(ShardStep(spec: spec, planDigest: plan.digest), &draft)
+            return ShardStep.directory(spec, layout: plan.layout)
+        }
+    }
+
+    /// The release from the shard directories of `kbuild release --shard` (`--merge DIR…`): checked and
+    /// placed, images written again (they must equal the shards'), then the package phase, so the
+    /// result is byte-identical to a release on one machine.
+    public func merge(_ directories: [String], progress: @escaping Progress = { _ in }) async throws -> [Artifact] {
+        try await StepRunner.locked(context(progress)) { runner in
+            var draft = try runner.draft()
+            try await runner.run(MergeStep(directories: directories), &draft)
+            let merged = Dictionary(uniqueKeysWithValues: try plan.images.map { ($0.tarball, try ShardStep.sha256(of: $0.tarball)) })
+            try await runner.run(ImagesStep(), &draft)
+            for image in draft.images where merged[image.tarball] != image.sha256 {
+                throw ReleaseError.shard(
+                    path: plan.relative(image.tarball),
+                    problem: "written here as sha256 \(image.sha256), the shard's is \(merged[image.tarball] ?? "missing"); shards and merge need the same kbuild")
+            }
+            try await runner.run(
+                phase: "package", Self.packageSteps, outputs: PublishStep.outputs(of: plan, signed: options.proof.signingKey != nil), &draft)
+            return draft.artifacts
+        }
+    }
+
     /// Every binary for every platform (`kbuild build`).
     public func build(progress: @escaping Progress = { _ in }) async throws {
         try await StepRunner.locked(context(progress)) { runner in

@@ -18,6 +18,7 @@ extension Kbuild {
 
         @OptionGroup var workspace: WorkspaceOptions
         @OptionGroup var sandbox: SandboxOption
+        @OptionGroup var shard: ShardOption
 
         @Flag(name: .customLong("dry-run"), help: "Print the build matrix and the output paths; build nothing.")
         var dryRun = false
@@ -25,7 +26,8 @@ extension Kbuild {
         func run() async throws {
             try await failing(verbose: workspace.verbose) {
                 let environment = ProcessInfo.processInfo.environment
-                let loaded = try await workspace.load(environment)
+                var loaded = try await workspace.load(environment)
+                if let spec = try shard.spec() { loaded.plan = loaded.plan.sharded(spec) }
                 if dryRun {
                     print(loaded.plan.renderedBuilds, terminator: "")
                     return

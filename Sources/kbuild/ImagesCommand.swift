@@ -18,11 +18,13 @@ extension Kbuild {
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
+        @OptionGroup var shard: ShardOption
 
         func run() async throws {
             try await failing(verbose: workspace.verbose) {
                 let environment = ProcessInfo.processInfo.environment
-                let loaded = try await workspace.load(environment)
+                var loaded = try await workspace.load(environment)
+                if let spec = try shard.spec() { loaded.plan = loaded.plan.sharded(spec) }
                 let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
                 _ = try await ReleasePipeline(loaded, options: workspace.releaseOptions(environment))
                     .images { printer.handle($0) }

@@ -18,6 +18,12 @@ extension Kbuild {
                 failed or interrupted release leaves the previous release-tars untouched. Two releases on \
                 one _output never interleave (a lock). Outputs whose inputs did not change are reused.
 
+                Split across machines: `kbuild release --shard I/N` on N machines builds a deterministic \
+                slice (whole platforms where possible) into _output/shards/<I>-of-<N>/ with a shard.json; \
+                `kbuild release --merge DIR…` on one machine checks that the shards are of this commit and \
+                config, cover the plan exactly once and hold what they say, then packs a release \
+                byte-identical to one made on one machine.
+
                 Supply-chain documents: <project>.spdx.json (SPDX 2.3 SBOM, listed in the sums) and \
                 <project>.intoto.jsonl (in-toto/SLSA v1 provenance over every file in SHA256SUMS). With \
                 --sign-key or KBUILD_SIGN_KEY (an Ed25519 PEM private key), the provenance is a DSSE \
@@ -28,6 +34,14 @@ extension Kbuild {
 
         @OptionGroup var workspace: WorkspaceOptions
         @OptionGroup var sandbox: SandboxOption
+        @OptionGroup var shard: ShardOption
+
+        @Option(
+            name: .customLong("merge"), parsing: .upToNextOption,
+            help: ArgumentHelp(
+                "Release from the shard directories that `kbuild release --shard I/N` wrote on other machines (_output/shards/<I>-of-<N>): checked, then staged, packed and summed.",
+                valueName: "dir"))
+        var merge: [String] = []
 
         @Flag(name: .customLong("skip-build"), help: "Package the binaries already in _output/local/bin.")
         var skipBuild = false
@@ -53,7 +67,20 @@ extension Kbuild {
                     configFile: workspace.location.configFile ?? loaded.plan.workspace + "/" + ReleaseConfig.defaultPath,
                     toolVersion: Kbuild.configuration.version)
                 let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
-                let artifacts = try await ReleasePipeline(loaded, options: options).release { printer.handle($0) }
+                let pipeline = ReleasePipeline(loaded, options: options)
+                if let spec = try shard.spec() {
+                    guard merge.isEmpty else {
+                        throw ReleaseError.invalidArgument(
+                            name: "--merge", value: merge.joined(separator: " "), allowed: "not with --shard: shard on N machines, merge on one")
+                    }
+                    let directory = try await pipeline.shard(spec) { printer.handle($0) }
+                    print("shard \(spec) of \(loaded.plan.version.version): \(directory)")
+                    return
+                }
+                let artifacts =
+                    try await merge.isEmpty
+                    ? pipeline.release { printer.handle($0) }
+                    : pipeline.merge(merge.map { ReleaseLoader.absoluteWorkspace($0) }) { printer.handle($0) }
                 let tarballs = artifacts.filter { $0.kind != .image }.count
                 print("release \(loaded.plan.version.version): \(tarballs) tarballs in \(loaded.plan.layout.releaseTars)")
             }

@@ -81,6 +81,19 @@ struct WorkspaceOptions: ParsableArguments {
     }
 }
 
+/// `--shard I/N`: one slice of the plan (see `kbuild release --help`).
+struct ShardOption: ParsableArguments {
+    @Option(
+        name: .customLong("shard"),
+        help: ArgumentHelp(
+            "Only shard I of N of the builds and images: whole platforms where possible, the same slice on every machine.",
+            valueName: "I/N"))
+    var shard: String?
+
+    /// The parsed spec, if given.
+    func spec() throws -> ShardSpec? { try shard.map { try ShardSpec(parsing: $0) } }
+}
+
 /// The sandbox option of commands that build.
 struct SandboxOption: ParsableArguments {
     @Option(

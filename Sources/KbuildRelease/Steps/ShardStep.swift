@@ -1,0 +1,76 @@
+import Foundation
+import KbuildCore
+import KbuildDigest
+
+/// Writes `_output/shards/<I>-of-<N>/`: this shard's binaries (`bin/<os>/<arch>/<bin>`), image
+/// tarballs and tags (`images/<arch>/…`) and `shard.json` naming the plan, version, commit, config,
+/// Go and each output's sha256, replaced whole. A merge job takes these directories.
+struct ShardStep: ReleaseStep {
+    let name = "shard"
+    let spec: ShardSpec
+    /// `ReleasePlan.digest` of the whole release (the context's plan is this shard's slice).
+    let planDigest: String
+
+    func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
+        let plan = context.plan
+        let target = Self.directory(spec, layout: context.layout)
+        let scratch = FileOutput.temporarySibling(of: target)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let stager = Stager(root: scratch)
+        try stager.makeDirectory(scratch)
+        var placed: [(relative: String, source: String)] = []
+        for build in plan.builds {
+            placed.append((Self.binaryPath(build.platform, Paths.name(of: build.output)), build.output))
+        }
+        for image in plan.images {
+            let arch = image.request.platform.arch
+            placed.append(("images/\(arch)/\(Paths.name(of: image.tarball))", image.tarball))
+            placed.append(("images/\(arch)/\(Paths.name(of: image.tagFile))", image.tagFile))
+        }
+        try requireFiles(placed.map(\.source))
+        let outputs = try await concurrentMap(placed, limit: context.options.jobs) { item in
+            try stager.place(item.source, at: item.relative)
+            return ShardManifest.Output(path: item.relative, sha256: try Self.sha256(of: item.source))
+        }
+        let manifest = ShardManifest(
+            index: spec.index, count: spec.count, plan: planDigest, version: plan.version.version,
+            commit: plan.version.commit, config: try Self.configDigest(context), go: try context.toolchain.get().version,
+            outputs: outputs.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) })
+        try FileOutput.writeAtomically(try Self.encode(manifest), to: scratch + "/" + ShardManifest.fileName)
+        try FileManager.default.createDirectory(atPath: Paths.parent(of: target), withIntermediateDirectories: true)
+        try FileOutput.replaceDirectory(target, with: scratch)
+        return .done("\(plan.relative(target)): \(plan.builds.count) binaries, \(plan.images.count) images")
+    }
+
+    /// `_output/shards/<I>-of-<N>`.
+    static func directory(_ spec: ShardSpec, layout: OutputLayout) -> String {
+        layout.root + "/shards/" + spec.directoryName
+    }
+
+    /// `bin/<os>/<arch>/<file>` inside a shard.
+    static func binaryPath(_ platform: Platform, _ file: String) -> String {
+        "bin/\(platform.os)/\(platform.arch)/\(file)"
+    }
+
+    static func sha256(of path: String) throws(ReleaseError) -> String {
+        do {
+            return try Digest.file(path, .sha256).hex
+        } catch {
+            throw .io(path: path, reason: error.description)
+        }
+    }
+
+    /// sha256 of the config file, or empty when the release was given none.
+    static func configDigest(_ context: StepContext) throws(ReleaseError) -> String {
+        guard let file = context.options.proof.configFile else { return "" }
+        return try sha256(of: file)
+    }
+
+    static func encode(_ manifest: ShardManifest) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(manifest)
+        data.append(UInt8(ascii: "\n"))
+        return data
+    }
+}
