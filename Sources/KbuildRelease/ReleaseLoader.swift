@@ -16,7 +16,8 @@ public struct LoadedWorkspace: Sendable {
 public enum ReleaseLoader {
     public static func load(
         workspace: String, configPath: String? = nil, environment: [String: String],
-        style: VersionStyle? = nil, quick: Bool = false, runner: any ProcessRunner = SubprocessRunner()
+        style: VersionStyle? = nil, quick: Bool = false, strictVersion: Bool = false,
+        runner: any ProcessRunner = SubprocessRunner(), warn: @Sendable (String) -> Void = { _ in }
     ) async throws -> LoadedWorkspace {
         let workspace = absoluteWorkspace(workspace)
         let toolchain = try? await GoToolchain.locate(runner: runner, environment: environment)
@@ -31,7 +32,7 @@ public enum ReleaseLoader {
         let sourceDate = try await resolver.sourceDate(workspace: workspace, environment: environment)
         let version = try await resolver.resolve(
             workspace: workspace, environment: environment, baseFile: config.version.baseFile,
-            style: style ?? config.version.style, sourceDate: sourceDate)
+            style: style ?? config.version.style, sourceDate: sourceDate, strict: strictVersion, warn: warn)
         let plan = ReleasePlanner.plan(
             config: config, version: version, sourceDate: sourceDate, workspace: workspace)
         return LoadedWorkspace(plan: plan, toolchain: toolchain)

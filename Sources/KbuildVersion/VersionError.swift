@@ -20,6 +20,10 @@ public enum VersionError: Error, CustomStringConvertible, Equatable {
     case sourceDate(SourceDateError)
     /// A git command failed where it must not.
     case git(CommandError)
+    /// git refuses or cannot read the workspace's repository (dubious ownership, corrupt `.git`, …).
+    case unreadableRepository(workspace: String, gitMessage: String)
+    /// A shallow clone in which git describe finds no `v*` tag: the version would be base.go's.
+    case shallowWithoutTags(workspace: String, fallback: String)
     /// `kbuild cut` was given something other than `vMAJOR.MINOR[.PATCH][-pre]`.
     case invalidReleaseVersion(String)
     /// `kbuild cut` outside a git repository with at least one commit.
@@ -54,6 +58,16 @@ public enum VersionError: Error, CustomStringConvertible, Equatable {
             return error.description
         case .git(let error):
             return error.description
+        case .unreadableRepository(let workspace, let message):
+            let trust =
+                message.contains("dubious ownership") || message.contains("safe.directory")
+                ? "if you trust it, git config --global --add safe.directory \(workspace)"
+                : "repair or re-clone it"
+            return
+                "git cannot read the repository at \(workspace): \(message); allowed: a repository git can read (\(trust)), or KUBE_GIT_VERSION_FILE with SOURCE_DATE_EPOCH to release without git"
+        case .shallowWithoutTags(let workspace, let fallback):
+            return
+                "\(workspace) is a shallow clone and git describe finds no v* tag in it, so the version falls back to base.go's \(fallback); fetch the tags (git fetch --unshallow --tags) or set KUBE_GIT_VERSION_FILE"
         case .invalidReleaseVersion(let version):
             return
                 "'\(version)' is not a release version: expected vMAJOR.MINOR[.PATCH][-PRERELEASE], e.g. v0.5, v1.2.3 or v1.3.0-rc.1"

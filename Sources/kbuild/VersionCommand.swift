@@ -19,7 +19,10 @@ extension Kbuild {
                 Overrides, strongest first: KUBE_GIT_VERSION_FILE names a file of KEY='value' lines \
                 (as written by --save) that is used as it is; else KUBE_GIT_COMMIT, KUBE_GIT_TREE_STATE \
                 and KUBE_GIT_VERSION replace what git would say. Without a git repository or a v* tag, \
-                the version falls back to gitVersion in pkg/version/base.go.
+                the version falls back to gitVersion in pkg/version/base.go. A shallow clone without \
+                v* tags falls back too, with a warning on stderr; --strict-version (or CI=true) makes \
+                it an error. A repository git refuses (dubious ownership: see safe.directory) or \
+                cannot read is always an error.
 
                 buildDate comes from SOURCE_DATE_EPOCH (seconds since 1970, UTC), else the HEAD \
                 commit time.
@@ -57,6 +60,11 @@ extension Kbuild {
         @Option(help: "semver (v1.30.0-5+0123456789abcd) or describe (git's raw v1.30.0-5-g0123456789abcd).")
         var style: VersionStyle?
 
+        @Flag(
+            name: .customLong("strict-version"),
+            help: "Refuse a shallow clone without v* tags instead of warning (CI=true does the same).")
+        var strictVersion = false
+
         func validate() throws {
             if [json, short, ldflagsPackage != nil].filter({ $0 }).count > 1 {
                 throw ValidationError("--json, --short and --ldflags are alternatives: pick one")
@@ -67,9 +75,9 @@ extension Kbuild {
             try await failing {
                 let settings = try versionSettings()
                 let info = try await VersionResolver().resolve(
-                    workspace: directory, environment: ProcessInfo.processInfo.environment,
+                    workspace: ReleaseLoader.absoluteWorkspace(directory), environment: ProcessInfo.processInfo.environment,
                     baseFile: settings?.baseFile ?? VersionResolver.defaultBaseFile,
-                    style: style ?? settings?.style ?? .semver)
+                    style: style ?? settings?.style ?? .semver, strict: strictVersion, warn: warning)
                 if let save { try FileOutput.writeAtomically(info.versionFile, to: save) }
                 print(try Self.render(info, json: json, short: short, ldflagsPackage: ldflagsPackage))
             }

@@ -26,6 +26,11 @@ struct WorkspaceOptions: ParsableArguments {
         help: "Host platform only; the same as KUBE_FASTBUILD=true.")
     var quick = false
 
+    @Flag(
+        name: .customLong("strict-version"),
+        help: "Refuse a shallow clone without v* tags instead of warning (CI=true does the same).")
+    var strictVersion = false
+
     @Flag(name: .shortAndLong, help: "Print every step in detail.")
     var verbose = false
 
@@ -42,8 +47,14 @@ struct WorkspaceOptions: ParsableArguments {
     func load() async throws -> LoadedWorkspace {
         try await ReleaseLoader.load(
             workspace: directory, configPath: config.map { ReleaseLoader.absoluteWorkspace($0) },
-            environment: ProcessInfo.processInfo.environment, quick: quick)
+            environment: ProcessInfo.processInfo.environment, quick: quick, strictVersion: strictVersion,
+            warn: warning)
     }
+}
+
+/// Prints `warning: …` on stderr, one line: what the user should know but need not stop for.
+@Sendable func warning(_ message: String) {
+    FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
 }
 
 /// The sandbox option of commands that build.

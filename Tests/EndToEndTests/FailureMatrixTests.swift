@@ -213,7 +213,33 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
         },
     ]
 
-    static let allCases = configCases + versionCases + buildCases + outsideCases
+    /// issue 13: what outside testing broke (a wrong version with exit 0, overridable stamps, lost
+    /// symlinks, unparsed add-ons, messages that lost their point, promises not kept).
+    static let issue13Cases: [FaultCase] = [
+        FaultCase(name: "version: checkout owned by another uid (dubious ownership)",
+                  expected: ["git cannot read the repository at", "detected dubious ownership in repository at",
+                             "git config --global --add safe.directory", "or KUBE_GIT_VERSION_FILE with SOURCE_DATE_EPOCH"]) {
+            try await $0.ownByAnotherUser()
+            return Broken(expected: ["safe.directory \($0.workspace)"], environment: try $0.emptyHome())
+        },
+        FaultCase(name: "version: corrupt .git", expected: ["git cannot read the repository at", "not a git repository", "repair or re-clone it", "KUBE_GIT_VERSION_FILE"]) {
+            try "garbage\n".write(toFile: $0.workspace + "/.git/HEAD", atomically: true, encoding: .utf8)
+            return Broken()
+        },
+        FaultCase(name: "version: shallow clone without tags in CI", environment: ["CI": "true"],
+                  expected: ["is a shallow clone and git describe finds no v* tag in it", "falls back to base.go's v0.1-dev",
+                             "git fetch --unshallow --tags", "KUBE_GIT_VERSION_FILE"]) {
+            try await $0.makeShallowClone()
+            return Broken()
+        },
+        FaultCase(name: "version: shallow clone without tags, --strict-version", arguments: ["release", "--strict-version"],
+                  environment: ["CI": nil], expected: ["is a shallow clone", "git fetch --unshallow --tags"]) {
+            try await $0.makeShallowClone()
+            return Broken()
+        },
+    ]
+
+    static let allCases = configCases + versionCases + buildCases + outsideCases + issue13Cases
 
     @Test(arguments: allCases)
     func fails(_ fault: FaultCase) async throws {
