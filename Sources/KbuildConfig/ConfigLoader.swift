@@ -104,7 +104,7 @@ private struct Reader {
         }
 
         let version = try readVersion(top["version"], parent: root)
-        let go = try readGo(top["go"])
+        let go = try readGo(top["go"], owned: VersionInfo.stampedVariables.map { "\(version.package).\($0)" })
         let platforms = try readPlatforms(top["platforms"])
         guard let binariesEntry = top["binaries"] else {
             throw fail(root, "binaries", "required: the list of binaries to build (name, package, kinds, image, static)")
@@ -153,7 +153,7 @@ private struct Reader {
         return ReleaseConfig.VersionSettings(package: package, baseFile: baseFile, style: style)
     }
 
-    func readGo(_ entry: Entry?) throws -> ReleaseConfig.Go {
+    func readGo(_ entry: Entry?, owned: [String]) throws -> ReleaseConfig.Go {
         let fields = try entry.map { try mapping($0.value, "go", allowed: ["version", "mod", "tags", "ldflags"]) } ?? [:]
         var go = ReleaseConfig.Go()
         if let given = fields["version"], !isNull(given.value) {
@@ -181,7 +181,12 @@ private struct Reader {
             }
         }
         if let given = fields["ldflags"] {
-            go.ldflags = try stringList(given.value, "go.ldflags").map { word, node, path in
+            let items = try stringList(given.value, "go.ldflags")
+            if let bad = LDFlagsValidation.firstOwnedAssignment(in: items.map(\.0), owned: owned) {
+                let (word, node, path) = items[bad.item]
+                throw fail(node, path, "\"\(word)\" sets \(bad.variable), which kbuild stamps from the release version; allowed: -X for other variables (the version comes from a v* tag, KUBE_GIT_VERSION or KUBE_GIT_VERSION_FILE)")
+            }
+            go.ldflags = try items.map { word, node, path in
                 guard !word.isEmpty, !word.contains(where: \.isWhitespace) else {
                     throw fail(node, path, "\"\(word)\" must be one non-empty word without spaces; list each word separately")
                 }

@@ -237,6 +237,16 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             try await $0.makeShallowClone()
             return Broken()
         },
+        FaultCase(name: "config: go.ldflags sets the stamped version (-X=)",
+                  expected: ["go.ldflags[0]: \"-X=k8s.io/example/pkg/version.gitVersion=v9.9.9\" sets k8s.io/example/pkg/version.gitVersion, which kbuild stamps from the release version; allowed: -X for other variables"]) {
+            let line = try $0.editConfig("ldflags: []", "ldflags: [\"-X=k8s.io/example/pkg/version.gitVersion=v9.9.9\"]")
+            return Broken(expected: ["\(config):\(line):13: "])
+        },
+        FaultCase(name: "config: go.ldflags sets the stamped commit (--X and value as two items)",
+                  expected: ["go.ldflags[2]: \"k8s.io/example/pkg/version.gitCommit=0\" sets k8s.io/example/pkg/version.gitCommit", "allowed: -X for other variables"]) {
+            let line = try $0.editConfig("  ldflags: []", "  ldflags:\n    - -w\n    - --X\n    - k8s.io/example/pkg/version.gitCommit=0") + 3
+            return Broken(expected: ["\(config):\(line):7: "])
+        },
     ]
 
     static let allCases = configCases + versionCases + buildCases + outsideCases + issue13Cases
