@@ -291,7 +291,9 @@ public struct ReleasePipeline: Sendable {
         let stager = Stager(root: stageRoot)
         try stager.makeDirectory(stageRoot)
         try stager.makeDirectory(tarsRoot)
-        try stage(with: stager, tracked: tracked)
+        // The src tarball is HEAD's tree (symlinks kept, committed bytes); staged files only without git.
+        let source = try await SourceTree.read(workspace: plan.workspace, into: stageRoot + "/src", runner: runner)
+        try stage(with: stager, tracked: source == nil ? tracked : [])
         progress(.stepFinished("stage", seconds: Date().timeIntervalSince(start), summary: layout.releaseStage))
 
         let packStart = Date()
@@ -299,7 +301,11 @@ public struct ReleasePipeline: Sendable {
         // Parallel libdeflate gzip members: standard gzip, same bytes whatever the thread count.
         let options = TarOptions(compression: .fastGzip(level: self.options.compressionLevel), mtime: plan.sourceDate)
         let pack: @Sendable (ReleasePlan.PlannedTarball) throws -> WrittenArchive = { tarball in
-            let entries = try TarEntry.tree(of: stageRoot + "/" + stageDirectory(tarball), under: "")
+            let entries = if tarball.kind == .src, let source {
+                source.entries(adding: ReleasePlan.sourceVersionFile, from: "\(stageRoot)/src/\(ReleasePlan.sourceVersionFile)")
+            } else {
+                try TarEntry.tree(of: stageRoot + "/" + stageDirectory(tarball), under: "")
+            }
             let written = try Tarball.write(entries, to: tarsRoot + "/" + tarball.name, options: options)
             progress(.tarball(name: tarball.name, size: written.size))
             return written

@@ -247,6 +247,12 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             let line = try $0.editConfig("  ldflags: []", "  ldflags:\n    - -w\n    - --X\n    - k8s.io/example/pkg/version.gitCommit=0") + 3
             return Broken(expected: ["\(config):\(line):7: "])
         },
+        FaultCase(name: "src: the blob of a tracked file is missing from .git", environment: newDate,
+                  expected: ["go.mod: git cannot read its blob", "missing", "allowed: a repository holding every object of HEAD"]) {
+            let blob = try await $0.repository.git("rev-parse", "HEAD:go.mod")
+            try FileManager.default.removeItem(atPath: "\($0.workspace)/.git/objects/\(blob.prefix(2))/\(blob.dropFirst(2))")
+            return Broken()
+        },
     ]
 
     static let allCases = configCases + versionCases + buildCases + outsideCases + issue13Cases
