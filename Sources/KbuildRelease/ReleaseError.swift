@@ -5,6 +5,8 @@ public enum ReleaseError: Error, CustomStringConvertible, Equatable {
     case missingInput(path: String, what: String)
     case unsafeInput(path: String, reason: String)
     case missingAddonLabel(path: String)
+    /// An add-on manifest that does not parse: its document (1-based) and the line and column.
+    case invalidManifest(path: String, document: Int, line: Int, column: Int, problem: String)
     case conflict(String)
     case missingBuildOutput(path: String)
     case locked(path: String, holder: String)
@@ -19,6 +21,9 @@ public enum ReleaseError: Error, CustomStringConvertible, Equatable {
         case .missingAddonLabel(let path):
             return
                 "\(path): add-on manifest lacks the label kubernetes.io/cluster-service: \"true\" (or addonmanager.kubernetes.io/mode); add it, or exclude the file with addons.exclude"
+        case .invalidManifest(let path, let document, let line, let column, let problem):
+            return
+                "\(path):\(line):\(column): document \(document): \(problem); allowed: YAML (every document of a multi-document file) or JSON add-on manifests, or exclude the file with addons.exclude"
         case .conflict(let message):
             return message
         case .missingBuildOutput(let path):

@@ -253,6 +253,21 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             try FileManager.default.removeItem(atPath: "\($0.workspace)/.git/objects/\(blob.prefix(2))/\(blob.dropFirst(2))")
             return Broken()
         },
+        FaultCase(name: "add-ons: a .yaml that is not YAML",
+                  expected: ["cluster/addons/dns/broken.yaml:4:9: document 2: malformed YAML: did not find expected ',' or ']'", "allowed: YAML (every document of a multi-document file) or JSON add-on manifests"]) {
+            try $0.write("cluster/addons/dns/broken.yaml", "metadata: {labels: {addonmanager.kubernetes.io/mode: Reconcile}}\n---\nkind: [Service\nmetadata: {}\n")
+            return Broken()
+        },
+        FaultCase(name: "add-ons: a .json with an unclosed brace",
+                  expected: ["cluster/addons/dns/broken.json:3:1: document 1: malformed JSON: unexpected end of file (an unclosed {?); allowed: YAML"]) {
+            try $0.write("cluster/addons/dns/broken.json", "{\n  \"metadata\": {\"labels\": {\"addonmanager.kubernetes.io/mode\": \"Reconcile\"}}\n")
+            return Broken()
+        },
+        FaultCase(name: "add-ons: the label only in a comment",
+                  expected: ["cluster/addons/dns/commented.yaml: add-on manifest lacks the label kubernetes.io/cluster-service: \"true\"", "exclude the file with addons.exclude"]) {
+            try $0.write("cluster/addons/dns/commented.yaml", "# kubernetes.io/cluster-service: \"true\"\napiVersion: v1\nkind: Service\nmetadata:\n  name: x\n")
+            return Broken()
+        },
     ]
 
     static let allCases = configCases + versionCases + buildCases + outsideCases + issue13Cases
