@@ -12,7 +12,10 @@ public enum ReleaseError: Error, CustomStringConvertible, Equatable {
     case locked(path: String, holder: String)
     case io(path: String, reason: String)
 
-    public var description: String {
+    /// One line whatever the paths and values in it hold.
+    public var description: String { Escaping.oneLine(text) }
+
+    private var text: String {
         switch self {
         case .missingInput(let path, let what):
             return "\(path): missing \(what)"

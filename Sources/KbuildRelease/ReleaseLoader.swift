@@ -20,6 +20,7 @@ public enum ReleaseLoader {
         runner: any ProcessRunner = SubprocessRunner(), warn: @Sendable (String) -> Void = { _ in }
     ) async throws -> LoadedWorkspace {
         let workspace = absoluteWorkspace(workspace)
+        try checkWorkspace(workspace)
         let toolchain = try? await GoToolchain.locate(runner: runner, environment: environment)
         let known = (try? await toolchain?.distList(runner: runner)) ?? ReleaseConfig.knownPlatforms
         let file = Paths.absolute(configPath ?? ReleaseConfig.defaultPath, relativeTo: workspace)
@@ -36,6 +37,14 @@ public enum ReleaseLoader {
         let plan = ReleasePlanner.plan(
             config: config, version: version, sourceDate: sourceDate, workspace: workspace)
         return LoadedWorkspace(plan: plan, toolchain: toolchain)
+    }
+
+    /// Refuses a workspace (`-C DIR`) that is not a directory, saying what it is instead.
+    public static func checkWorkspace(_ workspace: String) throws(ReleaseError) {
+        let (kind, reason) = FileKind.of(workspace)
+        guard kind != "a directory" else { return }
+        let what = kind.map { "is \($0)" } ?? reason.lowercased()
+        throw .unsafeInput(path: workspace, reason: "\(what) (-C); allowed: a directory, the Go workspace")
     }
 
     /// `path` made absolute against the current directory, without a trailing slash.

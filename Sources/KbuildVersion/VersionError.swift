@@ -6,6 +6,8 @@ public enum VersionError: Error, CustomStringConvertible, Equatable {
     case invalidVersion(version: String, origin: String)
     /// A value (commit, tree state, major, minor) that cannot be stamped safely.
     case invalidValue(name: String, value: String, origin: String)
+    /// A `KUBE_GIT_*` variable of the environment holds a value kbuild cannot stamp.
+    case invalidOverride(variable: String, value: String, allowed: String)
     /// `KUBE_GIT_VERSION_FILE` names a file that cannot be read.
     case unreadableFile(path: String, reason: String)
     /// A malformed line in a version file or base.go.
@@ -35,14 +37,22 @@ public enum VersionError: Error, CustomStringConvertible, Equatable {
     /// An output file could not be written.
     case cannotWrite(path: String, reason: String)
 
+    /// One line whatever the values hold (a newline in a value is shown as `\n`).
     public var description: String {
+        if case .git(let error) = self { return error.description }
+        return Escaping.oneLine(text)
+    }
+
+    private var text: String {
         switch self {
         case .invalidVersion(let version, let origin):
             return
-                "version '\(version)' (from \(origin)) is not a valid semantic version: expected vMAJOR.MINOR[.PATCH][-PRERELEASE][+BUILD] (see https://semver.org), e.g. v1.30.0 or v1.31.0-alpha.1"
+                "version \(version.contains("\n") || version.contains("'") ? Escaping.shown(version) : "'\(version)'") (from \(origin)) is not a valid semantic version: expected vMAJOR.MINOR[.PATCH][-PRERELEASE][+BUILD] (see https://semver.org), e.g. v1.30.0 or v1.31.0-alpha.1"
         case .invalidValue(let name, let value, let origin):
             return
-                "\(name)='\(value)' (from \(origin)) cannot be stamped into a binary: quotes and control characters are not allowed"
+                "\(name)=\(Escaping.shown(value)) (from \(origin)) cannot be stamped into a binary; allowed: \(name == "KUBE_GIT_TREE_STATE" ? "clean, dirty or archive" : "text without quotes or control characters")"
+        case .invalidOverride(let variable, let value, let allowed):
+            return "\(variable)=\(Escaping.shown(value)) (from the environment) cannot be stamped into a binary; allowed: \(allowed)"
         case .unreadableFile(let path, let reason):
             return "cannot read \(path): \(reason)"
         case .syntax(let path, let line, let message):

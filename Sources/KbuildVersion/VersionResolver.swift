@@ -40,6 +40,7 @@ public struct VersionResolver: Sendable {
         } else if let embedded = await embeddedVersionFile(in: workspace), VersionVariables(environment: environment).isEmpty {
             info = try Self.fromVersionFile(path: embedded, buildDate: buildDate)
         } else {
+            try Self.checkOverrides(VersionVariables(environment: environment))
             info = try await fromGit(
                 workspace: workspace, overrides: VersionVariables(environment: environment), baseFile: baseFile,
                 style: style, buildDate: buildDate)
@@ -50,6 +51,9 @@ public struct VersionResolver: Sendable {
             }
         }
         let origin = Self.origin(of: info.source, environment: environment, baseFile: baseFile)
+        if info.source == .file, !["", "clean", "dirty", "archive"].contains(info.treeState) {
+            throw VersionError.invalidValue(name: "KUBE_GIT_TREE_STATE", value: info.treeState, origin: origin)
+        }
         guard VersionRewriter.isValid(info.version) else {
             throw VersionError.invalidVersion(version: info.version, origin: origin)
         }
@@ -87,18 +91,16 @@ public struct VersionResolver: Sendable {
     // MARK: - Sources
 
     static func fromVersionFile(path: String, buildDate: String) throws -> VersionInfo {
-        let text: String
-        do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            guard let decoded = String(data: data, encoding: .utf8) else {
-                throw VersionError.unreadableFile(path: path, reason: "not UTF-8 text")
-            }
-            text = decoded
-        } catch let error as VersionError {
-            throw error
+        let allowed = "(KUBE_GIT_VERSION_FILE); allowed: a regular file of KEY='value' lines, as kbuild version --save writes"
+        let data: Data
+        do throws(FileKindError) {
+            data = try FileKind.readRegularFile(path, limit: 1 << 20)
         } catch {
-            let reason = FileManager.default.fileExists(atPath: path) ? error.localizedDescription : "no such file"
-            throw VersionError.unreadableFile(path: path, reason: "\(reason) (KUBE_GIT_VERSION_FILE)")
+            let reason = error.reason == String(cString: strerror(ENOENT)) ? "no such file" : error.reason
+            throw VersionError.unreadableFile(path: path, reason: "\(reason) \(allowed)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw VersionError.unreadableFile(path: path, reason: "not UTF-8 text \(allowed)")
         }
         let variables = try VersionFile.parse(text, path: path)
         guard let version = variables.version else { throw VersionError.versionFileWithoutVersion(path: path) }
@@ -116,10 +118,12 @@ public struct VersionResolver: Sendable {
         guard let commit else {
             // No git: the environment's version if any, else the binary's defaults.
             if let version = overrides.version {
+                // As in version.sh, without git KUBE_GIT_MAJOR/MINOR are stamped as given (both, or derived).
+                let both = overrides.major != nil && overrides.minor != nil
                 return VersionInfo(
                     version: Self.rewrite(version, style: style, treeState: overrides.treeState ?? ""),
-                    major: "", minor: "", commit: "", treeState: overrides.treeState ?? "", buildDate: buildDate,
-                    source: .environment)
+                    major: both ? overrides.major ?? "" : "", minor: both ? overrides.minor ?? "" : "", commit: "",
+                    treeState: overrides.treeState ?? "", buildDate: buildDate, source: .environment)
             }
             return try Self.fromBaseFile(
                 workspace: workspace, baseFile: baseFile, overrides: overrides, buildDate: buildDate,
@@ -154,6 +158,26 @@ public struct VersionResolver: Sendable {
         return VersionInfo(
             version: final, major: parts?.major ?? overrides.major ?? "", minor: parts?.minor ?? overrides.minor ?? "",
             commit: commit, treeState: state, buildDate: buildDate, source: source)
+    }
+
+    /// Each `KUBE_GIT_*` override must be something a binary can carry, named by its variable when not.
+    static func checkOverrides(_ overrides: VersionVariables) throws {
+        let stampable = { (value: String) in
+            !value.unicodeScalars.contains { $0 == "'" || $0 == "\"" || $0.properties.generalCategory == .control }
+        }
+        let digits = { (value: Substring) in !value.isEmpty && value.allSatisfy { $0.isASCII && $0.isNumber } }
+        let checks: [(String, String?, (String) -> Bool, String)] = [
+            ("KUBE_GIT_COMMIT", overrides.commit, stampable, "a git commit hash, without quotes or control characters"),
+            ("KUBE_GIT_TREE_STATE", overrides.treeState, { ["clean", "dirty", "archive"].contains($0) }, "clean, dirty or archive"),
+            ("KUBE_GIT_MAJOR", overrides.major, { digits(Substring($0)) }, "digits, e.g. 1"),
+            ("KUBE_GIT_MINOR", overrides.minor, { digits($0.hasSuffix("+") ? $0.dropLast() : Substring($0)) },
+             "digits with an optional +, e.g. 30 or 31+"),
+        ]
+        for (variable, value, isValid, allowed) in checks {
+            if let value, !isValid(value) {
+                throw VersionError.invalidOverride(variable: variable, value: value, allowed: allowed)
+            }
+        }
     }
 
     /// The version from base.go; `overrides` (environment or git) win for commit and tree state.

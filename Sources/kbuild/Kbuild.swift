@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import KbuildCore
 import KbuildRelease
 
 @main
@@ -18,4 +20,27 @@ struct Kbuild: AsyncParsableCommand {
             CommandGroup(name: "Inspect", subcommands: [Kbuild.VersionCommand.self, Kbuild.Plan.self]),
             CommandGroup(name: "Maintain", subcommands: [Kbuild.Cut.self]),
         ])
+
+    /// ArgumentParser's main, except that a usage error (a bad option or value) is one line,
+    /// `error: <problem>; see kbuild <command> --help`, with exit status 64 (EX_USAGE).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            guard code == .validationFailure else { exit(withError: error) }
+            var text = message(for: error)
+            if text.hasPrefix("Error: ") { text.removeFirst("Error: ".count) }
+            while text.hasSuffix(".") || text.hasSuffix("\n") { text.removeLast() }
+            let names = Set(configuration.groupedSubcommands.flatMap(\.subcommands).map { $0._commandName })
+            let command = CommandLine.arguments.dropFirst().first { names.contains($0) }.map { "kbuild \($0)" } ?? "kbuild"
+            FileHandle.standardError.write(Data("error: \(Escaping.oneLine(text)); see \(command) --help\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
 }

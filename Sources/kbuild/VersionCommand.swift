@@ -73,6 +73,7 @@ extension Kbuild {
 
         func run() async throws {
             try await failing {
+                try ReleaseLoader.checkWorkspace(ReleaseLoader.absoluteWorkspace(directory))
                 let settings = try versionSettings()
                 let info = try await VersionResolver().resolve(
                     workspace: ReleaseLoader.absoluteWorkspace(directory), environment: ProcessInfo.processInfo.environment,

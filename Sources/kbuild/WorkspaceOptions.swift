@@ -35,7 +35,7 @@ struct WorkspaceOptions: ParsableArguments {
     var verbose = false
 
     func validate() throws {
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs); allowed: a whole number of concurrent jobs, 1 or more") }
     }
 
     /// How the steps run: jobs, sandbox, and a shared Go build cache from `KBUILD_GOCACHE` (CI, tests).

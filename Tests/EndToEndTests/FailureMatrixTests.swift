@@ -16,6 +16,8 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
     var environment: [String: String?] = [:]
     /// Text the one `error:` line must contain (compared case-insensitively): the culprit and what is allowed.
     var expected: [String]
+    /// 1 for bad input and failed steps, 64 for usage errors (README, "Exit status").
+    var status: Int32 = 1
     var breakIt: @Sendable (Fixture) async throws -> Broken = { _ in Broken() }
 
     var testDescription: String { name }
@@ -268,6 +270,34 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             try $0.write("cluster/addons/dns/commented.yaml", "# kubernetes.io/cluster-service: \"true\"\napiVersion: v1\nkind: Service\nmetadata:\n  name: x\n")
             return Broken()
         },
+        FaultCase(name: "messages: KUBE_GIT_VERSION with a newline", environment: ["KUBE_GIT_VERSION": "v1\nx"],
+                  expected: ["version \"v1\\nx\" (from KUBE_GIT_VERSION) is not a valid semantic version: expected vMAJOR.MINOR[.PATCH]"]),
+        FaultCase(name: "messages: go.ldflags item with a newline",
+                  expected: ["go.ldflags[0]: \"-w\\nx\" must be one non-empty word without spaces"]) {
+            let line = try $0.editConfig("ldflags: []", "ldflags: [\"-w\\nx\"]")
+            return Broken(expected: ["\(config):\(line):13: "])
+        },
+        FaultCase(name: "messages: KUBE_DOCKER_REGISTRY with a newline", environment: ["KUBE_DOCKER_REGISTRY": "a\nb"],
+                  expected: ["KUBE_DOCKER_REGISTRY=\"a\\nb\":", "expected lowercase host[:port][/path]"]),
+        FaultCase(name: "messages: KUBE_GIT_COMMIT with a quote", environment: ["KUBE_GIT_COMMIT": "ab'c"],
+                  expected: ["KUBE_GIT_COMMIT=\"ab'c\" (from the environment) cannot be stamped into a binary; allowed: a git commit hash"]),
+        FaultCase(name: "messages: KUBE_GIT_VERSION_FILE is /dev/zero", environment: ["KUBE_GIT_VERSION_FILE": "/dev/zero"],
+                  expected: ["cannot read /dev/zero: is a character device (KUBE_GIT_VERSION_FILE); allowed: a regular file of KEY='value' lines"]),
+        FaultCase(name: "messages: KUBE_GIT_VERSION_FILE is a FIFO (never blocks)",
+                  expected: [": is a FIFO (KUBE_GIT_VERSION_FILE); allowed: a regular file"]) {
+            let fifo = $0.directory.appending("version.fifo")
+            guard mkfifo(fifo, 0o644) == 0 else { throw FixtureError("mkfifo \(fifo)") }
+            return Broken(expected: ["cannot read \(fifo)"], environment: ["KUBE_GIT_VERSION_FILE": fifo])
+        },
+        FaultCase(name: "messages: KUBE_GIT_VERSION_FILE is a directory", environment: ["KUBE_GIT_VERSION_FILE": "release"],
+                  expected: ["cannot read release: is a directory (KUBE_GIT_VERSION_FILE); allowed: a regular file"]),
+        FaultCase(name: "messages: -C names a file", arguments: ["release", "-C", "release/kbuild.yaml"],
+                  expected: ["/release/kbuild.yaml: is a regular file (-C); allowed: a directory, the Go workspace"]),
+        FaultCase(name: "usage: --jobs 0 is one line, exit 64", arguments: ["release", "--jobs", "0"],
+                  expected: ["error: --jobs must be at least 1, got 0; allowed: a whole number of concurrent jobs, 1 or more; see kbuild release --help"],
+                  status: 64),
+        FaultCase(name: "usage: an unknown option is one line, exit 64", arguments: ["release", "--colour"],
+                  expected: ["error: unknown option '--colour'", "see kbuild release --help"], status: 64),
     ]
 
     static let allCases = configCases + versionCases + buildCases + outsideCases + issue13Cases
@@ -280,7 +310,7 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
         let broken = try await fault.breakIt(fixture)
         let result = try await GoodRelease.kbuild(
             fault.arguments, in: fixture.workspace, fault.environment.merging(broken.environment) { $1 })
-        #expect(result.status == 1 && !result.signaled, "\(result.status) \(result.stderr)")
+        #expect(result.status == fault.status && !result.signaled, "\(result.status) \(result.stderr)")
         let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         #expect(lines.count == 1 && result.stderr.hasPrefix("error: ") && result.stderr.hasSuffix("\n"),
                 "not one error line: \(result.stderr)")
