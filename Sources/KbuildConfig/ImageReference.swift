@@ -19,6 +19,9 @@ enum ImageReference {
             guard !port.isEmpty, port.allSatisfy({ $0.isASCII && $0.isNumber }) else {
                 return "port \"\(port)\" is not a number; \(registryHint)"
             }
+            guard port.count <= 5, let number = Int(port), (1...65535).contains(number) else {
+                return "port \(port) is out of range; allowed: a port from 1 to 65535, \(registryHint)"
+            }
         }
         for component in parts.dropFirst() where !isPathComponent(component) {
             return "path component \"\(component)\" is not lowercase a-z, 0-9 joined by '.', '_', '__' or '-'; \(registryHint)"

@@ -10,6 +10,8 @@ public enum ReleaseError: Error, CustomStringConvertible, Equatable {
     case conflict(String)
     case missingBuildOutput(path: String)
     case locked(path: String, holder: String)
+    /// `--skip-build` found a binary stamped for another version (or not stamped by kbuild).
+    case stampMismatch(binary: String, path: String, variable: String, expected: String, version: String)
     case io(path: String, reason: String)
 
     /// One line whatever the paths and values in it hold.
@@ -33,6 +35,9 @@ public enum ReleaseError: Error, CustomStringConvertible, Equatable {
             return "\(path) does not exist: run `kbuild build` first, or drop --skip-build"
         case .locked(let path, let holder):
             return "another kbuild release is running on this _output (\(holder)); lock: \(path)"
+        case .stampMismatch(let binary, let path, let variable, let expected, let version):
+            return
+                "\(binary) (\(path)) is not stamped with this release's version: its \(variable) is not \(Escaping.shown(expected)); allowed: binaries built by kbuild build for \(version) (run kbuild build, or drop --skip-build)"
         case .io(let path, let reason):
             return "\(path): \(reason)"
         }

@@ -101,7 +101,7 @@ public struct ReleasePipeline: Sendable {
         defer { withExtendedLifetime(lock) {} }
         removeLeftovers()
         let sources = try sourceDigest()
-        if !options.skipBuild { try await build(sources: sources, progress: progress) }
+        if !options.skipBuild { try await build(sources: sources, progress: progress) } else { try StampCheck.verify(plan: plan) }
         let images = try await writeImages(progress: progress)
         return try await package(images: images, sources: sources, progress: progress)
     }

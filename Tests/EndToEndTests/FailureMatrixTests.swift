@@ -153,7 +153,9 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             try await $0.outputOnSmallDisk(free: 2 << 20)
             return Broken()
         },
-        FaultCase(name: "build: disk full while packing", arguments: ["release", "--skip-build"], environment: newDate,
+        // The same date: --skip-build refuses binaries stamped with another one. The move to a new file
+        // system is what makes the package step redo its work (its outputs' stat signatures change).
+        FaultCase(name: "build: disk full while packing", arguments: ["release", "--skip-build"],
                   expected: ["no space left on device", "_output/"]) {
             try await $0.outputOnSmallDisk(free: 6 << 20)
             return Broken()
@@ -298,6 +300,18 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
                   status: 64),
         FaultCase(name: "usage: an unknown option is one line, exit 64", arguments: ["release", "--colour"],
                   expected: ["error: unknown option '--colour'", "see kbuild release --help"], status: 64),
+        FaultCase(name: "promises: KUBE_GIT_TREE_STATE is not clean, dirty or archive", environment: ["KUBE_GIT_TREE_STATE": "weird"],
+                  expected: ["KUBE_GIT_TREE_STATE=\"weird\" (from the environment) cannot be stamped into a binary; allowed: clean, dirty or archive"]),
+        FaultCase(name: "promises: KUBE_GIT_MINOR is not a minor version", environment: ["KUBE_GIT_MAJOR": "1", "KUBE_GIT_MINOR": "x"],
+                  expected: ["KUBE_GIT_MINOR=\"x\" (from the environment) cannot be stamped into a binary; allowed: digits with an optional +, e.g. 30 or 31+"]),
+        FaultCase(name: "promises: KUBE_DOCKER_REGISTRY port out of range", environment: ["KUBE_DOCKER_REGISTRY": "localhost:99999"],
+                  expected: ["KUBE_DOCKER_REGISTRY=\"localhost:99999\": port 99999 is out of range; allowed: a port from 1 to 65535"]),
+        FaultCase(name: "promises: --skip-build with binaries stamped for another version", arguments: ["release", "--skip-build"],
+                  expected: ["kube-apiserver for linux/amd64 (_output/local/bin/linux/amd64/kube-apiserver) is not stamped with this release's version: its gitVersion is not \"v1.0.0-1+",
+                             "allowed: binaries built by kbuild build for v1.0.0-1+", "(run kbuild build, or drop --skip-build)"]) {
+            try await $0.repository.commitAll("one more commit", date: "2024-01-03T00:00:00Z")
+            return Broken()
+        },
     ]
 
     static let allCases = configCases + versionCases + buildCases + outsideCases + issue13Cases

@@ -83,4 +83,12 @@ import Testing
         let version = try await GoodRelease.kbuild(["version", "--short"], in: out)
         #expect(version.stdout.hasSuffix("-dirty\n") && version.stdout.hasPrefix("v1.0.0-1+"), "\(version.stdout)\(version.stderr)")
     }
+
+    /// `--skip-build` accepts the binaries `kbuild build` stamped for this very version.
+    @Test func skipBuildPacksBinariesOfThisVersion() async throws {
+        let fixture = try await Fixture("skip-build-ok")
+        defer { fixture.cleanup() }
+        let result = try await GoodRelease.kbuild(["release", "--skip-build"], in: fixture.workspace)
+        #expect(result.succeeded, "\(result.stderr)")
+    }
 }

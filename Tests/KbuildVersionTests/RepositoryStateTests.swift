@@ -67,4 +67,28 @@ import Testing
             workspace: repo.path, environment: ["SOURCE_DATE_EPOCH": "0", "CI": "true"], strict: true)
         #expect(full.version.hasPrefix("v0.4.0-1+"))
     }
+
+    /// issue 13, item 6: KUBE_GIT_MAJOR/MINOR as hack/lib/version.sh treats them: a version from git
+    /// (a tag, or KUBE_GIT_VERSION in a repository) always sets major and minor; without git, or when
+    /// the version falls back to base.go, the variables are stamped as given.
+    @Test func majorAndMinorOverridesFollowVersionSh() async throws {
+        let (directory, repo) = try await repository("major-minor")
+        defer { directory.remove() }
+        let env = ["SOURCE_DATE_EPOCH": "0", "KUBE_GIT_MAJOR": "7", "KUBE_GIT_MINOR": "3+"]
+        let tagged = try await VersionResolver().resolve(workspace: repo.path, environment: env)
+        #expect((tagged.major, tagged.minor) == ("0", "4+") && tagged.version.hasPrefix("v0.4.0-1+"))
+        let given = try await VersionResolver().resolve(
+            workspace: repo.path, environment: env.merging(["KUBE_GIT_VERSION": "v2.5.0"]) { $1 })
+        #expect((given.major, given.minor, given.version) == ("2", "5", "v2.5.0"))
+
+        let bare = directory.appending("bare")
+        try FileManager.default.createDirectory(atPath: bare + "/pkg/version", withIntermediateDirectories: true)
+        try Self.baseGo.write(toFile: bare + "/pkg/version/base.go", atomically: true, encoding: .utf8)
+        let noGit = try await VersionResolver().resolve(
+            workspace: bare, environment: env.merging(["KUBE_GIT_VERSION": "v2.5.0"]) { $1 })
+        #expect((noGit.major, noGit.minor, noGit.version) == ("7", "3+", "v2.5.0"))
+        let baseGo = try await VersionResolver().resolve(workspace: bare, environment: env)
+        #expect((baseGo.major, baseGo.minor, baseGo.version, baseGo.source) == ("7", "3+", "v0.5-dev", .baseGo))
+        #expect(baseGo.ldflags(package: "p").contains("p.gitMajor=7"))
+    }
 }
