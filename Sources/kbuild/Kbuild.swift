@@ -13,6 +13,10 @@ struct Kbuild: AsyncParsableCommand {
             with the version stamped in, wraps server binaries into docker image tarballs tagged \
             with the md5 of the binary, and packs the Kubernetes release layout under _output/, \
             byte-for-byte reproducibly (timestamps from SOURCE_DATE_EPOCH or the HEAD commit).
+
+            Exit status: 0 success; 1 bad input or a failed step (one `error:` line on stderr); \
+            64 a usage error (a bad option or value, also one line). A shallow clone without v* \
+            tags gets base.go's version with a warning, or an error with --strict-version or CI=true.
             """,
         version: "0.1.0",
         groupedSubcommands: [
