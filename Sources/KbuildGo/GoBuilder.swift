@@ -220,7 +220,7 @@ public struct GoBuilder: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         } catch {
-            throw GoBuildError.outputFailed(path: directory, reason: error.localizedDescription)
+            throw GoBuildError.outputFailed(path: directory, reason: Escaping.reason(of: error))
         }
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let result = try await runGo(
@@ -287,7 +287,7 @@ public struct GoBuilder: Sendable {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {
-                throw GoBuildError.outputFailed(path: directory, reason: error.localizedDescription)
+                throw GoBuildError.outputFailed(path: directory, reason: Escaping.reason(of: error))
             }
         }
     }

@@ -17,7 +17,7 @@ struct Stager {
         do {
             try FileManager.default.copyItem(atPath: source, toPath: destination)
         } catch {
-            throw .io(path: source, reason: "cannot stage as \(destination): \(error.localizedDescription)")
+            throw .io(path: source, reason: "cannot stage as \(destination): \(Escaping.reason(of: error))")
         }
     }
 
@@ -28,7 +28,7 @@ struct Stager {
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: destination))
         } catch {
-            throw .io(path: destination, reason: "cannot write: \(error.localizedDescription)")
+            throw .io(path: destination, reason: "cannot write: \(Escaping.reason(of: error))")
         }
     }
 
@@ -62,7 +62,7 @@ struct Stager {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw .io(path: path, reason: "cannot create directory: \(error.localizedDescription)")
+            throw .io(path: path, reason: "cannot create directory: \(Escaping.reason(of: error))")
         }
     }
 }

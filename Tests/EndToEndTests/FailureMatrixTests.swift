@@ -141,7 +141,7 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             try await $0.mountReadOnly($0.output)
             return Broken()
         },
-        FaultCase(name: "build: binary directory read-only", environment: newDate, expected: ["cannot write build output", "_output/local/bin/linux/amd64/", "read only"]) {
+        FaultCase(name: "build: binary directory read-only", environment: newDate, expected: ["cannot write build output", "_output/local/bin/linux/amd64/", "read-only file system"]) {
             try await $0.mountReadOnly($0.output + "/local/bin")
             return Broken()
         },
