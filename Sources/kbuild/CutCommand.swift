@@ -1,4 +1,5 @@
 import ArgumentParser
+import KbuildRelease
 import KbuildVersion
 
 extension Kbuild {
@@ -33,6 +34,7 @@ extension Kbuild {
 
         func run() async throws {
             try await failing {
+                try ReleaseLoader.checkWorkspace(ReleaseLoader.absoluteWorkspace(directory))
                 let plan = try await ReleaseCutter().cut(
                     version: version, workspace: directory, baseFile: VersionResolver.defaultBaseFile,
                     dryRun: dryRun)
