@@ -102,7 +102,8 @@ let package = Package(
         .testTarget(name: "KbuildArchiveTests", dependencies: ["KbuildArchive", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildVersionTests", dependencies: ["KbuildVersion", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildConfigTests", dependencies: ["KbuildConfig", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "KbuildGoTests", dependencies: ["KbuildGo", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "KbuildGoTests", dependencies: ["KbuildGo", "KbuildConfig", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildImageTests", dependencies: ["KbuildImage", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "KbuildProofTests", dependencies: ["KbuildProof", "KbuildDigest", "TestSupport"], swiftSettings: strict),

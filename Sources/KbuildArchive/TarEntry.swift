@@ -105,7 +105,7 @@ extension TarEntry {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: absolute).sorted()
         } catch {
-            throw .io(path: absolute, reason: "cannot list directory: \(systemReason(error))")
+            throw .io(path: absolute, reason: "cannot list directory: \(Escaping.reason(of: error))")
         }
         for name in names {
             let source = absolute + "/" + name

@@ -97,7 +97,7 @@ public final class TarballWriter {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw .io(path: directory, reason: "cannot create directory: \(systemReason(error))")
+            throw .io(path: directory, reason: "cannot create directory: \(Escaping.reason(of: error))")
         }
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(path: path, reason: "cannot create: \(String(cString: strerror(errno)))") }

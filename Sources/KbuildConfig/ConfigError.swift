@@ -1,3 +1,5 @@
+import KbuildCore
+
 /// A release config problem, named precisely enough to fix without reading kbuild's source.
 public enum ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The config file cannot be read at all.
@@ -7,7 +9,10 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
     /// An environment variable (`KUBE_BUILD_PLATFORMS`, …) holds a value kbuild cannot use.
     case environment(variable: String, value: String, message: String)
 
-    public var description: String {
+    /// One line whatever the values in it hold (a newline in a value is shown as `\n`).
+    public var description: String { Escaping.oneLine(text) }
+
+    private var text: String {
         switch self {
         case let .unreadable(file, reason):
             return "\(file): cannot read the release config: \(reason)"
@@ -16,7 +21,7 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
                 ? "\(file):\(line):\(column): \(message)"
                 : "\(file):\(line):\(column): \(field): \(message)"
         case let .environment(variable, value, message):
-            return "\(variable)=\"\(value)\": \(message)"
+            return "\(variable)=\(Escaping.shown(value)): \(message)"
         }
     }
 }

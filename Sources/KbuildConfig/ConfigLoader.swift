@@ -9,13 +9,15 @@ public enum ConfigLoader {
     /// Loads and validates `file`; relative paths in it are resolved against `workspace`,
     /// platforms against `knownPlatforms` (from `go tool dist list`, or `ReleaseConfig.knownPlatforms`).
     public static func load(file: String, workspace: String, knownPlatforms: Set<Platform>) throws -> ReleaseConfig {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
+        guard FileManager.default.fileExists(atPath: file) else {
             throw ConfigError.unreadable(file: file, reason: "no such file (write one, or pass --config FILE)")
         }
-        guard !isDirectory.boolValue else { throw ConfigError.unreadable(file: file, reason: "is a directory") }
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ConfigError.unreadable(file: file, reason: "permission denied")
+        // Non-blocking and regular files only: a FIFO or a device as --config cannot hang kbuild.
+        let data: Data
+        do throws(FileKindError) {
+            data = try FileKind.readRegularFile(file, limit: 16 << 20)
+        } catch {
+            throw ConfigError.unreadable(file: file, reason: "\(error.reason); allowed: a regular YAML file")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigError.unreadable(file: file, reason: "not UTF-8 text")
@@ -105,7 +107,7 @@ struct ConfigReader {
         }
 
         let version = try readVersion(top["version"], parent: root)
-        let go = try readGo(top["go"])
+        let go = try readGo(top["go"], owned: VersionInfo.stampedVariables.map { "\(version.package).\($0)" })
         let platforms = try readPlatforms(top["platforms"])
         guard let binariesEntry = top["binaries"] else {
             throw fail(root, "binaries", "required: the list of binaries to build (name, package, kinds, image, static)")

@@ -38,7 +38,7 @@ extension ConfigReader {
         return ReleaseConfig.VersionSettings(package: package, baseFile: baseFile, style: style)
     }
 
-    func readGo(_ entry: Entry?) throws -> ReleaseConfig.Go {
+    func readGo(_ entry: Entry?, owned: [String]) throws -> ReleaseConfig.Go {
         let fields = try entry.map { try mapping($0.value, "go", allowed: ["version", "mod", "tags", "ldflags"]) } ?? [:]
         var go = ReleaseConfig.Go()
         if let given = fields["version"], !isNull(given.value) {
@@ -66,7 +66,12 @@ extension ConfigReader {
             }
         }
         if let given = fields["ldflags"] {
-            go.ldflags = try stringList(given.value, "go.ldflags").map { word, node, path in
+            let items = try stringList(given.value, "go.ldflags")
+            if let bad = LDFlagsValidation.firstOwnedAssignment(in: items.map(\.0), owned: owned) {
+                let (word, node, path) = items[bad.item]
+                throw fail(node, path, "\"\(word)\" sets \(bad.variable), which kbuild stamps from the release version; allowed: -X for other variables (the version comes from a v* tag, KUBE_GIT_VERSION or KUBE_GIT_VERSION_FILE)")
+            }
+            go.ldflags = try items.map { word, node, path in
                 guard !word.isEmpty, !word.contains(where: \.isWhitespace) else {
                     throw fail(node, path, "\"\(word)\" must be one non-empty word without spaces; list each word separately")
                 }

@@ -136,23 +136,3 @@ public enum FileDescriptorIO {
         return nil
     }
 }
-
-/// What went wrong in a file-system call, in the words `strerror` uses ("No such file or directory"):
-/// never Foundation's own sentences, which name neither the cause nor the file consistently.
-public func systemReason(_ error: any Error) -> String {
-    let nsError = error as NSError
-    if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
-    if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-        return String(cString: strerror(Int32(underlying.code)))
-    }
-    if let error = error as? FileOutputError { return error.description }
-    switch CocoaError.Code(rawValue: nsError.code) {
-    case .fileNoSuchFile, .fileReadNoSuchFile: return String(cString: strerror(ENOENT))
-    case .fileReadNoPermission, .fileWriteNoPermission: return String(cString: strerror(EACCES))
-    case .fileWriteFileExists: return String(cString: strerror(EEXIST))
-    case .fileWriteOutOfSpace: return String(cString: strerror(ENOSPC))
-    case .fileWriteVolumeReadOnly: return String(cString: strerror(EROFS))
-    case .fileReadCorruptFile, .fileReadInapplicableStringEncoding: return "not readable as UTF-8 text"
-    default: return "file system error \(nsError.code)"
-    }
-}

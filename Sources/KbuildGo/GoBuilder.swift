@@ -200,7 +200,7 @@ public struct GoBuilder: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         } catch {
-            throw GoBuildError.outputFailed(path: directory, reason: systemReason(error))
+            throw GoBuildError.outputFailed(path: directory, reason: Escaping.reason(of: error))
         }
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let result = try await runGo(
@@ -272,7 +272,7 @@ public struct GoBuilder: Sendable {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {
-                throw GoBuildError.outputFailed(path: directory, reason: systemReason(error))
+                throw GoBuildError.outputFailed(path: directory, reason: Escaping.reason(of: error))
             }
         }
     }

@@ -85,7 +85,7 @@ private struct Loader {
         do {
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         } catch {
-            throw ImageError.output(path: scratch, reason: "cannot create scratch directory: \(systemReason(error))")
+            throw ImageError.output(path: scratch, reason: "cannot create scratch directory: \(Escaping.reason(of: error))")
         }
         self.scratch = scratch
         do {

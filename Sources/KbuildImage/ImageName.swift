@@ -49,10 +49,11 @@ public enum ImageName {
         }
         if hostParts.count == 2 {
             let port = hostParts[1]
-            guard port.utf8.count <= 5, port.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(port),
-                (1...65535).contains(number)
-            else {
-                return "port \"\(port)\" is not a number from 1 to 65535; \(registryHint)"
+            guard !port.isEmpty, port.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                return "port \"\(port)\" is not a number; \(registryHint)"
+            }
+            guard port.count <= 5, let number = Int(port), (1...65535).contains(number) else {
+                return "port \(port) is out of range; allowed: a port from 1 to 65535, \(registryHint)"
             }
         }
         return nil

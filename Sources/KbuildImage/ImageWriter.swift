@@ -53,7 +53,7 @@ public struct ImageWriter: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: request.outputDirectory, withIntermediateDirectories: true)
         } catch {
-            throw ImageError.output(path: request.outputDirectory, reason: systemReason(error))
+            throw ImageError.output(path: request.outputDirectory, reason: Escaping.reason(of: error))
         }
 
         // The binary's layer goes to a hidden temporary sibling (cleaned like every kbuild leftover).

@@ -40,7 +40,12 @@ public struct ReleasePipeline: Sendable {
     public func release(progress: @escaping Progress = { _ in }) async throws -> [Artifact] {
         try await StepRunner.locked(context(progress)) { runner in
             var draft = try runner.draft()
-            if !options.skipBuild { try await runner.run(BuildStep(), &draft) }
+            if options.skipBuild {
+                // Binaries of another build would ship under this release's name: refuse them.
+                try StampCheck.verify(plan: plan)
+            } else {
+                try await runner.run(BuildStep(), &draft)
+            }
             try await runner.run(ImagesStep(), &draft)
             try await runner.run(
                 phase: "package", Self.packageSteps, outputs: PublishStep.outputs(of: plan, signed: options.proof.signingKey != nil), &draft)

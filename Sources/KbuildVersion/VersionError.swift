@@ -6,6 +6,8 @@ public enum VersionError: Error, CustomStringConvertible, Equatable {
     case invalidVersion(version: String, origin: String)
     /// A value (commit, tree state, major, minor) that cannot be stamped safely.
     case invalidValue(name: String, value: String, origin: String)
+    /// A `KUBE_GIT_*` variable of the environment holds a value kbuild cannot stamp.
+    case invalidOverride(variable: String, value: String, allowed: String)
     /// `KUBE_GIT_VERSION_FILE` names a file that cannot be read.
     case unreadableFile(path: String, reason: String)
     /// A malformed line in a version file or base.go.
@@ -20,6 +22,10 @@ public enum VersionError: Error, CustomStringConvertible, Equatable {
     case sourceDate(SourceDateError)
     /// A git command failed where it must not.
     case git(CommandError)
+    /// git refuses or cannot read the workspace's repository (dubious ownership, corrupt `.git`, …).
+    case unreadableRepository(workspace: String, gitMessage: String)
+    /// A shallow clone in which git describe finds no `v*` tag: the version would be base.go's.
+    case shallowWithoutTags(workspace: String, fallback: String)
     /// `kbuild cut` was given something other than `vMAJOR.MINOR[.PATCH][-pre]`.
     case invalidReleaseVersion(String)
     /// `kbuild cut` outside a git repository with at least one commit.
@@ -31,14 +37,22 @@ public enum VersionError: Error, CustomStringConvertible, Equatable {
     /// An output file could not be written.
     case cannotWrite(path: String, reason: String)
 
+    /// One line whatever the values hold (a newline in a value is shown as `\n`).
     public var description: String {
+        if case .git(let error) = self { return error.description }
+        return Escaping.oneLine(text)
+    }
+
+    private var text: String {
         switch self {
         case .invalidVersion(let version, let origin):
             return
-                "version '\(version)' (from \(origin)) is not a valid semantic version: expected vMAJOR.MINOR[.PATCH][-PRERELEASE][+BUILD] (see https://semver.org), e.g. v1.30.0 or v1.31.0-alpha.1"
+                "version \(version.contains("\n") || version.contains("'") ? Escaping.shown(version) : "'\(version)'") (from \(origin)) is not a valid semantic version: expected vMAJOR.MINOR[.PATCH][-PRERELEASE][+BUILD] (see https://semver.org), e.g. v1.30.0 or v1.31.0-alpha.1"
         case .invalidValue(let name, let value, let origin):
             return
-                "\(name)='\(value)' (from \(origin)) cannot be stamped into a binary: quotes and control characters are not allowed"
+                "\(name)=\(Escaping.shown(value)) (from \(origin)) cannot be stamped into a binary; allowed: \(name == "KUBE_GIT_TREE_STATE" ? "clean, dirty or archive" : "text without quotes or control characters")"
+        case .invalidOverride(let variable, let value, let allowed):
+            return "\(variable)=\(Escaping.shown(value)) (from the environment) cannot be stamped into a binary; allowed: \(allowed)"
         case .unreadableFile(let path, let reason):
             return "cannot read \(path): \(reason)"
         case .syntax(let path, let line, let message):
@@ -54,6 +68,16 @@ public enum VersionError: Error, CustomStringConvertible, Equatable {
             return error.description
         case .git(let error):
             return error.description
+        case .unreadableRepository(let workspace, let message):
+            let trust =
+                message.contains("dubious ownership") || message.contains("safe.directory")
+                ? "if you trust it, git config --global --add safe.directory \(workspace)"
+                : "repair or re-clone it"
+            return
+                "git cannot read the repository at \(workspace): \(message); allowed: a repository git can read (\(trust)), or KUBE_GIT_VERSION_FILE with SOURCE_DATE_EPOCH to release without git"
+        case .shallowWithoutTags(let workspace, let fallback):
+            return
+                "\(workspace) is a shallow clone and git describe finds no v* tag in it, so the version falls back to base.go's \(fallback); fetch the tags (git fetch --unshallow --tags) or set KUBE_GIT_VERSION_FILE"
         case .invalidReleaseVersion(let version):
             return
                 "'\(version)' is not a release version: expected vMAJOR.MINOR[.PATCH][-PRERELEASE], e.g. v0.5, v1.2.3 or v1.3.0-rc.1"

@@ -49,6 +49,9 @@ public struct VersionInfo: Sendable, Hashable, Codable {
         self.source = source
     }
 
+    /// The variables of the version package kbuild stamps (and so owns): no user ldflag may set them.
+    public static let stampedVariables = ["buildDate", "gitCommit", "gitTreeState", "gitVersion", "gitMajor", "gitMinor"]
+
     /// The `-X` flags for `go build -ldflags`, as separate arguments, in Kubernetes' order.
     /// Like hack/lib/version.sh, empty values are left out so the binary keeps its base.go defaults.
     public func ldflags(package: String) -> [String] {

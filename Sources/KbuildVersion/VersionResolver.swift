@@ -20,9 +20,12 @@ public struct VersionResolver: Sendable {
     /// `KUBE_GIT_*` variables for what they set, git for the rest; the version falls back to `baseFile`
     /// (relative to the workspace) when git has no `v*` tag or there is no git repository.
     /// `sourceDate`, when the caller already has it, is used as the build date instead of asking again.
+    /// A shallow clone without `v*` tags is reported through `warn` (one line), or is an error when
+    /// `strict` or `CI=true` (see `shallowPolicy`).
     public func resolve(
         workspace: String, environment: [String: String], baseFile: String = defaultBaseFile,
-        style: VersionStyle = .semver, sourceDate known: SourceDate? = nil
+        style: VersionStyle = .semver, sourceDate known: SourceDate? = nil, strict: Bool = false,
+        warn: @Sendable (String) -> Void = { _ in }
     ) async throws -> VersionInfo {
         let date: SourceDate
         if let known {
@@ -37,11 +40,20 @@ public struct VersionResolver: Sendable {
         } else if let embedded = await embeddedVersionFile(in: workspace), VersionVariables(environment: environment).isEmpty {
             info = try Self.fromVersionFile(path: embedded, buildDate: buildDate)
         } else {
+            try Self.checkOverrides(VersionVariables(environment: environment))
             info = try await fromGit(
                 workspace: workspace, overrides: VersionVariables(environment: environment), baseFile: baseFile,
                 style: style, buildDate: buildDate)
+            if info.source == .baseGo, try await isShallow(workspace) {
+                let problem = VersionError.shallowWithoutTags(workspace: workspace, fallback: info.version)
+                if strict || environment["CI"] == "true" { throw problem }
+                warn(problem.description)
+            }
         }
         let origin = Self.origin(of: info.source, environment: environment, baseFile: baseFile)
+        if info.source == .file, !["", "clean", "dirty", "archive"].contains(info.treeState) {
+            throw VersionError.invalidValue(name: "KUBE_GIT_TREE_STATE", value: info.treeState, origin: origin)
+        }
         guard VersionRewriter.isValid(info.version) else {
             throw VersionError.invalidVersion(version: info.version, origin: origin)
         }
@@ -66,7 +78,8 @@ public struct VersionResolver: Sendable {
                 throw VersionError.sourceDate(error)
             }
         }
-        if let result = await git(workspace, ["show", "-s", "--format=%ct", "HEAD"]), result.succeeded,
+        if try await headCommit(workspace) != nil,
+            let result = await git(workspace, ["show", "-s", "--format=%ct", "HEAD"]), result.succeeded,
             let seconds = Int64(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)),
             let date = try? SourceDate(seconds: seconds)
         {
@@ -78,18 +91,16 @@ public struct VersionResolver: Sendable {
     // MARK: - Sources
 
     static func fromVersionFile(path: String, buildDate: String) throws -> VersionInfo {
-        let text: String
-        do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            guard let decoded = String(data: data, encoding: .utf8) else {
-                throw VersionError.unreadableFile(path: path, reason: "not UTF-8 text")
-            }
-            text = decoded
-        } catch let error as VersionError {
-            throw error
+        let allowed = "(KUBE_GIT_VERSION_FILE); allowed: a regular file of KEY='value' lines, as kbuild version --save writes"
+        let data: Data
+        do throws(FileKindError) {
+            data = try FileKind.readRegularFile(path, limit: 1 << 20)
         } catch {
-            let reason = FileManager.default.fileExists(atPath: path) ? error.localizedDescription : "no such file"
-            throw VersionError.unreadableFile(path: path, reason: "\(reason) (KUBE_GIT_VERSION_FILE)")
+            let reason = error.reason == String(cString: strerror(ENOENT)) ? "no such file" : error.reason
+            throw VersionError.unreadableFile(path: path, reason: "\(reason) \(allowed)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw VersionError.unreadableFile(path: path, reason: "not UTF-8 text \(allowed)")
         }
         let variables = try VersionFile.parse(text, path: path)
         guard let version = variables.version else { throw VersionError.versionFileWithoutVersion(path: path) }
@@ -103,16 +114,16 @@ public struct VersionResolver: Sendable {
     ) async throws -> VersionInfo {
         let source: VersionSource = overrides.isEmpty ? .git : .environment
         var commit = overrides.commit
-        if commit == nil, let result = await git(workspace, ["rev-parse", "HEAD^{commit}"]), result.succeeded {
-            commit = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
+        if commit == nil { commit = try await headCommit(workspace) }
         guard let commit else {
             // No git: the environment's version if any, else the binary's defaults.
             if let version = overrides.version {
+                // As in version.sh, without git KUBE_GIT_MAJOR/MINOR are stamped as given (both, or derived).
+                let both = overrides.major != nil && overrides.minor != nil
                 return VersionInfo(
                     version: Self.rewrite(version, style: style, treeState: overrides.treeState ?? ""),
-                    major: "", minor: "", commit: "", treeState: overrides.treeState ?? "", buildDate: buildDate,
-                    source: .environment)
+                    major: both ? overrides.major ?? "" : "", minor: both ? overrides.minor ?? "" : "", commit: "",
+                    treeState: overrides.treeState ?? "", buildDate: buildDate, source: .environment)
             }
             return try Self.fromBaseFile(
                 workspace: workspace, baseFile: baseFile, overrides: overrides, buildDate: buildDate,
@@ -121,18 +132,17 @@ public struct VersionResolver: Sendable {
         var treeState = overrides.treeState
         if treeState == nil {
             // Untracked files count: a new .go file changes the build.
-            let status = await git(workspace, ["status", "--porcelain"])
-            let clean = status.map { $0.succeeded && $0.stdout.isEmpty } ?? false
-            treeState = clean ? "clean" : "dirty"
+            let status = try await gitReading(workspace, ["status", "--porcelain"])
+            treeState = status?.isEmpty == true ? "clean" : "dirty"
         }
         let state = treeState ?? "dirty"
         var version = overrides.version
-        if version == nil,
-            let result = await git(
-                workspace, ["describe", "--tags", "--match=v*", "--abbrev=14", "\(commit)^{commit}"]),
-            result.succeeded
-        {
-            version = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        if version == nil {
+            // "No names found" / "No tags can describe": no v* tag, the base.go case; any other failure is an error.
+            version = try await gitReading(
+                workspace, ["describe", "--tags", "--match=v*", "--abbrev=14", "\(commit)^{commit}"],
+                absentWhen: ["no names found", "no tags can describe", "cannot describe"]
+            )?.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         guard let version else {
             // No v* tag: the binary keeps base.go's gitVersion; commit and tree state are git's.
@@ -148,6 +158,26 @@ public struct VersionResolver: Sendable {
         return VersionInfo(
             version: final, major: parts?.major ?? overrides.major ?? "", minor: parts?.minor ?? overrides.minor ?? "",
             commit: commit, treeState: state, buildDate: buildDate, source: source)
+    }
+
+    /// Each `KUBE_GIT_*` override must be something a binary can carry, named by its variable when not.
+    static func checkOverrides(_ overrides: VersionVariables) throws {
+        let stampable = { (value: String) in
+            !value.unicodeScalars.contains { $0 == "'" || $0 == "\"" || $0.properties.generalCategory == .control }
+        }
+        let digits = { (value: Substring) in !value.isEmpty && value.allSatisfy { $0.isASCII && $0.isNumber } }
+        let checks: [(String, String?, (String) -> Bool, String)] = [
+            ("KUBE_GIT_COMMIT", overrides.commit, stampable, "a git commit hash, without quotes or control characters"),
+            ("KUBE_GIT_TREE_STATE", overrides.treeState, { ["clean", "dirty", "archive"].contains($0) }, "clean, dirty or archive"),
+            ("KUBE_GIT_MAJOR", overrides.major, { digits(Substring($0)) }, "digits, e.g. 1"),
+            ("KUBE_GIT_MINOR", overrides.minor, { digits($0.hasSuffix("+") ? $0.dropLast() : Substring($0)) },
+             "digits with an optional +, e.g. 30 or 31+"),
+        ]
+        for (variable, value, isValid, allowed) in checks {
+            if let value, !isValid(value) {
+                throw VersionError.invalidOverride(variable: variable, value: value, allowed: allowed)
+            }
+        }
     }
 
     /// The version from base.go; `overrides` (environment or git) win for commit and tree state.
@@ -205,5 +235,65 @@ public struct VersionResolver: Sendable {
 
     private func git(_ workspace: String, _ arguments: [String]) async -> CommandResult? {
         try? await runner.run(Command("git", ["-C", workspace] + arguments))
+    }
+
+    // MARK: - Reading the repository
+
+    /// HEAD's commit; nil when there is no repository (an unpacked source tarball), no commit yet, or no git.
+    /// A repository git refuses or cannot read (dubious ownership, a corrupt `.git`, …) is an error:
+    /// falling back to base.go there would release a silently wrong version.
+    func headCommit(_ workspace: String) async throws -> String? {
+        let output = try await gitReading(
+            workspace, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"],
+            absentWhen: ["unknown revision", "needed a single revision", "bad revision"], noRepositoryIsAbsent: true)
+        let commit = output?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        return commit.isEmpty ? nil : commit
+    }
+
+    /// True when the workspace is a shallow clone.
+    func isShallow(_ workspace: String) async throws -> Bool {
+        let output = try await gitReading(
+            workspace, ["rev-parse", "--is-shallow-repository"], noRepositoryIsAbsent: true)
+        return output?.trimmingCharacters(in: .whitespacesAndNewlines) == "true"
+    }
+
+    /// git's stdout; nil when git is not installed, when git's error says one of `absentWhen` (lowercased),
+    /// or — with `noRepositoryIsAbsent` — when there is no repository at all. Any other failure throws
+    /// `unreadableRepository` with git's own first line.
+    private func gitReading(
+        _ workspace: String, _ arguments: [String], absentWhen: [String] = [], noRepositoryIsAbsent: Bool = false
+    ) async throws -> String? {
+        guard let result = await git(workspace, arguments) else { return nil }
+        if result.succeeded { return result.stdout }
+        let stderr = result.stderr.lowercased()
+        if absentWhen.contains(where: { stderr.contains($0) }) { return nil }
+        // rev-parse --verify --quiet prints nothing for a missing HEAD in a readable repository.
+        if noRepositoryIsAbsent, stderr.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return nil }
+        if stderr.contains("not a git repository"), noRepositoryIsAbsent, !Self.hasGitDirectory(above: workspace) {
+            return nil
+        }
+        throw VersionError.unreadableRepository(workspace: workspace, gitMessage: Self.firstMessage(of: result.stderr))
+    }
+
+    /// git's first `fatal:`/`error:` line without its prefix (the rest is advice spread over lines).
+    static func firstMessage(of stderr: String) -> String {
+        let lines = stderr.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        let chosen = lines.first { $0.hasPrefix("fatal: ") } ?? lines.first { $0.hasPrefix("error: ") }
+            ?? lines.first ?? "git failed without a message"
+        for prefix in ["fatal: ", "error: "] where chosen.hasPrefix(prefix) { return String(chosen.dropFirst(prefix.count)) }
+        return chosen
+    }
+
+    /// True when `workspace` or a directory above it holds `.git`: git saying "not a git repository"
+    /// there means a `.git` it cannot use (corrupt), not an unpacked tarball.
+    static func hasGitDirectory(above workspace: String) -> Bool {
+        var directory = URL(fileURLWithPath: workspace).standardizedFileURL.path
+        while true {
+            var info = stat()
+            if lstat(directory + "/.git", &info) == 0 { return true }
+            if directory == "/" || directory.isEmpty { return false }
+            directory = Paths.parent(of: directory)
+            if directory.isEmpty { directory = "/" }
+        }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import KbuildRelease
 import KbuildVersion
 
 extension Kbuild {
@@ -29,6 +30,7 @@ extension Kbuild {
         func run() async throws {
             try await failing {
                 // version.baseFile of the release config, when the workspace has one.
+                try ReleaseLoader.checkWorkspace(location.workspace)
                 let baseFile = try location.versionSettings()?.baseFile ?? VersionResolver.defaultBaseFile
                 let directory = location.directory
                 let plan = try await ReleaseCutter().cut(

@@ -19,7 +19,10 @@ extension Kbuild {
                 Overrides, strongest first: KUBE_GIT_VERSION_FILE names a file of KEY='value' lines \
                 (as written by --save) that is used as it is; else KUBE_GIT_COMMIT, KUBE_GIT_TREE_STATE \
                 and KUBE_GIT_VERSION replace what git would say. Without a git repository or a v* tag, \
-                the version falls back to gitVersion in pkg/version/base.go.
+                the version falls back to gitVersion in pkg/version/base.go. A shallow clone without \
+                v* tags falls back too, with a warning on stderr; --strict-version (or CI=true) makes \
+                it an error. A repository git refuses (dubious ownership: see safe.directory) or \
+                cannot read is always an error.
 
                 buildDate comes from SOURCE_DATE_EPOCH (seconds since 1970, UTC), else the HEAD \
                 commit time.
@@ -51,6 +54,8 @@ extension Kbuild {
         @Option(help: "semver (v1.30.0-5+0123456789abcd) or describe (git's raw v1.30.0-5-g0123456789abcd).")
         var style: VersionStyle?
 
+        @OptionGroup var strict: StrictVersionOption
+
         func validate() throws {
             if [json, short, ldflagsPackage != nil].filter({ $0 }).count > 1 {
                 throw ValidationError("--json, --short and --ldflags are alternatives: pick one")
@@ -59,11 +64,12 @@ extension Kbuild {
 
         func run() async throws {
             try await failing {
+                try ReleaseLoader.checkWorkspace(location.workspace)
                 let settings = try location.versionSettings()
                 let info = try await VersionResolver().resolve(
                     workspace: location.workspace, environment: ProcessInfo.processInfo.environment,
                     baseFile: settings?.baseFile ?? VersionResolver.defaultBaseFile,
-                    style: style ?? settings?.style ?? .semver)
+                    style: style ?? settings?.style ?? .semver, strict: strict.strictVersion, warn: warning)
                 if let save { try FileOutput.writeAtomically(info.versionFile, to: save) }
                 print(try info.rendered(form))
             }

@@ -61,11 +61,13 @@ struct WorkspaceOptions: ParsableArguments {
         help: "Host platform only; the same as KUBE_FASTBUILD=true.")
     var quick = false
 
+    @OptionGroup var strict: StrictVersionOption
+
     @Flag(name: .shortAndLong, help: "Print every step in detail.")
     var verbose = false
 
     func validate() throws {
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs); allowed: a whole number of concurrent jobs, 1 or more") }
     }
 
     /// How the steps run: jobs, sandbox, and a shared Go build cache from `KBUILD_GOCACHE` (CI, tests).
@@ -76,8 +78,8 @@ struct WorkspaceOptions: ParsableArguments {
     /// Config, version and plan of the workspace, read with `environment` (the process's, read once by the caller).
     func load(_ environment: [String: String]) async throws -> LoadedWorkspace {
         try await ReleaseLoader.load(
-            workspace: location.directory, configPath: location.configFile, environment: environment,
-            hostOnly: quick)
+            workspace: location.workspace, configPath: location.configFile, environment: environment,
+            hostOnly: quick, strictVersion: strict.strictVersion, warn: warning)
     }
 }
 
@@ -92,6 +94,19 @@ struct ShardOption: ParsableArguments {
 
     /// The parsed spec, if given.
     func spec() throws -> ShardSpec? { try shard.map { try ShardSpec(parsing: $0) } }
+}
+
+/// Prints `warning: …` on stderr, one line: what the user should know but need not stop for.
+@Sendable func warning(_ message: String) {
+    FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+}
+
+/// `--strict-version`: a shallow clone without tags is an error, not a warning.
+struct StrictVersionOption: ParsableArguments {
+    @Flag(
+        name: .customLong("strict-version"),
+        help: "Refuse a shallow clone without v* tags instead of warning (CI=true does the same).")
+    var strictVersion = false
 }
 
 /// The sandbox option of commands that build.

@@ -16,6 +16,8 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
     var environment: [String: String?] = [:]
     /// Text the one `error:` line must contain (compared case-insensitively): the culprit and what is allowed.
     var expected: [String]
+    /// 1 for bad input and failed steps, 64 for usage errors (README, "Exit status").
+    var status: Int32 = 1
     var breakIt: @Sendable (Fixture) async throws -> Broken = { _ in Broken() }
 
     var testDescription: String { name }
@@ -139,7 +141,7 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             try await $0.mountReadOnly($0.output)
             return Broken()
         },
-        FaultCase(name: "build: binary directory read-only", environment: newDate, expected: ["cannot write build output", "_output/local/bin/linux/amd64/", "read only"]) {
+        FaultCase(name: "build: binary directory read-only", environment: newDate, expected: ["cannot write build output", "_output/local/bin/linux/amd64/", "read-only file system"]) {
             try await $0.mountReadOnly($0.output + "/local/bin")
             return Broken()
         },
@@ -151,7 +153,9 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             try await $0.outputOnSmallDisk(free: 2 << 20)
             return Broken()
         },
-        FaultCase(name: "build: disk full while packing", arguments: ["release", "--skip-build"], environment: newDate,
+        // The same date: --skip-build refuses binaries stamped with another one. The move to a new file
+        // system is what makes the package step redo its work (its outputs' stat signatures change).
+        FaultCase(name: "build: disk full while packing", arguments: ["release", "--skip-build"],
                   expected: ["no space left on device", "_output/"]) {
             try await $0.outputOnSmallDisk(free: 6 << 20)
             return Broken()
@@ -213,7 +217,104 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
         },
     ]
 
-    static let allCases = configCases + versionCases + buildCases + outsideCases
+    /// What outside testing broke: a wrong version with exit 0, overridable stamps, lost
+    /// symlinks, unparsed add-ons, messages that lost their point, promises not kept.
+    static let outsideTestingCases: [FaultCase] = [
+        FaultCase(name: "version: checkout owned by another uid (dubious ownership)",
+                  expected: ["git cannot read the repository at", "detected dubious ownership in repository at",
+                             "git config --global --add safe.directory", "or KUBE_GIT_VERSION_FILE with SOURCE_DATE_EPOCH"]) {
+            try await $0.ownByAnotherUser()
+            return Broken(expected: ["safe.directory \($0.workspace)"], environment: try $0.emptyHome())
+        },
+        FaultCase(name: "version: corrupt .git", expected: ["git cannot read the repository at", "not a git repository", "repair or re-clone it", "KUBE_GIT_VERSION_FILE"]) {
+            try "garbage\n".write(toFile: $0.workspace + "/.git/HEAD", atomically: true, encoding: .utf8)
+            return Broken()
+        },
+        FaultCase(name: "version: shallow clone without tags in CI", environment: ["CI": "true"],
+                  expected: ["is a shallow clone and git describe finds no v* tag in it", "falls back to base.go's v0.1-dev",
+                             "git fetch --unshallow --tags", "KUBE_GIT_VERSION_FILE"]) {
+            try await $0.makeShallowClone()
+            return Broken()
+        },
+        FaultCase(name: "version: shallow clone without tags, --strict-version", arguments: ["release", "--strict-version"],
+                  environment: ["CI": nil], expected: ["is a shallow clone", "git fetch --unshallow --tags"]) {
+            try await $0.makeShallowClone()
+            return Broken()
+        },
+        FaultCase(name: "config: go.ldflags sets the stamped version (-X=)",
+                  expected: ["go.ldflags[0]: \"-X=k8s.io/example/pkg/version.gitVersion=v9.9.9\" sets k8s.io/example/pkg/version.gitVersion, which kbuild stamps from the release version; allowed: -X for other variables"]) {
+            let line = try $0.editConfig("ldflags: []", "ldflags: [\"-X=k8s.io/example/pkg/version.gitVersion=v9.9.9\"]")
+            return Broken(expected: ["\(config):\(line):13: "])
+        },
+        FaultCase(name: "config: go.ldflags sets the stamped commit (--X and value as two items)",
+                  expected: ["go.ldflags[2]: \"k8s.io/example/pkg/version.gitCommit=0\" sets k8s.io/example/pkg/version.gitCommit", "allowed: -X for other variables"]) {
+            let line = try $0.editConfig("  ldflags: []", "  ldflags:\n    - -w\n    - --X\n    - k8s.io/example/pkg/version.gitCommit=0") + 3
+            return Broken(expected: ["\(config):\(line):7: "])
+        },
+        FaultCase(name: "src: the blob of a tracked file is missing from .git", environment: newDate,
+                  expected: ["go.mod: git cannot read its blob", "missing", "allowed: a repository holding every object of HEAD"]) {
+            let blob = try await $0.repository.git("rev-parse", "HEAD:go.mod")
+            try FileManager.default.removeItem(atPath: "\($0.workspace)/.git/objects/\(blob.prefix(2))/\(blob.dropFirst(2))")
+            return Broken()
+        },
+        FaultCase(name: "add-ons: a .yaml that is not YAML",
+                  expected: ["cluster/addons/dns/broken.yaml:4:9: document 2: malformed YAML: did not find expected ',' or ']'", "allowed: YAML (every document of a multi-document file) or JSON add-on manifests"]) {
+            try $0.write("cluster/addons/dns/broken.yaml", "metadata: {labels: {addonmanager.kubernetes.io/mode: Reconcile}}\n---\nkind: [Service\nmetadata: {}\n")
+            return Broken()
+        },
+        FaultCase(name: "add-ons: a .json with an unclosed brace",
+                  expected: ["cluster/addons/dns/broken.json:3:1: document 1: malformed JSON: unexpected end of file (an unclosed {?); allowed: YAML"]) {
+            try $0.write("cluster/addons/dns/broken.json", "{\n  \"metadata\": {\"labels\": {\"addonmanager.kubernetes.io/mode\": \"Reconcile\"}}\n")
+            return Broken()
+        },
+        FaultCase(name: "add-ons: the label only in a comment",
+                  expected: ["cluster/addons/dns/commented.yaml: add-on manifest lacks the label kubernetes.io/cluster-service: \"true\"", "exclude the file with addons.exclude"]) {
+            try $0.write("cluster/addons/dns/commented.yaml", "# kubernetes.io/cluster-service: \"true\"\napiVersion: v1\nkind: Service\nmetadata:\n  name: x\n")
+            return Broken()
+        },
+        FaultCase(name: "messages: KUBE_GIT_VERSION with a newline", environment: ["KUBE_GIT_VERSION": "v1\nx"],
+                  expected: ["version \"v1\\nx\" (from KUBE_GIT_VERSION) is not a valid semantic version: expected vMAJOR.MINOR[.PATCH]"]),
+        FaultCase(name: "messages: go.ldflags item with a newline",
+                  expected: ["go.ldflags[0]: \"-w\\nx\" must be one non-empty word without spaces"]) {
+            let line = try $0.editConfig("ldflags: []", "ldflags: [\"-w\\nx\"]")
+            return Broken(expected: ["\(config):\(line):13: "])
+        },
+        FaultCase(name: "messages: KUBE_DOCKER_REGISTRY with a newline", environment: ["KUBE_DOCKER_REGISTRY": "a\nb"],
+                  expected: ["KUBE_DOCKER_REGISTRY=\"a\\nb\":", "expected lowercase host[:port][/path]"]),
+        FaultCase(name: "messages: KUBE_GIT_COMMIT with a quote", environment: ["KUBE_GIT_COMMIT": "ab'c"],
+                  expected: ["KUBE_GIT_COMMIT=\"ab'c\" (from the environment) cannot be stamped into a binary; allowed: a git commit hash"]),
+        FaultCase(name: "messages: KUBE_GIT_VERSION_FILE is /dev/zero", environment: ["KUBE_GIT_VERSION_FILE": "/dev/zero"],
+                  expected: ["cannot read /dev/zero: is a character device (KUBE_GIT_VERSION_FILE); allowed: a regular file of KEY='value' lines"]),
+        FaultCase(name: "messages: KUBE_GIT_VERSION_FILE is a FIFO (never blocks)",
+                  expected: [": is a FIFO (KUBE_GIT_VERSION_FILE); allowed: a regular file"]) {
+            let fifo = $0.directory.appending("version.fifo")
+            guard mkfifo(fifo, 0o644) == 0 else { throw FixtureError("mkfifo \(fifo)") }
+            return Broken(expected: ["cannot read \(fifo)"], environment: ["KUBE_GIT_VERSION_FILE": fifo])
+        },
+        FaultCase(name: "messages: KUBE_GIT_VERSION_FILE is a directory", environment: ["KUBE_GIT_VERSION_FILE": "release"],
+                  expected: ["cannot read release: is a directory (KUBE_GIT_VERSION_FILE); allowed: a regular file"]),
+        FaultCase(name: "messages: -C names a file", arguments: ["release", "-C", "release/kbuild.yaml"],
+                  expected: ["/release/kbuild.yaml: is a regular file (-C); allowed: a directory, the Go workspace"]),
+        FaultCase(name: "usage: --jobs 0 is one line, exit 64", arguments: ["release", "--jobs", "0"],
+                  expected: ["error: --jobs must be at least 1, got 0; allowed: a whole number of concurrent jobs, 1 or more; see kbuild release --help"],
+                  status: 64),
+        FaultCase(name: "usage: an unknown option is one line, exit 64", arguments: ["release", "--colour"],
+                  expected: ["error: unknown option '--colour'", "see kbuild release --help"], status: 64),
+        FaultCase(name: "promises: KUBE_GIT_TREE_STATE is not clean, dirty or archive", environment: ["KUBE_GIT_TREE_STATE": "weird"],
+                  expected: ["KUBE_GIT_TREE_STATE=\"weird\" (from the environment) cannot be stamped into a binary; allowed: clean, dirty or archive"]),
+        FaultCase(name: "promises: KUBE_GIT_MINOR is not a minor version", environment: ["KUBE_GIT_MAJOR": "1", "KUBE_GIT_MINOR": "x"],
+                  expected: ["KUBE_GIT_MINOR=\"x\" (from the environment) cannot be stamped into a binary; allowed: digits with an optional +, e.g. 30 or 31+"]),
+        FaultCase(name: "promises: KUBE_DOCKER_REGISTRY port out of range", environment: ["KUBE_DOCKER_REGISTRY": "localhost:99999"],
+                  expected: ["KUBE_DOCKER_REGISTRY=\"localhost:99999\": port 99999 is out of range; allowed: a port from 1 to 65535"]),
+        FaultCase(name: "promises: --skip-build with binaries stamped for another version", arguments: ["release", "--skip-build"],
+                  expected: ["kube-apiserver for linux/amd64 (_output/local/bin/linux/amd64/kube-apiserver) is not stamped with this release's version: its gitVersion is not \"v1.0.0-1+",
+                             "allowed: binaries built by kbuild build for v1.0.0-1+", "(run kbuild build, or drop --skip-build)"]) {
+            try await $0.repository.commitAll("one more commit", date: "2024-01-03T00:00:00Z")
+            return Broken()
+        },
+    ]
+
+    static let allCases = configCases + versionCases + buildCases + outsideCases + outsideTestingCases
 
     @Test(arguments: allCases)
     func fails(_ fault: FaultCase) async throws {
@@ -223,7 +324,7 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
         let broken = try await fault.breakIt(fixture)
         let result = try await GoodRelease.kbuild(
             fault.arguments, in: fixture.workspace, fault.environment.merging(broken.environment) { $1 })
-        #expect(result.status == 1 && !result.signaled, "\(result.status) \(result.stderr)")
+        #expect(result.status == fault.status && !result.signaled, "\(result.status) \(result.stderr)")
         let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         #expect(lines.count == 1 && result.stderr.hasPrefix("error: ") && result.stderr.hasSuffix("\n"),
                 "not one error line: \(result.stderr)")

@@ -92,6 +92,31 @@ final class Fixture: @unchecked Sendable {
         try FileManager.default.createSymbolicLink(atPath: workspace + "/" + relative, withDestinationPath: target)
     }
 
+    /// Hands the whole checkout to `nobody` (uid 65534): git, run as root, then refuses it as "dubious".
+    func ownByAnotherUser() async throws {
+        try await Tool.check("chown", ["-R", "65534:65534", workspace])
+    }
+
+    /// An environment whose HOME is an empty directory and with no other git config, so no
+    /// `safe.directory` of the machine's applies.
+    func emptyHome() throws -> [String: String?] {
+        let home = directory.appending("home")
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        return ["HOME": home, "XDG_CONFIG_HOME": nil, "GIT_CONFIG_GLOBAL": nil, "GIT_CONFIG_SYSTEM": "/dev/null"]
+    }
+
+    /// Replaces the checkout by a real `git clone --depth 1` of itself one commit after its tag, so the
+    /// clone has no tag; `_output` (the previous release) moves along.
+    func makeShallowClone() async throws {
+        try await repository.commitAll("after v1.0.0", date: "2024-01-03T00:00:00Z")
+        let clone = directory.appending("clone")
+        try await Tool.check("git", ["clone", "-q", "--depth", "1", "file://" + workspace, clone])
+        try FileManager.default.moveItem(atPath: output, toPath: clone + "/_output")
+        try FileManager.default.removeItem(atPath: workspace)
+        try FileManager.default.moveItem(atPath: clone, toPath: workspace)
+        #expect(try await repository.git("rev-parse", "--is-shallow-repository") == "true")
+    }
+
     /// Makes `path` a read-only bind mount of itself (as root, permissions do not stop writes; this does).
     func mountReadOnly(_ path: String) async throws {
         try await Tool.check("mount", ["--bind", path, path])

@@ -295,7 +295,7 @@ private func resolve(
         try await withRepository { repo in
             try await repo.git("tag", "v1.0.0")
             await #expect(
-                throws: VersionError.invalidValue(name: "treeState", value: "it's", origin: "git describe")
+                throws: VersionError.invalidOverride(variable: "KUBE_GIT_TREE_STATE", value: "it's", allowed: "clean, dirty or archive")
             ) {
                 try await resolve(repo, ["KUBE_GIT_TREE_STATE": "it's"])
             }

@@ -13,7 +13,7 @@ public final class OutputLock: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: Paths.parent(of: path), withIntermediateDirectories: true)
         } catch {
-            throw .io(path: Paths.parent(of: path), reason: "cannot create directory: \(systemReason(error))")
+            throw .io(path: Paths.parent(of: path), reason: "cannot create directory: \(Escaping.reason(of: error))")
         }
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(path: path, reason: "cannot open lock: \(String(cString: strerror(errno)))") }

@@ -45,8 +45,11 @@ struct ReleaseDraft: Sendable {
     var sources: String
     /// Every image tarball of the plan (images).
     var images: [BuiltImage] = []
-    /// The files of `<project>-src.tar.gz`: what git tracks (stage).
+    /// The files git tracks (`git ls-files`), for the cache key (stage).
     var tracked: [String] = []
+    /// `<project>-src.tar.gz`: HEAD's tree read from git; nil without git, then the tracked files
+    /// on disk are staged (stage).
+    var sourceTree: SourceTree?
     /// Temporary siblings of `release-stage` and `release-tars`, swapped in whole at the end (stage).
     var stageRoot: String = ""
     var tarsRoot: String = ""

@@ -16,9 +16,11 @@ public struct LoadedWorkspace: Sendable {
 public enum ReleaseLoader {
     public static func load(
         workspace: String, configPath: String? = nil, environment: [String: String],
-        style: VersionStyle? = nil, hostOnly: Bool = false, runner: any ProcessRunner = SubprocessRunner()
+        style: VersionStyle? = nil, hostOnly: Bool = false, strictVersion: Bool = false,
+        runner: any ProcessRunner = SubprocessRunner(), warn: @Sendable (String) -> Void = { _ in }
     ) async throws -> LoadedWorkspace {
         let workspace = absoluteWorkspace(workspace)
+        try checkWorkspace(workspace)
         let toolchain: Result<GoToolchain, GoBuildError>
         do {
             toolchain = .success(try await GoToolchain.locate(runner: runner, environment: environment))
@@ -36,10 +38,18 @@ public enum ReleaseLoader {
         let sourceDate = try await resolver.sourceDate(workspace: workspace, environment: environment)
         let version = try await resolver.resolve(
             workspace: workspace, environment: environment, baseFile: config.version.baseFile,
-            style: style ?? config.version.style, sourceDate: sourceDate)
+            style: style ?? config.version.style, sourceDate: sourceDate, strict: strictVersion, warn: warn)
         let plan = ReleasePlanner.plan(
             config: config, version: version, sourceDate: sourceDate, workspace: workspace)
         return LoadedWorkspace(plan: plan, toolchain: toolchain)
+    }
+
+    /// Refuses a workspace (`-C DIR`) that is not a directory, saying what it is instead.
+    public static func checkWorkspace(_ workspace: String) throws(ReleaseError) {
+        let (kind, reason) = FileKind.of(workspace)
+        guard kind != "a directory" else { return }
+        let what = kind.map { "is \($0)" } ?? reason.lowercased()
+        throw .unsafeInput(path: workspace, reason: "\(what) (-C); allowed: a directory, the Go workspace")
     }
 
     /// `path` made absolute against the current directory, without a trailing slash.

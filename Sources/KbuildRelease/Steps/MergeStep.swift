@@ -106,7 +106,7 @@ struct MergeStep: ReleaseStep {
             guard rename(temporary, target) == 0 else { throw FileOutputError(path: target, operation: "rename into place", errno: errno) }
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw ReleaseError.io(path: target, reason: "cannot place the shard's copy: \(systemReason(error))")
+            throw ReleaseError.io(path: target, reason: "cannot place the shard's copy: \(Escaping.reason(of: error))")
         }
     }
 }

@@ -15,7 +15,7 @@ struct PackStep: ReleaseStep {
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let plan = context.plan
-        let (stageRoot, tarsRoot) = (draft.stageRoot, draft.tarsRoot)
+        let (stageRoot, tarsRoot, sourceTree) = (draft.stageRoot, draft.tarsRoot, draft.sourceTree)
         // Parallel libdeflate gzip members: standard gzip, same bytes whatever the thread count.
         // One pool for every tarball of this release, so concurrent tarballs share the cores.
         let pool = DeflatePool(threads: ProcessInfo.processInfo.activeProcessorCount)
@@ -25,7 +25,14 @@ struct PackStep: ReleaseStep {
         let pack: @Sendable (ReleasePlan.PlannedTarball) async throws -> PackedTarball = { tarball in
             let path = tarsRoot + "/" + tarball.name
             let written = try await Blocking.run {
-                let entries = try TarEntry.tree(of: stageRoot + "/" + plan.stageDirectory(tarball), under: "")
+                let entries =
+                    if tarball.kind == .src, let sourceTree {
+                        sourceTree.entries(
+                            adding: ReleasePlan.sourceVersionFile,
+                            from: "\(stageRoot)/src/\(ReleasePlan.sourceVersionFile)")
+                    } else {
+                        try TarEntry.tree(of: stageRoot + "/" + plan.stageDirectory(tarball), under: "")
+                    }
                 return try Tarball.write(entries, to: path, options: options)
             }
             context.progress(.tarball(name: tarball.name, size: written.size))

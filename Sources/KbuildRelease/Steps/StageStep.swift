@@ -24,7 +24,10 @@ struct StageStep: ReleaseStep {
         let stager = Stager(root: draft.stageRoot)
         try stager.makeDirectory(draft.stageRoot)
         try stager.makeDirectory(draft.tarsRoot)
-        try stage(with: stager, tracked: draft.tracked, plan: context.plan)
+        // The src tarball is HEAD's tree (symlinks kept, committed bytes); staged files only without git.
+        draft.sourceTree = try await SourceTree.read(
+            workspace: context.plan.workspace, into: draft.stageRoot + "/src", runner: context.processes)
+        try stage(with: stager, tracked: draft.sourceTree == nil ? draft.tracked : [], plan: context.plan)
         return .done(layout.releaseStage)
     }
 

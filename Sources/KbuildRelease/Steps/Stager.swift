@@ -33,7 +33,7 @@ struct Stager {
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: destination))
         } catch {
-            throw .io(path: destination, reason: "cannot write: \(systemReason(error))")
+            throw .io(path: destination, reason: "cannot write: \(Escaping.reason(of: error))")
         }
     }
 
@@ -67,7 +67,7 @@ struct Stager {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw .io(path: path, reason: "cannot create directory: \(systemReason(error))")
+            throw .io(path: path, reason: "cannot create directory: \(Escaping.reason(of: error))")
         }
     }
 }

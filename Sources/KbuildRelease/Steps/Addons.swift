@@ -27,7 +27,7 @@ public enum AddonManifests {
                 guard extensions.contains(where: { relative.hasSuffix($0) }) else { continue }
                 guard !filter.excludes(pathInWorkspace) && !filter.excludes(relative) else { continue }
                 let source = root + "/" + relative
-                try checkLabel(source, displayPath: pathInWorkspace)
+                try AddonManifestCheck.check(source, displayPath: pathInWorkspace)
                 if let other = found[relative] {
                     throw .conflict(
                         "add-on manifests \(other.source) and \(source) would both be addons/\(relative)")
@@ -80,46 +80,5 @@ public enum AddonManifests {
         guard let resolved = realpath(path, nil) else { return path }
         defer { free(resolved) }
         return String(cString: resolved)
-    }
-
-    /// Every non-empty document of the manifest must carry `kubernetes.io/cluster-service: "true"`
-    /// or an `addonmanager.kubernetes.io/mode` label.
-    static func checkLabel(_ path: String, displayPath: String) throws(ReleaseError) {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw .unsafeInput(path: displayPath, reason: "not readable as UTF-8 text")
-        }
-        let documents: [Substring]
-        if path.hasSuffix(".json") {
-            documents = [Substring(text)]
-        } else {
-            documents = text.split(separator: "\n", omittingEmptySubsequences: false)
-                .split(whereSeparator: { $0.hasPrefix("---") })
-                .map { Substring($0.joined(separator: "\n")) }
-        }
-        for (index, document) in documents.enumerated() {
-            let meaningful = document.split(separator: "\n").contains {
-                let line = $0.trimmingCharacters(in: .whitespaces)
-                return !line.isEmpty && !line.hasPrefix("#")
-            }
-            guard meaningful else { continue }
-            if !hasAddonLabel(document) {
-                let which = documents.count > 1 ? " (document \(index + 1))" : ""
-                throw .missingAddonLabel(path: displayPath + which)
-            }
-        }
-    }
-
-    static func hasAddonLabel(_ document: Substring) -> Bool {
-        for line in document.split(separator: "\n") {
-            let compact = line.replacingOccurrences(of: " ", with: "").replacingOccurrences(of: "'", with: "\"")
-            if compact.contains("kubernetes.io/cluster-service\":\"true\"")
-                || compact.contains("kubernetes.io/cluster-service:\"true\"")
-                || compact.contains("kubernetes.io/cluster-service:true")
-                || compact.contains("addonmanager.kubernetes.io/mode")
-            {
-                return true
-            }
-        }
-        return false
     }
 }
