@@ -60,12 +60,14 @@ let package = Package(
             name: "KbuildImage",
             dependencies: ["KbuildCore", "KbuildArchive", "KbuildDigest", "KbuildConfig"],
             swiftSettings: strict),
+        // A shared cache on the Bazel HTTP remote-cache protocol (/ac/<key>, /cas/<sha256>).
+        .target(name: "KbuildRemote", dependencies: ["KbuildCore", "KbuildDigest"], swiftSettings: strict),
         // ReleasePlan and the steps that execute it.
         .target(
             name: "KbuildRelease",
             dependencies: [
                 "KbuildCore", "KbuildArchive", "KbuildDigest", "KbuildVersion", "KbuildConfig",
-                "KbuildGo", "KbuildImage", "Yams",
+                "KbuildGo", "KbuildImage", "KbuildRemote", "Yams",
             ],
             swiftSettings: strict),
         // The thin CLI.
@@ -101,6 +103,7 @@ let package = Package(
         .testTarget(name: "KbuildConfigTests", dependencies: ["KbuildConfig", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildGoTests", dependencies: ["KbuildGo", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildImageTests", dependencies: ["KbuildImage", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "KbuildRemoteTests", dependencies: ["KbuildRemote", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildReleaseTests", dependencies: ["KbuildRelease", "TestSupport"], swiftSettings: strict),
         // Runs the built `kbuild` binary on examples/ and checks results with outside tools.
         .testTarget(

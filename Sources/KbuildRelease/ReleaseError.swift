@@ -9,6 +9,8 @@ public enum ReleaseError: Error, CustomStringConvertible, Equatable {
     case missingBuildOutput(path: String)
     case locked(path: String, holder: String)
     case io(path: String, reason: String)
+    /// A flag or environment variable (`culprit`) with a value kbuild cannot use.
+    case invalidSetting(culprit: String, value: String, problem: String, allowed: String)
 
     public var description: String {
         switch self {
@@ -27,6 +29,9 @@ public enum ReleaseError: Error, CustomStringConvertible, Equatable {
             return "another kbuild release is running on this _output (\(holder)); lock: \(path)"
         case .io(let path, let reason):
             return "\(path): \(reason)"
+        case .invalidSetting(let culprit, let value, let problem, let allowed):
+            let shown = value.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
+            return "\(culprit) \"\(shown)\": \(problem); allowed: \(allowed)"
         }
     }
 }

@@ -5,6 +5,7 @@ import KbuildCore
 import KbuildDigest
 import KbuildGo
 import KbuildImage
+import KbuildRemote
 import KbuildVersion
 
 /// How a release runs (not what it produces: that is the plan).
@@ -18,16 +19,20 @@ public struct ReleaseOptions: Sendable {
     public var compressionLevel: Int
     /// A Go build cache shared across workspaces (Go's cache is content-addressed); nil: `_output/local/go`.
     public var goCache: String?
+    /// A shared cache consulted after `_output/cache` and filled after a build (see `RemoteCacheSetup`).
+    public var remoteCache: RemoteCache?
 
     public init(
         jobs: Int = ProcessInfo.processInfo.activeProcessorCount, skipBuild: Bool = false,
-        sandbox: SandboxMode = .auto, compressionLevel: Int = 6, goCache: String? = nil
+        sandbox: SandboxMode = .auto, compressionLevel: Int = 6, goCache: String? = nil,
+        remoteCache: RemoteCache? = nil
     ) {
         self.jobs = max(1, jobs)
         self.skipBuild = skipBuild
         self.sandbox = sandbox
         self.compressionLevel = compressionLevel
         self.goCache = goCache
+        self.remoteCache = remoteCache
     }
 }
 
@@ -90,7 +95,9 @@ public struct ReleasePipeline: Sendable {
         self.options = options
         self.toolchain = toolchain
         self.runner = runner
-        self.cache = OutputCache(directory: plan.layout.cache)
+        var cache = OutputCache(directory: plan.layout.cache)
+        cache.remote = options.remoteCache.map { ($0, plan.workspace) }
+        self.cache = cache
     }
 
     public typealias Progress = @Sendable (ReleaseEvent) -> Void
@@ -136,7 +143,9 @@ public struct ReleasePipeline: Sendable {
         for target in plan.builds {
             let key = OutputCache.key(
                 ["build"] + common + [
-                    target.binary, target.package, target.platform.description, String(target.isStatic), target.output,
+                    // The output relative to the workspace: a clone elsewhere computes the same key (remote cache).
+                    target.binary, target.package, target.platform.description, String(target.isStatic),
+                    plan.relative(target.output),
                 ])
             if cache.lookup("build", key: key, outputs: [target.output]) != nil {
                 progress(.buildReused(target))

@@ -15,10 +15,13 @@ extension Kbuild {
 
                 KUBE_BUILD_PLATFORMS="linux/amd64 darwin/arm64" narrows the platforms; \
                 KUBE_FASTBUILD=true (or --quick) builds the host platform only.
+
+                \(RemoteCacheOptions.discussion)
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
         @OptionGroup var sandbox: SandboxOption
+        @OptionGroup var remote: RemoteCacheOptions
 
         @Flag(name: .customLong("dry-run"), help: "Print the build matrix and the output paths; build nothing.")
         var dryRun = false
@@ -30,11 +33,12 @@ extension Kbuild {
                     print(loaded.plan.renderedBuilds, terminator: "")
                     return
                 }
-                let pipeline = ReleasePipeline(
-                    plan: loaded.plan, options: workspace.releaseOptions(sandbox: sandbox.sandbox),
-                    toolchain: loaded.toolchain)
+                var options = workspace.releaseOptions(sandbox: sandbox.sandbox)
+                try remote.apply(to: &options, plan: loaded.plan)
+                let pipeline = ReleasePipeline(plan: loaded.plan, options: options, toolchain: loaded.toolchain)
                 let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
                 try await pipeline.build { printer.handle($0) }
+                if let remote = options.remoteCache { print(remote.summary) }
             }
         }
     }

@@ -14,15 +14,20 @@ extension Kbuild {
                 The tag is the md5 of the binary (tagScheme: md5) or the version with + as _ \
                 (tagScheme: version). Needs the binaries of `kbuild build`. KUBE_DOCKER_REGISTRY \
                 overrides the registry of the release config.
+
+                \(RemoteCacheOptions.discussion) (Today the shared cache holds binaries: images are \
+                written locally; the options are accepted so one set of flags serves every command.)
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
+        @OptionGroup var remote: RemoteCacheOptions
 
         func run() async throws {
             try await failing(verbose: workspace.verbose) {
                 let loaded = try await workspace.load()
-                let pipeline = ReleasePipeline(
-                    plan: loaded.plan, options: workspace.releaseOptions(), toolchain: loaded.toolchain)
+                var options = workspace.releaseOptions()
+                try remote.apply(to: &options, plan: loaded.plan)
+                let pipeline = ReleasePipeline(plan: loaded.plan, options: options, toolchain: loaded.toolchain)
                 let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
                 _ = try await pipeline.images { printer.handle($0) }
             }

@@ -1,0 +1,1 @@
+// Remote cache client tests against a real nginx.
