@@ -64,16 +64,17 @@ public enum RemoteCacheSetup {
             }
             upload = value
         }
-        var timeout = 5.0
+        var timeout = 5
         if let text = environment["KBUILD_REMOTE_CACHE_TIMEOUT"], !text.isEmpty {
-            guard let seconds = Double(text), seconds > 0, seconds <= 600 else {
+            // Whole seconds: URLSession on Linux drops fractions (0.5 would mean no wait at all).
+            guard let seconds = Int(text), seconds >= 1, seconds <= 600 else {
                 throw ReleaseError.invalidSetting(
-                    culprit: "KBUILD_REMOTE_CACHE_TIMEOUT", value: text, problem: "not a number of seconds in (0, 600]",
-                    allowed: "e.g. 5 or 0.5")
+                    culprit: "KBUILD_REMOTE_CACHE_TIMEOUT", value: text, problem: "not a whole number of seconds in 1-600",
+                    allowed: "e.g. 5")
             }
             timeout = seconds
         }
-        let client = RemoteCacheClient(base: address.url, connectTimeout: timeout)
+        let client = RemoteCacheClient(base: address.url, connectTimeout: Double(timeout))
         return RemoteCache(client: client, upload: upload, warn: warn)
     }
 }

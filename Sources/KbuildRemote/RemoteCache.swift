@@ -133,14 +133,14 @@ public final class RemoteCache: Sendable {
     }
 
     private func turnOff(_ error: RemoteCacheError) {
+        // The base URL leads the warning: name only the request after it.
+        let why = Self.oneLine(error.description.replacingOccurrences(of: client.base + "/", with: ""))
         let first = state.withLock { counters -> Bool in
             guard counters.failure == nil else { return false }
-            counters.failure = Self.oneLine(error.description)
+            counters.failure = why
             return true
         }
-        if first {
-            warn("warning: remote cache \(client.base): \(Self.oneLine(error.description)); building locally")
-        }
+        if first { warn("warning: remote cache \(client.base): \(why); building locally") }
     }
 
     private func count(_ change: (inout Counters) -> Void) {

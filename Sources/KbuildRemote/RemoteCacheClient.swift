@@ -11,7 +11,8 @@ import Synchronization
 public struct RemoteCacheClient: Sendable {
     /// The cache's base URL, without a trailing slash.
     public let base: String
-    /// Longest wait for a connection or for the next bytes of an answer, in seconds.
+    /// Longest wait for a connection or for the next bytes of an answer, in seconds (whole seconds:
+    /// URLSession on Linux drops fractions).
     public let connectTimeout: Double
     /// Longest time one transfer may take in all, in seconds.
     public let transferTimeout: Double

@@ -1,1 +1,0 @@
-// Remote cache client tests against a real nginx.
