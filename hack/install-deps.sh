@@ -19,6 +19,7 @@ declare -A probe=(
   [pigz]=/usr/bin/pigz
   [file]=/usr/bin/file
   [util-linux]=/usr/bin/unshare
+  [nginx]=/usr/sbin/nginx
 )
 extra=("$@")   # e.g. hack/install-deps.sh buildah hyperfine (for benchmarks)
 
