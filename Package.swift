@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(name: "KbuildGoTests", dependencies: ["KbuildGo", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildImageTests", dependencies: ["KbuildImage", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildRemoteTests", dependencies: ["KbuildRemote", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "KbuildReleaseTests", dependencies: ["KbuildRelease", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "KbuildReleaseTests", dependencies: ["KbuildRelease", "KbuildConfig", "KbuildRemote", "TestSupport"], swiftSettings: strict),
         // Runs the built `kbuild` binary on examples/ and checks results with outside tools.
         .testTarget(
             name: "EndToEndTests", dependencies: ["TestSupport", "kbuild"], swiftSettings: strict),

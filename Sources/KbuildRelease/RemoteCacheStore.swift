@@ -30,8 +30,6 @@ extension OutputCache {
 /// Where the remote cache setting comes from: `--remote-cache`, else `KBUILD_REMOTE_CACHE`, else
 /// `cache.remote` of the release config; `off` (flag or variable) means none.
 public enum RemoteCacheSetup {
-    /// The environment variables it reads, for `--help`.
-    public static let variables = ["KBUILD_REMOTE_CACHE", "KBUILD_REMOTE_CACHE_UPLOAD", "KBUILD_REMOTE_CACHE_TIMEOUT"]
 
     /// The run's remote cache, or nil when none is set. Throws a one-line error for a bad value.
     public static func resolve(

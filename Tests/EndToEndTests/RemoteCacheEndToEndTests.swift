@@ -85,13 +85,14 @@ import Testing
         #expect(FileManager.default.isExecutableFile(atPath: second + bin + "/kube-proxy"))
         try await Tool.check("sha256sum", ["-c", "--quiet", "SHA256SUMS"], in: second + "/_output/release-tars")
 
-        // A pull-request job (uploads off, from the environment) reads but never writes.
+        // A pull-request job (uploads off) reads but never writes.
         let readOnly = try await NginxServer.start()
         defer { readOnly.stop() }
         let third = dir.appending("third")
         try await Tool.check("git", ["clone", "-q", first, third])
+        // The flag wins over the variable.
         let pr = try await release(
-            third, [], ["KBUILD_REMOTE_CACHE": readOnly.url, "KBUILD_REMOTE_CACHE_UPLOAD": "false"])
+            third, ["--remote-cache-upload=false"], ["KBUILD_REMOTE_CACHE": readOnly.url, "KBUILD_REMOTE_CACHE_UPLOAD": "true"])
         #expect(pr.stdout.contains("\(builds) missed, uploads off"), "\(pr.stdout)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: readOnly.root).isEmpty)
     }
