@@ -20,6 +20,7 @@ declare -A probe=(
   [file]=/usr/bin/file
   [util-linux]=/usr/bin/unshare
   [nginx]=/usr/sbin/nginx
+  [openssl]=/usr/bin/openssl
 )
 extra=("$@")   # e.g. hack/install-deps.sh buildah hyperfine (for benchmarks)
 

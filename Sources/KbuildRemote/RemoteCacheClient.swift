@@ -104,7 +104,8 @@ public struct RemoteCacheClient: Sendable {
 
     private enum Outcome: Sendable {
         case answered(Int, Data)
-        case failed(code: Int, domain: String)
+        /// `detail`: libcurl's own one-line message when URLSession has no code for it (TLS trust, say).
+        case failed(code: Int, domain: String, detail: String?)
         case localFailure(String)
     }
 
@@ -121,9 +122,11 @@ public struct RemoteCacheClient: Sendable {
     private static func outcome(_ response: URLResponse?, _ error: (any Error)?, body: Data) -> Outcome {
         if let error {
             let ns = error as NSError
-            return .failed(code: ns.code, domain: ns.domain)
+            return .failed(code: ns.code, domain: ns.domain, detail: curlMessage(ns))
         }
-        guard let http = response as? HTTPURLResponse else { return .failed(code: URLError.badServerResponse.rawValue, domain: NSURLErrorDomain) }
+        guard let http = response as? HTTPURLResponse else {
+            return .failed(code: URLError.badServerResponse.rawValue, domain: NSURLErrorDomain, detail: nil)
+        }
         return .answered(http.statusCode, body)
     }
 
@@ -136,16 +139,18 @@ public struct RemoteCacheClient: Sendable {
             return (status, body)
         case .localFailure(let reason):
             throw .io(path: file ?? address, reason: reason)
-        case .failed(let code, let domain):
+        case .failed(let code, let domain, let detail):
             guard domain == NSURLErrorDomain else {
                 throw .unreachable(url: address, reason: "\(request.httpMethod ?? "request") failed (\(domain) \(code))")
             }
-            throw .unreachable(url: address, reason: URLError.Code(rawValue: code).map(describe) ?? "network error \(code)")
+            let known = URLError.Code(rawValue: code).flatMap(describe)
+            throw .unreachable(url: address, reason: known ?? detail.map { "network error: \($0)" } ?? "network error \(code)")
         }
     }
 
-    /// URLSession's error codes in words (never Foundation's own text, which is not one clean line).
-    private func describe(_ code: URLError.Code) -> String {
+    /// URLSession's error codes in words (never Foundation's own text, which is not one clean line);
+    /// nil for codes without a fixed meaning.
+    private func describe(_ code: URLError.Code) -> String? {
         switch code {
         case .timedOut: return "no answer within \(Self.seconds(connectTimeout)) s (or the transfer took over \(Self.seconds(transferTimeout)) s)"
         case .cannotConnectToHost: return "connection refused"
@@ -157,8 +162,19 @@ public struct RemoteCacheClient: Sendable {
             return "TLS handshake failed (certificate not trusted or TLS error)"
         case .badServerResponse: return "not an HTTP answer"
         case .fileDoesNotExist, .cannotOpenFile: return "cannot read the file to upload"
-        default: return "network error \(code.rawValue)"
+        default: return nil
         }
+    }
+
+    /// The message libcurl gave (e.g. "SSL certificate problem: self-signed certificate"), found in the
+    /// innermost error; only when it is one plain line, never a Foundation description.
+    private static func curlMessage(_ error: NSError) -> String? {
+        var innermost = error
+        while let underlying = innermost.userInfo[NSUnderlyingErrorKey] as? NSError { innermost = underlying }
+        guard let text = innermost.userInfo[NSLocalizedDescriptionKey] as? String, !text.isEmpty, text.count < 200,
+            !text.contains("Domain="), !text.contains("\n"), !text.contains("operation couldn")
+        else { return nil }
+        return text
     }
 
     private static func seconds(_ value: Double) -> String {
@@ -181,7 +197,7 @@ public struct RemoteCacheClient: Sendable {
         }
         task.resume()
         semaphore.wait()
-        return slot.value.withLock { $0 } ?? .failed(code: URLError.unknown.rawValue, domain: NSURLErrorDomain)
+        return slot.value.withLock { $0 } ?? .failed(code: URLError.unknown.rawValue, domain: NSURLErrorDomain, detail: nil)
     }
 
     /// Where a completion handler leaves its outcome for the waiting thread.

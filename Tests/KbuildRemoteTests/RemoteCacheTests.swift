@@ -168,6 +168,23 @@ import TestSupport
         #expect(warnings.all.first?.contains("no answer within 1 s") == true, "\(warnings.all)")
     }
 
+    @Test func httpsSpeaksTLSAndAnUntrustedCertificateIsOneWarning() async throws {
+        // URLSession on Linux trusts the system CA store only: a self-signed server must be refused.
+        let server = try await NginxServer.start(tls: true)
+        defer { server.stop() }
+        let warnings = Warnings()
+        let cache = RemoteCache(client: RemoteCacheClient(base: server.url), warn: warnings.add)
+        let dir = try TemporaryDirectory("kbuild-remote")
+        defer { dir.remove() }
+        let outputs = try Self.outputs(in: dir.path)
+        for _ in 0..<2 { #expect(cache.fetch(key: Self.key, outputs: outputs, root: dir.path) == nil) }
+        #expect(warnings.all.count == 1)
+        let warning = warnings.all.first ?? ""
+        #expect(warning.hasPrefix("warning: remote cache https://127.0.0.1:"), "\(warning)")
+        #expect(warning.contains("certificate"), "\(warning)")
+        #expect(!warning.contains("Domain="), "\(warning)")
+    }
+
     @Test func uploadsOffNeverWrite() async throws {
         let server = try await NginxServer.start()
         defer { server.stop() }

@@ -15,11 +15,20 @@ public struct NginxServer: Sendable {
     /// The nginx process.
     public let pid: pid_t
 
-    /// `http://127.0.0.1:<port>`.
-    public var url: String { "http://127.0.0.1:\(port)" }
+    /// Serving https with a self-signed certificate (that no client trusts).
+    public let tls: Bool
 
-    /// Starts nginx on a free port of 127.0.0.1 with everything under a new temp dir.
-    public static func start() async throws -> NginxServer {
+    /// `http://127.0.0.1:<port>` (or https).
+    public var url: String { "\(tls ? "https" : "http")://127.0.0.1:\(port)" }
+
+    /// Starts nginx on a free port of 127.0.0.1 with everything under a new temp dir; with `tls`, over
+    /// https with a fresh self-signed certificate (openssl).
+    public static func start(tls: Bool = false) async throws -> NginxServer {
+        // Debian puts nginx in /usr/sbin, which is not on a normal user's PATH.
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") + ":/usr/sbin:/usr/local/sbin"
+        guard let executable = ExecutableLookup.find("nginx", path: path) else {
+            throw NginxError("nginx not found on PATH or in /usr/sbin (hack/install-deps.sh installs it)")
+        }
         let directory = try TemporaryDirectory("kbuild-nginx")
         var lastError = ""
         // A port found free can be taken before nginx binds it: try a few.
@@ -30,12 +39,18 @@ public struct NginxServer: Sendable {
             for sub in ["root", "tmp", "logs"] {
                 try FileManager.default.createDirectory(atPath: prefix + "/" + sub, withIntermediateDirectories: true)
             }
-            try config(prefix: prefix, root: root, port: port)
+            if tls {
+                try await Tool.check(
+                    "openssl",
+                    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                     "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", prefix + "/key.pem", "-out", prefix + "/cert.pem"])
+            }
+            try config(prefix: prefix, root: root, port: port, tls: tls)
                 .write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
             let result = try await Tool.run(
-                "nginx", ["-p", prefix, "-c", prefix + "/nginx.conf", "-e", prefix + "/logs/error.log"])
+                executable, ["-p", prefix, "-c", prefix + "/nginx.conf", "-e", prefix + "/logs/error.log"])
             if result.succeeded, let pid = try await readPID(prefix + "/nginx.pid") {
-                return NginxServer(prefix: prefix, root: root, port: port, pid: pid)
+                return NginxServer(prefix: prefix, root: root, port: port, pid: pid, tls: tls)
             }
             lastError = result.stderr + ((try? String(contentsOfFile: prefix + "/logs/error.log", encoding: .utf8)) ?? "")
         }
@@ -54,7 +69,7 @@ public struct NginxServer: Sendable {
         try? FileManager.default.removeItem(atPath: prefix)
     }
 
-    static func config(prefix: String, root: String, port: Int) -> String {
+    static func config(prefix: String, root: String, port: Int, tls: Bool) -> String {
         // As root nginx would switch to `nobody`, who cannot write the temp dir.
         let user = geteuid() == 0 ? "user root;\n" : ""
         return """
@@ -71,7 +86,8 @@ public struct NginxServer: Sendable {
               uwsgi_temp_path \(prefix)/tmp/uwsgi;
               scgi_temp_path \(prefix)/tmp/scgi;
               server {
-                listen 127.0.0.1:\(port);
+                listen 127.0.0.1:\(port)\(tls ? " ssl" : "");
+                \(tls ? "ssl_certificate \(prefix)/cert.pem; ssl_certificate_key \(prefix)/key.pem;" : "")
                 root \(root);
                 client_max_body_size 0;
                 location / {
