@@ -129,6 +129,23 @@ import TestSupport
         #expect(FileManager.default.contents(atPath: wanted[0]) == FileManager.default.contents(atPath: outputs[0]))
     }
 
+    @Test func garbageRecordIsAMissAndTheNextUploadReplacesIt() async throws {
+        let server = try await NginxServer.start()
+        defer { server.stop() }
+        let dir = try TemporaryDirectory("kbuild-remote")
+        defer { dir.remove() }
+        let outputs = try Self.outputs(in: dir.path)
+        let record = server.root + "/ac/" + Self.key
+        try FileManager.default.createDirectory(atPath: server.root + "/ac", withIntermediateDirectories: true)
+        try Data("<html>not a record</html>".utf8).write(to: URL(fileURLWithPath: record))
+        let warnings = Warnings()
+        let cache = RemoteCache(client: RemoteCacheClient(base: server.url), warn: warnings.add)
+        #expect(cache.fetch(key: Self.key, outputs: outputs, root: dir.path) == nil)
+        #expect(cache.counters.missed == 1 && warnings.all.isEmpty)
+        cache.store(key: Self.key, outputs: outputs, root: dir.path, payload: Data("p".utf8))
+        #expect(cache.fetch(key: Self.key, outputs: outputs, root: dir.path) == Data("p".utf8))
+    }
+
     @Test func deadServerWarnsOnceAndTheRunGoesOnWithoutIt() async throws {
         let server = try await NginxServer.start()
         let url = server.url
