@@ -63,12 +63,14 @@ let package = Package(
             swiftSettings: strict),
         // Supply-chain documents as pure values -> bytes: SPDX SBOM, in-toto/SLSA provenance, DSSE.
         .target(name: "KbuildProof", dependencies: ["KbuildCore", "KbuildDigest"], swiftSettings: strict),
+        // A shared cache on the Bazel HTTP remote-cache protocol (/ac/<key>, /cas/<sha256>).
+        .target(name: "KbuildRemote", dependencies: ["KbuildCore", "KbuildDigest"], swiftSettings: strict),
         // ReleasePlan and the steps that execute it.
         .target(
             name: "KbuildRelease",
             dependencies: [
                 "KbuildCore", "KbuildArchive", "KbuildDigest", "KbuildVersion", "KbuildConfig",
-                "KbuildGo", "KbuildImage", "KbuildProof", "Yams",
+                "KbuildGo", "KbuildImage", "KbuildProof", "KbuildRemote", "Yams",
             ],
             swiftSettings: strict),
         // The thin CLI.
@@ -107,7 +109,10 @@ let package = Package(
         .testTarget(name: "KbuildImageTests", dependencies: ["KbuildImage", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "KbuildProofTests", dependencies: ["KbuildProof", "KbuildDigest", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "KbuildReleaseTests", dependencies: ["KbuildRelease", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "KbuildRemoteTests", dependencies: ["KbuildRemote", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "KbuildReleaseTests", dependencies: ["KbuildRelease", "KbuildConfig", "KbuildRemote", "TestSupport"],
+            swiftSettings: strict),
         // Runs the built `kbuild` binary on examples/ and checks results with outside tools.
         .testTarget(
             name: "EndToEndTests", dependencies: ["TestSupport", "kbuild"], swiftSettings: strict),

@@ -19,6 +19,8 @@ declare -A probe=(
   [pigz]=/usr/bin/pigz
   [file]=/usr/bin/file
   [util-linux]=/usr/bin/unshare
+  [nginx]=/usr/sbin/nginx
+  [openssl]=/usr/bin/openssl
 )
 extra=("$@")   # e.g. hack/install-deps.sh buildah hyperfine (for benchmarks)
 

@@ -88,7 +88,7 @@ struct ConfigReader {
         self.module = GoModule(workspace: workspace)
     }
 
-    static let topKeys = ["project", "version", "go", "platforms", "binaries", "images", "addons", "full"]
+    static let topKeys = ["project", "version", "go", "platforms", "binaries", "images", "addons", "full", "cache"]
 
     func read(_ root: Node?) throws -> ReleaseConfig {
         guard let root, !isNull(root) else {
@@ -116,9 +116,10 @@ struct ConfigReader {
         let images = try readImages(top["images"])
         let addons = try readAddons(top["addons"])
         let full = try readFull(top["full"])
+        let cache = try readCache(top["cache"])
 
         return ReleaseConfig(
             project: project, version: version, go: go, platformsByKind: platforms.mapValues(\.platforms),
-            binaries: binaries, images: images, addons: addons, full: full)
+            binaries: binaries, images: images, addons: addons, full: full, cache: cache)
     }
 }

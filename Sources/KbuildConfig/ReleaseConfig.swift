@@ -172,11 +172,13 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
     public var images: Images
     public var addons: Addons
     public var full: Full
+    /// Where else outputs may come from (a shared remote cache).
+    public var cache: Cache
 
     public init(
         project: String = "kubernetes", version: VersionSettings, go: Go = Go(),
         platformsByKind: [Kind: [Platform]], binaries: [Binary], images: Images = Images(),
-        addons: Addons = Addons(), full: Full = Full()
+        addons: Addons = Addons(), full: Full = Full(), cache: Cache = Cache()
     ) {
         self.project = project
         self.version = version
@@ -186,6 +188,7 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
         self.images = images
         self.addons = addons
         self.full = full
+        self.cache = cache
     }
 
     /// The platforms of `kind`, sorted.

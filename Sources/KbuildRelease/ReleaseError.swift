@@ -13,8 +13,8 @@ public enum ReleaseError: Error, CustomStringConvertible, Equatable {
     /// `--skip-build` found a binary stamped for another version (or not stamped by kbuild).
     case stampMismatch(binary: String, path: String, variable: String, expected: String, version: String)
     case io(path: String, reason: String)
-    /// A command-line value out of range: the option, the value, what is allowed.
-    case invalidArgument(name: String, value: String, allowed: String)
+    /// A flag or environment variable (`culprit`) with a value kbuild cannot use.
+    case invalidSetting(culprit: String, value: String, problem: String, allowed: String)
     /// A shard that cannot be merged: which one (its directory) and why.
     case shard(path: String, problem: String)
 
@@ -44,8 +44,8 @@ public enum ReleaseError: Error, CustomStringConvertible, Equatable {
                 "\(binary) (\(path)) is not stamped with this release's version: its \(variable) is not \(Escaping.shown(expected)); allowed: binaries built by kbuild build for \(version) (run kbuild build, or drop --skip-build)"
         case .io(let path, let reason):
             return "\(path): \(reason)"
-        case .invalidArgument(let name, let value, let allowed):
-            return "\(name) \(value.debugDescription): not allowed; \(allowed)"
+        case .invalidSetting(let culprit, let value, let problem, let allowed):
+            return "\(culprit) \(Escaping.shown(value)): \(problem); allowed: \(allowed)"
         case .shard(let path, let problem):
             return "shard \(path): \(problem)"
         }

@@ -105,8 +105,9 @@ public struct ReleasePipeline: Sendable {
     }
 
     private func context(_ progress: @escaping Progress) -> StepContext {
-        StepContext(
-            plan: plan, options: options, toolchain: toolchain, processes: runner,
-            cache: OutputCache(directory: plan.layout.cache), progress: progress)
+        var cache = OutputCache(directory: plan.layout.cache)
+        cache.remote = options.remoteCache.map { ($0, plan.workspace) }
+        return StepContext(
+            plan: plan, options: options, toolchain: toolchain, processes: runner, cache: cache, progress: progress)
     }
 }

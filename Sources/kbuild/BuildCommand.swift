@@ -14,11 +14,14 @@ extension Kbuild {
                 so nothing from your shell leaks in, and runs without network where the kernel allows it.
 
                 \(EnvironmentHelp.workspace)
+
+                \(RemoteCacheOptions.discussion)
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
         @OptionGroup var sandbox: SandboxOption
         @OptionGroup var shard: ShardOption
+        @OptionGroup var remote: RemoteCacheOptions
 
         @Flag(name: .customLong("dry-run"), help: "Print the build matrix and the output paths; build nothing.")
         var dryRun = false
@@ -32,9 +35,11 @@ extension Kbuild {
                     print(loaded.plan.renderedBuilds, terminator: "")
                     return
                 }
-                let options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox)
+                var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox)
+                try remote.apply(to: &options, plan: loaded.plan, environment: environment)
                 let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
                 try await ReleasePipeline(loaded, options: options).build { printer.handle($0) }
+                if let remote = options.remoteCache { print(remote.summary) }
             }
         }
     }

@@ -15,10 +15,14 @@ extension Kbuild {
                 (tagScheme: version). Needs the binaries of `kbuild build`.
 
                 \(EnvironmentHelp.workspace)
+
+                \(RemoteCacheOptions.discussion) (Today the shared cache holds binaries: images are \
+                written locally; the options are accepted so one set of flags serves every command.)
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
         @OptionGroup var shard: ShardOption
+        @OptionGroup var remote: RemoteCacheOptions
 
         func run() async throws {
             try await failing(verbose: workspace.verbose) {
@@ -26,8 +30,9 @@ extension Kbuild {
                 var loaded = try await workspace.load(environment)
                 if let spec = try shard.spec() { loaded.plan = loaded.plan.sharded(spec) }
                 let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
-                _ = try await ReleasePipeline(loaded, options: workspace.releaseOptions(environment))
-                    .images { printer.handle($0) }
+                var options = workspace.releaseOptions(environment)
+                try remote.apply(to: &options, plan: loaded.plan, environment: environment)
+                _ = try await ReleasePipeline(loaded, options: options).images { printer.handle($0) }
             }
         }
     }

@@ -30,6 +30,8 @@ extension Kbuild {
                 envelope and SHA256SUMS.sig holds the raw Ed25519 signature of SHA256SUMS.
 
                 \(EnvironmentHelp.workspace) KBUILD_SIGN_KEY names the signing key.
+
+                \(RemoteCacheOptions.discussion)
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
@@ -42,6 +44,7 @@ extension Kbuild {
                 "Release from the shard directories that `kbuild release --shard I/N` wrote on other machines (_output/shards/<I>-of-<N>): checked, then staged, packed and summed.",
                 valueName: "dir"))
         var merge: [String] = []
+        @OptionGroup var remote: RemoteCacheOptions
 
         @Flag(name: .customLong("skip-build"), help: "Package the binaries already in _output/local/bin.")
         var skipBuild = false
@@ -66,12 +69,14 @@ extension Kbuild {
                     signingKey: key, environment: environment,
                     configFile: workspace.location.configFile ?? loaded.plan.workspace + "/" + ReleaseConfig.defaultPath,
                     toolVersion: Kbuild.configuration.version)
+                try remote.apply(to: &options, plan: loaded.plan, environment: environment)
                 let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
                 let pipeline = ReleasePipeline(loaded, options: options)
                 if let spec = try shard.spec() {
                     guard merge.isEmpty else {
-                        throw ReleaseError.invalidArgument(
-                            name: "--merge", value: merge.joined(separator: " "), allowed: "not with --shard: shard on N machines, merge on one")
+                        throw ReleaseError.invalidSetting(
+                            culprit: "--merge", value: merge.joined(separator: " "), problem: "given with --shard",
+                            allowed: "--shard on each of N machines, then --merge on one")
                     }
                     let directory = try await pipeline.shard(spec) { printer.handle($0) }
                     print("shard \(spec) of \(loaded.plan.version.version): \(directory)")
@@ -81,6 +86,7 @@ extension Kbuild {
                     try await merge.isEmpty
                     ? pipeline.release { printer.handle($0) }
                     : pipeline.merge(merge.map { ReleaseLoader.absoluteWorkspace($0) }) { printer.handle($0) }
+                if let remote = options.remoteCache { print(remote.summary) }
                 let tarballs = artifacts.filter { $0.kind != .image }.count
                 print("release \(loaded.plan.version.version): \(tarballs) tarballs in \(loaded.plan.layout.releaseTars)")
             }

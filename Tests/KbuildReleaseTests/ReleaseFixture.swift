@@ -47,9 +47,11 @@ struct ReleaseFixture {
         self.plan = plan
     }
 
-    /// Writes a stand-in binary where `kbuild build` would put it.
+    /// Writes a stand-in binary where `kbuild build` would put it, stamped with the release's version
+    /// the way Go's linker stores `-X` values (NUL-terminated), so `--skip-build`'s stamp check passes.
     func writeBinary(_ target: GoBuildTarget, _ contents: String) throws {
-        try writeFile(target.output, contents)
+        let version = plan.version
+        try writeFile(target.output, contents + "\0\(version.version)\0\(version.commit)\0\(version.buildDate)\0")
         chmod(target.output, 0o755)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import KbuildCore
 import KbuildDigest
+import KbuildRemote
 
 /// Content-addressed records of earlier outputs under `_output/cache`, so that a release with nothing
 /// changed reuses its builds, images and tarballs.
@@ -8,11 +9,16 @@ import KbuildDigest
 /// A record maps a key (the sha256 of every input of a step: content digests, version, config, tool
 /// versions) to the outputs it produced and their stat signatures (size, mtime, inode). A hit needs
 /// the record and every output unchanged since it was written; anything else redoes the step.
+///
+/// With a `remote` cache, a local miss of a step in `RemoteCache.sharedSteps` asks the remote (and a
+/// hit is then recorded locally); what such a step records is also uploaded (see RemoteCacheStore.swift).
 struct OutputCache: Sendable {
     /// Bump when what a key covers changes, so old records stop matching.
     static let format = "kbuild-cache-v1"
 
     let directory: String
+    /// The shared cache, and the workspace its output paths are relative to.
+    var remote: (cache: RemoteCache, workspace: String)? = nil
 
     /// The key of a step: sha256 over the format and `parts`, each length-prefixed.
     static func key(_ parts: [String]) -> String {
@@ -46,6 +52,11 @@ struct OutputCache: Sendable {
     /// The payload recorded for `key` when the record names exactly these outputs and none of them
     /// changed since; nil otherwise.
     func lookup(_ step: String, key: String, outputs: [String]) -> Data? {
+        if let payload = lookupLocally(step, key: key, outputs: outputs) { return payload }
+        return lookupRemotely(step, key: key, outputs: outputs)
+    }
+
+    func lookupLocally(_ step: String, key: String, outputs: [String]) -> Data? {
         guard let data = FileManager.default.contents(atPath: recordPath(step, key)),
             let record = try? JSONDecoder().decode(Record.self, from: data),
             Set(record.outputs.keys) == Set(outputs),
@@ -56,6 +67,11 @@ struct OutputCache: Sendable {
 
     /// Records that `key` produced `outputs` as they are now. A failure to record only costs a redo.
     func record(_ step: String, key: String, outputs: [String], payload: Data = Data()) {
+        recordLocally(step, key: key, outputs: outputs, payload: payload)
+        upload(step, key: key, outputs: outputs, payload: payload)
+    }
+
+    func recordLocally(_ step: String, key: String, outputs: [String], payload: Data) {
         var signatures: [String: StatSignature] = [:]
         for path in outputs {
             guard let signature = StatSignature(of: path) else { return }

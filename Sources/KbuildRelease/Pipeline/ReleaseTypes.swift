@@ -1,5 +1,6 @@
 import KbuildCore
 import KbuildGo
+import KbuildRemote
 
 /// How a release runs (not what it produces: that is the plan).
 public struct ReleaseOptions: Sendable {
@@ -14,6 +15,8 @@ public struct ReleaseOptions: Sendable {
     public var goCache: String?
     /// SBOM, provenance and signing settings.
     public var proof = ProofOptions()
+    /// A shared cache consulted after `_output/cache` and filled after a build (see `RemoteCacheSetup`).
+    public var remoteCache: RemoteCache?
 
     /// `jobs` is required: the CLI computes its default (the cores) once.
     public init(

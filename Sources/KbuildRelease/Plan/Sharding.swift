@@ -10,8 +10,8 @@ public struct ShardSpec: Sendable, Hashable, CustomStringConvertible {
 
     public init(index: Int, count: Int) throws(ReleaseError) {
         guard count >= 1, count <= 64, index >= 1, index <= count else {
-            throw .invalidArgument(
-                name: "--shard", value: "\(index)/\(count)", allowed: "I/N with 1 <= I <= N <= 64, e.g. 2/3")
+            throw .invalidSetting(
+                culprit: "--shard", value: "\(index)/\(count)", problem: "not a shard of the release", allowed: Self.allowed)
         }
         self.index = index
         self.count = count
@@ -21,12 +21,14 @@ public struct ShardSpec: Sendable, Hashable, CustomStringConvertible {
     public init(parsing text: String) throws(ReleaseError) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]) else {
-            throw .invalidArgument(name: "--shard", value: text, allowed: "I/N with 1 <= I <= N <= 64, e.g. 2/3")
+            throw .invalidSetting(culprit: "--shard", value: text, problem: "not I/N", allowed: Self.allowed)
         }
         try self.init(index: index, count: count)
     }
 
     public var description: String { "\(index)/\(count)" }
+
+    private static let allowed = "I/N with 1 <= I <= N <= 64, e.g. 2/3"
     /// The directory name under `_output/shards`: `2-of-3`.
     public var directoryName: String { "\(index)-of-\(count)" }
 }

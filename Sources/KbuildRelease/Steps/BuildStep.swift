@@ -16,7 +16,9 @@ struct BuildStep: ReleaseStep {
             jobs: context.options.jobs, goCache: context.options.goCache)
         var pending: [(GoBuildTarget, CacheUnit)] = []
         for target in plan.builds {
-            let unit = Self.unit(target, sources: draft.sources, toolchain: toolchain, settings: settings)
+            let unit = Self.unit(
+                target, output: plan.relative(target.output), sources: draft.sources, toolchain: toolchain,
+                settings: settings)
             if context.cache.lookup(unit) != nil {
                 context.progress(.buildReused(target))
             } else {
@@ -32,15 +34,16 @@ struct BuildStep: ReleaseStep {
     }
 
     /// A binary depends on the sources, the toolchain and how it is built; the sandbox does not change bytes.
+    /// `output` is workspace-relative: a clone elsewhere computes the same key (the shared remote cache).
     static func unit(
-        _ target: GoBuildTarget, sources: String, toolchain: GoToolchain, settings: GoBuildSettings
+        _ target: GoBuildTarget, output: String, sources: String, toolchain: GoToolchain, settings: GoBuildSettings
     ) -> CacheUnit {
         CacheUnit(
             step: "build",
             inputs: [
                 sources, toolchain.version, toolchain.goroot, settings.ldflags.joined(separator: "\0"),
                 settings.modMode.rawValue, settings.tags.joined(separator: ","), settings.requiredGoVersion ?? "",
-                target.binary, target.package, target.platform.description, String(target.isStatic), target.output,
+                target.binary, target.package, target.platform.description, String(target.isStatic), output,
             ],
             outputs: [target.output])
     }

@@ -13,7 +13,8 @@ struct MergeStep: ReleaseStep {
         let plan = context.plan
         let shards = try directories.map(Self.read)
         guard let count = shards.first?.manifest.count else {
-            throw ReleaseError.invalidArgument(name: "--merge", value: "", allowed: "one or more shard directories")
+            throw ReleaseError.invalidSetting(
+                culprit: "--merge", value: "", problem: "no shard directory given", allowed: "one or more shard directories")
         }
         let config = try ShardStep.configDigest(context)
         var seen: [Int: String] = [:]

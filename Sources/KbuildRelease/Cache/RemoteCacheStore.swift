@@ -1,0 +1,78 @@
+import Foundation
+import KbuildConfig
+import KbuildRemote
+
+extension RemoteCache {
+    /// Steps whose keys name nothing of one checkout (content digests and workspace-relative paths),
+    /// so another clone or machine computes the same key. The image and package keys still carry
+    /// absolute paths and stat signatures: sharing them would only upload what nobody can hit.
+    static let sharedSteps: Set<String> = ["build"]
+}
+
+extension OutputCache {
+    /// On a local miss: the remote record, its outputs fetched and verified, then recorded locally so
+    /// the next run hits without asking.
+    func lookupRemotely(_ step: String, key: String, outputs: [String]) -> Data? {
+        guard let remote, RemoteCache.sharedSteps.contains(step),
+            let payload = remote.cache.fetch(key: key, outputs: outputs, root: remote.workspace)
+        else { return nil }
+        recordLocally(step, key: key, outputs: outputs, payload: payload)
+        return payload
+    }
+
+    /// After a step ran: its outputs and record to the remote (unless uploads are off).
+    func upload(_ step: String, key: String, outputs: [String], payload: Data) {
+        guard let remote, RemoteCache.sharedSteps.contains(step) else { return }
+        remote.cache.store(key: key, outputs: outputs, root: remote.workspace, payload: payload)
+    }
+}
+
+/// Where the remote cache setting comes from: `--remote-cache`, else `KBUILD_REMOTE_CACHE`, else
+/// `cache.remote` of the release config; `off` (flag or variable) means none.
+public enum RemoteCacheSetup {
+
+    /// The run's remote cache, or nil when none is set. Throws a one-line error for a bad value.
+    public static func resolve(
+        flag: String?, uploadFlag: Bool?, environment: [String: String], config: ReleaseConfig.Cache,
+        warn: @escaping @Sendable (String) -> Void
+    ) throws -> RemoteCache? {
+        let address: RemoteCacheAddress
+        if let (culprit, text) = flag.map({ ("--remote-cache", $0) })
+            ?? environment["KBUILD_REMOTE_CACHE"].flatMap({ $0.isEmpty ? nil : ("KBUILD_REMOTE_CACHE", $0) })
+        {
+            if text == "off" { return nil }
+            switch RemoteCacheAddress.parse(text) {
+            case .address(let parsed): address = parsed
+            case .problem(let problem):
+                throw ReleaseError.invalidSetting(
+                    culprit: culprit, value: text, problem: problem, allowed: RemoteCacheAddress.allowed + ", or off")
+            }
+        } else if let configured = config.remote {
+            address = configured
+        } else {
+            return nil
+        }
+        var upload = true
+        if let uploadFlag {
+            upload = uploadFlag
+        } else if let text = environment["KBUILD_REMOTE_CACHE_UPLOAD"], !text.isEmpty {
+            guard let value = ["true": true, "1": true, "false": false, "0": false][text.lowercased()] else {
+                throw ReleaseError.invalidSetting(
+                    culprit: "KBUILD_REMOTE_CACHE_UPLOAD", value: text, problem: "not a boolean", allowed: "true, false, 1, 0")
+            }
+            upload = value
+        }
+        var timeout = 5
+        if let text = environment["KBUILD_REMOTE_CACHE_TIMEOUT"], !text.isEmpty {
+            // Whole seconds: URLSession on Linux drops fractions (0.5 would mean no wait at all).
+            guard let seconds = Int(text), seconds >= 1, seconds <= 600 else {
+                throw ReleaseError.invalidSetting(
+                    culprit: "KBUILD_REMOTE_CACHE_TIMEOUT", value: text, problem: "not a whole number of seconds in 1-600",
+                    allowed: "e.g. 5")
+            }
+            timeout = seconds
+        }
+        let client = RemoteCacheClient(base: address.url, connectTimeout: Double(timeout))
+        return RemoteCache(client: client, upload: upload, warn: warn)
+    }
+}
