@@ -68,11 +68,16 @@ let package = Package(
                 "KbuildGo", "KbuildImage", "Yams",
             ],
             swiftSettings: strict),
+        // `kbuild verify` and `kbuild diff`: offline checks of a release and explanations of differences.
+        .target(
+            name: "KbuildVerify",
+            dependencies: ["KbuildCore", "KbuildArchive", "KbuildDigest", "KbuildConfig", "KbuildRelease"],
+            swiftSettings: strict),
         // The thin CLI.
         .executableTarget(
             name: "kbuild",
             dependencies: [
-                "KbuildRelease",
+                "KbuildRelease", "KbuildVerify", "KbuildDigest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -102,6 +107,7 @@ let package = Package(
         .testTarget(name: "KbuildGoTests", dependencies: ["KbuildGo", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildImageTests", dependencies: ["KbuildImage", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildReleaseTests", dependencies: ["KbuildRelease", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "KbuildVerifyTests", dependencies: ["KbuildVerify", "TestSupport"], swiftSettings: strict),
         // Runs the built `kbuild` binary on examples/ and checks results with outside tools.
         .testTarget(
             name: "EndToEndTests", dependencies: ["TestSupport", "kbuild"], swiftSettings: strict),

@@ -117,10 +117,13 @@ public struct Digest: Sendable, Hashable, CustomStringConvertible {
 /// Hashing failures.
 public enum DigestError: Error, CustomStringConvertible, Equatable {
     case cannotRead(path: String, reason: String)
+    /// A key file that is not what the operation needs (see `Ed25519PublicKey`).
+    case invalidKey(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .cannotRead(let path, let reason): return "cannot read \(path) to hash it: \(reason)"
+        case .invalidKey(let path, let reason): return "\(path): \(reason)"
         }
     }
 }

@@ -1,0 +1,213 @@
+import Foundation
+import KbuildConfig
+import KbuildCore
+import KbuildDigest
+
+/// `kbuild verify`: every offline check of a release directory, each one line of the report.
+public struct ReleaseVerifier: Sendable {
+    /// The release directory (`_output/release-tars`).
+    public var directory: String
+    /// The workspace: its release config names the binaries of each kind, its git repository the sources.
+    public var workspace: String?
+    /// Verifies the signatures with this key.
+    public var key: Ed25519PublicKey?
+    /// How many tarballs are checked at once.
+    public var jobs: Int
+    public var runner: any ProcessRunner
+
+    public init(
+        directory: String, workspace: String?, key: Ed25519PublicKey? = nil,
+        jobs: Int = ProcessInfo.processInfo.activeProcessorCount, runner: any ProcessRunner = SubprocessRunner()
+    ) {
+        self.directory = directory
+        self.workspace = workspace
+        self.key = key
+        self.jobs = max(1, jobs)
+        self.runner = runner
+    }
+
+    /// Runs every check; throws only when the directory itself cannot be read.
+    public func verify() async throws(VerifyError) -> VerifyReport {
+        let files = try ReleaseFiles(directory: directory)
+        var checks: [VerifyCheck] = []
+        let (sha256, sumChecks) = checkSums(files)
+        checks += sumChecks
+
+        let (artifacts, problem) = files.artifacts()
+        if let problem {
+            checks.append(.fail("artifacts", "artifacts.json", problem))
+        } else {
+            checks += checkArtifacts(artifacts, files: files, sha256: sha256)
+        }
+
+        let facts = releaseFacts(files: files, artifacts: artifacts, sha256: sha256)
+        let scratch: String
+        do {
+            scratch = try Scratch.make()
+        } catch {
+            throw .unreadable(path: NSTemporaryDirectory(), reason: "cannot create a scratch directory: \(error)")
+        }
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let byName = Dictionary(artifacts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let tarballs = files.tarballs.compactMap { name in byName[name].map { (name, $0) } }
+        let paths = tarballs.map { files.path($0.0) }
+        let kinds = tarballs.map(\.1)
+        let results: [[VerifyCheck]] = (try? await concurrentMap(Array(tarballs.indices), limit: jobs) { index in
+            let directory = scratch + "/\(index)"
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            return TarballVerifier(facts: facts, scratch: directory).verify(paths[index], artifact: kinds[index])
+        }) ?? []
+        checks += results.flatMap { $0 }
+        checks += checkReleaseImages(artifacts, scratch: scratch + "/images")
+
+        if let workspace, let src = artifacts.first(where: { $0.kind == "src" }), files.names.contains(src.name) {
+            checks += await SourceVerifier(workspace: workspace, runner: runner).verify(files.path(src.name), name: src.name)
+        }
+        checks += SupplyChainVerifier(files: files, sums: sha256, key: key).verify()
+        return VerifyReport(directory: directory, checks: checks)
+    }
+
+    /// SHA256SUMS, SHA512SUMS and the `.sha256`/`.sha512` files against the bytes; nothing missing or extra.
+    private func checkSums(_ files: ReleaseFiles) -> (sha256: [String: String], checks: [VerifyCheck]) {
+        var checks: [VerifyCheck] = []
+        var actual: [String: (sha256: String, sha512: String)] = [:]
+        for name in files.summed {
+            do {
+                actual[name] = try Digest.both(files.path(name))
+            } catch {
+                checks.append(.fail("files", name, "cannot be read: \(error)"))
+            }
+        }
+        var listed256: [String: String] = [:]
+        for (file, length, algorithm) in [("SHA256SUMS", 64, "sha256"), ("SHA512SUMS", 128, "sha512")] {
+            guard let parsed = files.sums(file, hexLength: length) else {
+                checks.append(.fail(algorithm, file, "missing"))
+                continue
+            }
+            for problem in parsed.problems { checks.append(.fail(algorithm, file, problem)) }
+            var listed: Set<String> = []
+            var good = 0
+            for sum in parsed.sums {
+                listed.insert(sum.name)
+                if algorithm == "sha256" { listed256[sum.name] = sum.hex }
+                guard let digests = actual[sum.name] else {
+                    checks.append(.fail(algorithm, sum.name, "listed in \(file) but missing from the directory"))
+                    continue
+                }
+                let have = algorithm == "sha256" ? digests.sha256 : digests.sha512
+                if have == sum.hex { good += 1 } else {
+                    checks.append(.fail(algorithm, sum.name, "\(file) says \(sum.hex.prefix(16))…, the file has \(have.prefix(16))…"))
+                }
+            }
+            for extra in files.summed where !listed.contains(extra) {
+                checks.append(.fail("files", extra, "is in the directory but not in \(file)"))
+            }
+            if good == parsed.sums.count, parsed.problems.isEmpty {
+                checks.append(.ok(algorithm, file, "all \(good) files match"))
+            }
+        }
+        // `<file>.sha256` / `.sha512`: each matches its file; every tarball has both.
+        for name in files.names where name.hasSuffix(".sha256") || name.hasSuffix(".sha512") {
+            let is256 = name.hasSuffix(".sha256")
+            let target = String(name.dropLast(7))
+            let text = (FileManager.default.contents(atPath: files.path(name)).map { String(decoding: $0, as: UTF8.self) } ?? "")
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let digests = actual[target] else {
+                checks.append(.fail("files", name, "names \(target), which is not in the directory"))
+                continue
+            }
+            let have = is256 ? digests.sha256 : digests.sha512
+            if text.split(separator: " ").first.map(String.init) != have {
+                checks.append(.fail(is256 ? "sha256" : "sha512", target, "\(name) says \(text.prefix(16))…, the file has \(have.prefix(16))…"))
+            }
+        }
+        for tarball in files.tarballs {
+            for suffix in [".sha256", ".sha512"] where !files.names.contains(tarball + suffix) {
+                checks.append(.fail("files", tarball + suffix, "missing"))
+            }
+        }
+        let single = files.names.filter { $0.hasSuffix(".sha256") || $0.hasSuffix(".sha512") }.count
+        checks.append(.ok("files", files.directory, "\(files.summed.count) files, \(single) .sha256/.sha512 files checked"))
+        return (listed256, checks)
+    }
+
+    private func checkArtifacts(_ artifacts: [ReleaseArtifact], files: ReleaseFiles, sha256: [String: String]) -> [VerifyCheck] {
+        var checks: [VerifyCheck] = []
+        let listed = Set(artifacts.filter { $0.path.hasPrefix("release-tars/") }.map(\.name))
+        for artifact in artifacts where artifact.path.hasPrefix("release-tars/") {
+            guard files.names.contains(artifact.name) else {
+                checks.append(.fail("artifacts", artifact.name, "listed in artifacts.json but missing from the directory"))
+                continue
+            }
+            if let digest = sha256[artifact.name], digest != artifact.sha256 {
+                checks.append(.fail("artifacts", artifact.name, "artifacts.json says sha256 \(artifact.sha256.prefix(16))…, SHA256SUMS \(digest.prefix(16))…"))
+            }
+            let size = (try? FileManager.default.attributesOfItem(atPath: files.path(artifact.name))[.size] as? Int64) ?? -1
+            if size != artifact.size {
+                checks.append(.fail("artifacts", artifact.name, "artifacts.json says \(artifact.size) bytes, the file has \(size)"))
+            }
+        }
+        for tarball in files.tarballs where !listed.contains(tarball) {
+            checks.append(.fail("artifacts", tarball, "is not listed in artifacts.json"))
+        }
+        if checks.isEmpty { checks.append(.ok("artifacts", "artifacts.json", "\(artifacts.count) artifacts, sizes and digests match")) }
+        return checks
+    }
+
+    /// `_output/release-images/<arch>/<bin>.tar` beside the release directory, when they are there.
+    private func checkReleaseImages(_ artifacts: [ReleaseArtifact], scratch: String) -> [VerifyCheck] {
+        let output = Paths.parent(of: directory)
+        var checks: [VerifyCheck] = []
+        for artifact in artifacts where artifact.kind == "image" {
+            let path = output + "/" + artifact.path
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            let digest = try? Digest.file(path, [.sha256])[.sha256]?.hex
+            if digest != artifact.sha256 {
+                checks.append(.fail("image", artifact.path, "sha256 \(digest?.prefix(16) ?? "unreadable")…, artifacts.json says \(artifact.sha256.prefix(16))…"))
+            }
+            let binary = String(Paths.name(of: artifact.path).dropLast(4))
+            let tag = (try? String(contentsOfFile: Paths.parent(of: path) + "/\(binary).docker_tag", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            checks += ImageVerifier(scratch: scratch).verify(
+                path, subject: artifact.path,
+                expecting: ImageExpectation(binary: binary, arch: artifact.arch ?? "", reference: artifact.image, tag: tag))
+        }
+        return checks
+    }
+
+    private func releaseFacts(files: ReleaseFiles, artifacts: [ReleaseArtifact], sha256: [String: String]) -> ReleaseFacts {
+        let project = files.project
+        var version: String?
+        if files.names.contains("\(project)-src.tar.gz") {
+            version = SourceVerifier.recorded(in: files.path("\(project)-src.tar.gz"))?.version
+        }
+        var byKind: [String: [String]]?
+        if let workspace, let config = try? ConfigLoader.load(workspace: workspace), config.project == project {
+            var kinds: [String: [String]] = [:]
+            for kind in ReleaseConfig.Kind.allCases {
+                kinds[kind.rawValue] = config.binaries(for: kind).map(\.name)
+            }
+            // Kubernetes' server tarballs carry the client binaries too.
+            kinds["server", default: []] += config.binaries(for: .client).filter { !$0.kinds.contains(.server) }.map(\.name)
+            byKind = kinds
+        }
+        var images: [String: [String: String]] = [:]
+        for artifact in artifacts where artifact.kind == "image" {
+            guard let arch = artifact.arch else { continue }
+            images[arch, default: [:]][String(artifact.name.dropLast(4))] = artifact.image ?? ""
+        }
+        var nested: [String: String] = [:]
+        for name in ["\(project)-src.tar.gz", "\(project)-manifests.tar.gz"] { nested[name] = sha256[name] }
+        return ReleaseFacts(project: project, version: version, binariesByKind: byKind, imagesByArch: images, nested: nested)
+    }
+}
+
+/// A private temporary directory for extracted image tarballs and blobs.
+enum Scratch {
+    static func make(_ label: String = "kbuild-verify") throws -> String {
+        var template = Array((NSTemporaryDirectory() + "/\(label).XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else { throw FileOutputError(path: NSTemporaryDirectory(), operation: "mkdtemp", errno: errno) }
+        return String(cString: made)
+    }
+}
