@@ -149,7 +149,8 @@ extension DiffWalker {
         counter += 1
         let file = scratch + "/\(counter).bin"
         defer { unlink(file) }
-        guard FileManager.default.createFile(atPath: file, contents: bytes),
+        // `go version` skips files without an execute bit.
+        guard FileManager.default.createFile(atPath: file, contents: bytes, attributes: [.posixPermissions: 0o755]),
             let result = try? await differ.runner.run(Command(go, ["version", "-m", file], environment: .inherit(overrides: ["GOFLAGS": nil]))),
             result.succeeded
         else { return nil }
