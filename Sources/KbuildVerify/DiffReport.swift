@@ -70,6 +70,7 @@ public struct DiffReport: Sendable, Codable {
 
     private static func cell(_ value: String?) -> String {
         guard let value else { return "-" }
+        if value.isEmpty { return "\"\"" }
         let line = Escaped.line(value)
         return line.count > 72 ? String(line.prefix(69)) + "…" : line
     }

@@ -81,7 +81,7 @@ extension Kbuild {
                 } else {
                     for check in report.checks { print(check.line) }
                     let failed = report.failures.count
-                    print(failed == 0 ? "verified: \(report.checks.count) checks passed" : "FAILED: \(failed) of \(report.checks.count) checks")
+                    print(failed == 0 ? "verified: \(report.checks.count) checks passed" : "verify failed: \(failed) of \(report.checks.count) checks")
                     if let rebuilt {
                         if rebuilt.identical {
                             print("ok   rebuild    \(rebuilt.b): byte-identical to \(directory)")
