@@ -59,6 +59,10 @@ public struct ReleaseRebuilder: Sendable {
             overrides["KUBE_DOCKER_REGISTRY"] = repository
         }
 
+        let repository = try? await runner.run(Command("git", ["-C", workspace, "rev-parse", "--git-dir"]))
+        guard repository?.succeeded == true else {
+            throw .rebuild(culprit: workspace, reason: "not a git repository; --rebuild needs the repository the release was made from (-C DIR)")
+        }
         let temporary: String
         do { temporary = try Scratch.make("kbuild-rebuild") } catch {
             throw .rebuild(culprit: NSTemporaryDirectory(), reason: "cannot create a temporary directory")
@@ -103,6 +107,7 @@ public struct ReleaseRebuilder: Sendable {
     }
 
     private func git(_ arguments: [String], culprit: String) async throws(VerifyError) {
+        let verb = arguments.first == "-C" ? arguments.dropFirst(2).first ?? "" : arguments.first ?? ""
         let result: CommandResult
         do {
             result = try await runner.run(Command("git", arguments))
@@ -111,7 +116,7 @@ public struct ReleaseRebuilder: Sendable {
         }
         guard result.succeeded else {
             let last = result.stderr.split(separator: "\n").last.map(String.init) ?? "exit status \(result.status)"
-            throw .rebuild(culprit: culprit, reason: "git \(arguments.first { !$0.hasPrefix("-") && $0 != "-C" } ?? "") failed: \(last)")
+            throw .rebuild(culprit: culprit, reason: "git \(verb) failed: \(last)")
         }
     }
 }

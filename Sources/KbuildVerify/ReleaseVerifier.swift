@@ -206,7 +206,8 @@ public struct ReleaseVerifier: Sendable {
 /// A private temporary directory for extracted image tarballs and blobs.
 enum Scratch {
     static func make(_ label: String = "kbuild-verify") throws -> String {
-        var template = Array((NSTemporaryDirectory() + "/\(label).XXXXXX").utf8CString)
+        let base = URL(fileURLWithPath: NSTemporaryDirectory()).standardizedFileURL.path
+        var template = Array((base + "/\(label).XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw FileOutputError(path: NSTemporaryDirectory(), operation: "mkdtemp", errno: errno) }
         return String(cString: made)
     }

@@ -32,7 +32,7 @@ extension Kbuild {
 
         @Option(
             name: [.customShort("C"), .customLong("directory")],
-            help: ArgumentHelp("The workspace: its release config and git repository (default: .).", valueName: "dir"))
+            help: ArgumentHelp("The workspace: its release config and git repository.", valueName: "dir"))
         var workspace: String = "."
 
         @Option(name: .customLong("key"), help: ArgumentHelp("Verify the signatures with this Ed25519 public key (PEM).", valueName: "pub"))
@@ -61,6 +61,11 @@ extension Kbuild {
                     directory: directory, workspace: workspace, key: publicKey,
                     jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount)
                 let report = try await verifier.verify()
+                if !json {
+                    for check in report.checks { print(check.line) }
+                    let failed = report.failures.count
+                    print(failed == 0 ? "verified: \(report.checks.count) checks passed" : "verify failed: \(failed) of \(report.checks.count) checks")
+                }
                 var rebuilt: DiffReport?
                 if rebuild {
                     let rebuilder = ReleaseRebuilder(
@@ -72,23 +77,14 @@ extension Kbuild {
                     }.0
                 }
                 if json {
-                    var text = report.json()
-                    if let rebuilt {
-                        // {"rebuild": <diff report>, "verify": <verify report>}
-                        text = "{\n\"rebuild\" : \(rebuilt.json()),\n\"verify\" : \(text)\n}"
-                    }
-                    print(text)
-                } else {
-                    for check in report.checks { print(check.line) }
-                    let failed = report.failures.count
-                    print(failed == 0 ? "verified: \(report.checks.count) checks passed" : "verify failed: \(failed) of \(report.checks.count) checks")
-                    if let rebuilt {
-                        if rebuilt.identical {
-                            print("ok   rebuild    \(rebuilt.b): byte-identical to \(directory)")
-                        } else {
-                            print("FAIL rebuild    \(rebuilt.b): differs from \(directory):")
-                            print(rebuilt.table(), terminator: "")
-                        }
+                    // {"rebuild": <diff report>, "verify": <verify report>} with --rebuild, else the verify report.
+                    print(rebuilt.map { "{\n\"rebuild\" : \($0.json()),\n\"verify\" : \(report.json())\n}" } ?? report.json())
+                } else if let rebuilt {
+                    if rebuilt.identical {
+                        print("ok   rebuild    \(rebuilt.b): byte-identical to \(directory)")
+                    } else {
+                        print("FAIL rebuild    \(rebuilt.b): differs from \(directory):")
+                        print(rebuilt.table(), terminator: "")
                     }
                 }
                 if !report.passed || rebuilt?.identical == false { throw ExitCode.failure }
