@@ -30,7 +30,7 @@ struct ReleaseFiles: Sendable {
         guard let all = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
             throw .unreadable(path: directory, reason: "cannot list the directory; expected a readable release directory")
         }
-        names = all.filter { !$0.hasPrefix(".") }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        names = all.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         // The project is the prefix of the src tarball (`<project>-src.tar.gz`), else Kubernetes' default.
         project = names.first { $0.hasSuffix("-src.tar.gz") }.map { String($0.dropLast("-src.tar.gz".count)) }
             ?? "kubernetes"

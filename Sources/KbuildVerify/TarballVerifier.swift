@@ -119,7 +119,7 @@ struct TarballVerifier {
                 fail(name, "has no binaries under \(binDirectory)")
             }
             let expectedFormat = BinaryFormat.expected(os: platform.os, arch: platform.arch)
-            for (file, binary) in binaries.sorted(by: { $0.key < $1.key }) {
+            for binary in binaries.sorted(by: { $0.key < $1.key }).map(\.value) {
                 let subject = "\(name)!\(binary.entry)"
                 var ok = true
                 if binary.format != expectedFormat {
@@ -135,7 +135,6 @@ struct TarballVerifier {
                 if ok {
                     checks.append(.ok("binary", subject, "\(expectedFormat), carries \(facts.version ?? "no known version")"))
                 }
-                _ = file
             }
             if kind == "server" {
                 checks += verifyImages(

@@ -266,5 +266,19 @@ import Testing
         // The clone is gone afterwards.
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("kbuild-rebuild.") }
         #expect(leftovers.isEmpty, "\(leftovers)")
+
+        // A release whose tarball got a gzip header time (as `gzip` without -n writes): the rebuild differs
+        // exactly there, and says so.
+        let node = released.workspace + "/_output/release-tars/kubernetes-node-linux-amd64.tar.gz"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: node))
+        bytes.replaceSubrange(4..<8, with: [0x00, 0xf1, 0x53, 0x65])
+        try bytes.write(to: URL(fileURLWithPath: node))
+        let differs = try await runKbuild(["verify", "--rebuild", "-C", released.workspace], in: released.dir.path)
+        #expect(differs.status == 1)
+        #expect(Self.lines(differs, "FAIL rebuild    rebuild of ").count == 1, "\(differs.stdout)")
+        let rows = differs.stdout.split(separator: "\n").filter { $0.hasPrefix("changed") }.map {
+            $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        }
+        #expect(rows == ["changed kubernetes-node-linux-amd64.tar.gz gzip header mtime 1700000000 0"], "\(differs.stdout)")
     }
 }
