@@ -5,9 +5,12 @@ import KbuildDigest
 extension DiffWalker {
     /// Entries added, removed, reordered, and for common ones every header field and the content.
     mutating func tar(_ a: Data, _ b: Data, path: String, depth: Int) async {
-        guard let entriesA = RawTar.entries(a), let entriesB = RawTar.entries(b) else {
+        guard let (entriesA, globalA) = RawTar.parse(a), let (entriesB, globalB) = RawTar.parse(b) else {
             bytes(a, b, path: path)
             return
+        }
+        for key in Set(globalA.keys).union(globalB.keys).sorted() where globalA[key] != globalB[key] {
+            add(Difference(.changed, path, "pax global \(key)", a: globalA[key] ?? "(none)", b: globalB[key] ?? "(none)"))
         }
         var byNameA: [String: RawTarEntry] = [:]
         var byNameB: [String: RawTarEntry] = [:]

@@ -23,7 +23,10 @@ struct RawTarEntry: Sendable, Hashable {
 /// Parses a whole (uncompressed) tar stream held in memory.
 enum RawTar {
     /// The entries in stream order, or nil when the bytes are not a tar archive.
-    static func entries(_ bytes: Data) -> [RawTarEntry]? {
+    static func entries(_ bytes: Data) -> [RawTarEntry]? { parse(bytes)?.entries }
+
+    /// The entries and the global pax records (`g` headers) of the stream, or nil when it is not a tar archive.
+    static func parse(_ bytes: Data) -> (entries: [RawTarEntry], global: [String: String])? {
         var entries: [RawTarEntry] = []
         var offset = 0
         var pax: [String: String] = [:]
@@ -32,8 +35,8 @@ enum RawTar {
         var longLink: String?
         while offset + 512 <= bytes.count {
             let block = bytes[(bytes.startIndex + offset)..<(bytes.startIndex + offset + 512)]
-            if block.allSatisfy({ $0 == 0 }) { return entries }
-            guard checksumMatches(block) else { return entries.isEmpty ? nil : entries }
+            if block.allSatisfy({ $0 == 0 }) { return (entries, global) }
+            guard checksumMatches(block) else { return entries.isEmpty ? nil : (entries, global) }
             func field(_ start: Int, _ length: Int) -> Data {
                 let slice = block.dropFirst(start).prefix(length)
                 return slice.prefix { $0 != 0 }
@@ -75,7 +78,7 @@ enum RawTar {
                 longLink = nil
             }
         }
-        return entries
+        return (entries, global)
     }
 
     /// An octal field, or GNU base-256 when the high bit of its first byte is set.

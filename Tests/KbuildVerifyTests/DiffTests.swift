@@ -136,6 +136,27 @@ import Testing
         #expect(bytes.differences.first?.a?.hasPrefix("offset ") == true)
     }
 
+    @Test func aPaxRecordAndALinkTargetAreNamed() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let root = try tree(dir)
+        let pax = Self.fixed.filter { $0 != "--format=gnu" } + ["--format=pax", "--pax-option=delete=atime,delete=ctime"]
+        try FileManager.default.createSymbolicLink(atPath: root + "/tree/link", withDestinationPath: "a.txt")
+        try await pack(dir.appending("a.tar.gz"), in: root, pax + ["tree"])
+        try FileManager.default.removeItem(atPath: root + "/tree/link")
+        try FileManager.default.createSymbolicLink(atPath: root + "/tree/link", withDestinationPath: "b/c.txt")
+        // Without delete=atime, GNU tar's pax format records each file's atime: the classic irreproducibility.
+        let withAtime = Self.fixed.filter { $0 != "--format=gnu" } + ["--format=pax", "--pax-option=delete=ctime,comment=by-hand"]
+        try await pack(dir.appending("b.tar.gz"), in: root, withAtime + ["tree"])
+        let report = try await diff(dir.appending("a.tar.gz"), dir.appending("b.tar.gz"))
+        let link = report.differences.first { $0.path == "b.tar.gz!tree/link" && $0.field == "link target" }
+        #expect(link?.a == "a.txt" && link?.b == "b/c.txt", "\(report.table())")
+        let atime = report.differences.first { $0.path == "b.tar.gz!tree/a.txt" && $0.field == "pax atime" }
+        #expect(atime?.a == "(none)" && atime?.b?.isEmpty == false, "\(report.table())")
+        let comment = report.differences.first { $0.path == "b.tar.gz" && $0.field == "pax global comment" }
+        #expect(comment?.a == "(none)" && comment?.b == "by-hand", "\(report.table())")
+    }
+
     @Test func aFileAndADirectoryAreRefused() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
