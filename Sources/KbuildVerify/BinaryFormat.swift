@@ -1,3 +1,5 @@
+import Foundation
+
 /// The executable format and architecture of a binary, read from its header (as krel's
 /// CheckBinaryArchitectures does): ELF e_machine and class, PE machine, Mach-O cputype.
 public struct BinaryFormat: Sendable, Hashable, CustomStringConvertible {
@@ -112,15 +114,22 @@ struct BinaryScanner {
     }
 
     static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, haystack.count >= needle.count else { return needle.isEmpty }
-        var index = 0
-        let last = haystack.count - needle.count
-        return haystack.withUnsafeBufferPointer { hay in
-            while index <= last {
-                if hay[index] == first, hay[index..<(index + needle.count)].elementsEqual(needle) { return true }
-                index += 1
+        guard !needle.isEmpty else { return true }
+        guard haystack.count >= needle.count else { return false }
+        // memchr for the first byte, memcmp for the rest (Glibc's memmem is not exported to Swift).
+        return haystack.withUnsafeBytes { hay in
+            needle.withUnsafeBytes { wanted in
+                guard let base = hay.baseAddress, let target = wanted.baseAddress else { return false }
+                let last = hay.count - wanted.count
+                var offset = 0
+                while offset <= last {
+                    guard let found = memchr(base + offset, Int32(needle[0]), last - offset + 1) else { return false }
+                    let position = base.distance(to: UnsafeRawPointer(found))
+                    if memcmp(base + position, target, wanted.count) == 0 { return true }
+                    offset = position + 1
+                }
+                return false
             }
-            return false
         }
     }
 }

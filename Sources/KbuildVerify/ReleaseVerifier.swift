@@ -30,17 +30,10 @@ public struct ReleaseVerifier: Sendable {
     public func verify() async throws(VerifyError) -> VerifyReport {
         let files = try ReleaseFiles(directory: directory)
         var checks: [VerifyCheck] = []
-        let (sha256, sumChecks) = checkSums(files)
-        checks += sumChecks
-
         let (artifacts, problem) = files.artifacts()
-        if let problem {
-            checks.append(.fail("artifacts", "artifacts.json", problem))
-        } else {
-            checks += checkArtifacts(artifacts, files: files, sha256: sha256)
-        }
-
-        let facts = releaseFacts(files: files, artifacts: artifacts, sha256: sha256)
+        let listed = Dictionary(
+            (files.sums("SHA256SUMS", hexLength: 64)?.sums ?? []).map { ($0.name, $0.hex) }, uniquingKeysWith: { a, _ in a })
+        let facts = releaseFacts(files: files, artifacts: artifacts, sha256: listed)
         let scratch: String
         do {
             scratch = try Scratch.make()
@@ -48,36 +41,63 @@ public struct ReleaseVerifier: Sendable {
             throw .unreadable(path: NSTemporaryDirectory(), reason: "cannot create a scratch directory: \(error)")
         }
         defer { try? FileManager.default.removeItem(atPath: scratch) }
+
+        // Hashing every file and opening every tarball are independent: one pool does both.
         let byName = Dictionary(artifacts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let tarballs = files.tarballs.compactMap { name in byName[name].map { (name, $0) } }
-        let paths = tarballs.map { files.path($0.0) }
-        let kinds = tarballs.map(\.1)
-        let results: [[VerifyCheck]] = (try? await concurrentMap(Array(tarballs.indices), limit: jobs) { index in
+        let tarballs = files.tarballs.compactMap { name in byName[name].map { (files.path(name), $0) } }
+        let summed = files.summed.map { ($0, files.path($0)) }
+        let work = Array(0..<(summed.count + tarballs.count))
+        let results: [Outcome] = (try? await concurrentMap(work, limit: jobs) { index -> Outcome in
+            if index < summed.count {
+                do {
+                    let digests = try Digest.both(summed[index].1)
+                    return .digests(summed[index].0, digests.sha256, digests.sha512)
+                } catch {
+                    return .checks([.fail("files", summed[index].0, "cannot be read: \(error)")], [])
+                }
+            }
+            let (path, artifact) = tarballs[index - summed.count]
             let directory = scratch + "/\(index)"
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            return TarballVerifier(facts: facts, scratch: directory).verify(paths[index], artifact: kinds[index])
+            let verified = TarballVerifier(facts: facts, scratch: directory).verify(path, artifact: artifact)
+            return .checks(verified.checks, verified.images)
         }) ?? []
-        checks += results.flatMap { $0 }
-        checks += checkReleaseImages(artifacts, scratch: scratch + "/images")
+        var actual: [String: (sha256: String, sha512: String)] = [:]
+        var tarballChecks: [VerifyCheck] = []
+        var verifiedImages: Set<String> = []
+        for result in results {
+            switch result {
+            case .digests(let name, let sha256, let sha512): actual[name] = (sha256, sha512)
+            case .checks(let found, let images):
+                tarballChecks += found
+                verifiedImages.formUnion(images)
+            }
+        }
+        let (sha256, sumChecks) = checkSums(files, actual: actual)
+        checks += sumChecks
+        if let problem {
+            checks.append(.fail("artifacts", "artifacts.json", problem))
+        } else {
+            checks += checkArtifacts(artifacts, files: files, sha256: sha256)
+        }
+        checks += tarballChecks
+        checks += checkReleaseImages(artifacts, verified: verifiedImages, scratch: scratch + "/images")
 
         if let workspace, let src = artifacts.first(where: { $0.kind == "src" }), files.names.contains(src.name) {
-            checks += await SourceVerifier(workspace: workspace, runner: runner).verify(files.path(src.name), name: src.name)
+            // A release under the workspace must come from it; one elsewhere may come from another repository.
+            let origin = directory.hasPrefix(workspace + "/")
+            checks += await SourceVerifier(workspace: workspace, runner: runner, isOrigin: origin)
+                .verify(files.path(src.name), name: src.name)
         }
         checks += SupplyChainVerifier(files: files, sums: sha256, key: key).verify()
         return VerifyReport(directory: directory, checks: checks)
     }
 
     /// SHA256SUMS, SHA512SUMS and the `.sha256`/`.sha512` files against the bytes; nothing missing or extra.
-    private func checkSums(_ files: ReleaseFiles) -> (sha256: [String: String], checks: [VerifyCheck]) {
+    private func checkSums(
+        _ files: ReleaseFiles, actual: [String: (sha256: String, sha512: String)]
+    ) -> (sha256: [String: String], checks: [VerifyCheck]) {
         var checks: [VerifyCheck] = []
-        var actual: [String: (sha256: String, sha512: String)] = [:]
-        for name in files.summed {
-            do {
-                actual[name] = try Digest.both(files.path(name))
-            } catch {
-                checks.append(.fail("files", name, "cannot be read: \(error)"))
-            }
-        }
         var listed256: [String: String] = [:]
         for (file, length, algorithm) in [("SHA256SUMS", 64, "sha256"), ("SHA512SUMS", 128, "sha512")] {
             guard let parsed = files.sums(file, hexLength: length) else {
@@ -91,7 +111,10 @@ public struct ReleaseVerifier: Sendable {
                 listed.insert(sum.name)
                 if algorithm == "sha256" { listed256[sum.name] = sum.hex }
                 guard let digests = actual[sum.name] else {
-                    checks.append(.fail(algorithm, sum.name, "listed in \(file) but missing from the directory"))
+                    let reason = files.names.contains(sum.name)
+                        ? "is release bookkeeping, yet listed in \(file); the sums list the tarballs and the SBOM"
+                        : "listed in \(file) but missing from the directory"
+                    checks.append(.fail(algorithm, sum.name, reason))
                     continue
                 }
                 let have = algorithm == "sha256" ? digests.sha256 : digests.sha512
@@ -155,7 +178,8 @@ public struct ReleaseVerifier: Sendable {
     }
 
     /// `_output/release-images/<arch>/<bin>.tar` beside the release directory, when they are there.
-    private func checkReleaseImages(_ artifacts: [ReleaseArtifact], scratch: String) -> [VerifyCheck] {
+    /// Images identical (by sha256) to a copy already verified inside a server tarball are not opened again.
+    private func checkReleaseImages(_ artifacts: [ReleaseArtifact], verified: Set<String>, scratch: String) -> [VerifyCheck] {
         let output = Paths.parent(of: directory)
         var checks: [VerifyCheck] = []
         for artifact in artifacts where artifact.kind == "image" {
@@ -164,6 +188,9 @@ public struct ReleaseVerifier: Sendable {
             let digest = try? Digest.file(path, [.sha256])[.sha256]?.hex
             if digest != artifact.sha256 {
                 checks.append(.fail("image", artifact.path, "sha256 \(digest?.prefix(16) ?? "unreadable")…, artifacts.json says \(artifact.sha256.prefix(16))…"))
+            } else if let digest, verified.contains(digest) {
+                checks.append(.ok("image", artifact.path, "identical to the copy verified in its server tarball (sha256 \(digest.prefix(16))…)"))
+                continue
             }
             let binary = String(Paths.name(of: artifact.path).dropLast(4))
             let tag = (try? String(contentsOfFile: Paths.parent(of: path) + "/\(binary).docker_tag", encoding: .utf8))?
@@ -201,6 +228,13 @@ public struct ReleaseVerifier: Sendable {
         for name in ["\(project)-src.tar.gz", "\(project)-manifests.tar.gz"] { nested[name] = sha256[name] }
         return ReleaseFacts(project: project, version: version, binariesByKind: byKind, imagesByArch: images, nested: nested)
     }
+}
+
+/// What one unit of verify's parallel work found.
+private enum Outcome: Sendable {
+    case digests(String, String, String)
+    /// Checks of a tarball, and the sha256 of the image tarballs inside it that passed every check.
+    case checks([VerifyCheck], Set<String>)
 }
 
 /// A private temporary directory for extracted image tarballs and blobs.

@@ -28,10 +28,12 @@ struct TarballVerifier {
         var md5: String
     }
 
-    func verify(_ path: String, artifact: ReleaseArtifact) -> [VerifyCheck] {
+    /// The checks, and the sha256 of every image tarball inside that passed all of its own.
+    func verify(_ path: String, artifact: ReleaseArtifact) -> (checks: [VerifyCheck], images: Set<String>) {
         let name = artifact.name
         let project = facts.project
         var checks: [VerifyCheck] = []
+        var verifiedImages: Set<String> = []
         func fail(_ subject: String, _ detail: String) { checks.append(.fail("layout", subject, detail)) }
         let kind = artifact.kind
         let platform = artifact.os.flatMap { os in artifact.arch.map { (os: os, arch: $0) } }
@@ -39,6 +41,7 @@ struct TarballVerifier {
         var entries: Set<String> = []
         var binaries: [String: Binary] = [:]
         var imageTars: [String: String] = [:]
+        var imageDigests: [String: String] = [:]
         var dockerTags: [String: String] = [:]
         var texts: [String: String] = [:]
         var nestedDigests: [String: String] = [:]
@@ -57,8 +60,9 @@ struct TarballVerifier {
                     let file = String(entry.dropFirst(binDirectory.count))
                     if file.hasSuffix(".tar") {
                         let target = scratch + "/" + file
-                        _ = try reader.extract(to: target, digests: [])
+                        let digest = try reader.extract(to: target, digests: [.sha256])[.sha256]?.hex
                         imageTars[String(file.dropLast(4))] = target
+                        imageDigests[String(file.dropLast(4))] = digest
                     } else if file.hasSuffix(".docker_tag") {
                         dockerTags[String(file.dropLast(11))] = String(decoding: try reader.readAll(limit: 4096), as: UTF8.self)
                     } else {
@@ -84,7 +88,7 @@ struct TarballVerifier {
                 }
             }
         } catch {
-            return [.fail("layout", name, "does not open as a tar.gz: \(error)")]
+            return ([.fail("layout", name, "does not open as a tar.gz: \(error)")], [])
         }
 
         switch kind {
@@ -137,8 +141,12 @@ struct TarballVerifier {
                 }
             }
             if kind == "server" {
-                checks += verifyImages(
+                let images = verifyImages(
                     name: name, platform: platform, binaries: binaries, imageTars: imageTars, dockerTags: dockerTags)
+                checks += images.flatMap(\.value)
+                for (binary, found) in images where !found.contains(where: { $0.status == .fail }) {
+                    if let digest = imageDigests[binary] { verifiedImages.insert(digest) }
+                }
                 if !entries.contains("\(project)/\(project)-src.tar.gz") { fail(name, "has no \(project)/\(project)-src.tar.gz") }
             }
         default:
@@ -147,37 +155,38 @@ struct TarballVerifier {
         if !checks.contains(where: { $0.check == "layout" }) {
             checks.insert(.ok("layout", name, "opens; \(entries.count) entries as the \(kind) layout says"), at: 0)
         }
-        return checks
+        return (checks, verifiedImages)
     }
 
     private func verifyImages(
         name: String, platform: (os: String, arch: String), binaries: [String: Binary], imageTars: [String: String],
         dockerTags: [String: String]
-    ) -> [VerifyCheck] {
-        var checks: [VerifyCheck] = []
+    ) -> [(key: String, value: [VerifyCheck])] {
+        var checks: [(key: String, value: [VerifyCheck])] = []
         let bin = "\(facts.project)/server/bin/"
         let expected = platform.os == "linux" ? facts.imagesByArch[platform.arch] ?? [:] : [:]
         for binary in Set(expected.keys).union(imageTars.keys).sorted() {
             let subject = "\(name)!\(bin)\(binary).tar"
             guard let tar = imageTars[binary] else {
-                checks.append(.fail("image", name, "has no \(bin)\(binary).tar (artifacts.json lists the image)"))
+                checks.append((binary, [.fail("image", name, "has no \(bin)\(binary).tar (artifacts.json lists the image)")]))
                 continue
             }
             guard let reference = expected[binary] else {
-                checks.append(.fail("image", subject, "is not an image artifact of artifacts.json"))
+                checks.append((binary, [.fail("image", subject, "is not an image artifact of artifacts.json")]))
                 continue
             }
             guard let tag = dockerTags[binary] else {
-                checks.append(.fail("image", name, "has no \(bin)\(binary).docker_tag"))
+                checks.append((binary, [.fail("image", name, "has no \(bin)\(binary).docker_tag")]))
                 continue
             }
             let directory = scratch + "/" + binary + ".image"
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            checks += ImageVerifier(scratch: directory).verify(
+            let found = ImageVerifier(scratch: directory).verify(
                 tar, subject: subject,
                 expecting: ImageExpectation(
                     binary: binary, arch: platform.arch, reference: reference,
                     tag: tag.trimmingCharacters(in: .whitespacesAndNewlines), binaryMD5: binaries[binary]?.md5))
+            checks.append((binary, found))
             try? FileManager.default.removeItem(atPath: tar)
         }
         return checks
