@@ -71,7 +71,7 @@ let package = Package(
         // `kbuild verify` and `kbuild diff`: offline checks of a release and explanations of differences.
         .target(
             name: "KbuildVerify",
-            dependencies: ["KbuildCore", "KbuildArchive", "KbuildDigest", "KbuildConfig", "KbuildRelease"],
+            dependencies: ["KbuildCore", "KbuildArchive", "KbuildDigest", "KbuildConfig"],
             swiftSettings: strict),
         // The thin CLI.
         .executableTarget(

@@ -142,13 +142,29 @@ struct DiffWalker {
             }
         }
         guard let plainA = decompress(a), let plainB = decompress(b) else {
+            if let headerA = GzipHeader(a), let headerB = GzipHeader(b),
+                headerA.trailerCRC != headerB.trailerCRC || headerA.trailerSize != headerB.trailerSize
+            {
+                add(
+                    Difference(
+                        .changed, path, "gzip trailer", a: "crc32 \(headerA.trailerCRC) size \(headerA.trailerSize)",
+                        b: "crc32 \(headerB.trailerCRC) size \(headerB.trailerSize)"))
+            }
             add(Difference(.changed, path, "gzip stream", a: "\(a.count) bytes", b: "\(b.count) bytes (one does not decompress)"))
             return
         }
         if plainA == plainB {
             if let headerA = GzipHeader(a), let headerB = GzipHeader(b), headerA.fields.elementsEqual(headerB.fields, by: ==) {
-                // Same content, same header: the compressor or its level differ.
-                add(Difference(.changed, path, "gzip compressed bytes (same content)", a: "\(a.count) bytes", b: "\(b.count) bytes"))
+                if headerA.trailerCRC != headerB.trailerCRC || headerA.trailerSize != headerB.trailerSize {
+                    // Same content yet another CRC-32 or size: the trailer itself was altered.
+                    add(
+                        Difference(
+                            .changed, path, "gzip trailer", a: "crc32 \(headerA.trailerCRC) size \(headerA.trailerSize)",
+                            b: "crc32 \(headerB.trailerCRC) size \(headerB.trailerSize)"))
+                } else {
+                    // Same content, same header and trailer: the compressor or its level differ.
+                    add(Difference(.changed, path, "gzip compressed bytes (same content)", a: "\(a.count) bytes", b: "\(b.count) bytes"))
+                }
             }
             return
         }

@@ -87,6 +87,19 @@ import Testing
         #expect(!report.differences.contains { $0.path.contains("!") }, "the tar inside is the same: \(report.table())")
     }
 
+    @Test func aGzipTrailerIsNamed() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let root = try tree(dir)
+        try await pack(dir.appending("a.tar.gz"), in: root, Self.fixed + ["tree"])
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: dir.appending("a.tar.gz")))
+        bytes[bytes.count - 8] ^= 0xff  // the CRC-32's low byte
+        try bytes.write(to: URL(fileURLWithPath: dir.appending("b.tar.gz")))
+        let report = try await diff(dir.appending("a.tar.gz"), dir.appending("b.tar.gz"))
+        let trailer = report.differences.first { $0.field == "gzip trailer" }
+        #expect(trailer != nil && trailer?.a != trailer?.b, "\(report.table())")
+    }
+
     @Test func aChangedFileInsideIsNamedByContent() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
