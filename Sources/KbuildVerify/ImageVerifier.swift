@@ -1,5 +1,4 @@
 import Foundation
-import KbuildArchive
 import KbuildDigest
 
 /// What one image tarball must be: its reference, tag, architecture and (md5 scheme) the binary's md5.
@@ -18,9 +17,8 @@ struct ImageExpectation: Sendable {
 
 /// Checks a docker-archive image tarball as kbuild writes it (see KbuildImage's ImageWriter and the README,
 /// "kbuild images"): blob digests, manifest.json, config architecture/variant, RepoTags and the md5 tag.
+/// Works on the tarball's bytes in memory (image tarballs are a few MB; no temporary files).
 struct ImageVerifier {
-    let scratch: String
-
     private struct DockerManifest: Decodable {
         var config: String
         var repoTags: [String]?
@@ -40,31 +38,27 @@ struct ImageVerifier {
     }
 
     /// Every problem as a FAIL line, or one ok line naming what matched.
-    func verify(_ tarball: String, subject: String, expecting expected: ImageExpectation) -> [VerifyCheck] {
+    func verify(_ tarball: Data, subject: String, expecting expected: ImageExpectation) -> [VerifyCheck] {
         var failures: [VerifyCheck] = []
         func fail(_ detail: String) { failures.append(.fail("image", subject, detail)) }
-        let blobs = scratch + "/blobs"
-        try? FileManager.default.createDirectory(atPath: blobs, withIntermediateDirectories: true)
-        var files: [String: [UInt8]] = [:]
-        var blobSet: Set<String> = []
-        do {
-            let reader = try TarReader(path: tarball)
-            while let header = try reader.next() {
-                guard header.kind == .file else { continue }
-                if header.path.hasPrefix("blobs/sha256/") {
-                    let hex = String(header.path.dropFirst("blobs/sha256/".count))
-                    let digest = try reader.extract(to: blobs + "/" + hex, digests: [.sha256])[.sha256]?.hex
-                    if digest != hex { fail("blob \(header.path) has sha256 \(digest ?? "?"), not its name") }
-                    blobSet.insert(hex)
-                } else if ["manifest.json", "index.json", "repositories", "oci-layout"].contains(header.path) {
-                    files[header.path] = try reader.readAll(limit: 1 << 20)
-                }
+        guard let entries = RawTar.entries(tarball) else {
+            return [.fail("image", subject, "does not open as a tar")]
+        }
+        var files: [String: Data] = [:]
+        var blobs: [String: Data] = [:]
+        for entry in entries where entry.type == "0" {
+            let bytes = tarball[entry.data]
+            if entry.name.hasPrefix("blobs/sha256/") {
+                let hex = String(entry.name.dropFirst("blobs/sha256/".count))
+                let digest = Digest.of(bytes, .sha256).hex
+                if digest != hex { fail("blob \(entry.name) has sha256 \(digest), not its name") }
+                blobs[hex] = bytes
+            } else if ["manifest.json", "index.json", "repositories", "oci-layout"].contains(entry.name) {
+                files[entry.name] = bytes
             }
-        } catch {
-            return [.fail("image", subject, "does not open as a tar: \(error)")]
         }
         guard let manifestBytes = files["manifest.json"],
-            let manifests = try? JSONDecoder().decode([DockerManifest].self, from: Data(manifestBytes)),
+            let manifests = try? JSONDecoder().decode([DockerManifest].self, from: manifestBytes),
             manifests.count == 1, let manifest = manifests.first
         else {
             return failures + [.fail("image", subject, "manifest.json is missing or not one docker-archive manifest")]
@@ -76,10 +70,10 @@ struct ImageVerifier {
         if let tag = expected.tag, !tags.contains(where: { $0.hasSuffix(":" + tag) }) || tags.isEmpty {
             fail("RepoTags \(tags) do not carry the tag \(tag) of \(expected.binary).docker_tag")
         }
-        for path in [manifest.config] + manifest.layers where !blobSet.contains(Self.hex(path)) {
+        for path in [manifest.config] + manifest.layers where blobs[Self.hex(path)] == nil {
             fail("manifest.json names \(path), which is not in the tarball")
         }
-        if let configBytes = FileManager.default.contents(atPath: blobs + "/" + Self.hex(manifest.config)) {
+        if let configBytes = blobs[Self.hex(manifest.config)] {
             if let config = try? JSONDecoder().decode(Config.self, from: configBytes) {
                 let variant = Self.variant(expected.arch)
                 if config.architecture != expected.arch || config.variant != variant || config.os != "linux" {
@@ -98,7 +92,7 @@ struct ImageVerifier {
         // The binary in the top layer: its md5 is the tag (md5 scheme) and equals the binary shipped beside.
         var layerMD5: String?
         if let top = manifest.layers.last {
-            layerMD5 = md5(of: "usr/local/bin/" + expected.binary, inLayer: blobs + "/" + Self.hex(top))
+            layerMD5 = blobs[Self.hex(top)].flatMap { md5(of: "usr/local/bin/" + expected.binary, inLayer: $0) }
             if layerMD5 == nil { fail("the top layer has no usr/local/bin/\(expected.binary)") }
         }
         if let layerMD5, let shipped = expected.binaryMD5, layerMD5 != shipped {
@@ -112,16 +106,11 @@ struct ImageVerifier {
         return [.ok("image", subject, "\(tags.first ?? "no tag"), linux/\(expected.arch), blobs match, binary md5 \(layerMD5 ?? "-")")]
     }
 
-    private func md5(of entry: String, inLayer layer: String) -> String? {
-        guard let reader = try? TarReader(path: layer) else { return nil }
-        while let header = try? reader.next() {
-            if header.path == entry || header.path == "./" + entry {
-                var hasher = Digest.Hasher([.md5])
-                do { try reader.readData { hasher.update($0) } } catch { return nil }
-                return hasher.finalize()[.md5]?.hex
-            }
+    private func md5(of entry: String, inLayer layer: Data) -> String? {
+        guard let file = RawTar.entries(layer)?.first(where: { $0.name == entry || $0.name == "./" + entry }) else {
+            return nil
         }
-        return nil
+        return Digest.of(layer[file.data], .md5).hex
     }
 
     static func hex(_ blobPath: String) -> String { String(blobPath.split(separator: "/").last ?? "") }

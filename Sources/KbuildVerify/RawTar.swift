@@ -16,7 +16,7 @@ struct RawTarEntry: Sendable, Hashable {
     var gname: String
     /// The entry's own pax records (`x` header), sorted by key when compared.
     var pax: [String: String]
-    /// Where the entry's data lies in the tar stream.
+    /// Where the entry's data lies, as indices of the parsed `Data` (slices keep their own indices).
     var data: Range<Int>
 }
 
@@ -66,7 +66,7 @@ enum RawTar {
                     uid: number(block.dropFirst(108).prefix(8)), gid: number(block.dropFirst(116).prefix(8)),
                     size: size, mtime: String(number(block.dropFirst(136).prefix(12))),
                     linkTarget: merged["linkpath"] ?? longLink ?? text(157, 100), uname: text(265, 32),
-                    gname: text(297, 32), pax: pax, data: start..<end)
+                    gname: text(297, 32), pax: pax, data: (bytes.startIndex + start)..<(bytes.startIndex + end))
                 if let value = merged["uname"] { entry.uname = value }
                 if let value = merged["gname"] { entry.gname = value }
                 if let value = merged["uid"].flatMap(UInt64.init) { entry.uid = value }

@@ -34,13 +34,6 @@ public struct ReleaseVerifier: Sendable {
         let listed = Dictionary(
             (files.sums("SHA256SUMS", hexLength: 64)?.sums ?? []).map { ($0.name, $0.hex) }, uniquingKeysWith: { a, _ in a })
         let facts = releaseFacts(files: files, artifacts: artifacts, sha256: listed)
-        let scratch: String
-        do {
-            scratch = try Scratch.make()
-        } catch {
-            throw .unreadable(path: NSTemporaryDirectory(), reason: "cannot create a scratch directory: \(error)")
-        }
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
 
         // Hashing every file and opening every tarball are independent: one pool does both.
         let byName = Dictionary(artifacts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -57,9 +50,7 @@ public struct ReleaseVerifier: Sendable {
                 }
             }
             let (path, artifact) = tarballs[index - summed.count]
-            let directory = scratch + "/\(index)"
-            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let verified = TarballVerifier(facts: facts, scratch: directory).verify(path, artifact: artifact)
+            let verified = TarballVerifier(facts: facts).verify(path, artifact: artifact)
             return .checks(verified.checks, verified.images)
         }) ?? []
         var actual: [String: (sha256: String, sha512: String)] = [:]
@@ -81,7 +72,7 @@ public struct ReleaseVerifier: Sendable {
             checks += checkArtifacts(artifacts, files: files, sha256: sha256)
         }
         checks += tarballChecks
-        checks += checkReleaseImages(artifacts, verified: verifiedImages, scratch: scratch + "/images")
+        checks += checkReleaseImages(artifacts, verified: verifiedImages)
 
         if let workspace, let src = artifacts.first(where: { $0.kind == "src" }), files.names.contains(src.name) {
             // A release under the workspace must come from it; one elsewhere may come from another repository.
@@ -179,7 +170,7 @@ public struct ReleaseVerifier: Sendable {
 
     /// `_output/release-images/<arch>/<bin>.tar` beside the release directory, when they are there.
     /// Images identical (by sha256) to a copy already verified inside a server tarball are not opened again.
-    private func checkReleaseImages(_ artifacts: [ReleaseArtifact], verified: Set<String>, scratch: String) -> [VerifyCheck] {
+    private func checkReleaseImages(_ artifacts: [ReleaseArtifact], verified: Set<String>) -> [VerifyCheck] {
         let output = Paths.parent(of: directory)
         var checks: [VerifyCheck] = []
         for artifact in artifacts where artifact.kind == "image" {
@@ -195,9 +186,12 @@ public struct ReleaseVerifier: Sendable {
             let binary = String(Paths.name(of: artifact.path).dropLast(4))
             let tag = (try? String(contentsOfFile: Paths.parent(of: path) + "/\(binary).docker_tag", encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            defer { try? FileManager.default.removeItem(atPath: scratch) }
-            checks += ImageVerifier(scratch: scratch).verify(
-                path, subject: artifact.path,
+            guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
+                checks.append(.fail("image", artifact.path, "cannot be read"))
+                continue
+            }
+            checks += ImageVerifier().verify(
+                bytes, subject: artifact.path,
                 expecting: ImageExpectation(binary: binary, arch: artifact.arch ?? "", reference: artifact.image, tag: tag))
         }
         return checks

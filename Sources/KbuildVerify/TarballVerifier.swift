@@ -19,7 +19,6 @@ struct ReleaseFacts: Sendable {
 /// Opens one release tarball and checks it holds what the release layout says.
 struct TarballVerifier {
     let facts: ReleaseFacts
-    let scratch: String
 
     private struct Binary {
         var entry: String
@@ -40,7 +39,7 @@ struct TarballVerifier {
         let binDirectory = "\(project)/\(kind)/bin/"
         var entries: Set<String> = []
         var binaries: [String: Binary] = [:]
-        var imageTars: [String: String] = [:]
+        var imageTars: [String: Data] = [:]
         var imageDigests: [String: String] = [:]
         var dockerTags: [String: String] = [:]
         var texts: [String: String] = [:]
@@ -59,10 +58,9 @@ struct TarballVerifier {
                 if entry.hasPrefix(binDirectory), !entry.dropFirst(binDirectory.count).contains("/") {
                     let file = String(entry.dropFirst(binDirectory.count))
                     if file.hasSuffix(".tar") {
-                        let target = scratch + "/" + file
-                        let digest = try reader.extract(to: target, digests: [.sha256])[.sha256]?.hex
-                        imageTars[String(file.dropLast(4))] = target
-                        imageDigests[String(file.dropLast(4))] = digest
+                        let bytes = Data(try reader.readAll(limit: 1 << 30))
+                        imageTars[String(file.dropLast(4))] = bytes
+                        imageDigests[String(file.dropLast(4))] = Digest.of(bytes, .sha256).hex
                     } else if file.hasSuffix(".docker_tag") {
                         dockerTags[String(file.dropLast(11))] = String(decoding: try reader.readAll(limit: 4096), as: UTF8.self)
                     } else {
@@ -159,7 +157,7 @@ struct TarballVerifier {
     }
 
     private func verifyImages(
-        name: String, platform: (os: String, arch: String), binaries: [String: Binary], imageTars: [String: String],
+        name: String, platform: (os: String, arch: String), binaries: [String: Binary], imageTars: [String: Data],
         dockerTags: [String: String]
     ) -> [(key: String, value: [VerifyCheck])] {
         var checks: [(key: String, value: [VerifyCheck])] = []
@@ -179,15 +177,12 @@ struct TarballVerifier {
                 checks.append((binary, [.fail("image", name, "has no \(bin)\(binary).docker_tag")]))
                 continue
             }
-            let directory = scratch + "/" + binary + ".image"
-            defer { try? FileManager.default.removeItem(atPath: directory) }
-            let found = ImageVerifier(scratch: directory).verify(
+            let found = ImageVerifier().verify(
                 tar, subject: subject,
                 expecting: ImageExpectation(
                     binary: binary, arch: platform.arch, reference: reference,
                     tag: tag.trimmingCharacters(in: .whitespacesAndNewlines), binaryMD5: binaries[binary]?.md5))
             checks.append((binary, found))
-            try? FileManager.default.removeItem(atPath: tar)
         }
         return checks
     }
