@@ -60,22 +60,30 @@ extension Kbuild {
                 let verifier = ReleaseVerifier(
                     directory: directory, workspace: workspace, key: publicKey,
                     jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount)
-                let report = try await verifier.verify()
+                // The rebuild (mostly Go builds in the clone) runs while the offline checks run.
+                let json = self.json
+                let rebuilding: Task<DiffReport, any Error>? = rebuild ? Task {
+                    try await ReleaseRebuilder(
+                        workspace: workspace, directory: directory, kbuild: Self.executable,
+                        environment: ProcessInfo.processInfo.environment
+                    ).rebuild { line in
+                        if !json { FileHandle.standardError.write(Data("rebuild: \(line)\n".utf8)) }
+                    }.0
+                } : nil
+                let report: VerifyReport
+                do {
+                    report = try await verifier.verify()
+                } catch {
+                    rebuilding?.cancel()
+                    _ = try? await rebuilding?.value
+                    throw error
+                }
                 if !json {
                     for check in report.checks { print(check.line) }
                     let failed = report.failures.count
                     print(failed == 0 ? "verified: \(report.checks.count) checks passed" : "verify failed: \(failed) of \(report.checks.count) checks")
                 }
-                var rebuilt: DiffReport?
-                if rebuild {
-                    let rebuilder = ReleaseRebuilder(
-                        workspace: workspace, directory: directory, kbuild: Self.executable,
-                        environment: ProcessInfo.processInfo.environment)
-                    let json = self.json
-                    rebuilt = try await rebuilder.rebuild { line in
-                        if !json { FileHandle.standardError.write(Data("rebuild: \(line)\n".utf8)) }
-                    }.0
-                }
+                let rebuilt = try await rebuilding?.value
                 if json {
                     // {"rebuild": <diff report>, "verify": <verify report>} with --rebuild, else the verify report.
                     print(rebuilt.map { "{\n\"rebuild\" : \($0.json()),\n\"verify\" : \(report.json())\n}" } ?? report.json())
