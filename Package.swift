@@ -73,11 +73,16 @@ let package = Package(
                 "KbuildGo", "KbuildImage", "KbuildProof", "KbuildRemote", "Yams",
             ],
             swiftSettings: strict),
+        // `kbuild verify` and `kbuild diff`: offline checks of a release and explanations of differences.
+        .target(
+            name: "KbuildVerify",
+            dependencies: ["KbuildCore", "KbuildArchive", "KbuildDigest", "KbuildConfig"],
+            swiftSettings: strict),
         // The thin CLI.
         .executableTarget(
             name: "kbuild",
             dependencies: [
-                "KbuildRelease", "KbuildDigest",
+                "KbuildRelease", "KbuildVerify", "KbuildDigest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -113,6 +118,7 @@ let package = Package(
         .testTarget(
             name: "KbuildReleaseTests", dependencies: ["KbuildRelease", "KbuildConfig", "KbuildRemote", "TestSupport"],
             swiftSettings: strict),
+        .testTarget(name: "KbuildVerifyTests", dependencies: ["KbuildVerify", "TestSupport"], swiftSettings: strict),
         // Runs the built `kbuild` binary on examples/ and checks results with outside tools.
         .testTarget(
             name: "EndToEndTests", dependencies: ["TestSupport", "kbuild"], swiftSettings: strict),

@@ -18,6 +18,7 @@ declare -A probe=(
   [tar]=/bin/tar
   [pigz]=/usr/bin/pigz
   [file]=/usr/bin/file
+  [openssl]=/usr/bin/openssl
   [util-linux]=/usr/bin/unshare
   [nginx]=/usr/sbin/nginx
   [openssl]=/usr/bin/openssl

@@ -22,6 +22,7 @@ struct Kbuild: AsyncParsableCommand {
         groupedSubcommands: [
             CommandGroup(name: "Release steps", subcommands: [Kbuild.Build.self, Kbuild.Images.self, Kbuild.Release.self]),
             CommandGroup(name: "Inspect", subcommands: [Kbuild.VersionCommand.self, Kbuild.Plan.self]),
+            CommandGroup(name: "Prove", subcommands: [Kbuild.Verify.self, Kbuild.Diff.self]),
             CommandGroup(name: "Maintain", subcommands: [Kbuild.Cut.self]),
         ])
 

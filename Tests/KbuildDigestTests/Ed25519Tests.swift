@@ -66,4 +66,21 @@ import Testing
             }
         }
     }
+
+    @Test func verifiesWhatOpensslSigned() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try await Tool.check("openssl", ["genpkey", "-algorithm", "ed25519", "-out", "key.pem"], in: dir.path)
+        try await Tool.check("openssl", ["pkey", "-in", "key.pem", "-pubout", "-out", "pub.pem"], in: dir.path)
+        try writeFile(dir.appending("msg"), "a message\n")
+        try await Tool.check(
+            "openssl", ["pkeyutl", "-sign", "-rawin", "-inkey", "key.pem", "-in", "msg", "-out", "msg.sig"], in: dir.path)
+        let key = try Ed25519PublicKey(pemFile: dir.appending("pub.pem"))
+        let signature = try Array(Data(contentsOf: URL(fileURLWithPath: dir.appending("msg.sig"))))
+        #expect(key.verify(signature: signature, of: Array("a message\n".utf8)))
+        #expect(!key.verify(signature: signature, of: Array("a massage\n".utf8)))
+        var flipped = signature
+        flipped[10] ^= 1
+        #expect(!key.verify(signature: flipped, of: Array("a message\n".utf8)))
+    }
 }

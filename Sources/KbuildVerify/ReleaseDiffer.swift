@@ -1,0 +1,212 @@
+import Foundation
+import KbuildArchive
+import KbuildCore
+
+/// `kbuild diff`: explains how two release directories, tarballs, image tarballs or binaries differ,
+/// down to the tar header field, gzip header field, JSON key or Go build setting.
+public struct ReleaseDiffer: Sendable {
+    public var runner: any ProcessRunner
+    /// `go`, for `go version -m` of two differing Go binaries; nil: compare their bytes only.
+    public var go: String?
+    /// Stop after this many differences (a wholly different release would otherwise print thousands).
+    public var limit: Int
+
+    public init(runner: any ProcessRunner = SubprocessRunner(), environment: [String: String], limit: Int = 500) {
+        self.runner = runner
+        self.go = environment["GO"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? ExecutableLookup.find("go", path: environment["PATH"] ?? "/usr/bin:/bin")
+        self.limit = limit
+    }
+
+    /// Compares `a` and `b`: two directories or two files.
+    public func compare(_ a: String, _ b: String) async throws(VerifyError) -> DiffReport {
+        let kindA = try Self.kind(a)
+        let kindB = try Self.kind(b)
+        guard kindA == kindB else {
+            throw .incomparable(a: a, b: b, reason: "one is a directory, the other a file; give two directories or two files")
+        }
+        let scratch: String
+        do { scratch = try Scratch.make("kbuild-diff") } catch {
+            throw .unreadable(path: NSTemporaryDirectory(), reason: "cannot create a scratch directory")
+        }
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        var walker = DiffWalker(differ: self, scratch: scratch)
+        if kindA {
+            try await walker.directories(a, b)
+        } else {
+            await walker.content(try Self.read(a), try Self.read(b), path: Paths.name(of: b), depth: 0)
+        }
+        return DiffReport(a: a, b: b, differences: walker.found)
+    }
+
+    /// True for a directory, false for a file.
+    static func kind(_ path: String) throws(VerifyError) -> Bool {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw .unreadable(path: path, reason: "no such file or directory; expected a release directory, a tarball or a binary")
+        }
+        return isDirectory.boolValue
+    }
+
+    static func read(_ path: String) throws(VerifyError) -> Data {
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        } catch {
+            throw .unreadable(path: path, reason: "cannot be read; expected a readable file")
+        }
+    }
+}
+
+/// One comparison in progress: collects differences, recursing into what it recognises.
+struct DiffWalker {
+    let differ: ReleaseDiffer
+    let scratch: String
+    private(set) var found: [Difference] = []
+    var counter = 0
+
+    init(differ: ReleaseDiffer, scratch: String) {
+        self.differ = differ
+        self.scratch = scratch
+    }
+
+    mutating func add(_ difference: Difference) {
+        if found.count < differ.limit { found.append(difference) }
+    }
+
+    var full: Bool { found.count >= differ.limit }
+
+    mutating func directories(_ a: String, _ b: String) async throws(VerifyError) {
+        let filesA = Self.files(a)
+        let filesB = Self.files(b)
+        for name in filesA.subtracting(filesB).sorted() { add(Difference(.removed, name, "file")) }
+        for name in filesB.subtracting(filesA).sorted() { add(Difference(.added, name, "file")) }
+        for name in filesA.intersection(filesB).sorted() where !full {
+            await content(try ReleaseDiffer.read(a + "/" + name), try ReleaseDiffer.read(b + "/" + name), path: name, depth: 0)
+        }
+    }
+
+    /// Regular files under `root`, relative, skipping kbuild's temporaries.
+    static func files(_ root: String) -> Set<String> {
+        var result: Set<String> = []
+        guard let enumerator = FileManager.default.enumerator(atPath: root) else { return result }
+        while let relative = enumerator.nextObject() as? String {
+            guard !relative.contains(".kbuild-tmp") else { continue }
+            var info = stat()
+            if lstat(root + "/" + relative, &info) == 0, info.st_mode & S_IFMT == S_IFREG { result.insert(relative) }
+        }
+        return result
+    }
+
+    /// What a file is, from its bytes.
+    enum Kind: String {
+        case gzip, tar, binary = "executable", json, text, data
+    }
+
+    static func kind(_ bytes: Data) -> Kind {
+        let head = Array(bytes.prefix(BinaryFormat.headerSize))
+        if head.starts(with: [0x1f, 0x8b]) { return .gzip }
+        if head.count >= 262, head[257..<262].elementsEqual(Array("ustar".utf8)) { return .tar }
+        if BinaryFormat.detect(head) != nil { return .binary }
+        if let first = head.first(where: { ![0x20, 0x0a, 0x0d, 0x09].contains($0) }), first == 0x7b || first == 0x5b,
+            (try? JSONSerialization.jsonObject(with: bytes)) != nil
+        {
+            return .json
+        }
+        if !head.contains(0), String(data: bytes.prefix(1 << 20), encoding: .utf8) != nil { return .text }
+        return .data
+    }
+
+    /// Explains how `a` and `b` differ (nothing when equal), recursing into archives.
+    mutating func content(_ a: Data, _ b: Data, path: String, depth: Int) async {
+        guard a != b, !full else { return }
+        let kindA = Self.kind(a)
+        let kindB = Self.kind(b)
+        guard kindA == kindB else {
+            add(Difference(.changed, path, "file type", a: kindA.rawValue, b: kindB.rawValue))
+            return
+        }
+        switch kindA {
+        case .gzip: await gzip(a, b, path: path, depth: depth)
+        case .tar: await tar(a, b, path: path, depth: depth)
+        case .binary: await binary(a, b, path: path)
+        case .json: json(a, b, path: path)
+        case .text: text(a, b, path: path)
+        case .data: bytes(a, b, path: path)
+        }
+    }
+
+    mutating func gzip(_ a: Data, _ b: Data, path: String, depth: Int) async {
+        if let headerA = GzipHeader(a), let headerB = GzipHeader(b) {
+            for ((field, valueA), (_, valueB)) in zip(headerA.fields, headerB.fields) where valueA != valueB {
+                add(Difference(.changed, path, field, a: valueA, b: valueB))
+            }
+        }
+        guard let plainA = decompress(a), let plainB = decompress(b) else {
+            if let headerA = GzipHeader(a), let headerB = GzipHeader(b),
+                headerA.trailerCRC != headerB.trailerCRC || headerA.trailerSize != headerB.trailerSize
+            {
+                add(
+                    Difference(
+                        .changed, path, "gzip trailer", a: "crc32 \(headerA.trailerCRC) size \(headerA.trailerSize)",
+                        b: "crc32 \(headerB.trailerCRC) size \(headerB.trailerSize)"))
+            }
+            add(Difference(.changed, path, "gzip stream", a: "\(a.count) bytes", b: "\(b.count) bytes (one does not decompress)"))
+            return
+        }
+        if plainA == plainB {
+            if let headerA = GzipHeader(a), let headerB = GzipHeader(b), headerA.fields.elementsEqual(headerB.fields, by: ==) {
+                if headerA.trailerCRC != headerB.trailerCRC || headerA.trailerSize != headerB.trailerSize {
+                    // Same content yet another CRC-32 or size: the trailer itself was altered.
+                    add(
+                        Difference(
+                            .changed, path, "gzip trailer", a: "crc32 \(headerA.trailerCRC) size \(headerA.trailerSize)",
+                            b: "crc32 \(headerB.trailerCRC) size \(headerB.trailerSize)"))
+                } else {
+                    // Same content, same header and trailer: the compressor or its level differ.
+                    add(Difference(.changed, path, "gzip compressed bytes (same content)", a: "\(a.count) bytes", b: "\(b.count) bytes"))
+                }
+            }
+            return
+        }
+        await content(plainA, plainB, path: path, depth: depth)
+    }
+
+    /// The whole decompressed stream (libarchive, so multi-member gzip works).
+    mutating func decompress(_ bytes: Data) -> Data? {
+        counter += 1
+        let source = scratch + "/\(counter).gz"
+        let target = scratch + "/\(counter).plain"
+        defer {
+            unlink(source)
+            unlink(target)
+        }
+        guard FileManager.default.createFile(atPath: source, contents: bytes),
+            (try? Decompressor.decompress(source, to: target)) != nil
+        else { return nil }
+        return FileManager.default.contents(atPath: target)
+    }
+
+    mutating func bytes(_ a: Data, _ b: Data, path: String) {
+        let offset = zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(a.count, b.count)
+        func around(_ data: Data) -> String {
+            let slice = data.dropFirst(offset).prefix(8)
+            return "offset \(offset): " + (slice.isEmpty ? "(end)" : slice.map { String(format: "%02x", $0) }.joined(separator: " "))
+                + (a.count != b.count ? ", \(data.count) bytes" : "")
+        }
+        add(Difference(.changed, path, "bytes", a: around(a), b: around(b)))
+    }
+
+    mutating func text(_ a: Data, _ b: Data, path: String) {
+        let linesA = String(decoding: a, as: UTF8.self).components(separatedBy: "\n")
+        let linesB = String(decoding: b, as: UTF8.self).components(separatedBy: "\n")
+        for index in 0..<max(linesA.count, linesB.count) where !full {
+            let lineA = index < linesA.count ? linesA[index] : nil
+            let lineB = index < linesB.count ? linesB[index] : nil
+            if lineA != lineB {
+                add(Difference(.changed, path, "line \(index + 1)", a: lineA ?? "(none)", b: lineB ?? "(none)"))
+                if found.filter({ $0.path == path }).count >= 10 { return }
+            }
+        }
+    }
+}
+

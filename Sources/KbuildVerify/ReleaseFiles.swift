@@ -1,0 +1,94 @@
+import Foundation
+import KbuildDigest
+
+/// The files of a release directory (`_output/release-tars`) and what its own lists say about them.
+struct ReleaseFiles: Sendable {
+    /// One line of SHA256SUMS / SHA512SUMS.
+    struct Sum: Sendable, Hashable {
+        var hex: String
+        var name: String
+    }
+
+    let directory: String
+    /// Every regular file name in the directory, sorted.
+    let names: [String]
+    let project: String
+
+    /// The release's own bookkeeping files: never listed in the sums (the agreed file set, README "Verify a release").
+    static func isBookkeeping(_ name: String, project: String) -> Bool {
+        ["SHA256SUMS", "SHA512SUMS", "SHA256SUMS.sig", "artifacts.json", "\(project).intoto.jsonl"].contains(name)
+            || name.hasSuffix(".sha256") || name.hasSuffix(".sha512")
+    }
+
+    init(directory: String) throws(VerifyError) {
+        self.directory = directory
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
+        else {
+            throw .unreadable(path: directory, reason: "no such release directory; expected _output/release-tars of a release")
+        }
+        guard let all = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
+            throw .unreadable(path: directory, reason: "cannot list the directory; expected a readable release directory")
+        }
+        names = all.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        // The project is the prefix of the src tarball (`<project>-src.tar.gz`), else Kubernetes' default.
+        project = names.first { $0.hasSuffix("-src.tar.gz") }.map { String($0.dropLast("-src.tar.gz".count)) }
+            ?? "kubernetes"
+    }
+
+    func path(_ name: String) -> String { directory + "/" + name }
+
+    /// The files the sums must list: everything but the bookkeeping.
+    var summed: [String] { names.filter { !Self.isBookkeeping($0, project: project) } }
+
+    /// The release tarballs (`*.tar.gz`).
+    var tarballs: [String] { names.filter { $0.hasSuffix(".tar.gz") } }
+
+    /// Parses a `sha256sum`-format file: `<hex>  <name>` (or `<hex> *<name>`) per line.
+    func sums(_ file: String, hexLength: Int) -> (sums: [Sum], problems: [String])? {
+        guard let data = FileManager.default.contents(atPath: path(file)) else { return nil }
+        var sums: [Sum] = []
+        var problems: [String] = []
+        for (number, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() {
+            let hex = line.prefix(hexLength)
+            let rest = line.dropFirst(hexLength)
+            guard hex.count == hexLength, hex.allSatisfy(\.isHexDigit), rest.hasPrefix("  ") || rest.hasPrefix(" *")
+            else {
+                problems.append("line \(number + 1) is not '<hex>  <name>': \(line.prefix(80))")
+                continue
+            }
+            sums.append(Sum(hex: hex.lowercased(), name: String(rest.dropFirst(2))))
+        }
+        return (sums, problems)
+    }
+
+    /// `artifacts.json`, decoded, or what is wrong with it.
+    func artifacts() -> (list: [ReleaseArtifact], problem: String?) {
+        guard let data = FileManager.default.contents(atPath: path("artifacts.json")) else { return ([], "missing") }
+        guard let list = try? JSONDecoder().decode([ReleaseArtifact].self, from: data) else {
+            return ([], "not a JSON list of artifacts (name, path, kind, size, sha256)")
+        }
+        return (list, nil)
+    }
+}
+
+/// One entry of `artifacts.json` (the fields verify needs; the writer is KbuildRelease's `Artifact`).
+struct ReleaseArtifact: Codable, Sendable, Hashable {
+    var name: String
+    /// Relative to `_output`: `release-tars/<name>` or `release-images/<arch>/<bin>.tar`.
+    var path: String
+    var kind: String
+    var os: String?
+    var arch: String?
+    var size: Int64
+    var sha256: String
+    var image: String?
+}
+
+extension Digest {
+    /// sha256 and sha512 of a file, hex.
+    static func both(_ path: String) throws -> (sha256: String, sha512: String) {
+        let checksums = try Checksums.file(path)
+        return (checksums.sha256.hex, checksums.sha512.hex)
+    }
+}

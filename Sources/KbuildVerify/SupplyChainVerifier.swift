@@ -1,0 +1,168 @@
+import Foundation
+import KbuildCore
+import KbuildDigest
+
+/// Checks the SBOM (`<project>.spdx.json`), the provenance (`<project>.intoto.jsonl`) and, with a key,
+/// the signatures (the provenance's DSSE envelope and `SHA256SUMS.sig`) against SHA256SUMS.
+struct SupplyChainVerifier {
+    let files: ReleaseFiles
+    /// SHA256SUMS as name → hex.
+    let sums: [String: String]
+    let key: Ed25519PublicKey?
+
+    static let statementType = "https://in-toto.io/Statement/v1"
+    static let payloadType = "application/vnd.in-toto+json"
+
+    func verify() -> [VerifyCheck] {
+        var checks: [VerifyCheck] = []
+        let project = files.project
+        let sbom = "\(project).spdx.json"
+        if files.names.contains(sbom) { checks += verifySBOM(sbom) }
+        let provenance = "\(project).intoto.jsonl"
+        if files.names.contains(provenance) {
+            checks += verifyProvenance(provenance)
+        } else if key != nil {
+            checks.append(.fail("provenance", provenance, "missing: --key needs a signed provenance"))
+        }
+        checks += verifySumsSignature()
+        return checks
+    }
+
+    private func json(_ name: String) -> Any? {
+        FileManager.default.contents(atPath: files.path(name)).flatMap { try? JSONSerialization.jsonObject(with: $0) }
+    }
+
+    private func verifySBOM(_ name: String) -> [VerifyCheck] {
+        guard let document = json(name) as? [String: Any], let packages = document["packages"] as? [[String: Any]] else {
+            return [.fail("sbom", name, "is not an SPDX JSON document with packages")]
+        }
+        var failures: [VerifyCheck] = []
+        if (document["spdxVersion"] as? String) != "SPDX-2.3" {
+            failures.append(.fail("sbom", name, "spdxVersion is \(document["spdxVersion"] ?? "missing"), expected SPDX-2.3"))
+        }
+        var described: [String: String] = [:]
+        for package in packages {
+            guard let file = package["packageFileName"] as? String else { continue }
+            let checksums = package["checksums"] as? [[String: Any]] ?? []
+            let sha256 = checksums.first { ($0["algorithm"] as? String) == "SHA256" }?["checksumValue"] as? String
+            described[Paths.name(of: file)] = sha256?.lowercased() ?? ""
+        }
+        for tarball in sums.keys.sorted() where tarball.hasSuffix(".tar.gz") {
+            guard let digest = described[tarball] else {
+                failures.append(.fail("sbom", name, "has no package for \(tarball)"))
+                continue
+            }
+            if digest != sums[tarball] {
+                failures.append(
+                    .fail("sbom", name, "gives \(tarball) sha256 \(digest.isEmpty ? "none" : digest), SHA256SUMS \(sums[tarball] ?? "")"))
+            }
+        }
+        for (file, digest) in described.sorted(by: { $0.key < $1.key }) where file.hasSuffix(".tar.gz") && sums[file] == nil {
+            failures.append(.fail("sbom", name, "describes \(file) (sha256 \(digest)), which SHA256SUMS does not list"))
+        }
+        guard failures.isEmpty else { return failures }
+        return [.ok("sbom", name, "a package with the SHA256SUMS digest for each of \(sums.keys.filter { $0.hasSuffix(".tar.gz") }.count) tarballs")]
+    }
+
+    private func verifyProvenance(_ name: String) -> [VerifyCheck] {
+        let object: [String: Any]
+        let statement: [String: Any]
+        let payload: Data?
+        switch Self.readStatement(files.path(name)) {
+        case .failure(let problem): return [.fail("provenance", name, problem.text)]
+        case .success(let read): (object, statement, payload) = read
+        }
+        var checks: [VerifyCheck] = []
+        if let payload {
+            checks += verifyEnvelope(name, object, payload: Array(payload))
+        } else if key != nil {
+            checks.append(.fail("signature", name, "is an unsigned statement; --key expects a DSSE envelope"))
+        }
+        guard (statement["_type"] as? String) == Self.statementType, let subjects = statement["subject"] as? [[String: Any]] else {
+            return checks + [.fail("provenance", name, "is not an in-toto Statement v1 with subjects")]
+        }
+        var named: [String: String] = [:]
+        var failures: [VerifyCheck] = []
+        for subject in subjects {
+            let file = subject["name"] as? String ?? ""
+            let digest = (subject["digest"] as? [String: Any])?["sha256"] as? String ?? ""
+            if named[file] != nil { failures.append(.fail("provenance", name, "names \(file) twice")) }
+            named[file] = digest
+        }
+        for (file, digest) in sums.sorted(by: { $0.key < $1.key }) {
+            guard let claimed = named[file] else {
+                failures.append(.fail("provenance", name, "has no subject \(file) (SHA256SUMS lists it)"))
+                continue
+            }
+            if claimed != digest { failures.append(.fail("provenance", name, "gives \(file) sha256 \(claimed), SHA256SUMS \(digest)")) }
+        }
+        for file in Set(named.keys).subtracting(sums.keys).sorted() {
+            failures.append(.fail("provenance", name, "has the subject \(file), which SHA256SUMS does not list"))
+        }
+        if failures.isEmpty {
+            failures.append(.ok("provenance", name, "subjects are exactly the \(sums.count) files and digests of SHA256SUMS"))
+        }
+        return failures + checks
+    }
+
+    /// DSSE v1: the signature is over PAE(type, body) = "DSSEv1 <len> <type> <len> <body>".
+    private func verifyEnvelope(_ name: String, _ envelope: [String: Any], payload: [UInt8]) -> [VerifyCheck] {
+        guard let key else {
+            return [VerifyCheck(.skip, "signature", name, "DSSE envelope not checked: no --key")]
+        }
+        let type = Self.payloadType
+        let pae = Array("DSSEv1 \(type.utf8.count) \(type) \(payload.count) ".utf8) + payload
+        let signatures = (envelope["signatures"] as? [[String: Any]] ?? []).compactMap {
+            ($0["sig"] as? String).flatMap { Data(base64Encoded: $0) }.map(Array.init)
+        }
+        guard !signatures.isEmpty else { return [.fail("signature", name, "the DSSE envelope has no signatures")] }
+        guard signatures.contains(where: { key.verify(signature: $0, of: pae) }) else {
+            return [.fail("signature", name, "no DSSE signature verifies with the key \(key.keyID.prefix(16))")]
+        }
+        return [.ok("signature", name, "DSSE envelope signed by the key \(key.keyID.prefix(16))")]
+    }
+
+    /// Why a provenance file could not be read as a statement.
+    struct Unreadable: Error {
+        let text: String
+    }
+
+    /// The provenance file's line, its in-toto statement (the DSSE payload when it is an envelope) and the
+    /// payload bytes of an envelope.
+    static func readStatement(_ path: String) -> Result<(line: [String: Any], statement: [String: Any], payload: Data?), Unreadable> {
+        guard let data = FileManager.default.contents(atPath: path) else { return .failure(Unreadable(text: "cannot be read")) }
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").filter { !$0.isEmpty }
+        guard lines.count == 1, let line = lines.first,
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        else {
+            return .failure(Unreadable(text: "is not one line of JSON (\(lines.count) lines)"))
+        }
+        guard let type = object["payloadType"] as? String else { return .success((object, object, nil)) }
+        guard type == payloadType, let payload = (object["payload"] as? String).flatMap({ Data(base64Encoded: $0) }),
+            let inner = try? JSONSerialization.jsonObject(with: payload) as? [String: Any]
+        else {
+            return .failure(Unreadable(text: "DSSE envelope without an in-toto payload (\(payloadType), base64)"))
+        }
+        return .success((object, inner, payload))
+    }
+
+    private func verifySumsSignature() -> [VerifyCheck] {
+        let name = "SHA256SUMS.sig"
+        guard files.names.contains(name) else {
+            return key == nil ? [] : [.fail("signature", name, "missing: --key needs a signature over SHA256SUMS")]
+        }
+        guard let key else { return [VerifyCheck(.skip, "signature", name, "not checked: no --key")] }
+        guard let signature = FileManager.default.contents(atPath: files.path(name)),
+            let message = FileManager.default.contents(atPath: files.path("SHA256SUMS"))
+        else { return [.fail("signature", name, "cannot read it or SHA256SUMS")] }
+        // Raw 64 bytes as `openssl pkeyutl -sign -rawin` writes them; base64 text is accepted too.
+        var raw = Array(signature)
+        if raw.count != 64, let decoded = Data(base64Encoded: String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) {
+            raw = Array(decoded)
+        }
+        guard key.verify(signature: raw, of: Array(message)) else {
+            return [.fail("signature", name, "does not verify SHA256SUMS with the key \(key.keyID.prefix(16))")]
+        }
+        return [.ok("signature", name, "Ed25519 signature over SHA256SUMS by the key \(key.keyID.prefix(16))")]
+    }
+}

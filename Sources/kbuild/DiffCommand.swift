@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import KbuildVerify
+
+extension Kbuild {
+    struct Diff: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "diff",
+            abstract: "Explain how two releases, tarballs, image tarballs or binaries differ.",
+            discussion: """
+                A and B are two release directories (e.g. two _output/release-tars), or two files: tar.gz, tar, \
+                docker-archive image tarballs, Go binaries, JSON. Prints a table, one difference a row: files \
+                added, removed or changed; inside archives the entries added or removed, the entry order, the \
+                tar header field that differs (mode, uid/gid, uname/gname, mtime, size, link target, pax \
+                records) or the content, recursing into nested archives; the gzip header (name, mtime, OS) \
+                when that is where two tar.gz differ; in JSON (manifest.json, image configs) the keys that \
+                differ; for two Go binaries the `go version -m` build info that differs, else the first \
+                differing byte. Exit status 0 when identical, 1 when they differ. Honours GO and PATH (the \
+                `go` used for `go version -m`) and TMPDIR.
+                """)
+
+        @Argument(help: ArgumentHelp("The first release directory or file.", valueName: "a"))
+        var a: String
+
+        @Argument(help: ArgumentHelp("The second release directory or file.", valueName: "b"))
+        var b: String
+
+        @Flag(name: .customLong("json"), help: "Print the differences as JSON.")
+        var json = false
+
+        func run() async throws {
+            try await failing {
+                let report = try await ReleaseDiffer(environment: ProcessInfo.processInfo.environment).compare(a, b)
+                print(json ? report.json() : report.table(), terminator: json ? "\n" : "")
+                if !report.identical { throw ExitCode.failure }
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import KbuildDigest
+import KbuildRelease
+import KbuildVerify
+
+extension Kbuild {
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify",
+            abstract: "Check a release offline: checksums, layout, binaries, images, sources, SBOM, provenance, signatures.",
+            discussion: """
+                Checks DIR (default: <workspace>/_output/release-tars) and prints one line per check, ok or FAIL \
+                with what and where; exit status 1 when any check fails. SHA256SUMS, SHA512SUMS and every \
+                <file>.sha256/.sha512 must match, with no file missing or extra; every tarball must open and \
+                hold what artifacts.json and the release layout say; every Go binary must be the format and \
+                architecture of its platform and carry the release version; every image tarball (in server \
+                tarballs and in _output/release-images) must have matching blob digests, architecture, RepoTags \
+                and md5 tag. With the workspace's git repository, <project>-src.tar.gz must hold exactly the \
+                files git tracks at the release commit. The SBOM (<project>.spdx.json) and provenance \
+                (<project>.intoto.jsonl), when present, must name exactly the files and digests of SHA256SUMS; \
+                with --key, the DSSE envelope and SHA256SUMS.sig must verify.
+
+                --rebuild releases the release commit again in a fresh temporary clone (another path, TZ, \
+                umask, locale and HOME, an empty kbuild cache) and compares it byte for byte with DIR; a \
+                difference is explained as `kbuild diff` does. It honours KBUILD_GOCACHE (a shared Go build \
+                cache: content-addressed, so it cannot change a byte), GO and TMPDIR (where the clone goes).
+                """)
+
+        @Argument(help: ArgumentHelp("The release directory.", valueName: "dir"))
+        var releaseDirectory: String?
+
+        @Option(
+            name: [.customShort("C"), .customLong("directory")],
+            help: ArgumentHelp("The workspace: its release config and git repository.", valueName: "dir"))
+        var workspace: String = "."
+
+        @Option(name: .customLong("key"), help: ArgumentHelp("Verify the signatures with this Ed25519 public key (PEM).", valueName: "pub"))
+        var key: String?
+
+        @Flag(name: .customLong("rebuild"), help: "Also rebuild the release commit in a fresh clone and compare byte for byte.")
+        var rebuild = false
+
+        @Flag(name: .customLong("json"), help: "Print the report as JSON.")
+        var json = false
+
+        @Option(name: .customLong("jobs"), help: ArgumentHelp("Tarballs checked at once (default: the number of cores).", valueName: "n"))
+        var jobs: Int?
+
+        func validate() throws {
+            if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
+        }
+
+        func run() async throws {
+            try await failing {
+                let workspace = ReleaseLoader.absoluteWorkspace(self.workspace)
+                let directory = releaseDirectory.map { ReleaseLoader.absoluteWorkspace($0) }
+                    ?? workspace + "/_output/release-tars"
+                let publicKey = try key.map { try Ed25519PublicKey(pemFile: $0) }
+                let verifier = ReleaseVerifier(
+                    directory: directory, workspace: workspace, key: publicKey,
+                    jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount)
+                // The rebuild (mostly Go builds in the clone) runs while the offline checks run.
+                let json = self.json
+                let rebuilding: Task<DiffReport, any Error>? = rebuild ? Task {
+                    try await ReleaseRebuilder(
+                        workspace: workspace, directory: directory, kbuild: Self.executable,
+                        environment: ProcessInfo.processInfo.environment
+                    ).rebuild { line in
+                        if !json { FileHandle.standardError.write(Data("rebuild: \(line)\n".utf8)) }
+                    }.0
+                } : nil
+                let report: VerifyReport
+                do {
+                    report = try await verifier.verify()
+                } catch {
+                    rebuilding?.cancel()
+                    _ = try? await rebuilding?.value
+                    throw error
+                }
+                if !json {
+                    for check in report.checks { print(check.line) }
+                    let failed = report.failures.count
+                    print(failed == 0 ? "verified: \(report.checks.count) checks passed" : "verify failed: \(failed) of \(report.checks.count) checks")
+                }
+                let rebuilt = try await rebuilding?.value
+                if json {
+                    // {"rebuild": <diff report>, "verify": <verify report>} with --rebuild, else the verify report.
+                    print(rebuilt.map { "{\n\"rebuild\" : \($0.json()),\n\"verify\" : \(report.json())\n}" } ?? report.json())
+                } else if let rebuilt {
+                    if rebuilt.identical {
+                        print("ok   rebuild    \(rebuilt.b): byte-identical to \(directory)")
+                    } else {
+                        print("FAIL rebuild    \(rebuilt.b): differs from \(directory):")
+                        print(rebuilt.table(), terminator: "")
+                    }
+                }
+                if !report.passed || rebuilt?.identical == false { throw ExitCode.failure }
+            }
+        }
+
+        /// This kbuild, to run it again for the rebuild: /proc/self/exe, else argv[0] resolved.
+        static var executable: String {
+            if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return resolved }
+            return URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        }
+    }
+}
