@@ -348,6 +348,8 @@ public struct ReleasePipeline: Sendable {
                 }
                 try stager.write(plan.version.versionFile, at: "\(dir)/\(ReleasePlan.sourceVersionFile)")
             case .manifests:
+                // A workspace without add-ons still gets the tarball (`<project>/addons/`, empty): a stable layout.
+                try stager.makeDirectory("\(stager.root)/\(dir)/\(project)/addons")
                 for manifest in manifests {
                     try stager.place(manifest.source, at: "\(dir)/\(project)/addons/\(manifest.relativePath)")
                 }
