@@ -53,7 +53,7 @@ let package = Package(
             name: "KbuildConfig", dependencies: ["KbuildCore", "KbuildVersion", "Yams"], swiftSettings: strict),
         // The hermetic Go cross-build matrix.
         .target(
-            name: "KbuildGo", dependencies: ["KbuildCore", "KbuildConfig", "KbuildVersion"],
+            name: "KbuildGo", dependencies: ["KbuildCore", "KbuildConfig", "KbuildDigest", "KbuildVersion"],
             swiftSettings: strict),
         // Daemonless docker-archive / OCI image tarballs.
         .target(

@@ -118,11 +118,21 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
         /// How `git describe` becomes the version.
         public var style: VersionStyle
 
-        public init(package: String, baseFile: String = VersionSettings.defaultBaseFile, style: VersionStyle = .semver) {
+        /// Which variables receive which version fields; Kubernetes' six names in `package` by default.
+        public var stamp: VersionStamp
+
+        public init(
+            package: String, baseFile: String = VersionSettings.defaultBaseFile, style: VersionStyle = .semver,
+            stamp: VersionStamp? = nil
+        ) {
             self.package = package
             self.baseFile = baseFile
             self.style = style
+            self.stamp = stamp ?? .kubernetes(package: package)
         }
+
+        /// Every `package.variable` the release stamps; ldflags of the user must leave these alone.
+        public var ownedVariables: [String] { stamp.ownedVariables }
 
         /// Kubernetes' base.go location.
         public static let defaultBaseFile = "pkg/version/base.go"

@@ -26,6 +26,8 @@ public enum GoBuildError: Error, CustomStringConvertible, Equatable {
     case buildFailed(binary: String, package: String, platform: Platform, goError: String)
     /// Creating, moving or removing an output failed.
     case outputFailed(path: String, reason: String)
+    /// A `version.variables` target would stamp nothing: its package or variable is missing, or not a string.
+    case versionVariable(target: String, field: String, problem: String)
 
     public var description: String {
         switch self {
@@ -55,6 +57,9 @@ public enum GoBuildError: Error, CustomStringConvertible, Equatable {
             return "go build of \(binary) for \(platform) (package \(package)) failed: \(Self.oneLine(goError))"
         case .outputFailed(let path, let reason):
             return "cannot write build output \(path): \(reason)"
+        case .versionVariable(let target, let field, let problem):
+            let receives = field.isEmpty ? "" : " (version.variables.\(field))"
+            return "\(target)\(receives): \(Self.oneLine(problem)); -X stamps only package-level string variables (var Name string)"
         }
     }
 

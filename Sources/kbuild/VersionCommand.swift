@@ -42,11 +42,13 @@ extension Kbuild {
         @Flag(help: "Print only the version.")
         var short = false
 
-        @Option(
+        @Flag(
             name: .customLong("ldflags"),
             help: ArgumentHelp(
-                "Print the -X flags for PKG.buildDate, gitCommit, gitTreeState, gitVersion, gitMajor, gitMinor, as one string for go build -ldflags.",
-                valueName: "PKG"))
+                "Print the -X flags of the release config's version.variables (default: Kubernetes' gitVersion, gitCommit, gitTreeState, buildDate, gitMajor, gitMinor in version.package), as one string for go build -ldflags. With PKG: Kubernetes' six names in PKG."))
+        var ldflags = false
+
+        @Argument(help: ArgumentHelp("With --ldflags: the package receiving Kubernetes' six variables.", valueName: "PKG"))
         var ldflagsPackage: String?
 
         @Option(
@@ -58,8 +60,11 @@ extension Kbuild {
         var style: VersionStyle?
 
         func validate() throws {
-            if [json, short, ldflagsPackage != nil].filter({ $0 }).count > 1 {
+            if [json, short, ldflags].filter({ $0 }).count > 1 {
                 throw ValidationError("--json, --short and --ldflags are alternatives: pick one")
+            }
+            if ldflagsPackage != nil && !ldflags {
+                throw ValidationError("PKG is only taken with --ldflags (kbuild version --ldflags PKG)")
             }
         }
 
@@ -71,7 +76,18 @@ extension Kbuild {
                     baseFile: settings?.baseFile ?? VersionResolver.defaultBaseFile,
                     style: style ?? settings?.style ?? .semver)
                 if let save { try FileOutput.writeAtomically(info.versionFile, to: save) }
-                print(try Self.render(info, json: json, short: short, ldflagsPackage: ldflagsPackage))
+                var stamp: VersionStamp?
+                if ldflags {
+                    if let ldflagsPackage {
+                        stamp = .kubernetes(package: ldflagsPackage)
+                    } else if let settings {
+                        stamp = settings.stamp
+                    } else {
+                        throw ValidationError(
+                            "--ldflags without PKG needs a release config (\(ReleaseConfig.defaultPath) or --config); or name the package: --ldflags PKG")
+                    }
+                }
+                print(try Self.render(info, json: json, short: short, stamp: stamp))
             }
         }
 
@@ -86,9 +102,9 @@ extension Kbuild {
         }
 
         /// The chosen output form.
-        static func render(_ info: VersionInfo, json: Bool, short: Bool, ldflagsPackage: String?) throws -> String {
+        static func render(_ info: VersionInfo, json: Bool, short: Bool, stamp: VersionStamp?) throws -> String {
             if short { return info.version }
-            if let ldflagsPackage { return info.ldflagsString(package: ldflagsPackage) }
+            if let stamp { return info.ldflagsString(stamp) }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
