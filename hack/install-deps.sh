@@ -19,6 +19,7 @@ declare -A probe=(
   [pigz]=/usr/bin/pigz
   [file]=/usr/bin/file
   [util-linux]=/usr/bin/unshare
+  [gcc-aarch64-linux-gnu]=/usr/bin/aarch64-linux-gnu-gcc   # the cgo cross-build tests (linux/arm64)
 )
 extra=("$@")   # e.g. hack/install-deps.sh buildah hyperfine (for benchmarks)
 

@@ -85,7 +85,7 @@ struct Reader {
         self.module = GoModule(workspace: workspace)
     }
 
-    static let topKeys = ["project", "version", "go", "platforms", "binaries", "images", "addons", "full"]
+    static let topKeys = ["project", "version", "go", "platforms", "binaries", "images", "addons", "full", "cgo"]
 
     func read(_ root: Node?) throws -> ReleaseConfig {
         guard let root, !isNull(root) else {
@@ -113,10 +113,11 @@ struct Reader {
         let images = try readImages(top["images"])
         let addons = try readAddons(top["addons"])
         let full = try readFull(top["full"])
+        let cgo = try readCgo(top["cgo"])
 
         return ReleaseConfig(
             project: project, version: version, go: go, platformsByKind: platforms.mapValues(\.platforms),
-            binaries: binaries, images: images, addons: addons, full: full)
+            binaries: binaries, images: images, addons: addons, full: full, cgo: cgo)
     }
 
     // MARK: Sections

@@ -177,11 +177,13 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
     public var images: Images
     public var addons: Addons
     public var full: Full
+    /// cgo variables per platform (`CC`, `CXX`, `AR`, `CGO_CFLAGS`, …) for binaries with `static: false`.
+    public var cgo: [Platform: [String: String]]
 
     public init(
         project: String = "kubernetes", version: VersionSettings, go: Go = Go(),
         platformsByKind: [Kind: [Platform]], binaries: [Binary], images: Images = Images(),
-        addons: Addons = Addons(), full: Full = Full()
+        addons: Addons = Addons(), full: Full = Full(), cgo: [Platform: [String: String]] = [:]
     ) {
         self.project = project
         self.version = version
@@ -191,6 +193,7 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
         self.images = images
         self.addons = addons
         self.full = full
+        self.cgo = cgo
     }
 
     /// The platforms of `kind`, sorted.

@@ -126,7 +126,7 @@ public struct ReleasePipeline: Sendable {
             workspace: plan.workspace, goState: plan.layout.goState,
             ldflags: plan.versionLDFlags + plan.config.go.ldflags, modMode: plan.config.go.mod.rawValue,
             tags: plan.config.go.tags, requiredGoVersion: plan.config.go.version, sandbox: options.sandbox,
-            jobs: options.jobs, goCache: options.goCache)
+            jobs: options.jobs, goCache: options.goCache, cgo: plan.config.cgo)
         // A binary depends on the sources, the toolchain and how it is built; the sandbox does not change bytes.
         let common = [
             sources, toolchain.version, toolchain.goroot, settings.ldflags.joined(separator: "\0"), settings.modMode,
@@ -137,7 +137,7 @@ public struct ReleasePipeline: Sendable {
             let key = OutputCache.key(
                 ["build"] + common + [
                     target.binary, target.package, target.platform.description, String(target.isStatic), target.output,
-                ])
+                ] + (target.isStatic ? [] : ["cgo", settings.cgoLine(for: target.platform)]))
             if cache.lookup("build", key: key, outputs: [target.output]) != nil {
                 progress(.buildReused(target))
             } else {
