@@ -264,10 +264,10 @@ public struct ReleasePipeline: Sendable {
             + ["SHA256SUMS", "SHA512SUMS", "artifacts.json"]
     }
 
-    /// The content digest of the workspace's sources (see `WorkspaceDigest`).
+    /// The content digest of the workspace's sources (see `WorkspaceDigest`), via the stat index (`SourceIndex`).
     func sourceDigest() throws -> String {
         do {
-            return try WorkspaceDigest.compute(plan.workspace)
+            return try SourceIndex.digest(plan.workspace, indexPath: plan.layout.cache + "/source-index").digest
         } catch {
             throw ReleaseError.io(path: plan.workspace, reason: "cannot read the sources: \(error)")
         }

@@ -1,0 +1,189 @@
+import Foundation
+import KbuildCore
+import KbuildDigest
+
+/// The workspace digest of `WorkspaceDigest`, with a stat-based shortcut: a per-workspace index
+/// (`_output/cache/source-index`) remembers each file's content digest with its stat signature (size,
+/// mtime and ctime in nanoseconds, inode, device, mode). A file is hashed again whenever its signature
+/// changed; unchanged files are not read. The result is byte for byte what `WorkspaceDigest.compute` says.
+///
+/// Racy files (git's "racy clean" problem): a file written in the same clock tick as it was indexed may be
+/// rewritten with an identical signature (kernel timestamps are coarse). An entry is therefore trusted only
+/// when its mtime and ctime are older than the start of the run that recorded it minus `racyMargin`;
+/// younger entries are hashed again on the next run, as git does for entries not older than its index.
+enum SourceIndex {
+    /// File times within this much of the indexing run are not trusted (covers coarse kernel clocks and
+    /// 1-second file systems).
+    static let racyMarginNanoseconds: Int64 = 1_000_000_000
+    static let header = "kbuild-source-index-v1"
+
+    /// What identifies one version of a file without reading it.
+    struct Signature: Hashable {
+        var size: Int64
+        var mtime: Int64
+        var ctime: Int64
+        var inode: UInt64
+        var device: UInt64
+        var mode: UInt32
+
+        init(_ info: stat) {
+            size = Int64(info.st_size)
+            mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+            ctime = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+            inode = UInt64(info.st_ino)
+            device = UInt64(info.st_dev)
+            mode = UInt32(info.st_mode)
+        }
+
+        init(size: Int64, mtime: Int64, ctime: Int64, inode: UInt64, device: UInt64, mode: UInt32) {
+            (self.size, self.mtime, self.ctime, self.inode, self.device, self.mode) = (size, mtime, ctime, inode, device, mode)
+        }
+
+        /// True when the file changed long enough before `indexedAt` that a same-tick rewrite is excluded.
+        func isSettled(indexedAt: Int64) -> Bool {
+            max(mtime, ctime) < indexedAt - SourceIndex.racyMarginNanoseconds
+        }
+    }
+
+    struct Entry {
+        var signature: Signature
+        var digest: String
+    }
+
+    /// What the last run recorded: its start time and each file's entry.
+    struct Index {
+        var indexedAt: Int64 = 0
+        var entries: [String: Entry] = [:]
+    }
+
+    /// How much work a digest took (tests and the benchmark read it).
+    struct Outcome {
+        var digest: String
+        var files: Int
+        var hashed: Int
+    }
+
+    /// The content digest of `workspace`, reusing and refreshing the index at `indexPath`.
+    static func digest(_ workspace: String, indexPath: String) throws -> Outcome {
+        let start = now()
+        let previous = load(indexPath)
+        var next = Index(indexedAt: start)
+        var hashed = 0
+        var hasher = Digest.Hasher([.sha256])
+        try walk(workspace, "") { relative, path, info in
+            switch info.st_mode & S_IFMT {
+            case S_IFREG:
+                let signature = Signature(info)
+                let digest: String
+                if let old = previous.entries[relative], old.signature == signature,
+                    signature.isSettled(indexedAt: previous.indexedAt)
+                {
+                    digest = old.digest
+                } else {
+                    digest = try Digest.file(path, [.sha256])[.sha256]?.hex ?? ""
+                    hashed += 1
+                }
+                next.entries[relative] = Entry(signature: signature, digest: digest)
+                let executable = info.st_mode & 0o111 != 0 ? "x" : "-"
+                hasher.update(Data("f \(relative)\0\(executable)\(digest)\n".utf8))
+            case S_IFLNK:
+                hasher.update(Data("l \(relative)\0\(readLink(path))\n".utf8))
+            default:
+                break
+            }
+        }
+        // Rewrite only when something was hashed or removed: a run with nothing changed writes nothing.
+        if hashed > 0 || next.entries.count != previous.entries.count {
+            save(next, to: indexPath)
+        }
+        return Outcome(digest: hasher.finalize()[.sha256]?.hex ?? "", files: next.entries.count, hashed: hashed)
+    }
+
+    /// Visits every entry under `directory` (sorted by bytes, parents before children), skipping the
+    /// top-level `_output` and `.git`, descending into real directories only.
+    static func walk(
+        _ directory: String, _ relative: String, _ visit: (String, String, stat) throws -> Void
+    ) throws {
+        guard let stream = opendir(directory) else {
+            throw ReleaseError.io(path: directory, reason: "cannot list: \(String(cString: strerror(errno)))")
+        }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            if relative.isEmpty && (name == "_output" || name == ".git") { continue }
+            names.append(name)
+        }
+        closedir(stream)
+        names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        for name in names {
+            let inside = relative.isEmpty ? name : relative + "/" + name
+            let path = directory + "/" + name
+            var info = stat()
+            guard lstat(path, &info) == 0 else { continue }
+            if info.st_mode & S_IFMT == S_IFDIR {
+                try walk(path, inside, visit)
+            } else {
+                try visit(inside, path, info)
+            }
+        }
+    }
+
+    static func readLink(_ path: String) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        guard count >= 0 else { return "" }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func now() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+    }
+
+    // MARK: - The index file: a header line, then `path NUL size mtime ctime inode device mode digest LF`
+
+    static func load(_ path: String) -> Index {
+        guard let data = FileManager.default.contents(atPath: path) else { return Index() }
+        var index = Index()
+        var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)[...]
+        guard let first = lines.popFirst(),
+            let fields = Optional(String(decoding: first, as: UTF8.self).split(separator: " ")),
+            fields.count == 2, fields[0] == header, let indexedAt = Int64(fields[1])
+        else { return Index() }
+        index.indexedAt = indexedAt
+        for line in lines {
+            // A path may hold a newline byte in theory; such a record fails to parse and is simply re-hashed.
+            guard let nul = line.firstIndex(of: 0) else { continue }
+            let name = String(decoding: line[line.startIndex..<nul], as: UTF8.self)
+            let parts = line[line.index(after: nul)...].split(separator: UInt8(ascii: " "))
+            guard parts.count == 7,
+                let size = Int64(String(decoding: parts[0], as: UTF8.self)),
+                let mtime = Int64(String(decoding: parts[1], as: UTF8.self)),
+                let ctime = Int64(String(decoding: parts[2], as: UTF8.self)),
+                let inode = UInt64(String(decoding: parts[3], as: UTF8.self)),
+                let device = UInt64(String(decoding: parts[4], as: UTF8.self)),
+                let mode = UInt32(String(decoding: parts[5], as: UTF8.self))
+            else { continue }
+            let signature = Signature(size: size, mtime: mtime, ctime: ctime, inode: inode, device: device, mode: mode)
+            index.entries[name] = Entry(signature: signature, digest: String(decoding: parts[6], as: UTF8.self))
+        }
+        return index
+    }
+
+    /// A lost or unwritable index only costs hashing again.
+    static func save(_ index: Index, to path: String) {
+        var data = Data("\(header) \(index.indexedAt)\n".utf8)
+        for (name, entry) in index.entries where !name.utf8.contains(UInt8(ascii: "\n")) {
+            let s = entry.signature
+            data.append(contentsOf: Array(name.utf8))
+            data.append(0)
+            data.append(contentsOf: Array("\(s.size) \(s.mtime) \(s.ctime) \(s.inode) \(s.device) \(s.mode) \(entry.digest)\n".utf8))
+        }
+        try? FileManager.default.createDirectory(atPath: Paths.parent(of: path), withIntermediateDirectories: true)
+        try? FileOutput.writeAtomically(data, to: path, durable: false)
+    }
+}
