@@ -174,9 +174,13 @@ struct Reader {
             go.version = text
         }
         let hasVendor = isFile(workspace + "/vendor/modules.txt")
-        go.mod = hasVendor ? .vendor : .mod
+        // Go 1.19 takes only -mod=readonly in workspace mode (go.work).
+        go.mod = module.isWorkspaceMode ? .readonly : hasVendor ? .vendor : .mod
         if let given = fields["mod"] {
             go.mod = try choice(given.value, "go.mod", ReleaseConfig.ModMode.self)
+            if module.isWorkspaceMode && go.mod != .readonly {
+                throw fail(given.value, "go.mod", "\(go.mod.rawValue) is not possible with go.work (Go builds in workspace mode); allowed: readonly")
+            }
             if go.mod == .vendor && !hasVendor {
                 throw fail(given.value, "go.mod", "vendor needs vendor/modules.txt in the workspace (run go mod vendor); allowed: mod, vendor, readonly")
             }

@@ -136,6 +136,7 @@ public struct VersionVariableCheck: Sendable {
         try FileOutput.writeAtomically(Data("module kbuild.local/probe\n\ngo 1.18\n".utf8), to: directory + "/go.mod", durable: false)
         var environment = self.environment
         environment["GOFLAGS"] = "-mod=mod"
+        environment["GOWORK"] = "off"  // the probe's directory lies under the workspace and its go.work
         let temporary = FileOutput.temporarySibling(of: executable)
         defer { unlink(temporary) }
         _ = try await GoToolchain.query(

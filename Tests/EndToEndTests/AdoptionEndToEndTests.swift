@@ -111,4 +111,54 @@ import Testing
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: workspace + "/_output/release-tars"))
     }
+
+    /// A go.work monorepo: the root module plus a module under staging/, binaries from both, named by
+    /// import path or by directory; the version package lives in the staging module.
+    @Test func goWorkMonorepoBuildsBinariesOfEveryModule() async throws {
+        let dir = try TemporaryDirectory("kbuild-gowork")
+        defer { dir.remove() }
+        let workspace = dir.appending("mono")
+        let repo = try await GitRepository.create(at: workspace)
+        try repo.write("go.work", "go 1.19\n\nuse (\n\t.\n\t./staging/src/example.com/api // the API module\n)\n")
+        try repo.write("go.mod", "module example.com/mono\n\ngo 1.19\n\nrequire example.com/api v0.0.0\n\nreplace example.com/api => ./staging/src/example.com/api\n")
+        try repo.write("staging/src/example.com/api/go.mod", "module example.com/api\n\ngo 1.19\n")
+        try repo.write("staging/src/example.com/api/version/version.go", "package version\n\nvar Version = \"unset\"\n")
+        let main = { (name: String) in
+            "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/api/version\"\n)\n\nfunc main() { fmt.Println(\"\(name)\", version.Version) }\n"
+        }
+        try repo.write("cmd/mono/main.go", main("mono"))
+        try repo.write("staging/src/example.com/api/cmd/apitool/main.go", main("apitool"))
+        try repo.write("staging/src/example.com/api/cmd/other/main.go", main("other"))
+        try repo.write("release/kbuild.yaml", """
+            project: mono
+            version:
+              variables:
+                version: example.com/api/version.Version
+            platforms: {client: [linux/amd64], server: [], node: [], test: []}
+            binaries:
+              - name: mono
+                kinds: [client]
+              - name: apitool
+                package: example.com/api/cmd/apitool
+                kinds: [client]
+              - name: other
+                package: ./staging/src/example.com/api/cmd/other
+                kinds: [client]
+
+            """)
+        try await repo.commitAll("Monorepo")
+        try await repo.git("tag", "-a", "v2.0.0", "-m", "v2.0.0")
+
+        let result = try await runKbuild(["release"], in: workspace)
+        try #require(result.succeeded, "\(result.stderr)")
+        for name in ["mono", "apitool", "other"] {
+            let printed = try await Tool.check(workspace + "/_output/local/bin/linux/amd64/" + name, [])
+            #expect(printed == "\(name) v2.0.0\n")
+        }
+        // -mod=vendor or mod is impossible in workspace mode: one line, at its position.
+        try repo.write("release/kbuild.yaml", "go:\n  mod: mod\n" + (try String(contentsOfFile: workspace + "/release/kbuild.yaml", encoding: .utf8)))
+        let refused = try await runKbuild(["plan"], in: workspace)
+        #expect(!refused.succeeded)
+        #expect(refused.stderr.contains("release/kbuild.yaml:2:8: go.mod: mod is not possible with go.work"), "\(refused.stderr)")
+    }
 }
