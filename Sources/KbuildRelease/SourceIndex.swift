@@ -100,13 +100,17 @@ enum SourceIndex {
     }
 
     /// Visits every entry under `directory` (sorted by bytes, parents before children), skipping the
-    /// top-level `_output` and `.git`, descending into real directories only.
+    /// top-level `_output` and `.git`, descending into real directories only. Entries are stat'ed relative
+    /// to their directory's descriptor (`fstatat`): no path walk per file.
     static func walk(
         _ directory: String, _ relative: String, _ visit: (String, String, stat) throws -> Void
     ) throws {
-        guard let stream = opendir(directory) else {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0, let stream = fdopendir(fd) else {
+            if fd >= 0 { close(fd) }
             throw ReleaseError.io(path: directory, reason: "cannot list: \(String(cString: strerror(errno)))")
         }
+        defer { closedir(stream) }  // closes fd too
         var names: [String] = []
         while let entry = readdir(stream) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
@@ -116,13 +120,12 @@ enum SourceIndex {
             if relative.isEmpty && (name == "_output" || name == ".git") { continue }
             names.append(name)
         }
-        closedir(stream)
         names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         for name in names {
             let inside = relative.isEmpty ? name : relative + "/" + name
             let path = directory + "/" + name
             var info = stat()
-            guard lstat(path, &info) == 0 else { continue }
+            guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
             if info.st_mode & S_IFMT == S_IFDIR {
                 try walk(path, inside, visit)
             } else {
@@ -148,30 +151,58 @@ enum SourceIndex {
 
     static func load(_ path: String) -> Index {
         guard let data = FileManager.default.contents(atPath: path) else { return Index() }
-        var index = Index()
-        var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)[...]
-        guard let first = lines.popFirst(),
-            let fields = Optional(String(decoding: first, as: UTF8.self).split(separator: " ")),
-            fields.count == 2, fields[0] == header, let indexedAt = Int64(fields[1])
-        else { return Index() }
-        index.indexedAt = indexedAt
-        for line in lines {
-            // A path may hold a newline byte in theory; such a record fails to parse and is simply re-hashed.
-            guard let nul = line.firstIndex(of: 0) else { continue }
-            let name = String(decoding: line[line.startIndex..<nul], as: UTF8.self)
-            let parts = line[line.index(after: nul)...].split(separator: UInt8(ascii: " "))
-            guard parts.count == 7,
-                let size = Int64(String(decoding: parts[0], as: UTF8.self)),
-                let mtime = Int64(String(decoding: parts[1], as: UTF8.self)),
-                let ctime = Int64(String(decoding: parts[2], as: UTF8.self)),
-                let inode = UInt64(String(decoding: parts[3], as: UTF8.self)),
-                let device = UInt64(String(decoding: parts[4], as: UTF8.self)),
-                let mode = UInt32(String(decoding: parts[5], as: UTF8.self))
-            else { continue }
-            let signature = Signature(size: size, mtime: mtime, ctime: ctime, inode: inode, device: device, mode: mode)
-            index.entries[name] = Entry(signature: signature, digest: String(decoding: parts[6], as: UTF8.self))
+        // A hand-written scanner: this runs on every release over tens of thousands of records.
+        return data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Index in
+            var index = Index()
+            var position = 0
+            let count = bytes.count
+            func skipLine() {
+                while position < count && bytes[position] != 0x0A { position += 1 }
+                position += 1
+            }
+            func number() -> UInt64? {
+                var value: UInt64 = 0
+                var digits = 0
+                while position < count, bytes[position] >= 0x30, bytes[position] <= 0x39 {
+                    value = value &* 10 &+ UInt64(bytes[position] - 0x30)
+                    position += 1
+                    digits += 1
+                }
+                guard digits > 0, digits <= 20, position < count, bytes[position] == 0x20 else { return nil }
+                position += 1
+                return value
+            }
+            let prefix = Array((header + " ").utf8)
+            guard count > prefix.count, prefix.indices.allSatisfy({ bytes[$0] == prefix[$0] }) else { return Index() }
+            position = prefix.count
+            var indexedAt: Int64 = 0
+            while position < count, bytes[position] >= 0x30, bytes[position] <= 0x39 {
+                indexedAt = indexedAt &* 10 &+ Int64(bytes[position] - 0x30)
+                position += 1
+            }
+            guard position < count, bytes[position] == 0x0A else { return Index() }
+            position += 1
+            index.indexedAt = indexedAt
+            while position < count {
+                let nameStart = position
+                while position < count && bytes[position] != 0 && bytes[position] != 0x0A { position += 1 }
+                guard position < count, bytes[position] == 0 else { skipLine(); continue }
+                let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[nameStart..<position]), as: UTF8.self)
+                position += 1
+                guard let size = number(), let mtime = number(), let ctime = number(), let inode = number(),
+                    let device = number(), let mode = number()
+                else { skipLine(); continue }
+                let digestStart = position
+                while position < count && bytes[position] != 0x0A { position += 1 }
+                let digest = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[digestStart..<position]), as: UTF8.self)
+                position += 1
+                let signature = Signature(
+                    size: Int64(bitPattern: size), mtime: Int64(bitPattern: mtime), ctime: Int64(bitPattern: ctime),
+                    inode: inode, device: device, mode: UInt32(truncatingIfNeeded: mode))
+                index.entries[name] = Entry(signature: signature, digest: digest)
+            }
+            return index
         }
-        return index
     }
 
     /// A lost or unwritable index only costs hashing again.
