@@ -56,6 +56,12 @@ enum SourceIndex {
         var entries: [String: Entry] = [:]
     }
 
+    /// What this run saw, in walk order (an array: cheaper than a dictionary, and only written when needed).
+    struct Seen {
+        var indexedAt: Int64
+        var entries: [(name: String, entry: Entry)] = []
+    }
+
     /// How much work a digest took (tests and the benchmark read it).
     struct Outcome {
         var digest: String
@@ -67,7 +73,8 @@ enum SourceIndex {
     static func digest(_ workspace: String, indexPath: String) throws -> Outcome {
         let start = now()
         let previous = load(indexPath)
-        var next = Index(indexedAt: start)
+        var next = Seen(indexedAt: start)
+        next.entries.reserveCapacity(previous.entries.count)
         var hashed = 0
         var hasher = Digest.Hasher([.sha256])
         try walk(workspace, "") { relative, path, info in
@@ -83,7 +90,7 @@ enum SourceIndex {
                     digest = try Digest.file(path, [.sha256])[.sha256]?.hex ?? ""
                     hashed += 1
                 }
-                next.entries[relative] = Entry(signature: signature, digest: digest)
+                next.entries.append((relative, Entry(signature: signature, digest: digest)))
                 let executable = info.st_mode & 0o111 != 0 ? "x" : "-"
                 hasher.update(Data("f \(relative)\0\(executable)\(digest)\n".utf8))
             case S_IFLNK:
@@ -183,6 +190,7 @@ enum SourceIndex {
             guard position < count, bytes[position] == 0x0A else { return Index() }
             position += 1
             index.indexedAt = indexedAt
+            index.entries.reserveCapacity(count / 100)
             while position < count {
                 let nameStart = position
                 while position < count && bytes[position] != 0 && bytes[position] != 0x0A { position += 1 }
@@ -206,7 +214,7 @@ enum SourceIndex {
     }
 
     /// A lost or unwritable index only costs hashing again.
-    static func save(_ index: Index, to path: String) {
+    static func save(_ index: Seen, to path: String) {
         var data = Data("\(header) \(index.indexedAt)\n".utf8)
         for (name, entry) in index.entries where !name.utf8.contains(UInt8(ascii: "\n")) {
             let s = entry.signature
