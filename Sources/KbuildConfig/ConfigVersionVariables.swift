@@ -9,10 +9,8 @@ extension Reader {
     /// Reads `{field: variable}`; a variable is `Name` (in `version.package`), `<import path>.Name` or `main.Name`.
     /// The static checks here (the package's directory exists) come first; `VersionVariableCheck` then asks Go.
     func readVariables(_ node: Node, package: String?, packageNode: Node) throws -> VersionStamp {
+        // `{}` (or null) stamps nothing: for a project without a version variable.
         let fields = try mapping(node, "version.variables", allowed: VersionField.allCases.map(\.rawValue))
-        guard !fields.isEmpty else {
-            throw fail(node, "version.variables", "empty; map at least one of \(Self.fieldList) to a variable, or leave the key out for Kubernetes' names")
-        }
         var assignments: [VersionStamp.Assignment] = []
         var seen: [String: String] = [:]
         // Config order, so the flags come out in the order the user wrote them.

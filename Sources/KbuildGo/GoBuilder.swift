@@ -202,6 +202,9 @@ public struct GoBuilder: Sendable {
         return groups
     }
 
+    /// True when `go build -o DIR/` names the binary of `package` by its last path element.
+    public static func goOutputNameIsClear(_ package: String) -> Bool { goOutputName(package) != nil }
+
     /// The file name `go build -o DIR/` gives a main package: its last path element.
     /// Nil when that is not obvious (module root, `/vN` major-version suffix, patterns).
     static func goOutputName(_ package: String) -> String? {

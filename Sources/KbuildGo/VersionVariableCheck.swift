@@ -99,8 +99,9 @@ public struct VersionVariableCheck: Sendable {
         return (fields[0], fields[1].split(separator: " ").map(String.init))
     }
 
-    /// Runs the declaration probe over `files` of `directory`: `name<TAB>string` or a description of what it is.
-    func probe(directory: String, files: [String], names: [String]) async throws -> [String: String] {
+    /// Runs the declaration probe over `files` of `directory`: for each of `names` declared there, "string"
+    /// or a description of what it is instead.
+    public func probe(directory: String, files: [String], names: [String]) async throws -> [String: String] {
         let probe = try await probeExecutable()
         let command = Command(
             probe, [directory] + files + ["--"] + names, environment: .exact(["PATH": "/usr/bin:/bin", "LANG": "C"]))

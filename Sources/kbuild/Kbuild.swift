@@ -16,6 +16,6 @@ struct Kbuild: AsyncParsableCommand {
         groupedSubcommands: [
             CommandGroup(name: "Release steps", subcommands: [Kbuild.Build.self, Kbuild.Images.self, Kbuild.Release.self]),
             CommandGroup(name: "Inspect", subcommands: [Kbuild.VersionCommand.self, Kbuild.Plan.self]),
-            CommandGroup(name: "Maintain", subcommands: [Kbuild.Cut.self]),
+            CommandGroup(name: "Maintain", subcommands: [Kbuild.Init.self, Kbuild.Cut.self]),
         ])
 }

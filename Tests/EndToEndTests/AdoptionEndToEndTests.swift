@@ -161,4 +161,82 @@ import Testing
         #expect(!refused.succeeded)
         #expect(refused.stderr.contains("release/kbuild.yaml:2:8: go.mod: mod is not possible with go.work"), "\(refused.stderr)")
     }
+
+    /// `kbuild init && kbuild release` on workspaces of three shapes, and init's refusal to overwrite.
+    @Test func initWritesAConfigThatReleasesAsItIs() async throws {
+        let dir = try TemporaryDirectory("kbuild-init")
+        defer { dir.remove() }
+
+        // containerd-shaped: version.Version / Revision.
+        let tool = dir.appending("tool")
+        let repo = try await Self.toolWorkspace(in: tool, config: "")
+        try FileManager.default.removeItem(atPath: tool + "/release")
+        try await repo.commitAll("No config")
+        try await repo.git("tag", "-f", "-a", "v1.6.2", "-m", "v1.6.2")
+        let commit = try await repo.git("rev-parse", "HEAD")
+        let initialized = try await runKbuild(["init"], in: tool)
+        try #require(initialized.succeeded, "\(initialized.stderr)")
+        #expect(initialized.stdout.contains("1 binaries, version: version -> example.com/tool/version.Version, commit -> example.com/tool/version.Revision"), "\(initialized.stdout)")
+        let text = try String(contentsOfFile: tool + "/release/kbuild.yaml", encoding: .utf8)
+        #expect(text.contains("project: \"tool\""))
+        try await repo.commitAll("Release config")
+        try await repo.git("tag", "-f", "-a", "v1.6.2", "-m", "v1.6.2")
+        let released = try await runKbuild(["release"], in: tool)
+        try #require(released.succeeded, "\(released.stderr)")
+        let newCommit = try await repo.git("rev-parse", "HEAD")
+        #expect(newCommit != commit)
+        let printed = try await Tool.check(tool + "/_output/local/bin/\(Platform.host.os)/\(Platform.host.arch)/tool", [])
+        #expect(printed == "v1.6.2 \(newCommit) \n")
+
+        // An existing config is kept: one line, nothing changed; --force replaces it.
+        try "project: mine\n".write(toFile: tool + "/release/kbuild.yaml", atomically: true, encoding: .utf8)
+        let refused = try await runKbuild(["init"], in: tool)
+        #expect(!refused.succeeded)
+        #expect(refused.stderr == "error: \(tool)/release/kbuild.yaml: a release config exists; kbuild init --force replaces it\n")
+        #expect(try String(contentsOfFile: tool + "/release/kbuild.yaml", encoding: .utf8) == "project: mine\n")
+        let forced = try await runKbuild(["init", "--force", "--json"], in: tool)
+        #expect(forced.succeeded, "\(forced.stderr)")
+        #expect(forced.stdout.contains("\"binaries\" : [\n    \"tool\"\n  ]"), "\(forced.stdout)")
+
+        // Kubernetes-shaped: examples/ without its config; pkg/version with gitVersion and base.go.
+        let kube = dir.appending("kube")
+        try Repository.copyExamples(to: kube)
+        try FileManager.default.removeItem(atPath: kube + "/release")
+        let kubeRepo = try await GitRepository.create(at: kube)
+        try await kubeRepo.commitAll("Kubernetes-like")
+        let kubeInit = try await runKbuild(["init"], in: kube)
+        try #require(kubeInit.succeeded, "\(kubeInit.stderr)")
+        let kubeText = try String(contentsOfFile: kube + "/release/kbuild.yaml", encoding: .utf8)
+        #expect(kubeText.contains("package: \"k8s.io/example/pkg/version\""))
+        #expect(kubeText.contains("baseFile: \"pkg/version/base.go\""))
+        #expect(kubeText.contains("dirs: [cluster/addons]"))
+        for name in ["kubectl", "kube-apiserver", "kube-controller-manager", "kube-proxy", "kubelet"] {
+            #expect(kubeText.contains("- name: \"\(name)\""), "\(name) missing")
+        }
+        try await kubeRepo.commitAll("Release config")
+        try await kubeRepo.git("tag", "-a", "v0.9.0", "-m", "v0.9.0")
+        let kubeRelease = try await runKbuild(["release"], in: kube)
+        try #require(kubeRelease.succeeded, "\(kubeRelease.stderr)")
+        let apiserver = kube + "/_output/local/bin/\(Platform.host.os)/\(Platform.host.arch)/kube-apiserver"
+        #expect(try await Tool.check(apiserver, ["--version"]).contains("v0.9.0"))
+
+        // GoReleaser-shaped: main.version without the v.
+        let plain = dir.appending("plain")
+        let plainRepo = try await GitRepository.create(at: plain)
+        try plainRepo.write("go.mod", "module example.com/plain\n\ngo 1.19\n")
+        try plainRepo.write(
+            "main.go", "package main\n\nimport \"fmt\"\n\nvar (\n\tversion = \"dev\"\n\tcommit  = \"none\"\n)\n\nfunc main() { fmt.Println(version, commit) }\n")
+        try await plainRepo.commitAll("Plain")
+        try await plainRepo.git("tag", "-a", "v3.1.0", "-m", "v3.1.0")
+        let plainInit = try await runKbuild(["init"], in: plain)
+        try #require(plainInit.succeeded, "\(plainInit.stderr)")
+        #expect(plainInit.stdout.contains("bareVersion -> main.version, commit -> main.commit"), "\(plainInit.stdout)")
+        try await plainRepo.commitAll("Release config")
+        try await plainRepo.git("tag", "-f", "-a", "v3.1.0", "-m", "v3.1.0")
+        let plainRelease = try await runKbuild(["release"], in: plain)
+        try #require(plainRelease.succeeded, "\(plainRelease.stderr)")
+        let plainCommit = try await plainRepo.git("rev-parse", "HEAD")
+        let plainPrinted = try await Tool.check(plain + "/_output/local/bin/\(Platform.host.os)/\(Platform.host.arch)/plain", [])
+        #expect(plainPrinted == "3.1.0 \(plainCommit)\n")
+    }
 }
