@@ -98,10 +98,11 @@ public enum ConfigTemplate {
 
 /// `kbuild init`: inspect, render, check that the config loads, write it atomically.
 public enum WorkspaceInitializer {
-    /// Writes `<workspace>/release/kbuild.yaml` (refused when it exists, unless `force`); returns its path and text.
+    /// Writes `<workspace>/release/kbuild.yaml` (refused when it exists, unless `force`) and ignores `_output`
+    /// in git; returns the config's path and text, the facts, and whether `.gitignore` was extended.
     public static func initialize(
         workspace: String, force: Bool, environment: [String: String], runner: any ProcessRunner = SubprocessRunner()
-    ) async throws -> (path: String, text: String, facts: WorkspaceFacts) {
+    ) async throws -> (path: String, text: String, facts: WorkspaceFacts, ignoredOutput: Bool) {
         let workspace = ReleaseLoader.absoluteWorkspace(workspace)
         let path = workspace + "/" + ReleaseConfig.defaultPath
         if FileManager.default.fileExists(atPath: path) && !force {
@@ -121,6 +122,20 @@ public enum WorkspaceInitializer {
         _ = try ConfigLoader.parse(yaml: text, file: path, workspace: workspace, knownPlatforms: known)
         try FileManager.default.createDirectory(atPath: Paths.parent(of: path), withIntermediateDirectories: true)
         try FileOutput.writeAtomically(text, to: path)
-        return (path, text, facts)
+        let ignored = try await ignoreOutput(workspace: workspace, runner: runner)
+        return (path, text, facts, ignored)
+    }
+
+    /// Adds `/_output/` to `.gitignore` when git does not ignore it yet: kbuild's own outputs would
+    /// otherwise make the tree dirty and every version `-dirty`. True when it did.
+    static func ignoreOutput(workspace: String, runner: any ProcessRunner) async throws -> Bool {
+        let check = try await runner.run(Command("git", ["-C", workspace, "check-ignore", "-q", "_output/"]))
+        guard check.status == 1 else { return false }  // 0: ignored already; 128: not a git work tree
+        let file = workspace + "/.gitignore"
+        var text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        if !text.isEmpty && !text.hasSuffix("\n") { text += "\n" }
+        text += "# kbuild's outputs (kbuild init)\n/_output/\n"
+        try FileOutput.writeAtomically(text, to: file)
+        return true
     }
 }

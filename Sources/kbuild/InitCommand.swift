@@ -13,7 +13,8 @@ extension Kbuild {
                 Kubernetes' pkg/version (gitVersion, …), a version.Version/Revision pair, or main.version — \
                 and cluster/addons. The config it writes builds every binary for the host platform into \
                 client tarballs and loads as it is: `kbuild init && kbuild release` works. Edit it from \
-                there. An existing config is kept unless --force.
+                there. An existing config is kept unless --force. When git does not ignore _output/ yet, \
+                /_output/ is added to .gitignore (else every version would be -dirty).
 
                 Environment: GO (the go executable, else PATH), KBUILD_GOCACHE (a shared Go build cache).
                 """)
@@ -36,12 +37,13 @@ extension Kbuild {
                 if json {
                     let summary: [String: Any] = [
                         "path": result.path, "binaries": result.facts.mains.map(\.name),
-                        "version": Self.describe(result.facts.version),
+                        "version": Self.describe(result.facts.version), "gitignoreUpdated": result.ignoredOutput,
                     ]
                     let data = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
                     print(String(decoding: data, as: UTF8.self))
                 } else {
                     print("wrote \(result.path): \(result.facts.mains.count) binaries, version: \(Self.describe(result.facts.version))")
+                    if result.ignoredOutput { print("added /_output/ to .gitignore (kbuild's outputs must not make the tree dirty)") }
                 }
             }
         }

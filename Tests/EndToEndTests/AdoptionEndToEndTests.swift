@@ -179,6 +179,9 @@ import Testing
         #expect(initialized.stdout.contains("1 binaries, version: version -> example.com/tool/version.Version, commit -> example.com/tool/version.Revision"), "\(initialized.stdout)")
         let text = try String(contentsOfFile: tool + "/release/kbuild.yaml", encoding: .utf8)
         #expect(text.contains("project: \"tool\""))
+        // kbuild's outputs must not make the tree dirty: init has git ignore them.
+        #expect(initialized.stdout.contains("added /_output/ to .gitignore"))
+        #expect(try String(contentsOfFile: tool + "/.gitignore", encoding: .utf8).contains("\n/_output/\n"))
         try await repo.commitAll("Release config")
         try await repo.git("tag", "-f", "-a", "v1.6.2", "-m", "v1.6.2")
         let released = try await runKbuild(["release"], in: tool)
@@ -187,6 +190,8 @@ import Testing
         #expect(newCommit != commit)
         let printed = try await Tool.check(tool + "/_output/local/bin/\(Platform.host.os)/\(Platform.host.arch)/tool", [])
         #expect(printed == "v1.6.2 \(newCommit) \n")
+        #expect(try await repo.git("ls-files", "_output").isEmpty)
+        #expect(try await runKbuild(["version", "--short"], in: tool).stdout == "v1.6.2\n")  // still clean
 
         // An existing config is kept: one line, nothing changed; --force replaces it.
         try "project: mine\n".write(toFile: tool + "/release/kbuild.yaml", atomically: true, encoding: .utf8)
