@@ -86,7 +86,9 @@ public struct WorkspaceInspector: Sendable {
         let mode = hasWork ? "readonly" : hasVendor ? "vendor" : "mod"
         let check = VersionVariableCheck(toolchain: toolchain, settings: settings(mode), runner: runner)
 
-        let packages = try await listPackages(mode)
+        // In workspace mode ./... stops at nested modules: list every used module by its path instead.
+        let patterns = hasWork ? GoModFile.workModules(workspace).map { $0 + "/..." } : ["./..."]
+        let packages = try await listPackages(mode, patterns: patterns.isEmpty ? ["./..."] : patterns)
         var taken: [String: Int] = [:]
         for package in packages where package.isMain { taken[package.name, default: 0] += 1 }
         let mains = packages.filter { $0.isMain && taken[$0.name] == 1 && GoBuilder.goOutputNameIsClear($0.importPath) }
@@ -137,15 +139,15 @@ public struct WorkspaceInspector: Sendable {
         }
     }
 
-    /// `go list -e ./...` of the workspace (vendor, testdata, `_output` and dot-dirs are skipped by Go itself).
-    func listPackages(_ mode: String) async throws -> [Listed] {
+    /// `go list -e <patterns>` of the workspace (vendor, testdata, `_output` and dot-dirs are skipped by Go itself).
+    func listPackages(_ mode: String, patterns: [String]) async throws -> [Listed] {
         let format = "{{.ImportPath}}\t{{.Name}}\t{{.Dir}}\t{{join .GoFiles \" \"}}\t{{len .CgoFiles}}\tend"
         var environment = GoBuilder(toolchain: toolchain, settings: settings(mode), runner: runner)
             .environment(for: .host, isStatic: true)
         environment["CGO_ENABLED"] = "1"  // list cgo files as the build of a cgo binary would
         try? FileManager.default.createDirectory(atPath: environment["TMPDIR"] ?? "", withIntermediateDirectories: true)
         let command = Command(
-            toolchain.executable, ["list", "-e", "-f", format, "./..."], environment: .exact(environment),
+            toolchain.executable, ["list", "-e", "-f", format] + patterns, environment: .exact(environment),
             workingDirectory: workspace)
         let output = try await GoToolchain.query(runner, command)
         let real = Paths.parent(of: workspace + "/x")

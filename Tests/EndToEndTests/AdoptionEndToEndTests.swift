@@ -149,6 +149,16 @@ import Testing
         try await repo.commitAll("Monorepo")
         try await repo.git("tag", "-a", "v2.0.0", "-m", "v2.0.0")
 
+        // kbuild init finds the main packages of every module of go.work (_output ignored locally: tree stays clean).
+        try "/_output/\n".write(toFile: workspace + "/.git/info/exclude", atomically: true, encoding: .utf8)
+        let proposed = dir.appending("proposed")
+        try FileManager.default.createDirectory(atPath: proposed, withIntermediateDirectories: true)
+        let initialized = try await runKbuild(["init", "-C", workspace, "--force", "--json"], in: proposed)
+        try #require(initialized.succeeded, "\(initialized.stderr)")
+        #expect(initialized.stdout.contains("\"apitool\""), "\(initialized.stdout)")
+        #expect(initialized.stdout.contains("\"other\"") && initialized.stdout.contains("\"mono\""), "\(initialized.stdout)")
+        try await repo.git("checkout", "-q", "--", "release/kbuild.yaml")
+
         let result = try await runKbuild(["release"], in: workspace)
         try #require(result.succeeded, "\(result.stderr)")
         for name in ["mono", "apitool", "other"] {
