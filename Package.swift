@@ -55,7 +55,7 @@ let package = Package(
             swiftSettings: strict),
         // The hermetic Go cross-build matrix.
         .target(
-            name: "KbuildGo", dependencies: ["KbuildCore"], swiftSettings: strict),
+            name: "KbuildGo", dependencies: ["KbuildCore", "KbuildDigest", "KbuildVersion"], swiftSettings: strict),
         // Daemonless docker-archive / OCI image tarballs.
         .target(
             name: "KbuildImage",

@@ -22,6 +22,7 @@ declare -A probe=(
   [util-linux]=/usr/bin/unshare
   [nginx]=/usr/sbin/nginx
   [openssl]=/usr/bin/openssl
+  [gcc-aarch64-linux-gnu]=/usr/bin/aarch64-linux-gnu-gcc   # the cgo cross-build tests (linux/arm64)
 )
 extra=("$@")   # e.g. hack/install-deps.sh buildah hyperfine (for benchmarks)
 

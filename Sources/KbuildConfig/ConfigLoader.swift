@@ -88,7 +88,7 @@ struct ConfigReader {
         self.module = GoModule(workspace: workspace)
     }
 
-    static let topKeys = ["project", "version", "go", "platforms", "binaries", "images", "addons", "full", "cache"]
+    static let topKeys = ["project", "version", "go", "platforms", "binaries", "images", "addons", "full", "cache", "cgo"]
 
     func read(_ root: Node?) throws -> ReleaseConfig {
         guard let root, !isNull(root) else {
@@ -107,7 +107,7 @@ struct ConfigReader {
         }
 
         let version = try readVersion(top["version"], parent: root)
-        let go = try readGo(top["go"], owned: VersionInfo.stampedVariables.map { "\(version.package).\($0)" })
+        let go = try readGo(top["go"], owned: version.ownedVariables)
         let platforms = try readPlatforms(top["platforms"])
         guard let binariesEntry = top["binaries"] else {
             throw fail(root, "binaries", "required: the list of binaries to build (name, package, kinds, image, static)")
@@ -117,9 +117,10 @@ struct ConfigReader {
         let addons = try readAddons(top["addons"])
         let full = try readFull(top["full"])
         let cache = try readCache(top["cache"])
+        let cgo = try readCgo(top["cgo"])
 
         return ReleaseConfig(
             project: project, version: version, go: go, platformsByKind: platforms.mapValues(\.platforms),
-            binaries: binaries, images: images, addons: addons, full: full, cache: cache)
+            binaries: binaries, images: images, addons: addons, full: full, cache: cache, cgo: cgo)
     }
 }

@@ -7,22 +7,28 @@ import Yams
 /// The sections of the release config, each read and validated with its positions.
 extension ConfigReader {
     func readVersion(_ entry: Entry?, parent: Node) throws -> ReleaseConfig.VersionSettings {
-        let fields = try entry.map { try mapping($0.value, "version", allowed: ["package", "baseFile", "style"]) } ?? [:]
+        let fields = try entry.map {
+            try mapping($0.value, "version", allowed: ["package", "baseFile", "style", "variables"])
+        } ?? [:]
         let anchor = entry?.key ?? parent
 
-        let package: String
-        let packageNode: Node
+        var package: String?
+        var packageNode = anchor
         if let given = fields["package"] {
             package = try string(given.value, "version.package")
             packageNode = given.value
         } else if let modulePath = module.path {
             package = modulePath + "/pkg/version"
-            packageNode = anchor
-        } else {
-            throw fail(anchor, "version.package", "required: the workspace has no go.mod module to default <module>/pkg/version from")
         }
-        if let problem = module.problem(package: package, requireMain: false) {
-            throw fail(packageNode, "version.package", problem + " (the -X version ldflags would stamp nothing)")
+        // With explicit variables the package is only a prefix for short names: check it when used.
+        let stamp = try fields["variables"].map { try readVariables($0.value, package: package, packageNode: packageNode) }
+        if stamp == nil || fields["package"] != nil {
+            guard let package else {
+                throw fail(anchor, "version.package", "required: the workspace has no go.mod module to default <module>/pkg/version from")
+            }
+            if let problem = module.problem(package: package, requireMain: false) {
+                throw fail(packageNode, "version.package", problem + " (the -X version ldflags would stamp nothing)")
+            }
         }
 
         var baseFile = ReleaseConfig.VersionSettings.defaultBaseFile
@@ -35,7 +41,8 @@ extension ConfigReader {
 
         var style = VersionStyle.semver
         if let given = fields["style"] { style = try choice(given.value, "version.style", VersionStyle.self) }
-        return ReleaseConfig.VersionSettings(package: package, baseFile: baseFile, style: style)
+        return ReleaseConfig.VersionSettings(
+            package: package ?? "", baseFile: baseFile, style: style, stamp: stamp)
     }
 
     func readGo(_ entry: Entry?, owned: [String]) throws -> ReleaseConfig.Go {
@@ -51,9 +58,13 @@ extension ConfigReader {
             go.version = text
         }
         let hasVendor = isFile(workspace + "/vendor/modules.txt")
-        go.mod = hasVendor ? .vendor : .mod
+        // Go 1.19 takes only -mod=readonly in workspace mode (go.work).
+        go.mod = module.isWorkspaceMode ? .readonly : hasVendor ? .vendor : .mod
         if let given = fields["mod"] {
             go.mod = try choice(given.value, "go.mod", ReleaseConfig.ModMode.self)
+            if module.isWorkspaceMode && go.mod != .readonly {
+                throw fail(given.value, "go.mod", "\(go.mod.rawValue) is not possible with go.work (Go builds in workspace mode); allowed: readonly")
+            }
             if go.mod == .vendor && !hasVendor {
                 throw fail(given.value, "go.mod", "vendor needs vendor/modules.txt in the workspace (run go mod vendor); allowed: mod, vendor, readonly")
             }

@@ -1,14 +1,56 @@
 import Foundation
 
-/// The workspace's Go module, enough to map import paths to directories without running Go.
+/// The workspace's Go module (and, with a `go.work`, every module it uses), enough to map import paths to
+/// directories without running Go.
 struct GoModule {
     let workspace: String
     /// The `module` path from `<workspace>/go.mod`, nil without one.
     let path: String?
+    /// With `<workspace>/go.work`: each used module's path and its workspace-relative directory
+    /// (`""` for the root), longest path first so nested modules win.
+    let workModules: [(path: String, directory: String)]
 
     init(workspace: String) {
         self.workspace = workspace
         self.path = (try? String(contentsOfFile: workspace + "/go.mod", encoding: .utf8)).flatMap(Self.modulePath)
+        var modules: [(path: String, directory: String)] = []
+        if let work = try? String(contentsOfFile: workspace + "/go.work", encoding: .utf8) {
+            for directory in Self.usedDirectories(work) {
+                let file = (directory.isEmpty ? workspace : workspace + "/" + directory) + "/go.mod"
+                if let path = (try? String(contentsOfFile: file, encoding: .utf8)).flatMap(Self.modulePath) {
+                    modules.append((path, directory))
+                }
+            }
+        }
+        self.workModules = modules.sorted { $0.path.count > $1.path.count }
+    }
+
+    /// True when the workspace is a `go.work` workspace (Go builds in workspace mode there).
+    var isWorkspaceMode: Bool { FileManager.default.fileExists(atPath: workspace + "/go.work") }
+
+    /// The workspace-relative directories of go.work's `use` directives (single and block form),
+    /// normalized; ones leaving the workspace are left out.
+    static func usedDirectories(_ goWork: String) -> [String] {
+        var result: [String] = []
+        var inBlock = false
+        for rawLine in goWork.split(whereSeparator: \.isNewline) {
+            var line = Substring(rawLine)
+            if let comment = line.range(of: "//") { line = line[..<comment.lowerBound] }
+            var words = line.split(whereSeparator: \.isWhitespace).map(String.init)
+            if inBlock {
+                if words == [")"] { inBlock = false; continue }
+            } else {
+                guard words.first == "use" else { continue }
+                words.removeFirst()
+                if words == ["("] { inBlock = true; continue }
+            }
+            guard words.count == 1 else { continue }
+            let parts = words[0].trimmingCharacters(in: CharacterSet(charactersIn: "\"`")).split(separator: "/")
+                .filter { $0 != "." }
+            guard !parts.contains(".."), !words[0].hasPrefix("/") else { continue }
+            result.append(parts.joined(separator: "/"))
+        }
+        return result
     }
 
     /// The `module` directive of go.mod text.
@@ -48,6 +90,9 @@ struct GoModule {
                 }
             }
             relative = parts.joined(separator: "/")
+        } else if let module = workModules.first(where: { package == $0.path || package.hasPrefix($0.path + "/") }) {
+            let inside = String(package.dropFirst(module.path.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            relative = [module.directory, inside].filter { !$0.isEmpty }.joined(separator: "/")
         } else if let path, package == path || package.hasPrefix(path + "/") {
             relative = String(package.dropFirst(path.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         } else if isDirectory("vendor/" + package) {

@@ -123,11 +123,21 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
         /// How `git describe` becomes the version.
         public var style: VersionStyle
 
-        public init(package: String, baseFile: String = VersionSettings.defaultBaseFile, style: VersionStyle = .semver) {
+        /// Which variables receive which version fields; Kubernetes' six names in `package` by default.
+        public var stamp: VersionStamp
+
+        public init(
+            package: String, baseFile: String = VersionSettings.defaultBaseFile, style: VersionStyle = .semver,
+            stamp: VersionStamp? = nil
+        ) {
             self.package = package
             self.baseFile = baseFile
             self.style = style
+            self.stamp = stamp ?? .kubernetes(package: package)
         }
+
+        /// Every `package.variable` the release stamps; ldflags of the user must leave these alone.
+        public var ownedVariables: [String] { stamp.ownedVariables }
 
         /// Kubernetes' base.go location.
         public static let defaultBaseFile = VersionResolver.defaultBaseFile
@@ -174,11 +184,13 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
     public var full: Full
     /// Where else outputs may come from (a shared remote cache).
     public var cache: Cache
+    /// cgo variables per platform (`CC`, `CXX`, `AR`, `CGO_CFLAGS`, …) for binaries with `static: false`.
+    public var cgo: [Platform: [String: String]]
 
     public init(
         project: String = "kubernetes", version: VersionSettings, go: Go = Go(),
         platformsByKind: [Kind: [Platform]], binaries: [Binary], images: Images = Images(),
-        addons: Addons = Addons(), full: Full = Full(), cache: Cache = Cache()
+        addons: Addons = Addons(), full: Full = Full(), cache: Cache = Cache(), cgo: [Platform: [String: String]] = [:]
     ) {
         self.project = project
         self.version = version
@@ -189,6 +201,7 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
         self.addons = addons
         self.full = full
         self.cache = cache
+        self.cgo = cgo
     }
 
     /// The platforms of `kind`, sorted.

@@ -175,15 +175,17 @@ public struct SubprocessRunner: ProcessRunner {
             let result = try await Subprocess.run(
                 executable, arguments: Arguments(command.arguments), environment: environment,
                 workingDirectory: directory, input: .string(command.input ?? ""),
-                output: .string(limit: outputLimit), error: .string(limit: outputLimit))
+                // Bytes, decoded below: Subprocess's own string decoding is the slowest part of reading a
+                // 20,000-path `git ls-files` (measured); the standard library's UTF-8 decoder is not.
+                output: .bytes(limit: outputLimit), error: .bytes(limit: outputLimit))
             let (status, signaled): (Int32, Bool)
             switch result.terminationStatus {
             case .exited(let code): (status, signaled) = (Int32(code), false)
             case .signaled(let code): (status, signaled) = (Int32(code), true)
             }
             return CommandResult(
-                status: status, signaled: signaled, stdout: result.standardOutput,
-                stderr: result.standardError)
+                status: status, signaled: signaled, stdout: String(decoding: result.standardOutput, as: UTF8.self),
+                stderr: String(decoding: result.standardError, as: UTF8.self))
         } catch let error as SubprocessError {
             throw CommandError.launchFailed(command: command.description, reason: "\(error)")
         }

@@ -26,6 +26,10 @@ public enum GoBuildError: Error, CustomStringConvertible, Equatable {
     case buildFailed(binary: String, package: String, platform: Platform, goError: String)
     /// Creating, moving or removing an output failed.
     case outputFailed(path: String, reason: String)
+    /// A `version.variables` target would stamp nothing: its package or variable is missing, or not a string.
+    case versionVariable(target: String, field: String, problem: String)
+    /// A cgo binary's platform has no C compiler here (`compiler` nil: none is known for the platform).
+    case missingCompiler(platform: Platform, compiler: String?, package: String?, binaries: [String])
 
     public var description: String {
         switch self {
@@ -55,6 +59,16 @@ public enum GoBuildError: Error, CustomStringConvertible, Equatable {
             return "go build of \(binary) for \(platform) (package \(package)) failed: \(Self.oneLine(goError))"
         case .outputFailed(let path, let reason):
             return "cannot write build output \(path): \(reason)"
+        case .missingCompiler(let platform, let compiler, let package, let binaries):
+            let who = "cgo binaries \(binaries.joined(separator: ", ")) (static: false)"
+            guard let compiler else {
+                return "\(platform): no C compiler known for \(who); set cgo.\(platform).CC in the release config"
+            }
+            let install = package.map { "install the Debian package \($0)" } ?? "install a C compiler for \(platform)"
+            return "\(platform): C compiler \(compiler) not found on /usr/bin:/bin for \(who); \(install) or set cgo.\(platform).CC in the release config"
+        case .versionVariable(let target, let field, let problem):
+            let receives = field.isEmpty ? "" : " (version.variables.\(field))"
+            return "\(target)\(receives): \(Self.oneLine(problem)); -X stamps only package-level string variables (var Name string)"
         }
     }
 

@@ -80,11 +80,13 @@ public struct GoBuildSettings: Sendable, Hashable {
     public var goCache: String?
     /// Build one platform's binaries in one `go build` (Go shares the compile work); false builds each alone.
     public var groupPackages: Bool
+    /// cgo variables per platform (`CC`, `CXX`, `CGO_CFLAGS`, …) for binaries with `static: false`.
+    public var cgo: [Platform: [String: String]]
 
     public init(
         workspace: String, goState: String, ldflags: [String] = [], modMode: GoModMode = .mod, tags: [String] = [],
         requiredGoVersion: String? = nil, sandbox: SandboxMode = .auto, jobs: Int, goCache: String? = nil,
-        groupPackages: Bool = true
+        groupPackages: Bool = true, cgo: [Platform: [String: String]] = [:]
     ) {
         self.workspace = workspace
         self.goState = goState
@@ -96,6 +98,12 @@ public struct GoBuildSettings: Sendable, Hashable {
         self.jobs = jobs
         self.goCache = goCache
         self.groupPackages = groupPackages
+        self.cgo = cgo
+    }
+
+    /// What the cgo environment of `platform` depends on, for cache keys: one line, sorted.
+    public func cgoLine(for platform: Platform) -> String {
+        (cgo[platform] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{0}")
     }
 }
 

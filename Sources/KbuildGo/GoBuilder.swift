@@ -19,6 +19,7 @@ public struct GoBuilder: Sendable {
     ) async throws -> GoBuildReport {
         let start = ContinuousClock.now
         try validate(targets)
+        try requireCompilers(targets)
         if let required = settings.requiredGoVersion { try toolchain.requireVersion(required) }
         let sandbox = try await resolveSandbox()
         progress(.sandbox(sandbox.status))
@@ -56,7 +57,32 @@ public struct GoBuilder: Sendable {
             "CGO_ENABLED": isStatic ? "0" : "1",
         ]
         if let goarm = platform.goarm { environment["GOARM"] = goarm }
+        if !isStatic {
+            environment.merge(
+                CgoToolchain.environment(
+                    for: platform, configured: settings.cgo[platform] ?? [:], workspace: settings.workspace,
+                    goState: state)
+            ) { $1 }
+        }
         return environment
+    }
+
+    /// Every cgo platform needs its C compilers before any build starts: one line naming the platform and
+    /// the Debian package that provides the missing one.
+    func requireCompilers(_ targets: [GoBuildTarget]) throws {
+        for platform in Set(targets.filter { !$0.isStatic }.map(\.platform)).sorted() {
+            let environment = environment(for: platform, isStatic: false)
+            let binaries = targets.filter { !$0.isStatic && $0.platform == platform }.map(\.binary)
+            guard let compiler = environment["CC"] else {
+                throw GoBuildError.missingCompiler(
+                    platform: platform, compiler: nil, package: nil, binaries: binaries)
+            }
+            if CgoToolchain.locate(compiler, path: environment["PATH"] ?? "") == nil {
+                throw GoBuildError.missingCompiler(
+                    platform: platform, compiler: compiler, package: CgoToolchain.debianPackage(of: compiler),
+                    binaries: binaries)
+            }
+        }
     }
 
     /// `go` arguments building `packages` into `output` (a file, or a directory ending in `/`).
@@ -155,6 +181,9 @@ public struct GoBuilder: Sendable {
         }
         return groups
     }
+
+    /// True when `go build -o DIR/` names the binary of `package` by its last path element.
+    public static func goOutputNameIsClear(_ package: String) -> Bool { goOutputName(package) != nil }
 
     /// The file name `go build -o DIR/` gives a main package: its last path element.
     /// Nil when that is not obvious (module root, `/vN` major-version suffix, patterns).

@@ -96,7 +96,8 @@ public struct GoToolchain: Sendable, Hashable {
         .exact(["PATH": Paths.parent(of: executable) + ":/usr/bin:/bin", "GOENV": "off", "LANG": "C"])
     }
 
-    static func query(_ runner: any ProcessRunner, _ command: Command) async throws -> String {
+    /// Runs `command` and returns its trimmed stdout; a failure is `toolchainFailed` with the tail of its output.
+    public static func query(_ runner: any ProcessRunner, _ command: Command) async throws -> String {
         let result: CommandResult
         do {
             result = try await runner.run(command)

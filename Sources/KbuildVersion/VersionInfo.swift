@@ -49,36 +49,11 @@ public struct VersionInfo: Sendable, Hashable, Codable {
         self.source = source
     }
 
-    /// The variables of the version package kbuild stamps (and so owns): no user ldflag may set them.
-    public static let stampedVariables = ["buildDate", "gitCommit", "gitTreeState", "gitVersion", "gitMajor", "gitMinor"]
-
-    /// The `-X` flags for `go build -ldflags`, as separate arguments, in Kubernetes' order.
-    /// Like hack/lib/version.sh, empty values are left out so the binary keeps its base.go defaults.
-    public func ldflags(package: String) -> [String] {
-        ldflagPairs.flatMap { ["-X", "\(package).\($0.key)=\($0.value)"] }
-    }
+    /// The `-X` flags for Kubernetes' six variables in `package` (see `VersionStamp.kubernetes`).
+    public func ldflags(package: String) -> [String] { ldflags(VersionStamp.kubernetes(package: package)) }
 
     /// The same flags as one string ready for `go build -ldflags`, each value quoted.
-    public func ldflagsString(package: String) -> String {
-        ldflagPairs.map { pair in
-            let assignment = "\(package).\(pair.key)=\(pair.value)"
-            // Go splits -ldflags on spaces, honouring '…' and "…" without escapes.
-            let quote = assignment.contains("'") ? "\"" : "'"
-            return "-X \(quote)\(assignment)\(quote)"
-        }.joined(separator: " ")
-    }
-
-    private var ldflagPairs: [(key: String, value: String)] {
-        var pairs: [(key: String, value: String)] = [("buildDate", buildDate)]
-        if !commit.isEmpty {
-            pairs += [("gitCommit", commit), ("gitTreeState", treeState)]
-        }
-        if !version.isEmpty { pairs.append(("gitVersion", version)) }
-        if !major.isEmpty, !minor.isEmpty {
-            pairs += [("gitMajor", major), ("gitMinor", minor)]
-        }
-        return pairs
-    }
+    public func ldflagsString(package: String) -> String { ldflagsString(VersionStamp.kubernetes(package: package)) }
 
     /// The `KUBE_GIT_VERSION_FILE` contents: `KEY='value'` lines, as hack/lib/version.sh saves them.
     public var versionFile: String {

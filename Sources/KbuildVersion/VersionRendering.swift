@@ -9,8 +9,8 @@ extension VersionInfo {
         case short
         /// Pretty JSON with sorted keys.
         case json
-        /// The `-X` flags for `package`, as one string for `go build -ldflags`.
-        case ldflags(package: String)
+        /// The `-X` flags of `stamp`, as one string for `go build -ldflags`.
+        case ldflags(VersionStamp)
     }
 
     /// The version as `form` prints it (no trailing newline).
@@ -18,8 +18,8 @@ extension VersionInfo {
         switch form {
         case .short:
             return version
-        case .ldflags(let package):
-            return ldflagsString(package: package)
+        case .ldflags(let stamp):
+            return ldflagsString(stamp)
         case .json:
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

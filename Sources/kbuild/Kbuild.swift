@@ -23,7 +23,7 @@ struct Kbuild: AsyncParsableCommand {
             CommandGroup(name: "Release steps", subcommands: [Kbuild.Build.self, Kbuild.Images.self, Kbuild.Release.self]),
             CommandGroup(name: "Inspect", subcommands: [Kbuild.VersionCommand.self, Kbuild.Plan.self]),
             CommandGroup(name: "Prove", subcommands: [Kbuild.Verify.self, Kbuild.Diff.self]),
-            CommandGroup(name: "Maintain", subcommands: [Kbuild.Cut.self]),
+            CommandGroup(name: "Maintain", subcommands: [Kbuild.Init.self, Kbuild.Cut.self]),
         ])
 
     /// ArgumentParser's main, except that a usage error (a bad option or value) is one line,

@@ -39,11 +39,13 @@ extension Kbuild {
         @Flag(help: "Print only the version.")
         var short = false
 
-        @Option(
+        @Flag(
             name: .customLong("ldflags"),
             help: ArgumentHelp(
-                "Print the -X flags for PKG.buildDate, gitCommit, gitTreeState, gitVersion, gitMajor, gitMinor, as one string for go build -ldflags.",
-                valueName: "PKG"))
+                "Print the -X flags of the release config's version.variables (default: Kubernetes' gitVersion, gitCommit, gitTreeState, buildDate, gitMajor, gitMinor in version.package), as one string for go build -ldflags. With PKG: Kubernetes' six names in PKG."))
+        var ldflags = false
+
+        @Argument(help: ArgumentHelp("With --ldflags: the package receiving Kubernetes' six variables.", valueName: "PKG"))
         var ldflagsPackage: String?
 
         @Option(
@@ -57,8 +59,11 @@ extension Kbuild {
         @OptionGroup var strict: StrictVersionOption
 
         func validate() throws {
-            if [json, short, ldflagsPackage != nil].filter({ $0 }).count > 1 {
+            if [json, short, ldflags].filter({ $0 }).count > 1 {
                 throw ValidationError("--json, --short and --ldflags are alternatives: pick one")
+            }
+            if ldflagsPackage != nil && !ldflags {
+                throw ValidationError("PKG is only taken with --ldflags (kbuild version --ldflags PKG)")
             }
         }
 
@@ -71,14 +76,24 @@ extension Kbuild {
                     baseFile: settings?.baseFile ?? VersionResolver.defaultBaseFile,
                     style: style ?? settings?.style ?? .semver, strict: strict.strictVersion, warn: warning)
                 if let save { try FileOutput.writeAtomically(info.versionFile, to: save) }
-                print(try info.rendered(form))
+                var stamp: VersionStamp?
+                if ldflags {
+                    if let ldflagsPackage {
+                        stamp = .kubernetes(package: ldflagsPackage)
+                    } else if let settings {
+                        stamp = settings.stamp
+                    } else {
+                        throw ValidationError(
+                            "--ldflags without PKG needs a release config (\(ReleaseConfig.defaultPath) or --config); or name the package: --ldflags PKG")
+                    }
+                }
+                print(try info.rendered(stamp.map { .ldflags($0) } ?? form))
             }
         }
 
-        /// The output form the flags chose.
+        /// The output form the flags chose (`--ldflags` aside: it needs the config's stamp).
         var form: VersionInfo.Form {
             if short { return .short }
-            if let ldflagsPackage { return .ldflags(package: ldflagsPackage) }
             return json ? .json : .fields
         }
     }

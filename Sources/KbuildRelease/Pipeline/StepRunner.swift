@@ -20,7 +20,9 @@ struct StepRunner: Sendable {
     func draft() throws -> ReleaseDraft {
         let workspace = context.plan.workspace
         do {
-            return ReleaseDraft(sources: try WorkspaceDigest.compute(workspace))
+            // The stat index (`SourceIndex`) in front of content hashing: a large unchanged tree costs stats only.
+            let index = context.layout.cache + "/source-index"
+            return ReleaseDraft(sources: try SourceIndex.digest(workspace, indexPath: index).digest)
         } catch {
             throw ReleaseError.io(path: workspace, reason: "cannot read the sources: \(error)")
         }

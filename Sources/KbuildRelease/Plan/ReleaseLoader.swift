@@ -41,6 +41,10 @@ public enum ReleaseLoader {
             style: style ?? config.version.style, sourceDate: sourceDate, strict: strictVersion, warn: warn)
         let plan = ReleasePlanner.plan(
             config: config, version: version, sourceDate: sourceDate, workspace: workspace)
+        if case .success(let toolchain) = toolchain {
+            try await verifyVersionVariables(
+                plan, toolchain: toolchain, goCache: environment["KBUILD_GOCACHE"], runner: runner)
+        }
         return LoadedWorkspace(plan: plan, toolchain: toolchain)
     }
 
@@ -50,6 +54,21 @@ public enum ReleaseLoader {
         guard kind != "a directory" else { return }
         let what = kind.map { "is \($0)" } ?? reason.lowercased()
         throw .unsafeInput(path: workspace, reason: "\(what) (-C); allowed: a directory, the Go workspace")
+    }
+
+    /// Asks Go that every configured `version.variables` target is a string variable (Kubernetes' default
+    /// names are not probed: base.go declares them). Without Go, planning goes on and the build reports it.
+    public static func verifyVersionVariables(
+        _ plan: ReleasePlan, toolchain: GoToolchain, goCache: String?, runner: any ProcessRunner
+    ) async throws {
+        let version = plan.config.version
+        guard version.stamp != .kubernetes(package: version.package) else { return }
+        let settings = GoBuildSettings(
+            workspace: plan.workspace, goState: plan.layout.goState, modMode: plan.config.go.mod,
+            tags: plan.config.go.tags, jobs: 1, goCache: goCache.flatMap { $0.isEmpty ? nil : $0 })
+        let check = VersionVariableCheck(toolchain: toolchain, settings: settings, runner: runner)
+        let mains = Array(Set(plan.config.binaries.map(\.package))).sorted()
+        try await check.verify(version.stamp, mainPackages: mains, cacheDirectory: plan.layout.cache)
     }
 
     /// `path` made absolute against the current directory, without a trailing slash.

@@ -47,8 +47,8 @@ public struct ReleasePlan: Sendable {
     /// `_output/release-tars/<name>`.
     public func tarballPath(_ tarball: PlannedTarball) -> String { layout.releaseTars + "/" + tarball.name }
 
-    /// The Go `-ldflags` words that stamp the version into `config.version.package`.
-    public var versionLDFlags: [String] { version.ldflags(package: config.version.package) }
+    /// The Go `-ldflags` words that stamp the version into the variables of `config.version.stamp`.
+    public var versionLDFlags: [String] { version.ldflags(config.version.stamp) }
 }
 
 /// Computes a `ReleasePlan`: pure, no processes, no file system.

@@ -13,7 +13,7 @@ struct BuildStep: ReleaseStep {
             workspace: plan.workspace, goState: plan.layout.goState,
             ldflags: plan.versionLDFlags + plan.config.go.ldflags, modMode: plan.config.go.mod,
             tags: plan.config.go.tags, requiredGoVersion: plan.config.go.version, sandbox: context.options.sandbox,
-            jobs: context.options.jobs, goCache: context.options.goCache)
+            jobs: context.options.jobs, goCache: context.options.goCache, cgo: plan.config.cgo)
         var pending: [(GoBuildTarget, CacheUnit)] = []
         for target in plan.builds {
             let unit = Self.unit(
@@ -44,7 +44,7 @@ struct BuildStep: ReleaseStep {
                 sources, toolchain.version, toolchain.goroot, settings.ldflags.joined(separator: "\0"),
                 settings.modMode.rawValue, settings.tags.joined(separator: ","), settings.requiredGoVersion ?? "",
                 target.binary, target.package, target.platform.description, String(target.isStatic), output,
-            ],
+            ] + (target.isStatic ? [] : ["cgo", settings.cgoLine(for: target.platform)]),
             outputs: [target.output])
     }
 }

@@ -56,6 +56,8 @@ struct StageStep: ReleaseStep {
                 }
                 try stager.write(plan.version.versionFile, at: "\(dir)/\(ReleasePlan.sourceVersionFile)")
             case .manifests:
+                // A workspace without add-ons still gets the tarball (`<project>/addons/`, empty): a stable layout.
+                try stager.makeDirectory("\(stager.root)/\(dir)/\(project)/addons")
                 try placeAddons(in: dir)
             case .client, .server, .node, .test:
                 guard let platform = tarball.platform else { continue }

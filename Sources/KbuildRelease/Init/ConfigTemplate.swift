@@ -1,0 +1,141 @@
+import Foundation
+import KbuildConfig
+import KbuildCore
+import KbuildGo
+import KbuildVersion
+
+/// Writes the commented `release/kbuild.yaml` that `kbuild init` proposes for a workspace.
+public enum ConfigTemplate {
+    /// The config text for `facts`: every binary for the host platform, client tarballs, the version
+    /// variables found, add-ons when there are some. It loads as it is.
+    public static func render(_ facts: WorkspaceFacts, project: String) -> String {
+        var lines: [String] = [
+            "# The release of this workspace, proposed by `kbuild init`; every field is in kbuild's README",
+            "# (\"The release config\"). Check it, then `kbuild plan` and `kbuild release`.",
+            "project: \(quote(project))",
+            "",
+        ]
+        lines += versionSection(facts)
+        lines += ["", "go:"]
+        let goVersion = facts.goVersion.map { " (go.mod says go \($0): the language version, not the toolchain)" } ?? ""
+        lines.append("  # version: \"1.19\"              # require this Go toolchain\(goVersion)")
+        if !facts.workModules.isEmpty {
+            lines.append("  mod: readonly                  # go.work: \(facts.workModules.joined(separator: ", "))")
+        } else if facts.hasVendor {
+            lines.append("  mod: vendor                    # vendor/modules.txt: builds offline from vendor/")
+        } else {
+            lines.append("  mod: mod                       # modules come from the module cache (GOPROXY=off: fetch them first)")
+        }
+        lines += [
+            "  tags: []", "  ldflags: []", "",
+            "platforms:",
+            "  # The host platform only; add more, e.g. [linux/amd64, linux/arm64, darwin/arm64, windows/amd64].",
+            "  client: [\(facts.host)]",
+            "  server: []                     # server binaries (and their images) need linux platforms here",
+            "  node: []",
+            "  test: []",
+            "",
+            "binaries:                        # every `package main` of the workspace (go list ./...)",
+        ]
+        for main in facts.mains {
+            lines.append("  - name: \(quote(main.name))")
+            lines.append("    package: \(quote(main.directory))")
+            lines.append("    kinds: [client]")
+            if main.usesCgo { lines.append("    static: false                # has cgo files: CGO_ENABLED=1 (see cgo: below)") }
+        }
+        lines += ["", "addons:"]
+        lines.append(facts.hasAddons ? "  dirs: [cluster/addons]" : "  dirs: []                       # no cluster/addons: the manifests tarball is empty")
+        if !facts.addonExcludes.isEmpty {
+            lines.append("  exclude:                       # no kubernetes.io/cluster-service or addonmanager label")
+            for file in facts.addonExcludes { lines.append("    - \(quote(file))") }
+        }
+        lines += [
+            "", "# cgo:                           # C toolchains of static: false binaries, per platform",
+            "#   linux/arm64: {CC: aarch64-linux-gnu-gcc, CXX: aarch64-linux-gnu-g++}", "",
+        ]
+        return lines.joined(separator: "\n")
+    }
+
+    static func versionSection(_ facts: WorkspaceFacts) -> [String] {
+        switch facts.version {
+        case let .kubernetes(package, baseFile):
+            var lines = ["version:", "  package: \(quote(package))   # Kubernetes' gitVersion, gitCommit, … (found by go list)"]
+            if let baseFile { lines.append("  baseFile: \(quote(baseFile))        # the version without git") }
+            lines.append("  style: semver")
+            return lines
+        case let .variables(list):
+            var lines = ["version:", "  variables:                     # found in the sources; -X stamps them"]
+            for (field, target) in list { lines.append("    \(field.rawValue): \(quote(target))") }
+            return lines
+        case .none:
+            return [
+                "version:",
+                "  # No version variable found. Map kbuild's fields onto yours, e.g. main.version:",
+                "  #   bareVersion: main.version    (or version, commit, treeState, buildDate, major, minor)",
+                "  variables: {}",
+            ]
+        }
+    }
+
+    /// A YAML double-quoted scalar.
+    static func quote(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    /// A safe project name from the module path's last element (`github.com/containerd/containerd` → `containerd`).
+    public static func projectName(modulePath: String?, workspace: String) -> String {
+        var base = modulePath?.split(separator: "/").last.map(String.init) ?? Paths.name(of: workspace)
+        if base.count >= 2, base.first == "v", base.dropFirst().allSatisfy(\.isNumber),
+            let parent = modulePath?.split(separator: "/").dropLast().last
+        {
+            base = String(parent)
+        }
+        let cleaned = String(base.map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) ? $0 : "-" })
+        let trimmed = cleaned.drop { !($0.isLetter || $0.isNumber) }
+        return trimmed.isEmpty ? "project" : String(trimmed)
+    }
+}
+
+/// `kbuild init`: inspect, render, check that the config loads, write it atomically.
+public enum WorkspaceInitializer {
+    /// Writes `<workspace>/release/kbuild.yaml` (refused when it exists, unless `force`) and ignores `_output`
+    /// in git; returns the config's path and text, the facts, and whether `.gitignore` was extended.
+    public static func initialize(
+        workspace: String, force: Bool, environment: [String: String], runner: any ProcessRunner = SubprocessRunner()
+    ) async throws -> (path: String, text: String, facts: WorkspaceFacts, ignoredOutput: Bool) {
+        let workspace = ReleaseLoader.absoluteWorkspace(workspace)
+        let path = workspace + "/" + ReleaseConfig.defaultPath
+        if FileManager.default.fileExists(atPath: path) && !force {
+            throw ReleaseError.conflict("\(path): a release config exists; kbuild init --force replaces it")
+        }
+        let toolchain = try await GoToolchain.locate(runner: runner, environment: environment)
+        let goCache = environment["KBUILD_GOCACHE"].flatMap { $0.isEmpty ? nil : $0 }
+        let facts = try await WorkspaceInspector(workspace: workspace, toolchain: toolchain, runner: runner, goCache: goCache)
+            .inspect()
+        guard !facts.mains.isEmpty else {
+            throw ReleaseError.conflict(
+                "\(workspace): go list ./... found no package main with a clear binary name; kbuild releases Go binaries: write \(ReleaseConfig.defaultPath) by hand")
+        }
+        let text = ConfigTemplate.render(facts, project: ConfigTemplate.projectName(modulePath: facts.modulePath, workspace: workspace))
+        // What init writes must load: checked before anything is written.
+        let known = (try? await toolchain.distList(runner: runner)) ?? ReleaseConfig.knownPlatforms
+        _ = try ConfigLoader.parse(yaml: text, file: path, workspace: workspace, knownPlatforms: known)
+        try FileManager.default.createDirectory(atPath: Paths.parent(of: path), withIntermediateDirectories: true)
+        try FileOutput.writeAtomically(text, to: path)
+        let ignored = try await ignoreOutput(workspace: workspace, runner: runner)
+        return (path, text, facts, ignored)
+    }
+
+    /// Adds `/_output/` to `.gitignore` when git does not ignore it yet: kbuild's own outputs would
+    /// otherwise make the tree dirty and every version `-dirty`. True when it did.
+    static func ignoreOutput(workspace: String, runner: any ProcessRunner) async throws -> Bool {
+        let check = try await runner.run(Command("git", ["-C", workspace, "check-ignore", "-q", "_output/"]))
+        guard check.status == 1 else { return false }  // 0: ignored already; 128: not a git work tree
+        let file = workspace + "/.gitignore"
+        var text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        if !text.isEmpty && !text.hasSuffix("\n") { text += "\n" }
+        text += "# kbuild's outputs (kbuild init)\n/_output/\n"
+        try FileOutput.writeAtomically(text, to: file)
+        return true
+    }
+}
