@@ -21,8 +21,8 @@ declare -A probe=(
   [openssl]=/usr/bin/openssl
   [util-linux]=/usr/bin/unshare
   [nginx]=/usr/sbin/nginx
-  [openssl]=/usr/bin/openssl
   [gcc-aarch64-linux-gnu]=/usr/bin/aarch64-linux-gnu-gcc   # the cgo cross-build tests (linux/arm64)
+  [libc6-dev-arm64-cross]=/usr/aarch64-linux-gnu/include/stdio.h   # its C library headers (only recommended)
 )
 extra=("$@")   # e.g. hack/install-deps.sh buildah hyperfine (for benchmarks)
 

@@ -27,7 +27,13 @@ struct StageStep: ReleaseStep {
         // The src tarball is HEAD's tree (symlinks kept, committed bytes); staged files only without git.
         draft.sourceTree = try await SourceTree.read(
             workspace: context.plan.workspace, into: draft.stageRoot + "/src", runner: context.processes)
-        try stage(with: stager, tracked: draft.sourceTree == nil ? draft.tracked : [], plan: context.plan)
+        // Without a commit to read, the tracked files on disk are staged: only regular files can be
+        // (deleted-but-tracked files and submodule directories are skipped).
+        let onDisk = draft.sourceTree != nil ? [] : draft.tracked.filter { file in
+            var info = stat()
+            return lstat(context.plan.workspace + "/" + file, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+        }
+        try stage(with: stager, tracked: onDisk, plan: context.plan)
         return .done(layout.releaseStage)
     }
 
@@ -103,7 +109,9 @@ extension ReleasePlan {
 
 /// The files of the source tarball.
 enum SourceFiles {
-    /// The files git tracks (`git ls-files`); without git, every file but `_output` and `.git`.
+    /// The files git tracks (`git ls-files`); without git, every file but `_output` and `.git`. Their
+    /// contents are in the source digest: this list only adds what git tracks to the package key, without
+    /// a second stat of every file of a large tree.
     static func tracked(in workspace: String, runner: any ProcessRunner) async throws -> [String] {
         let result = try await runner.run(Command("git", ["-C", workspace, "ls-files", "-z"]))
         let files: [String]
@@ -113,10 +121,6 @@ enum SourceFiles {
             files = try AddonManifests.files(under: workspace, workspace: workspace)
                 .filter { !$0.hasPrefix("_output/") && !$0.hasPrefix(".git/") && $0 != ".git" }
         }
-        // Deleted-but-tracked files and submodule directories are not regular files: skip them.
-        return files.filter { file in
-            var info = stat()
-            return lstat(workspace + "/" + file, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
-        }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        return files.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 }
