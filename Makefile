@@ -1,7 +1,7 @@
 # kbuild: the two commands a new user needs are `make release` and `make test`.
 WORKSPACE ?= examples
 
-.PHONY: all build release quick-release test test-real bench fuzz clean deps
+.PHONY: all build release quick-release test lint test-real bench fuzz clean deps
 
 all: build
 
@@ -22,6 +22,10 @@ quick-release:
 ## Every test, on real tools (git, go, tar, podman, skopeo, umoci).
 test:
 	hack/test.sh
+
+## swift-format lint of Sources, Tests and Package.swift (.swift-format); part of make test.
+lint:
+	hack/lint.sh
 
 ## Opt-in: kbuild on real repositories (KBUILD_REAL_CONTAINERD=<git dir>; see hack/test-real).
 test-real: deps
