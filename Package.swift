@@ -113,7 +113,8 @@ let package = Package(
             name: "KbuildGoTests", dependencies: ["KbuildGo", "KbuildConfig", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildImageTests", dependencies: ["KbuildImage", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "KbuildProofTests", dependencies: ["KbuildProof", "KbuildDigest", "TestSupport"], swiftSettings: strict),
+            name: "KbuildProofTests", dependencies: ["KbuildProof", "KbuildDigest", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(name: "KbuildRemoteTests", dependencies: ["KbuildRemote", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "KbuildReleaseTests", dependencies: ["KbuildRelease", "KbuildConfig", "KbuildRemote", "TestSupport"],

@@ -71,7 +71,8 @@ public enum ArchiveDigests: Sendable, Hashable {
     /// Both checksums; an error names the archive when they were not asked for.
     public func checksums(of path: String) throws(ArchiveError) -> Checksums {
         guard case .checksums(let checksums) = self else {
-            throw .io(path: path, reason: "no checksums were computed while writing (TarOptions.hashing is not .checksums)")
+            throw .io(
+                path: path, reason: "no checksums were computed while writing (TarOptions.hashing is not .checksums)")
         }
         return checksums
     }
@@ -116,7 +117,8 @@ public final class TarballWriter {
             case .fastGzip(let level, let pool):
                 guard FastGzip.levels.contains(level) else {
                     throw ArchiveError.invalidLevel(
-                        path: path, level: level, allowed: "\(FastGzip.levels.lowerBound)-\(FastGzip.levels.upperBound)")
+                        path: path, level: level, allowed: "\(FastGzip.levels.lowerBound)-\(FastGzip.levels.upperBound)"
+                    )
                 }
                 // libarchive writes plain tar (padded to 10240-byte records like GNU tar); we compress.
                 try archive_write_add_filter_none(archive).check(archive, "set no compression", path)

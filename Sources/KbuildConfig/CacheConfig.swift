@@ -23,7 +23,9 @@ extension ConfigReader {
             case .address(let address):
                 cache.remote = address
             case .problem(let problem):
-                throw fail(given.value, "cache.remote", "\"\(Self.escaped(text))\": \(problem); allowed: \(RemoteCacheAddress.allowed)")
+                throw fail(
+                    given.value, "cache.remote",
+                    "\"\(Self.escaped(text))\": \(problem); allowed: \(RemoteCacheAddress.allowed)")
             }
         }
         return cache
@@ -31,6 +33,9 @@ extension ConfigReader {
 
     /// `text` on one line: control characters as `\u{…}` escapes.
     static func escaped(_ text: String) -> String {
-        String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined())
+        String(
+            text.unicodeScalars.map {
+                $0.value < 0x20 || $0.value == 0x7f ? "\\u{\(String($0.value, radix: 16))}" : String($0)
+            }.joined())
     }
 }

@@ -11,7 +11,8 @@ extension ConfigReader {
     func readCgo(_ entry: Entry?) throws -> [Platform: [String: String]] {
         guard let entry, !isNull(entry.value) else { return [:] }
         guard case let .mapping(map) = entry.value else {
-            throw fail(entry.value, "cgo", "expected a mapping of os/arch to {CC, CXX, …}, found \(describe(entry.value))")
+            throw fail(
+                entry.value, "cgo", "expected a mapping of os/arch to {CC, CXX, …}, found \(describe(entry.value))")
         }
         var result: [Platform: [String: String]] = [:]
         for (key, value) in map {
@@ -21,7 +22,8 @@ extension ConfigReader {
             var variables: [String: String] = [:]
             for (name, given) in try mapping(value, path, allowed: Self.cgoVariables) {
                 let setting = try string(given.value, "\(path).\(name)")
-                guard !setting.contains(where: \.isNewline), !setting.trimmingCharacters(in: .whitespaces).isEmpty else {
+                guard !setting.contains(where: \.isNewline), !setting.trimmingCharacters(in: .whitespaces).isEmpty
+                else {
                     throw fail(given.value, "\(path).\(name)", "must be one non-empty line")
                 }
                 variables[name] = setting

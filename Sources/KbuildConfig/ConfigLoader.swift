@@ -66,7 +66,9 @@ public enum ConfigLoader {
             // Count lines up to the byte offset Yams reports.
             let prefix = offset.map { yaml.prefix($0) } ?? ""
             let line = prefix.filter { $0 == "\n" }.count + 1
-            let column = prefix.count - (prefix.lastIndex(of: "\n").map { prefix.distance(from: prefix.startIndex, to: $0) + 1 } ?? 0) + 1
+            let column =
+                prefix.count
+                - (prefix.lastIndex(of: "\n").map { prefix.distance(from: prefix.startIndex, to: $0) + 1 } ?? 0) + 1
             return .invalid(file: file, line: line, column: column, field: "", message: "unreadable YAML: \(problem)")
         default:
             return .invalid(file: file, line: 1, column: 1, field: "", message: "malformed YAML: \(error)")
@@ -88,13 +90,17 @@ struct ConfigReader {
         self.module = GoModule(workspace: workspace)
     }
 
-    static let topKeys = ["project", "version", "go", "platforms", "binaries", "images", "addons", "full", "cache", "cgo"]
+    static let topKeys = [
+        "project", "version", "go", "platforms", "binaries", "images", "addons", "full", "cache", "cgo",
+    ]
 
     func read(_ root: Node?) throws -> ReleaseConfig {
         guard let root, !isNull(root) else {
             throw ConfigError.invalid(
                 file: file, line: 1, column: 1, field: "",
-                message: "the config is empty; it needs at least binaries (allowed keys: \(Self.topKeys.joined(separator: ", ")))")
+                message:
+                    "the config is empty; it needs at least binaries (allowed keys: \(Self.topKeys.joined(separator: ", ")))"
+            )
         }
         let top = try mapping(root, "", allowed: Self.topKeys)
 
@@ -102,7 +108,8 @@ struct ConfigReader {
         if let entry = top["project"] {
             project = try string(entry.value, "project")
             guard isSafeFileName(project) else {
-                throw fail(entry.value, "project", "\"\(project)\" is not a safe file name; allowed: \(Self.fileNameRule)")
+                throw fail(
+                    entry.value, "project", "\"\(project)\" is not a safe file name; allowed: \(Self.fileNameRule)")
             }
         }
 
@@ -110,7 +117,8 @@ struct ConfigReader {
         let go = try readGo(top["go"], owned: version.ownedVariables)
         let platforms = try readPlatforms(top["platforms"])
         guard let binariesEntry = top["binaries"] else {
-            throw fail(root, "binaries", "required: the list of binaries to build (name, package, kinds, image, static)")
+            throw fail(
+                root, "binaries", "required: the list of binaries to build (name, package, kinds, image, static)")
         }
         let binaries = try readBinaries(binariesEntry.value, platforms: platforms)
         let images = try readImages(top["images"])

@@ -35,7 +35,9 @@ extension ConfigReader {
     func mapping(_ node: Node, _ path: String, allowed: [String]) throws -> [String: Entry] {
         if isNull(node) { return [:] }
         guard case let .mapping(map) = node else {
-            throw fail(node, path.isEmpty ? "(top level)" : path, "expected a mapping with keys \(allowed.joined(separator: ", ")), found \(describe(node))")
+            throw fail(
+                node, path.isEmpty ? "(top level)" : path,
+                "expected a mapping with keys \(allowed.joined(separator: ", ")), found \(describe(node))")
         }
         var result: [String: Entry] = [:]
         for (key, value) in map {
@@ -43,7 +45,10 @@ extension ConfigReader {
             let field = path.isEmpty ? name : "\(path).\(name)"
             guard case .scalar = key, allowed.contains(name) else {
                 let shown = key.scalar.map { "\"\($0.string)\"" } ?? describe(key)
-                throw fail(key, field, "unknown key \(shown)\(path.isEmpty ? "" : " in \(path)"); allowed: \(allowed.joined(separator: ", "))")
+                throw fail(
+                    key, field,
+                    "unknown key \(shown)\(path.isEmpty ? "" : " in \(path)"); allowed: \(allowed.joined(separator: ", "))"
+                )
             }
             result[name] = (key, value)
         }
@@ -84,18 +89,21 @@ extension ConfigReader {
     where E.RawValue == String {
         let text = try string(node, path)
         guard let value = E(rawValue: text) else {
-            throw fail(node, path, "unknown value \"\(text)\"; allowed: \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw fail(
+                node, path, "unknown value \"\(text)\"; allowed: \(E.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return value
     }
 
     func platform(_ text: String, _ node: Node, _ path: String) throws -> Platform {
         guard let platform = Platform(text) else {
-            throw fail(node, path, "\"\(text)\" is not an os/arch platform; allowed: go tool dist list names like linux/amd64")
+            throw fail(
+                node, path, "\"\(text)\" is not an os/arch platform; allowed: go tool dist list names like linux/amd64")
         }
         guard knownPlatforms.contains(platform) else {
             let sameOS = knownPlatforms.filter { $0.os == platform.os }.map(\.arch).sorted()
-            let hint = sameOS.isEmpty
+            let hint =
+                sameOS.isEmpty
                 ? "known operating systems: \(Set(knownPlatforms.map(\.os)).sorted().joined(separator: ", "))"
                 : "known \(platform.os) architectures: \(sameOS.joined(separator: ", "))"
             throw fail(node, path, "unknown platform \(platform) (not in go tool dist list); \(hint)")

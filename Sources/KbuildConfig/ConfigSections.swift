@@ -7,9 +7,10 @@ import Yams
 /// The sections of the release config, each read and validated with its positions.
 extension ConfigReader {
     func readVersion(_ entry: Entry?, parent: Node) throws -> ReleaseConfig.VersionSettings {
-        let fields = try entry.map {
-            try mapping($0.value, "version", allowed: ["package", "baseFile", "style", "variables"])
-        } ?? [:]
+        let fields =
+            try entry.map {
+                try mapping($0.value, "version", allowed: ["package", "baseFile", "style", "variables"])
+            } ?? [:]
         let anchor = entry?.key ?? parent
 
         var package: String?
@@ -21,10 +22,14 @@ extension ConfigReader {
             package = modulePath + "/pkg/version"
         }
         // With explicit variables the package is only a prefix for short names: check it when used.
-        let stamp = try fields["variables"].map { try readVariables($0.value, package: package, packageNode: packageNode) }
+        let stamp = try fields["variables"].map {
+            try readVariables($0.value, package: package, packageNode: packageNode)
+        }
         if stamp == nil || fields["package"] != nil {
             guard let package else {
-                throw fail(anchor, "version.package", "required: the workspace has no go.mod module to default <module>/pkg/version from")
+                throw fail(
+                    anchor, "version.package",
+                    "required: the workspace has no go.mod module to default <module>/pkg/version from")
             }
             if let problem = module.problem(package: package, requireMain: false) {
                 throw fail(packageNode, "version.package", problem + " (the -X version ldflags would stamp nothing)")
@@ -46,14 +51,20 @@ extension ConfigReader {
     }
 
     func readGo(_ entry: Entry?, owned: [String]) throws -> ReleaseConfig.Go {
-        let fields = try entry.map { try mapping($0.value, "go", allowed: ["version", "mod", "tags", "ldflags"]) } ?? [:]
+        let fields =
+            try entry.map { try mapping($0.value, "go", allowed: ["version", "mod", "tags", "ldflags"]) } ?? [:]
         var go = ReleaseConfig.Go()
         if let given = fields["version"], !isNull(given.value) {
             var text = try string(given.value, "go.version")
             if text.hasPrefix("go") { text.removeFirst(2) }
             let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-            guard (2...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }) else {
-                throw fail(given.value, "go.version", "\"\(text)\" is not a Go version; allowed: MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. \"1.19\" (quote it)")
+            guard (2...3).contains(parts.count),
+                parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) })
+            else {
+                throw fail(
+                    given.value, "go.version",
+                    "\"\(text)\" is not a Go version; allowed: MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. \"1.19\" (quote it)"
+                )
             }
             go.version = text
         }
@@ -63,16 +74,27 @@ extension ConfigReader {
         if let given = fields["mod"] {
             go.mod = try choice(given.value, "go.mod", ReleaseConfig.ModMode.self)
             if module.isWorkspaceMode && go.mod != .readonly {
-                throw fail(given.value, "go.mod", "\(go.mod.rawValue) is not possible with go.work (Go builds in workspace mode); allowed: readonly")
+                throw fail(
+                    given.value, "go.mod",
+                    "\(go.mod.rawValue) is not possible with go.work (Go builds in workspace mode); allowed: readonly")
             }
             if go.mod == .vendor && !hasVendor {
-                throw fail(given.value, "go.mod", "vendor needs vendor/modules.txt in the workspace (run go mod vendor); allowed: mod, vendor, readonly")
+                throw fail(
+                    given.value, "go.mod",
+                    "vendor needs vendor/modules.txt in the workspace (run go mod vendor); allowed: mod, vendor, readonly"
+                )
             }
         }
         if let given = fields["tags"] {
             go.tags = try stringList(given.value, "go.tags").map { tag, node, path in
-                let ok = !tag.isEmpty && tag.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == ".") }
-                guard ok else { throw fail(node, path, "\"\(tag)\" is not a build tag; allowed: letters, digits, '_' and '.'") }
+                let ok =
+                    !tag.isEmpty
+                    && tag.unicodeScalars.allSatisfy {
+                        $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == ".")
+                    }
+                guard ok else {
+                    throw fail(node, path, "\"\(tag)\" is not a build tag; allowed: letters, digits, '_' and '.'")
+                }
                 return tag
             }
         }
@@ -80,11 +102,15 @@ extension ConfigReader {
             let items = try stringList(given.value, "go.ldflags")
             if let bad = LDFlagsValidation.firstOwnedAssignment(in: items.map(\.0), owned: owned) {
                 let (word, node, path) = items[bad.item]
-                throw fail(node, path, "\"\(word)\" sets \(bad.variable), which kbuild stamps from the release version; allowed: -X for other variables (the version comes from a v* tag, KUBE_GIT_VERSION or KUBE_GIT_VERSION_FILE)")
+                throw fail(
+                    node, path,
+                    "\"\(word)\" sets \(bad.variable), which kbuild stamps from the release version; allowed: -X for other variables (the version comes from a v* tag, KUBE_GIT_VERSION or KUBE_GIT_VERSION_FILE)"
+                )
             }
             go.ldflags = try items.map { word, node, path in
                 guard !word.isEmpty, !word.contains(where: \.isWhitespace) else {
-                    throw fail(node, path, "\"\(word)\" must be one non-empty word without spaces; list each word separately")
+                    throw fail(
+                        node, path, "\"\(word)\" must be one non-empty word without spaces; list each word separately")
                 }
                 return word
             }
@@ -126,13 +152,19 @@ extension ConfigReader {
         for (index, item) in items.enumerated() {
             let path = "binaries[\(index)]"
             let fields = try mapping(item, path, allowed: ["name", "package", "kinds", "image", "static"])
-            guard let nameEntry = fields["name"] else { throw fail(item, "\(path).name", "required: the binary's file name") }
+            guard let nameEntry = fields["name"] else {
+                throw fail(item, "\(path).name", "required: the binary's file name")
+            }
             let name = try string(nameEntry.value, "\(path).name")
             guard isSafeFileName(name) else {
-                throw fail(nameEntry.value, "\(path).name", "\"\(name)\" is not a safe file name; allowed: \(Self.fileNameRule)")
+                throw fail(
+                    nameEntry.value, "\(path).name",
+                    "\"\(name)\" is not a safe file name; allowed: \(Self.fileNameRule)")
             }
             if let line = firstLine[name] {
-                throw fail(nameEntry.value, "\(path).name", "duplicate binary name \"\(name)\" (first defined at line \(line)); names must be unique")
+                throw fail(
+                    nameEntry.value, "\(path).name",
+                    "duplicate binary name \"\(name)\" (first defined at line \(line)); names must be unique")
             }
             firstLine[name] = nameEntry.value.mark?.line ?? 0
 
@@ -151,16 +183,22 @@ extension ConfigReader {
             }
             let kindItems = try stringList(kindsEntry.value, "\(path).kinds")
             guard !kindItems.isEmpty else {
-                throw fail(kindsEntry.value, "\(path).kinds", "binary \(name) ships in no kind; allowed: \(Self.kindList)")
+                throw fail(
+                    kindsEntry.value, "\(path).kinds", "binary \(name) ships in no kind; allowed: \(Self.kindList)")
             }
             var kinds = Set<ReleaseConfig.Kind>()
             for (text, node, kindPath) in kindItems {
                 guard let kind = ReleaseConfig.Kind(rawValue: text) else {
                     throw fail(node, kindPath, "unknown kind \"\(text)\" for binary \(name); allowed: \(Self.kindList)")
                 }
-                guard kinds.insert(kind).inserted else { throw fail(node, kindPath, "kind \(kind.rawValue) is listed twice") }
+                guard kinds.insert(kind).inserted else {
+                    throw fail(node, kindPath, "kind \(kind.rawValue) is listed twice")
+                }
                 if platforms[kind]?.platforms.isEmpty ?? true {
-                    throw fail(node, kindPath, "binary \(name) ships in \(kind.rawValue) but platforms.\(kind.rawValue) is empty; add platforms or drop the kind")
+                    throw fail(
+                        node, kindPath,
+                        "binary \(name) ships in \(kind.rawValue) but platforms.\(kind.rawValue) is empty; add platforms or drop the kind"
+                    )
                 }
             }
 
@@ -171,25 +209,37 @@ extension ConfigReader {
                 image = try bool(given.value, "\(path).image")
                 if image {
                     guard kinds.contains(.server) else {
-                        throw fail(given.value, "\(path).image", "binary \(name) has an image but is not a server binary (kinds: \(kinds.sorted().map(\.rawValue).joined(separator: ", "))); images ship in server tarballs: add server to kinds or set image: false")
+                        throw fail(
+                            given.value, "\(path).image",
+                            "binary \(name) has an image but is not a server binary (kinds: \(kinds.sorted().map(\.rawValue).joined(separator: ", "))); images ship in server tarballs: add server to kinds or set image: false"
+                        )
                     }
                     guard platforms[.server]?.platforms.contains(where: { $0.os == "linux" }) ?? false else {
-                        throw fail(given.value, "\(path).image", "binary \(name) has an image but platforms.server has no linux platform; images are linux only")
+                        throw fail(
+                            given.value, "\(path).image",
+                            "binary \(name) has an image but platforms.server has no linux platform; images are linux only"
+                        )
                     }
                     guard ImageName.isPathComponent(name) else {
-                        throw fail(given.value, "\(path).image", "binary \(name) cannot name an image; image names allow lowercase a-z, 0-9 joined by '.', '_', '__' or '-'")
+                        throw fail(
+                            given.value, "\(path).image",
+                            "binary \(name) cannot name an image; image names allow lowercase a-z, 0-9 joined by '.', '_', '__' or '-'"
+                        )
                     }
                 }
             }
-            result.append(ReleaseConfig.Binary(name: name, package: package, kinds: kinds, isStatic: isStatic, image: image))
+            result.append(
+                ReleaseConfig.Binary(name: name, package: package, kinds: kinds, isStatic: isStatic, image: image))
         }
         return result
     }
 
     func readImages(_ entry: Entry?) throws -> ReleaseConfig.Images {
-        let fields = try entry.map {
-            try mapping($0.value, "images", allowed: ["registry", "tagScheme", "archSuffix", "legacyAmd64Name", "base"])
-        } ?? [:]
+        let fields =
+            try entry.map {
+                try mapping(
+                    $0.value, "images", allowed: ["registry", "tagScheme", "archSuffix", "legacyAmd64Name", "base"])
+            } ?? [:]
         var images = ReleaseConfig.Images()
         if let given = fields["registry"] {
             let registry = try string(given.value, "images.registry")
@@ -205,18 +255,25 @@ extension ConfigReader {
         if let given = fields["legacyAmd64Name"] {
             images.legacyAmd64Name = try bool(given.value, "images.legacyAmd64Name")
             if images.legacyAmd64Name && !images.archSuffix {
-                throw fail(given.value, "images.legacyAmd64Name", "true needs archSuffix: true (without the suffix every name is already archless)")
+                throw fail(
+                    given.value, "images.legacyAmd64Name",
+                    "true needs archSuffix: true (without the suffix every name is already archless)")
             }
         }
         if let given = fields["base"], !isNull(given.value) {
             let base = try string(given.value, "images.base")
             if base != "scratch" {
                 guard !base.isEmpty else {
-                    throw fail(given.value, "images.base", "empty; allowed: scratch or the path of a docker-archive / OCI-layout tarball")
+                    throw fail(
+                        given.value, "images.base",
+                        "empty; allowed: scratch or the path of a docker-archive / OCI-layout tarball")
                 }
                 let absolute = Paths.absolute(base, relativeTo: workspace)
                 guard isFile(absolute) else {
-                    throw fail(given.value, "images.base", "base image file \(base) does not exist; allowed: scratch or the path of a docker-archive / OCI-layout tarball (relative to the workspace)")
+                    throw fail(
+                        given.value, "images.base",
+                        "base image file \(base) does not exist; allowed: scratch or the path of a docker-archive / OCI-layout tarball (relative to the workspace)"
+                    )
                 }
                 images.base = absolute
             }
@@ -241,7 +298,10 @@ extension ConfigReader {
         if let given = fields["exclude"] {
             addons.exclude = try stringList(given.value, "addons.exclude").map { pattern, node, path in
                 guard !pattern.isEmpty, !pattern.hasPrefix("/") else {
-                    throw fail(node, path, "\"\(pattern)\" is not a workspace-relative glob; allowed: patterns like **/demo/** or **/*-test.yaml")
+                    throw fail(
+                        node, path,
+                        "\"\(pattern)\" is not a workspace-relative glob; allowed: patterns like **/demo/** or **/*-test.yaml"
+                    )
                 }
                 return pattern
             }

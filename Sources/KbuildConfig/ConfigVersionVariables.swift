@@ -14,7 +14,11 @@ extension ConfigReader {
         var assignments: [VersionStamp.Assignment] = []
         var seen: [String: String] = [:]
         // Config order, so the flags come out in the order the user wrote them.
-        let ordered = fields.sorted { ($0.value.key.mark?.line ?? 0, $0.value.key.mark?.column ?? 0) < ($1.value.key.mark?.line ?? 0, $1.value.key.mark?.column ?? 0) }
+        let ordered = fields.sorted {
+            ($0.value.key.mark?.line ?? 0, $0.value.key.mark?.column ?? 0) < (
+                $1.value.key.mark?.line ?? 0, $1.value.key.mark?.column ?? 0
+            )
+        }
         for (name, entry) in ordered {
             let path = "version.variables.\(name)"
             guard let field = VersionField(rawValue: name) else { continue }
@@ -22,16 +26,25 @@ extension ConfigReader {
             let target: (package: String, variable: String)
             if !text.contains(".") && !text.contains("/") {
                 guard let package else {
-                    throw fail(entry.value, path, "\"\(text)\" names no package and version.package is not set; write <import path>.\(text) or main.\(text)")
+                    throw fail(
+                        entry.value, path,
+                        "\"\(text)\" names no package and version.package is not set; write <import path>.\(text) or main.\(text)"
+                    )
                 }
                 target = (package, text)
             } else if let split = VersionStamp.split(text) {
                 target = split
             } else {
-                throw fail(entry.value, path, "\"\(text)\" is not a variable; allowed: Name (in version.package), <import path>.Name or main.Name")
+                throw fail(
+                    entry.value, path,
+                    "\"\(text)\" is not a variable; allowed: Name (in version.package), <import path>.Name or main.Name"
+                )
             }
             guard Self.isGoIdentifier(target.variable) else {
-                throw fail(entry.value, path, "\"\(target.variable)\" is not a Go identifier; allowed: letters, digits and '_', not starting with a digit")
+                throw fail(
+                    entry.value, path,
+                    "\"\(target.variable)\" is not a Go identifier; allowed: letters, digits and '_', not starting with a digit"
+                )
             }
             let full = target.package + "." + target.variable
             if let other = seen[full] {

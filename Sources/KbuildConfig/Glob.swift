@@ -18,13 +18,17 @@ public enum Glob {
                 rest = rest.dropFirst()
             }
         }
-        guard let component = path.first, componentMatches(Array(head.unicodeScalars)[...], Array(component.unicodeScalars)[...]) else {
+        guard let component = path.first,
+            componentMatches(Array(head.unicodeScalars)[...], Array(component.unicodeScalars)[...])
+        else {
             return false
         }
         return match(pattern.dropFirst(), path.dropFirst())
     }
 
-    private static func componentMatches(_ pattern: ArraySlice<Unicode.Scalar>, _ text: ArraySlice<Unicode.Scalar>) -> Bool {
+    private static func componentMatches(_ pattern: ArraySlice<Unicode.Scalar>, _ text: ArraySlice<Unicode.Scalar>)
+        -> Bool
+    {
         guard let head = pattern.first else { return text.isEmpty }
         switch head {
         case "*":

@@ -38,11 +38,17 @@ struct GoModule {
             if let comment = line.range(of: "//") { line = line[..<comment.lowerBound] }
             var words = line.split(whereSeparator: \.isWhitespace).map(String.init)
             if inBlock {
-                if words == [")"] { inBlock = false; continue }
+                if words == [")"] {
+                    inBlock = false
+                    continue
+                }
             } else {
                 guard words.first == "use" else { continue }
                 words.removeFirst()
-                if words == ["("] { inBlock = true; continue }
+                if words == ["("] {
+                    inBlock = true
+                    continue
+                }
             }
             guard words.count == 1 else { continue }
             let parts = words[0].trimmingCharacters(in: CharacterSet(charactersIn: "\"`")).split(separator: "/")
@@ -91,27 +97,33 @@ struct GoModule {
             }
             relative = parts.joined(separator: "/")
         } else if let module = workModules.first(where: { package == $0.path || package.hasPrefix($0.path + "/") }) {
-            let inside = String(package.dropFirst(module.path.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            let inside = String(package.dropFirst(module.path.count)).trimmingCharacters(
+                in: CharacterSet(charactersIn: "/"))
             relative = [module.directory, inside].filter { !$0.isEmpty }.joined(separator: "/")
         } else if let path, package == path || package.hasPrefix(path + "/") {
             relative = String(package.dropFirst(path.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         } else if isDirectory("vendor/" + package) {
             relative = "vendor/" + package
         } else if let path {
-            return "\"\(package)\" is neither in module \(path) (go.mod) nor in vendor/; allowed: ./relative/dir or \(path)/…"
+            return
+                "\"\(package)\" is neither in module \(path) (go.mod) nor in vendor/; allowed: ./relative/dir or \(path)/…"
         } else {
             return "\"\(package)\" needs a go.mod module to resolve (the workspace has none); allowed: ./relative/dir"
         }
 
         let shown = relative.isEmpty ? "." : relative
-        guard isDirectory(relative) else { return "package \(package): directory \(shown) does not exist in the workspace" }
+        guard isDirectory(relative) else {
+            return "package \(package): directory \(shown) does not exist in the workspace"
+        }
         let directory = relative.isEmpty ? workspace : workspace + "/" + relative
         let sources = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0.hasSuffix(".go") && !$0.hasSuffix("_test.go") }
         guard !sources.isEmpty else { return "package \(package): directory \(shown) has no .go files" }
         if requireMain {
             let isMain = sources.contains { name in
-                guard let text = try? String(contentsOfFile: directory + "/" + name, encoding: .utf8) else { return false }
+                guard let text = try? String(contentsOfFile: directory + "/" + name, encoding: .utf8) else {
+                    return false
+                }
                 return text.split(whereSeparator: \.isNewline).contains { line in
                     let words = line.split(whereSeparator: \.isWhitespace)
                     return words.count >= 2 && words[0] == "package" && words[1] == "main"

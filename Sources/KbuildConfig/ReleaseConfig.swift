@@ -225,7 +225,9 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
         let lists: [Kind: [String]] = [
             .server: server,
             .node: server + ["windows/amd64"],
-            .client: server + ["linux/386", "darwin/amd64", "darwin/arm64", "windows/amd64", "windows/386", "windows/arm64"],
+            .client: server + [
+                "linux/386", "darwin/amd64", "darwin/arm64", "windows/amd64", "windows/386", "windows/arm64",
+            ],
             .test: server + ["darwin/amd64", "darwin/arm64", "windows/amd64", "windows/arm64"],
         ]
         return lists.mapValues { $0.compactMap(Platform.init).sorted() }
@@ -273,7 +275,9 @@ extension ReleaseConfig {
                 guard let platform = Platform(String(word)) else {
                     throw ConfigError.environment(
                         variable: "KUBE_BUILD_PLATFORMS", value: requested,
-                        message: "\"\(word)\" is not an os/arch platform; expected space-separated platforms like linux/amd64")
+                        message:
+                            "\"\(word)\" is not an os/arch platform; expected space-separated platforms like linux/amd64"
+                    )
                 }
                 guard configured.contains(platform) else {
                     throw ConfigError.environment(

@@ -7,7 +7,8 @@ public struct RemoteCacheAddress: Sendable, Hashable, Codable, CustomStringConve
     public let url: String
 
     /// What an address may look like, for the "allowed" half of error messages.
-    public static let allowed = "http://HOST[:PORT][/PATH] or https://HOST[:PORT][/PATH], port 1-65535, no credentials, query or fragment"
+    public static let allowed =
+        "http://HOST[:PORT][/PATH] or https://HOST[:PORT][/PATH], port 1-65535, no credentials, query or fragment"
 
     /// A parsed address, or why `text` is not one (one line, without the culprit).
     public enum Parsed: Sendable, Equatable {
@@ -62,8 +63,10 @@ public struct RemoteCacheAddress: Sendable, Hashable, Codable, CustomStringConve
             port = authority[authority.index(after: colon)...]
         }
         guard !host.isEmpty else { throw .init("no host") }
-        let hostCharacters = host.hasPrefix("[")
-            ? CharacterSet(charactersIn: "0123456789abcdefABCDEF:.[]") : CharacterSet.alphanumerics.union(CharacterSet(charactersIn: ".-_"))
+        let hostCharacters =
+            host.hasPrefix("[")
+            ? CharacterSet(charactersIn: "0123456789abcdefABCDEF:.[]")
+            : CharacterSet.alphanumerics.union(CharacterSet(charactersIn: ".-_"))
         guard host.unicodeScalars.allSatisfy({ hostCharacters.contains($0) }), host != "[]" else {
             throw .init("host \(host) is not a host name or IP address")
         }

@@ -33,7 +33,9 @@ public enum FileKind {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw FileKindError(reason: String(cString: strerror(errno))) }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw FileKindError(reason: "is " + describe(mode: info.st_mode)) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw FileKindError(reason: "is " + describe(mode: info.st_mode))
+        }
         guard info.st_size <= limit else { throw FileKindError(reason: "is larger than \(limit) bytes") }
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 64 << 10)

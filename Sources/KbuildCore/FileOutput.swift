@@ -5,7 +5,8 @@ public enum FileOutput {
     /// A unique sibling path of `path` for writing before the rename.
     public static func temporarySibling(of path: String) -> String {
         let directory = Paths.parent(of: path)
-        return (directory.isEmpty ? "." : directory) + "/.\(Paths.name(of: path)).kbuild-tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
+        return (directory.isEmpty ? "." : directory)
+            + "/.\(Paths.name(of: path)).kbuild-tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
     }
 
     /// Writes `data` to a temporary sibling, fsyncs it (unless `durable` is false: bookkeeping whose loss
@@ -67,7 +68,8 @@ public enum FileOutput {
     }
 
     /// glibc's renameat2, looked up at run time (Swift's Glibc module does not declare it).
-    private typealias RenameAt2 = @convention(c) (CInt, UnsafePointer<CChar>, CInt, UnsafePointer<CChar>, CUnsignedInt) -> CInt
+    private typealias RenameAt2 =
+        @convention(c) (CInt, UnsafePointer<CChar>, CInt, UnsafePointer<CChar>, CUnsignedInt) -> CInt
     private static let renameat2: RenameAt2? = dlsym(nil, "renameat2").map { unsafeBitCast($0, to: RenameAt2.self) }
     /// RENAME_EXCHANGE from <linux/fs.h>.
     private static let renameExchange: CUnsignedInt = 1 << 1

@@ -25,7 +25,9 @@ public struct Ed25519PublicKey: Sendable, Hashable {
             }
             self.raw = try rawKey(key, path: path, EVP_PKEY_get_raw_public_key)
         } catch {
-            if case .key(let path, let problem, _) = error { throw .key(path: path, problem: problem, allowed: Self.allowed) }
+            if case .key(let path, let problem, _) = error {
+                throw .key(path: path, problem: problem, allowed: Self.allowed)
+            }
             throw error
         }
     }
@@ -69,7 +71,8 @@ public struct Ed25519PrivateKey: Sendable {
     public let publicKey: Ed25519PublicKey
 
     /// What a signing key must be, for error messages.
-    public static let allowed = "allowed: an unencrypted Ed25519 private key in PEM (openssl genpkey -algorithm ed25519)"
+    public static let allowed =
+        "allowed: an unencrypted Ed25519 private key in PEM (openssl genpkey -algorithm ed25519)"
 
     /// Reads `path`; a missing or unreadable file, another key type or a passphrase-protected key is an error.
     public init(pemFile path: String) throws(DigestError) {
@@ -120,8 +123,9 @@ public struct Ed25519PrivateKey: Sendable {
 }
 
 /// A passphrase callback that refuses: without it libcrypto would prompt on the terminal.
-private let noPassphrase: @convention(c) (UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?) -> Int32 =
-    { _, _, _, _ in -1 }
+private let noPassphrase:
+    @convention(c) (UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?) -> Int32 =
+        { _, _, _, _ in -1 }
 
 private func readKeyFile(_ path: String) throws(DigestError) -> [UInt8] {
     var info = stat()

@@ -46,15 +46,19 @@ public enum GoBuildError: Error, CustomStringConvertible, Equatable {
         case .relativePath(let path):
             return "\(path): relative path given to the Go builder; the plan passes absolute paths"
         case .duplicateOutput(let path, let binaries):
-            return "binaries \(binaries.joined(separator: ", ")) would all be written to \(path); each binary × platform needs its own output"
+            return
+                "binaries \(binaries.joined(separator: ", ")) would all be written to \(path); each binary × platform needs its own output"
         case .unquotableLdflag(let word):
-            return "ldflags word \(word) contains whitespace and both quote characters; Go's -ldflags parser cannot take it"
+            return
+                "ldflags word \(word) contains whitespace and both quote characters; Go's -ldflags parser cannot take it"
         case .sandboxUnavailable(let reason):
-            return "--sandbox required, but the network sandbox (unshare -n) is unavailable: \(reason); use --sandbox auto or off"
+            return
+                "--sandbox required, but the network sandbox (unshare -n) is unavailable: \(reason); use --sandbox auto or off"
         case .packageNotFound(let binary, let package, let platform, let goError):
             return "package \(package) of binary \(binary) (\(platform)) not found: \(Self.oneLine(goError))"
         case .notAMainPackage(let binary, let package, let platform):
-            return "package \(package) of binary \(binary) (\(platform)) is not a main package; point the binary at a `package main` directory"
+            return
+                "package \(package) of binary \(binary) (\(platform)) is not a main package; point the binary at a `package main` directory"
         case .buildFailed(let binary, let package, let platform, let goError):
             return "go build of \(binary) for \(platform) (package \(package)) failed: \(Self.oneLine(goError))"
         case .outputFailed(let path, let reason):
@@ -65,10 +69,12 @@ public enum GoBuildError: Error, CustomStringConvertible, Equatable {
                 return "\(platform): no C compiler known for \(who); set cgo.\(platform).CC in the release config"
             }
             let install = package.map { "install the Debian package \($0)" } ?? "install a C compiler for \(platform)"
-            return "\(platform): C compiler \(compiler) not found on /usr/bin:/bin for \(who); \(install) or set cgo.\(platform).CC in the release config"
+            return
+                "\(platform): C compiler \(compiler) not found on /usr/bin:/bin for \(who); \(install) or set cgo.\(platform).CC in the release config"
         case .versionVariable(let target, let field, let problem):
             let receives = field.isEmpty ? "" : " (version.variables.\(field))"
-            return "\(target)\(receives): \(Self.oneLine(problem)); -X stamps only package-level string variables (var Name string)"
+            return
+                "\(target)\(receives): \(Self.oneLine(problem)); -X stamps only package-level string variables (var Name string)"
         }
     }
 

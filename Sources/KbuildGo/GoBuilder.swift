@@ -100,7 +100,8 @@ public struct GoBuilder: Sendable {
 
     /// Go splits -ldflags on whitespace and honours a quote only at the start of a word.
     static func quoteLdflag(_ word: String) throws -> String {
-        let needsQuotes = word.isEmpty || word.contains(where: { " \t\n\r".contains($0) }) || word.first == "'"
+        let needsQuotes =
+            word.isEmpty || word.contains(where: { " \t\n\r".contains($0) }) || word.first == "'"
             || word.first == "\""
         guard needsQuotes else { return word }
         if !word.contains("'") { return "'\(word)'" }
@@ -136,7 +137,8 @@ public struct GoBuilder: Sendable {
             let result = try await runner.run(command)
             if result.succeeded { return .success(unshare) }
             let detail = SubprocessRunner.tail(result.stderr, lines: 1)
-            return .failure(SandboxProblem(reason: detail.isEmpty ? "`\(command)` exited with status \(result.status)" : detail))
+            return .failure(
+                SandboxProblem(reason: detail.isEmpty ? "`\(command)` exited with status \(result.status)" : detail))
         } catch {
             return .failure(SandboxProblem(reason: "\(error)"))
         }
@@ -156,11 +158,16 @@ public struct GoBuilder: Sendable {
     /// output name Go would not derive unambiguously from the package build alone.
     static func groups(_ targets: [GoBuildTarget], combine: Bool) -> [Group] {
         guard combine else { return targets.map { Group(targets: [$0]) } }
-        struct Key: Hashable { var platform: Platform; var isStatic: Bool; var directory: String }
+        struct Key: Hashable {
+            var platform: Platform
+            var isStatic: Bool
+            var directory: String
+        }
         var order: [Key] = []
         var byKey: [Key: [GoBuildTarget]] = [:]
         for target in targets {
-            let key = Key(platform: target.platform, isStatic: target.isStatic, directory: Paths.parent(of: target.output))
+            let key = Key(
+                platform: target.platform, isStatic: target.isStatic, directory: Paths.parent(of: target.output))
             if byKey[key] == nil { order.append(key) }
             byKey[key, default: []].append(target)
         }
@@ -248,11 +255,13 @@ public struct GoBuilder: Sendable {
         for target in group.targets {
             // Grouped targets all have an output name (see `groups`); one without is built alone.
             guard let name = Self.goOutputName(target.package) else {
-                throw GoBuildError.notAMainPackage(binary: target.binary, package: target.package, platform: target.platform)
+                throw GoBuildError.notAMainPackage(
+                    binary: target.binary, package: target.package, platform: target.platform)
             }
             let built = directory + "/" + name + target.platform.executableSuffix
             guard FileManager.default.fileExists(atPath: built) else {
-                throw GoBuildError.notAMainPackage(binary: target.binary, package: target.package, platform: target.platform)
+                throw GoBuildError.notAMainPackage(
+                    binary: target.binary, package: target.package, platform: target.platform)
             }
             try Self.requireExecutable(built, target)
             try Self.install(built, as: target.output)
@@ -266,8 +275,9 @@ public struct GoBuilder: Sendable {
         let environment = Command.Environment.exact(environment(for: platform, isStatic: isStatic))
         let command =
             if let wrapper {
-                Command(wrapper, ["-n", toolchain.executable] + arguments, environment: environment,
-                        workingDirectory: settings.workspace)
+                Command(
+                    wrapper, ["-n", toolchain.executable] + arguments, environment: environment,
+                    workingDirectory: settings.workspace)
             } else {
                 Command(toolchain.executable, arguments, environment: environment, workingDirectory: settings.workspace)
             }
@@ -295,7 +305,9 @@ public struct GoBuilder: Sendable {
 
     private func prepareDirectories(_ targets: [GoBuildTarget]) throws {
         let state = settings.goState
-        var directories = ["\(state)/home", "\(state)/gopath/pkg/mod", "\(state)/tmp", settings.goCache ?? "\(state)/cache"]
+        var directories = [
+            "\(state)/home", "\(state)/gopath/pkg/mod", "\(state)/tmp", settings.goCache ?? "\(state)/cache",
+        ]
         directories += Set(targets.map { Paths.parent(of: $0.output) }).sorted()
         for directory in directories {
             do {
@@ -314,7 +326,8 @@ public struct GoBuilder: Sendable {
         defer { try? handle.close() }
         let magic = (try? handle.read(upToCount: 8)) ?? Data()
         if magic == Data("!<arch>\n".utf8) {
-            throw GoBuildError.notAMainPackage(binary: target.binary, package: target.package, platform: target.platform)
+            throw GoBuildError.notAMainPackage(
+                binary: target.binary, package: target.package, platform: target.platform)
         }
     }
 
@@ -324,7 +337,8 @@ public struct GoBuilder: Sendable {
             throw GoBuildError.outputFailed(path: output, reason: "chmod: \(String(cString: strerror(errno)))")
         }
         guard rename(built, output) == 0 else {
-            throw GoBuildError.outputFailed(path: output, reason: "rename into place: \(String(cString: strerror(errno)))")
+            throw GoBuildError.outputFailed(
+                path: output, reason: "rename into place: \(String(cString: strerror(errno)))")
         }
     }
 
@@ -342,9 +356,12 @@ public struct GoBuilder: Sendable {
             return .notAMainPackage(binary: target.binary, package: target.package, platform: target.platform)
         }
         if notFoundMarkers.contains(where: text.contains) {
-            return .packageNotFound(binary: target.binary, package: target.package, platform: target.platform, goError: text)
+            return .packageNotFound(
+                binary: target.binary, package: target.package, platform: target.platform, goError: text)
         }
-        let detail = text.isEmpty ? (result.signaled ? "killed by signal \(result.status)" : "exit status \(result.status)") : text
+        let detail =
+            text.isEmpty
+            ? (result.signaled ? "killed by signal \(result.status)" : "exit status \(result.status)") : text
         return .buildFailed(binary: target.binary, package: target.package, platform: target.platform, goError: detail)
     }
 

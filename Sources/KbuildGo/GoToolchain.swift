@@ -20,15 +20,18 @@ public struct GoToolchain: Sendable, Hashable {
     public static func locate(runner: any ProcessRunner, environment: [String: String]) async throws -> GoToolchain {
         let executable = try find(environment: environment)
         let probe = queryEnvironment(for: executable)
-        let versionOutput = try await query(runner, Command(executable, ["version"], environment: probe, workingDirectory: "/"))
+        let versionOutput = try await query(
+            runner, Command(executable, ["version"], environment: probe, workingDirectory: "/"))
         guard let version = parseVersion(versionOutput) else {
             throw GoBuildError.toolchainFailed(
-                command: "\(executable) version", detail: "unexpected output '\(versionOutput)'; expected 'go version go1.N.M os/arch'")
+                command: "\(executable) version",
+                detail: "unexpected output '\(versionOutput)'; expected 'go version go1.N.M os/arch'")
         }
         let goroot = try await query(
             runner, Command(executable, ["env", "GOROOT"], environment: probe, workingDirectory: "/"))
         guard goroot.hasPrefix("/") else {
-            throw GoBuildError.toolchainFailed(command: "\(executable) env GOROOT", detail: "unexpected output '\(goroot)'")
+            throw GoBuildError.toolchainFailed(
+                command: "\(executable) env GOROOT", detail: "unexpected output '\(goroot)'")
         }
         return GoToolchain(executable: executable, version: version, goroot: goroot)
     }
@@ -37,12 +40,15 @@ public struct GoToolchain: Sendable, Hashable {
     public func distList(runner: any ProcessRunner) async throws -> Set<Platform> {
         let output = try await Self.query(
             runner,
-            Command(executable, ["tool", "dist", "list"], environment: Self.queryEnvironment(for: executable), workingDirectory: "/"))
+            Command(
+                executable, ["tool", "dist", "list"], environment: Self.queryEnvironment(for: executable),
+                workingDirectory: "/"))
         var platforms = Set<Platform>()
         for line in output.split(separator: "\n") {
             let text = line.trimmingCharacters(in: .whitespaces)
             guard let platform = Platform(text) else {
-                throw GoBuildError.toolchainFailed(command: "\(executable) tool dist list", detail: "unexpected line '\(text)'")
+                throw GoBuildError.toolchainFailed(
+                    command: "\(executable) tool dist list", detail: "unexpected line '\(text)'")
             }
             platforms.insert(platform)
         }
@@ -81,7 +87,9 @@ public struct GoToolchain: Sendable, Hashable {
             return explicit.hasPrefix("/") ? explicit : FileManager.default.currentDirectoryPath + "/" + explicit
         }
         let path = environment["PATH"] ?? ""
-        guard let found = ExecutableLookup.find("go", path: path) else { throw GoBuildError.goNotFound(searchedPath: path) }
+        guard let found = ExecutableLookup.find("go", path: path) else {
+            throw GoBuildError.goNotFound(searchedPath: path)
+        }
         return found
     }
 
@@ -106,7 +114,8 @@ public struct GoToolchain: Sendable, Hashable {
         }
         guard result.succeeded else {
             let detail = SubprocessRunner.tail(result.stderr.isEmpty ? result.stdout : result.stderr)
-            throw GoBuildError.toolchainFailed(command: command.description, detail: detail.isEmpty ? "exit status \(result.status)" : detail)
+            throw GoBuildError.toolchainFailed(
+                command: command.description, detail: detail.isEmpty ? "exit status \(result.status)" : detail)
         }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -54,7 +54,8 @@ public struct VersionVariableCheck: Sendable {
     }
 
     func cacheKey(_ stamp: VersionStamp, _ mainPackages: [String]) -> String {
-        let parts = [toolchain.version, settings.workspace, settings.modMode.rawValue, settings.tags.joined(separator: ",")]
+        let parts =
+            [toolchain.version, settings.workspace, settings.modMode.rawValue, settings.tags.joined(separator: ",")]
             + stamp.assignments.map { "\($0.field.rawValue)=\($0.target)" } + mainPackages
         var hasher = Digest.Hasher(.sha256)
         for part in parts { hasher.update(Data("\(part.utf8.count):\(part)".utf8)) }
@@ -72,7 +73,8 @@ public struct VersionVariableCheck: Sendable {
     static func signature(_ path: String) -> String {
         var info = stat()
         guard stat(path, &info) == 0 else { return "gone" }
-        return "\(info.st_size)/\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)/\(info.st_ino)/\(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec)"
+        return
+            "\(info.st_size)/\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)/\(info.st_ino)/\(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec)"
     }
 
     /// The hermetic environment of the build, for the host platform.
@@ -107,7 +109,8 @@ public struct VersionVariableCheck: Sendable {
             probe, [directory] + files + ["--"] + names, environment: .exact(["PATH": "/usr/bin:/bin", "LANG": "C"]))
         let result = try await runner.run(command)
         guard result.succeeded else {
-            throw GoBuildError.toolchainFailed(command: command.description, detail: SubprocessRunner.tail(result.stderr))
+            throw GoBuildError.toolchainFailed(
+                command: command.description, detail: SubprocessRunner.tail(result.stderr))
         }
         var kinds: [String: String] = [:]
         for line in result.stdout.split(separator: "\n") {
@@ -119,7 +122,9 @@ public struct VersionVariableCheck: Sendable {
 
     func prepareState() throws {
         let state = settings.goState
-        for directory in ["\(state)/home", "\(state)/gopath/pkg/mod", "\(state)/tmp", settings.goCache ?? "\(state)/cache"] {
+        for directory in [
+            "\(state)/home", "\(state)/gopath/pkg/mod", "\(state)/tmp", settings.goCache ?? "\(state)/cache",
+        ] {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
     }
@@ -134,7 +139,8 @@ public struct VersionVariableCheck: Sendable {
         if FileManager.default.isExecutableFile(atPath: executable) { return executable }
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try FileOutput.writeAtomically(Data(Self.probeSource.utf8), to: directory + "/main.go", durable: false)
-        try FileOutput.writeAtomically(Data("module kbuild.local/probe\n\ngo 1.18\n".utf8), to: directory + "/go.mod", durable: false)
+        try FileOutput.writeAtomically(
+            Data("module kbuild.local/probe\n\ngo 1.18\n".utf8), to: directory + "/go.mod", durable: false)
         var environment = self.environment
         environment["GOFLAGS"] = "-mod=mod"
         environment["GOWORK"] = "off"  // the probe's directory lies under the workspace and its go.work
@@ -142,7 +148,9 @@ public struct VersionVariableCheck: Sendable {
         defer { unlink(temporary) }
         _ = try await GoToolchain.query(
             runner,
-            Command(toolchain.executable, ["build", "-o", temporary, "."], environment: .exact(environment), workingDirectory: directory))
+            Command(
+                toolchain.executable, ["build", "-o", temporary, "."], environment: .exact(environment),
+                workingDirectory: directory))
         guard rename(temporary, executable) == 0 else {
             throw GoBuildError.outputFailed(path: executable, reason: String(cString: strerror(errno)))
         }

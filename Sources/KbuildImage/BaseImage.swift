@@ -59,7 +59,8 @@ public struct BaseImage: Sendable, Hashable {
         if let plain = candidates.first(where: { $0.variant == nil }) { return plain }
         if platform.arch != "arm", let any = candidates.first { return any }
         throw .baseMissingPlatform(
-            base: path, platform: [platform.os, platform.arch, platform.ociVariant].compactMap { $0 }.joined(separator: "/"),
+            base: path,
+            platform: [platform.os, platform.arch, platform.ociVariant].compactMap { $0 }.joined(separator: "/"),
             available: images.map(\.platformName))
     }
 }
@@ -85,7 +86,8 @@ private struct Loader {
         do {
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         } catch {
-            throw ImageError.output(path: scratch, reason: "cannot create scratch directory: \(Escaping.reason(of: error))")
+            throw ImageError.output(
+                path: scratch, reason: "cannot create scratch directory: \(Escaping.reason(of: error))")
         }
         self.scratch = scratch
         do {
@@ -118,7 +120,9 @@ private struct Loader {
             default: detail = error.description
             }
             throw ImageError.invalidBase(
-                base: path, reason: "not a readable tarball (\(detail)); allowed: a docker-archive (docker save) or OCI-layout tarball")
+                base: path,
+                reason:
+                    "not a readable tarball (\(detail)); allowed: a docker-archive (docker save) or OCI-layout tarball")
         }
     }
 
@@ -147,7 +151,9 @@ private struct Loader {
 
     func json<T: Decodable>(_ type: T.Type, _ member: Member, name: String) throws(ImageError) -> T {
         // Checked first: Foundation leaks a read buffer on every empty file (found by hack/fuzz).
-        guard member.size > 0 else { throw .invalidBase(base: path, reason: "\(name) is empty; expected a JSON document") }
+        guard member.size > 0 else {
+            throw .invalidBase(base: path, reason: "\(name) is empty; expected a JSON document")
+        }
         guard member.size <= 16 << 20, let data = FileManager.default.contents(atPath: member.file) else {
             throw .invalidBase(base: path, reason: "\(name) is too large or unreadable for a JSON document")
         }
@@ -199,7 +205,8 @@ private struct Loader {
         let normalized = normalize(name)
         var hex = Paths.name(of: normalized)
         if hex.hasSuffix(".json") { hex.removeLast(5) }
-        let isHex = hex.utf8.count == 64 && hex.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+        let isHex =
+            hex.utf8.count == 64 && hex.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
         guard isHex, normalized == "blobs/sha256/" + hex || normalized == hex + ".json" else { return nil }
         return "sha256:" + hex
     }

@@ -3,7 +3,8 @@
 /// The release config's `images.registry`, `KUBE_DOCKER_REGISTRY` and every image name are checked here.
 public enum ImageName {
     /// What a registry may look like, for messages.
-    public static let registryHint = "expected lowercase host[:port][/path], e.g. registry.k8s.io or localhost:5000/team"
+    public static let registryHint =
+        "expected lowercase host[:port][/path], e.g. registry.k8s.io or localhost:5000/team"
 
     /// Throws unless `name` is a valid repository name.
     public static func validate(_ name: String, binary: String) throws(ImageError) {
@@ -45,7 +46,8 @@ public enum ImageName {
         let domain = hostParts[0]
         for label in domain.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         where !isDomainComponent(label) {
-            return "\"\(label)\" in \"\(domain)\" is not a lowercase host name part (a-z, 0-9, inner '-'); \(registryHint)"
+            return
+                "\"\(label)\" in \"\(domain)\" is not a lowercase host name part (a-z, 0-9, inner '-'); \(registryHint)"
         }
         if hostParts.count == 2 {
             let port = hostParts[1]
@@ -77,8 +79,9 @@ public enum ImageName {
             var end = index
             while end < bytes.count, !isAlnum(bytes[end]) { end += 1 }
             let separator = bytes[index..<end]
-            guard separator.elementsEqual(".".utf8) || separator.elementsEqual("_".utf8)
-                || separator.elementsEqual("__".utf8) || separator.allSatisfy({ $0 == UInt8(ascii: "-") })
+            guard
+                separator.elementsEqual(".".utf8) || separator.elementsEqual("_".utf8)
+                    || separator.elementsEqual("__".utf8) || separator.allSatisfy({ $0 == UInt8(ascii: "-") })
             else { return false }
             index = end
         }
@@ -92,6 +95,7 @@ public enum ImageName {
     }
 
     private static func isAlnum(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
     }
 }

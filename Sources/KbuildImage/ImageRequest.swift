@@ -90,7 +90,9 @@ public enum ImageTag {
             do {
                 tag = try Digest.file(binaryPath, .md5).hex
             } catch {
-                guard case .cannotRead(_, let reason) = error else { throw .unreadableBinary(path: binaryPath, reason: error.description) }
+                guard case .cannotRead(_, let reason) = error else {
+                    throw .unreadableBinary(path: binaryPath, reason: error.description)
+                }
                 throw .unreadableBinary(path: binaryPath, reason: reason)
             }
         case .version:

@@ -107,7 +107,8 @@ public struct ImageWriter: Sendable {
 
         func blobPath(_ digest: Digest) -> String { "blobs/sha256/" + digest.hex }
         let dockerManifest = [
-            DockerManifestEntry(config: blobPath(configDigest), repoTags: repoTags, layers: layers.map { blobPath($0.digest) })
+            DockerManifestEntry(
+                config: blobPath(configDigest), repoTags: repoTags, layers: layers.map { blobPath($0.digest) })
         ]
         // Legacy `repositories`: every repository → tag → top layer id (Docker 25: the top layer's diff_id hex).
         var repositories: [String: [String: String]] = [:]
@@ -133,7 +134,8 @@ public struct ImageWriter: Sendable {
             throw ImageError.output(path: request.dockerTagPath, reason: error.description)
         }
         return ImageResult(
-            repoTags: repoTags, tag: tag, tarball: tarball, size: written.size, sha256: try written.digests.sha256(of: tarball),
+            repoTags: repoTags, tag: tag, tarball: tarball, size: written.size,
+            sha256: try written.digests.sha256(of: tarball),
             dockerTagFile: request.dockerTagPath, imageID: configDigest)
     }
 }

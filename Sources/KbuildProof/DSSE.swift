@@ -11,18 +11,22 @@ public enum DSSE {
     }
 
     /// The envelope as one compact JSON object: `payload`, `payloadType`, `signatures` [{`keyid`, `sig`}].
-    public static func envelope(payload: Data, payloadType: String, key: Ed25519PrivateKey) throws(DigestError) -> Data {
+    public static func envelope(payload: Data, payloadType: String, key: Ed25519PrivateKey) throws(DigestError) -> Data
+    {
         let signature = try key.sign(pae(payloadType: payloadType, payload: payload))
         let envelope: JSONValue = [
             "payload": .string(payload.base64EncodedString()),
             "payloadType": .string(payloadType),
-            "signatures": [["keyid": .string(key.publicKey.keyID), "sig": .string(Data(signature).base64EncodedString())]],
+            "signatures": [
+                ["keyid": .string(key.publicKey.keyID), "sig": .string(Data(signature).base64EncodedString())]
+            ],
         ]
         return envelope.serialized()
     }
 
     /// An envelope's payload, when one of its signatures is `key`'s over it; nil otherwise.
-    public static func verifiedPayload(_ envelope: Data, key: Ed25519PublicKey) -> (payloadType: String, payload: Data)? {
+    public static func verifiedPayload(_ envelope: Data, key: Ed25519PublicKey) -> (payloadType: String, payload: Data)?
+    {
         guard let object = try? JSONSerialization.jsonObject(with: envelope) as? [String: Any],
             let type = object["payloadType"] as? String, let encoded = object["payload"] as? String,
             let payload = Data(base64Encoded: encoded), let signatures = object["signatures"] as? [[String: Any]]

@@ -22,7 +22,9 @@ public struct PackageURL: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A Go module, `pkg:golang/<module path>@<version>`: the path's last element is the name.
-    public static func golang(module path: String, version: String?, subpath: String? = nil, qualifiers: [String: String] = [:])
+    public static func golang(
+        module path: String, version: String?, subpath: String? = nil, qualifiers: [String: String] = [:]
+    )
         -> PackageURL
     {
         let segments = path.split(separator: "/").map(String.init)
@@ -40,7 +42,9 @@ public struct PackageURL: Sendable, Hashable, CustomStringConvertible {
         if let version { text += "@" + Self.encode(version, keep: ":") }
         let pairs = qualifiers.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }
         if !pairs.isEmpty {
-            text += "?" + pairs.map { "\($0.key.lowercased())=\(Self.encode($0.value, keep: ":/,"))" }
+            text +=
+                "?"
+                + pairs.map { "\($0.key.lowercased())=\(Self.encode($0.value, keep: ":/,"))" }
                 .joined(separator: "&")
         }
         if let subpath, !subpath.isEmpty {
@@ -52,7 +56,8 @@ public struct PackageURL: Sendable, Hashable, CustomStringConvertible {
     /// Percent-encodes all but the unreserved characters (and `keep`).
     static func encode(_ text: String, keep: String = "") -> String {
         let unreserved = Set(
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8).union(keep.utf8)
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8
+        ).union(keep.utf8)
         let hex = Array("0123456789ABCDEF".utf8)
         var out: [UInt8] = []
         for byte in text.utf8 {

@@ -124,7 +124,8 @@ public enum Provenance {
         ]
         // Derived from everything above, so two runs of one release share it and any change makes a new one.
         let invocation = Digest.of(
-            JSONValue.array([.array(subjects), buildDefinition]).serialized(), .sha256).hex
+            JSONValue.array([.array(subjects), buildDefinition]).serialized(), .sha256
+        ).hex
         let statement: JSONValue = [
             "_type": .string(statementType),
             "subject": .array(subjects),

@@ -92,7 +92,8 @@ public enum SBOM {
 
     /// The document namespace: project, version and the sha256 of every artifact and binary digest, sorted.
     public static func namespace(_ input: SBOMInput) -> String {
-        let lines = (input.artifacts.map { "\($0.sha256)  \($0.path)" } + input.binaries.map { "\($0.sha256)  \($0.key)" })
+        let lines =
+            (input.artifacts.map { "\($0.sha256)  \($0.path)" } + input.binaries.map { "\($0.sha256)  \($0.key)" })
             .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let digest = Digest.of(Data(lines.joined(separator: "\n").utf8), .sha256).hex
         return namespaceBase + PackageURL.encode("\(input.project)-\(input.version)") + "-" + digest
@@ -170,17 +171,20 @@ public enum SBOM {
             built.append(GoModule(path: "stdlib", version: info.goVersion))
             for module in built { relationships.append((id, "DEPENDS_ON", moduleID(module))) }
         }
-        let mainPaths = Set(binaries.flatMap { binary in
-            [binary.buildInfo?.main?.path].compactMap { $0 }
-                + (binary.buildInfo?.dependencies ?? []).filter { $0.version == GoModule.develVersion }.map(\.path)
-        })
+        let mainPaths = Set(
+            binaries.flatMap { binary in
+                [binary.buildInfo?.main?.path].compactMap { $0 }
+                    + (binary.buildInfo?.dependencies ?? []).filter { $0.version == GoModule.develVersion }.map(\.path)
+            })
         for module in moduleOrder.sorted() {
             let own = mainPaths.contains(module.path)
             var package = basePackage(
                 id: modules[module] ?? "", name: module.path, version: module.version,
                 supplier: own ? supplier : moduleSupplier(module.path))
             package["licenseDeclared"] = .string(
-                own ? declared : module.path == "stdlib" ? "BSD-3-Clause" : input.moduleLicenses[module.path] ?? "NOASSERTION")
+                own
+                    ? declared
+                    : module.path == "stdlib" ? "BSD-3-Clause" : input.moduleLicenses[module.path] ?? "NOASSERTION")
             package["primaryPackagePurpose"] = "LIBRARY"
             package["externalRefs"] = purlRef(.golang(module: module.path, version: module.version))
             packages.append(.object(package))
@@ -198,12 +202,18 @@ public enum SBOM {
             ],
             "packages": .array(packages),
             "relationships": .array(
-                relationships.map { ["spdxElementId": .string($0.0), "relationshipType": .string($0.1), "relatedSpdxElement": .string($0.2)] }),
+                relationships.map {
+                    [
+                        "spdxElementId": .string($0.0), "relationshipType": .string($0.1),
+                        "relatedSpdxElement": .string($0.2),
+                    ]
+                }),
         ]
         return document.serialized(pretty: true) + Data("\n".utf8)
     }
 
-    private static func basePackage(id: String, name: String, version: String, supplier: String) -> [String: JSONValue] {
+    private static func basePackage(id: String, name: String, version: String, supplier: String) -> [String: JSONValue]
+    {
         [
             "SPDXID": .string(id), "name": .string(name), "versionInfo": .string(version),
             "supplier": .string(supplier), "downloadLocation": "NOASSERTION", "filesAnalyzed": false,
@@ -212,7 +222,12 @@ public enum SBOM {
     }
 
     private static func purlRef(_ purl: PackageURL) -> JSONValue {
-        [["referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": .string(purl.description)]]
+        [
+            [
+                "referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
+                "referenceLocator": .string(purl.description),
+            ]
+        ]
     }
 
     private static func purpose(of kind: String) -> String {
@@ -253,7 +268,8 @@ struct SPDXIdentifiers {
     private var used: Set<String> = []
 
     mutating func make(_ label: String) -> String {
-        let cleaned = String(label.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") ? $0 : "-" })
+        let cleaned = String(
+            label.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") ? $0 : "-" })
         var id = "SPDXRef-" + cleaned
         var suffix = 2
         while used.contains(id) {

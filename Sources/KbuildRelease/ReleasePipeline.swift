@@ -48,7 +48,8 @@ public struct ReleasePipeline: Sendable {
             }
             try await runner.run(ImagesStep(), &draft)
             try await runner.run(
-                phase: "package", Self.packageSteps, outputs: PublishStep.outputs(of: plan, signed: options.proof.signingKey != nil), &draft)
+                phase: "package", Self.packageSteps,
+                outputs: PublishStep.outputs(of: plan, signed: options.proof.signingKey != nil), &draft)
             return draft.artifacts
         }
     }
@@ -73,15 +74,19 @@ public struct ReleasePipeline: Sendable {
         try await StepRunner.locked(context(progress)) { runner in
             var draft = try runner.draft()
             try await runner.run(MergeStep(directories: directories), &draft)
-            let merged = Dictionary(uniqueKeysWithValues: try plan.images.map { ($0.tarball, try ShardStep.sha256(of: $0.tarball)) })
+            let merged = Dictionary(
+                uniqueKeysWithValues: try plan.images.map { ($0.tarball, try ShardStep.sha256(of: $0.tarball)) })
             try await runner.run(ImagesStep(), &draft)
             for image in draft.images where merged[image.tarball] != image.sha256 {
                 throw ReleaseError.shard(
                     path: plan.relative(image.tarball),
-                    problem: "written here as sha256 \(image.sha256), the shard's is \(merged[image.tarball] ?? "missing"); shards and merge need the same kbuild")
+                    problem:
+                        "written here as sha256 \(image.sha256), the shard's is \(merged[image.tarball] ?? "missing"); shards and merge need the same kbuild"
+                )
             }
             try await runner.run(
-                phase: "package", Self.packageSteps, outputs: PublishStep.outputs(of: plan, signed: options.proof.signingKey != nil), &draft)
+                phase: "package", Self.packageSteps,
+                outputs: PublishStep.outputs(of: plan, signed: options.proof.signingKey != nil), &draft)
             return draft.artifacts
         }
     }

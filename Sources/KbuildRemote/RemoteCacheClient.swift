@@ -113,7 +113,8 @@ public struct RemoteCacheClient: Sendable {
         guard let target = URL(string: url(path)) else {
             throw .unreachable(url: url(path), reason: "not a valid URL")
         }
-        var request = URLRequest(url: target, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: connectTimeout)
+        var request = URLRequest(
+            url: target, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: connectTimeout)
         request.httpMethod = method
         if path.hasPrefix("ac/") { request.setValue("application/json", forHTTPHeaderField: "Accept") }
         return request
@@ -141,10 +142,12 @@ public struct RemoteCacheClient: Sendable {
             throw .io(path: file ?? address, reason: reason)
         case .failed(let code, let domain, let detail):
             guard domain == NSURLErrorDomain else {
-                throw .unreachable(url: address, reason: "\(request.httpMethod ?? "request") failed (\(domain) \(code))")
+                throw .unreachable(
+                    url: address, reason: "\(request.httpMethod ?? "request") failed (\(domain) \(code))")
             }
             let known = URLError.Code(rawValue: code).flatMap(describe)
-            throw .unreachable(url: address, reason: known ?? detail.map { "network error: \($0)" } ?? "network error \(code)")
+            throw .unreachable(
+                url: address, reason: known ?? detail.map { "network error: \($0)" } ?? "network error \(code)")
         }
     }
 
@@ -152,7 +155,9 @@ public struct RemoteCacheClient: Sendable {
     /// nil for codes without a fixed meaning.
     private func describe(_ code: URLError.Code) -> String? {
         switch code {
-        case .timedOut: return "no answer within \(Self.seconds(connectTimeout)) s (or the transfer took over \(Self.seconds(transferTimeout)) s)"
+        case .timedOut:
+            return
+                "no answer within \(Self.seconds(connectTimeout)) s (or the transfer took over \(Self.seconds(transferTimeout)) s)"
         case .cannotConnectToHost: return "connection refused"
         case .cannotFindHost, .dnsLookupFailed: return "unknown host"
         case .networkConnectionLost: return "connection lost"
@@ -197,7 +202,8 @@ public struct RemoteCacheClient: Sendable {
         }
         task.resume()
         semaphore.wait()
-        return slot.value.withLock { $0 } ?? .failed(code: URLError.unknown.rawValue, domain: NSURLErrorDomain, detail: nil)
+        return slot.value.withLock { $0 }
+            ?? .failed(code: URLError.unknown.rawValue, domain: NSURLErrorDomain, detail: nil)
     }
 
     /// Where a completion handler leaves its outcome for the waiting thread.

@@ -10,7 +10,9 @@ extension DiffWalker {
             return
         }
         for key in Set(globalA.keys).union(globalB.keys).sorted() where globalA[key] != globalB[key] {
-            add(Difference(.changed, path, "pax global \(key)", a: globalA[key] ?? "(none)", b: globalB[key] ?? "(none)"))
+            add(
+                Difference(
+                    .changed, path, "pax global \(key)", a: globalA[key] ?? "(none)", b: globalB[key] ?? "(none)"))
         }
         var byNameA: [String: RawTarEntry] = [:]
         var byNameB: [String: RawTarEntry] = [:]
@@ -36,11 +38,17 @@ extension DiffWalker {
 
         let orderA = entriesA.map(\.name).filter { byNameB[$0] != nil }
         let orderB = entriesB.map(\.name).filter { byNameA[$0] != nil }
-        if orderA != orderB, let index = zip(orderA, orderB).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
+        if orderA != orderB,
+            let index = zip(orderA, orderB).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset
+        {
             add(
                 Difference(
-                    .changed, path, "entry order", a: "#\(index + 1) \(orderA[index]), then \(orderA.dropFirst(index + 1).prefix(2).joined(separator: ", "))",
-                    b: "#\(index + 1) \(orderB[index]), then \(orderB.dropFirst(index + 1).prefix(2).joined(separator: ", "))"))
+                    .changed, path, "entry order",
+                    a:
+                        "#\(index + 1) \(orderA[index]), then \(orderA.dropFirst(index + 1).prefix(2).joined(separator: ", "))",
+                    b:
+                        "#\(index + 1) \(orderB[index]), then \(orderB.dropFirst(index + 1).prefix(2).joined(separator: ", "))"
+                ))
         }
         for name in orderA where !full {
             guard let entryA = byNameA[name], let entryB = byNameB[name] else { continue }
@@ -52,7 +60,9 @@ extension DiffWalker {
         }
     }
 
-    private mutating func entry(_ entryA: RawTarEntry, _ a: Data, _ entryB: RawTarEntry, _ b: Data, path: String, depth: Int) async {
+    private mutating func entry(
+        _ entryA: RawTarEntry, _ a: Data, _ entryB: RawTarEntry, _ b: Data, path: String, depth: Int
+    ) async {
         let fields: [(String, String, String)] = [
             ("type", String(entryA.type), String(entryB.type)),
             ("mode", String(entryA.mode, radix: 8), String(entryB.mode, radix: 8)),
@@ -65,7 +75,9 @@ extension DiffWalker {
             add(Difference(.changed, path, field, a: valueA, b: valueB))
         }
         for key in Set(entryA.pax.keys).union(entryB.pax.keys).sorted() where entryA.pax[key] != entryB.pax[key] {
-            add(Difference(.changed, path, "pax \(key)", a: entryA.pax[key] ?? "(none)", b: entryB.pax[key] ?? "(none)"))
+            add(
+                Difference(.changed, path, "pax \(key)", a: entryA.pax[key] ?? "(none)", b: entryB.pax[key] ?? "(none)")
+            )
         }
         let dataA = a[entryA.data]
         let dataB = b[entryB.data]
@@ -80,7 +92,8 @@ extension DiffWalker {
 
     /// Config then layers, as `blobs/sha256/<hex>` entry names, from a docker-archive manifest.json.
     static func manifestBlobs(_ data: Data) -> [String] {
-        guard let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]], let first = list.first else {
+        guard let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]], let first = list.first
+        else {
             return []
         }
         return [first["Config"] as? String].compactMap { $0 } + (first["Layers"] as? [String] ?? [])
@@ -115,7 +128,9 @@ extension DiffWalker {
             }
         case (let listA as [Any], let listB as [Any]):
             for index in 0..<max(listA.count, listB.count) {
-                walk(index < listA.count ? listA[index] : nil, index < listB.count ? listB[index] : nil, key: "\(key)[\(index)]", path: path)
+                walk(
+                    index < listA.count ? listA[index] : nil, index < listB.count ? listB[index] : nil,
+                    key: "\(key)[\(index)]", path: path)
             }
         default:
             let textA = Self.compact(a)
@@ -129,7 +144,9 @@ extension DiffWalker {
 
     private static func compact(_ value: Any?) -> String {
         guard let value else { return "(none)" }
-        if let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes]) {
+        if let data = try? JSONSerialization.data(
+            withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])
+        {
             return String(decoding: data, as: UTF8.self)
         }
         return "\(value)"
@@ -154,7 +171,8 @@ extension DiffWalker {
         defer { unlink(file) }
         // `go version` skips files without an execute bit.
         guard FileManager.default.createFile(atPath: file, contents: bytes, attributes: [.posixPermissions: 0o755]),
-            let result = try? await differ.runner.run(Command(go, ["version", "-m", file], environment: .inherit(overrides: ["GOFLAGS": nil]))),
+            let result = try? await differ.runner.run(
+                Command(go, ["version", "-m", file], environment: .inherit(overrides: ["GOFLAGS": nil]))),
             result.succeeded
         else { return nil }
         var info: [String: String] = [:]

@@ -21,7 +21,8 @@ public struct BinaryFormat: Sendable, Hashable, CustomStringConvertible {
         if bytes.starts(with: [0x7f, 0x45, 0x4c, 0x46]), bytes.count >= 20 {
             let is64 = bytes[4] == 2
             let littleEndian = bytes[5] == 1
-            let machine = littleEndian ? UInt16(bytes[18]) | UInt16(bytes[19]) << 8 : UInt16(bytes[19]) | UInt16(bytes[18]) << 8
+            let machine =
+                littleEndian ? UInt16(bytes[18]) | UInt16(bytes[19]) << 8 : UInt16(bytes[19]) | UInt16(bytes[18]) << 8
             return BinaryFormat(container: .elf, arch: elfArch(machine, is64: is64, littleEndian: littleEndian))
         }
         if bytes.starts(with: [0x4d, 0x5a]), bytes.count >= 0x40 {

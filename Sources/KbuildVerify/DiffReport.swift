@@ -38,7 +38,8 @@ public struct DiffReport: Sendable, Codable {
     /// The human table: change, where, what, A, B.
     public func table() -> String {
         guard !identical else { return "identical: \(Escaped.line(a)) and \(Escaped.line(b))\n" }
-        let rows = [["CHANGE", "WHERE", "WHAT", "A", "B"]]
+        let rows =
+            [["CHANGE", "WHERE", "WHAT", "A", "B"]]
             + differences.map { [$0.change.rawValue, $0.path, $0.field, Self.cell($0.a), Self.cell($0.b)] }
         var widths = [Int](repeating: 0, count: 5)
         for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
@@ -47,7 +48,9 @@ public struct DiffReport: Sendable, Codable {
         for row in rows {
             var line = ""
             for (index, cell) in row.enumerated() {
-                line += index == row.count - 1 ? cell : cell.padding(toLength: max(widths[index], cell.count), withPad: " ", startingAt: 0) + "  "
+                line +=
+                    index == row.count - 1
+                    ? cell : cell.padding(toLength: max(widths[index], cell.count), withPad: " ", startingAt: 0) + "  "
             }
             out += Escaped.line(line.trimmingCharacters(in: .whitespaces)) + "\n"
         }

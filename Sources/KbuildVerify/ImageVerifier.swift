@@ -103,7 +103,11 @@ struct ImageVerifier {
             fail("tag \(tag) is not the md5 of the binary inside (\(layerMD5))")
         }
         guard failures.isEmpty else { return failures }
-        return [.ok("image", subject, "\(tags.first ?? "no tag"), linux/\(expected.arch), blobs match, binary md5 \(layerMD5 ?? "-")")]
+        return [
+            .ok(
+                "image", subject,
+                "\(tags.first ?? "no tag"), linux/\(expected.arch), blobs match, binary md5 \(layerMD5 ?? "-")")
+        ]
     }
 
     private func md5(of entry: String, inLayer layer: Data) -> String? {

@@ -42,7 +42,8 @@ enum RawTar {
                 return slice.prefix { $0 != 0 }
             }
             func text(_ start: Int, _ length: Int) -> String { String(decoding: field(start, length), as: UTF8.self) }
-            let type = Character(UnicodeScalar(block[block.startIndex + 156] == 0 ? 0x30 : block[block.startIndex + 156]))
+            let type = Character(
+                UnicodeScalar(block[block.startIndex + 156] == 0 ? 0x30 : block[block.startIndex + 156]))
             let size = number(block.dropFirst(124).prefix(12))
             let start = offset + 512
             let end = start + Int(clamping: size)

@@ -13,7 +13,8 @@ public struct ReleaseDiffer: Sendable {
 
     public init(runner: any ProcessRunner = SubprocessRunner(), environment: [String: String], limit: Int = 500) {
         self.runner = runner
-        self.go = environment["GO"].flatMap { $0.isEmpty ? nil : $0 }
+        self.go =
+            environment["GO"].flatMap { $0.isEmpty ? nil : $0 }
             ?? ExecutableLookup.find("go", path: environment["PATH"] ?? "/usr/bin:/bin")
         self.limit = limit
     }
@@ -23,7 +24,8 @@ public struct ReleaseDiffer: Sendable {
         let kindA = try Self.kind(a)
         let kindB = try Self.kind(b)
         guard kindA == kindB else {
-            throw .incomparable(a: a, b: b, reason: "one is a directory, the other a file; give two directories or two files")
+            throw .incomparable(
+                a: a, b: b, reason: "one is a directory, the other a file; give two directories or two files")
         }
         let scratch: String
         do { scratch = try Scratch.make("kbuild-diff") } catch {
@@ -43,7 +45,8 @@ public struct ReleaseDiffer: Sendable {
     static func kind(_ path: String) throws(VerifyError) -> Bool {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw .unreadable(path: path, reason: "no such file or directory; expected a release directory, a tarball or a binary")
+            throw .unreadable(
+                path: path, reason: "no such file or directory; expected a release directory, a tarball or a binary")
         }
         return isDirectory.boolValue
     }
@@ -81,7 +84,8 @@ struct DiffWalker {
         for name in filesA.subtracting(filesB).sorted() { add(Difference(.removed, name, "file")) }
         for name in filesB.subtracting(filesA).sorted() { add(Difference(.added, name, "file")) }
         for name in filesA.intersection(filesB).sorted() where !full {
-            await content(try ReleaseDiffer.read(a + "/" + name), try ReleaseDiffer.read(b + "/" + name), path: name, depth: 0)
+            await content(
+                try ReleaseDiffer.read(a + "/" + name), try ReleaseDiffer.read(b + "/" + name), path: name, depth: 0)
         }
     }
 
@@ -150,20 +154,29 @@ struct DiffWalker {
                         .changed, path, "gzip trailer", a: "crc32 \(headerA.trailerCRC) size \(headerA.trailerSize)",
                         b: "crc32 \(headerB.trailerCRC) size \(headerB.trailerSize)"))
             }
-            add(Difference(.changed, path, "gzip stream", a: "\(a.count) bytes", b: "\(b.count) bytes (one does not decompress)"))
+            add(
+                Difference(
+                    .changed, path, "gzip stream", a: "\(a.count) bytes",
+                    b: "\(b.count) bytes (one does not decompress)"))
             return
         }
         if plainA == plainB {
-            if let headerA = GzipHeader(a), let headerB = GzipHeader(b), headerA.fields.elementsEqual(headerB.fields, by: ==) {
+            if let headerA = GzipHeader(a), let headerB = GzipHeader(b),
+                headerA.fields.elementsEqual(headerB.fields, by: ==)
+            {
                 if headerA.trailerCRC != headerB.trailerCRC || headerA.trailerSize != headerB.trailerSize {
                     // Same content yet another CRC-32 or size: the trailer itself was altered.
                     add(
                         Difference(
-                            .changed, path, "gzip trailer", a: "crc32 \(headerA.trailerCRC) size \(headerA.trailerSize)",
+                            .changed, path, "gzip trailer",
+                            a: "crc32 \(headerA.trailerCRC) size \(headerA.trailerSize)",
                             b: "crc32 \(headerB.trailerCRC) size \(headerB.trailerSize)"))
                 } else {
                     // Same content, same header and trailer: the compressor or its level differ.
-                    add(Difference(.changed, path, "gzip compressed bytes (same content)", a: "\(a.count) bytes", b: "\(b.count) bytes"))
+                    add(
+                        Difference(
+                            .changed, path, "gzip compressed bytes (same content)", a: "\(a.count) bytes",
+                            b: "\(b.count) bytes"))
                 }
             }
             return
@@ -190,7 +203,8 @@ struct DiffWalker {
         let offset = zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(a.count, b.count)
         func around(_ data: Data) -> String {
             let slice = data.dropFirst(offset).prefix(8)
-            return "offset \(offset): " + (slice.isEmpty ? "(end)" : slice.map { String(format: "%02x", $0) }.joined(separator: " "))
+            return "offset \(offset): "
+                + (slice.isEmpty ? "(end)" : slice.map { String(format: "%02x", $0) }.joined(separator: " "))
                 + (a.count != b.count ? ", \(data.count) bytes" : "")
         }
         add(Difference(.changed, path, "bytes", a: around(a), b: around(b)))
@@ -209,4 +223,3 @@ struct DiffWalker {
         }
     }
 }
-

@@ -25,14 +25,17 @@ struct ReleaseFiles: Sendable {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
         else {
-            throw .unreadable(path: directory, reason: "no such release directory; expected _output/release-tars of a release")
+            throw .unreadable(
+                path: directory, reason: "no such release directory; expected _output/release-tars of a release")
         }
         guard let all = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
-            throw .unreadable(path: directory, reason: "cannot list the directory; expected a readable release directory")
+            throw .unreadable(
+                path: directory, reason: "cannot list the directory; expected a readable release directory")
         }
         names = all.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         // The project is the prefix of the src tarball (`<project>-src.tar.gz`), else Kubernetes' default.
-        project = names.first { $0.hasSuffix("-src.tar.gz") }.map { String($0.dropLast("-src.tar.gz".count)) }
+        project =
+            names.first { $0.hasSuffix("-src.tar.gz") }.map { String($0.dropLast("-src.tar.gz".count)) }
             ?? "kubernetes"
     }
 

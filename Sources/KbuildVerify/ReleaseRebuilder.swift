@@ -35,21 +35,27 @@ public struct ReleaseRebuilder: Sendable {
     }
 
     /// Rebuilds and compares; the report is empty when the rebuild is byte-identical.
-    public func rebuild(progress: @Sendable (String) -> Void = { _ in }) async throws(VerifyError) -> (DiffReport, Conditions) {
+    public func rebuild(progress: @Sendable (String) -> Void = { _ in }) async throws(VerifyError) -> (
+        DiffReport, Conditions
+    ) {
         let files = try ReleaseFiles(directory: directory)
         let src = "\(files.project)-src.tar.gz"
         guard files.names.contains(src), let recorded = SourceVerifier.recorded(in: files.path(src)),
             let commit = recorded.commit, !commit.isEmpty
         else {
-            throw .rebuild(culprit: files.path(src), reason: "missing or without KUBE_GIT_COMMIT in .kube-git-version; --rebuild needs the release commit")
+            throw .rebuild(
+                culprit: files.path(src),
+                reason: "missing or without KUBE_GIT_COMMIT in .kube-git-version; --rebuild needs the release commit")
         }
         // The release's inputs that are not in the commit: its source date (every tar entry carries it),
         // its platforms and its registry (artifacts.json).
         let sourceDate = recorded.entries.first?.mtime ?? 0
         let artifacts = files.artifacts().list
-        let platforms = Set(artifacts.filter { $0.kind != "image" }.compactMap { artifact in
-            artifact.os.flatMap { os in artifact.arch.map { "\(os)/\($0)" } }
-        }).sorted()
+        let platforms = Set(
+            artifacts.filter { $0.kind != "image" }.compactMap { artifact in
+                artifact.os.flatMap { os in artifact.arch.map { "\(os)/\($0)" } }
+            }
+        ).sorted()
         var overrides: [String: String] = ["SOURCE_DATE_EPOCH": String(sourceDate)]
         let recordedEnvironment = Self.recordedEnvironment(files)
         if let recordedEnvironment {
@@ -60,7 +66,8 @@ public struct ReleaseRebuilder: Sendable {
         }
         // Without a provenance, the registry is read back from the image names.
         if recordedEnvironment == nil, let reference = artifacts.first(where: { $0.image != nil })?.image,
-            let repository = reference.split(separator: ":").dropLast().joined(separator: ":").split(separator: "/").dropLast().joined(separator: "/") as String?,
+            let repository = reference.split(separator: ":").dropLast().joined(separator: ":").split(separator: "/")
+                .dropLast().joined(separator: "/") as String?,
             !repository.isEmpty
         {
             overrides["KUBE_DOCKER_REGISTRY"] = repository
@@ -68,7 +75,9 @@ public struct ReleaseRebuilder: Sendable {
 
         let repository = try? await runner.run(Command("git", ["-C", workspace, "rev-parse", "--git-dir"]))
         guard repository?.succeeded == true else {
-            throw .rebuild(culprit: workspace, reason: "not a git repository; --rebuild needs the repository the release was made from (-C DIR)")
+            throw .rebuild(
+                culprit: workspace,
+                reason: "not a git repository; --rebuild needs the repository the release was made from (-C DIR)")
         }
         let temporary: String
         do { temporary = try Scratch.make("kbuild-rebuild") } catch {

@@ -32,7 +32,8 @@ public struct ReleaseVerifier: Sendable {
         var checks: [VerifyCheck] = []
         let (artifacts, problem) = files.artifacts()
         let listed = Dictionary(
-            (files.sums("SHA256SUMS", hexLength: 64)?.sums ?? []).map { ($0.name, $0.hex) }, uniquingKeysWith: { a, _ in a })
+            (files.sums("SHA256SUMS", hexLength: 64)?.sums ?? []).map { ($0.name, $0.hex) },
+            uniquingKeysWith: { a, _ in a })
         let facts = releaseFacts(files: files, artifacts: artifacts, sha256: listed)
 
         // Hashing every file and opening every tarball are independent: one pool does both.
@@ -40,19 +41,20 @@ public struct ReleaseVerifier: Sendable {
         let tarballs = files.tarballs.compactMap { name in byName[name].map { (files.path(name), $0) } }
         let summed = files.summed.map { ($0, files.path($0)) }
         let work = Array(0..<(summed.count + tarballs.count))
-        let results: [Outcome] = (try? await concurrentMap(work, limit: jobs) { index -> Outcome in
-            if index < summed.count {
-                do {
-                    let digests = try Digest.both(summed[index].1)
-                    return .digests(summed[index].0, digests.sha256, digests.sha512)
-                } catch {
-                    return .checks([.fail("files", summed[index].0, "cannot be read: \(error)")], [])
+        let results: [Outcome] =
+            (try? await concurrentMap(work, limit: jobs) { index -> Outcome in
+                if index < summed.count {
+                    do {
+                        let digests = try Digest.both(summed[index].1)
+                        return .digests(summed[index].0, digests.sha256, digests.sha512)
+                    } catch {
+                        return .checks([.fail("files", summed[index].0, "cannot be read: \(error)")], [])
+                    }
                 }
-            }
-            let (path, artifact) = tarballs[index - summed.count]
-            let verified = TarballVerifier(facts: facts).verify(path, artifact: artifact)
-            return .checks(verified.checks, verified.images)
-        }) ?? []
+                let (path, artifact) = tarballs[index - summed.count]
+                let verified = TarballVerifier(facts: facts).verify(path, artifact: artifact)
+                return .checks(verified.checks, verified.images)
+            }) ?? []
         var actual: [String: (sha256: String, sha512: String)] = [:]
         var tarballChecks: [VerifyCheck] = []
         var verifiedImages: Set<String> = []
@@ -102,15 +104,21 @@ public struct ReleaseVerifier: Sendable {
                 listed.insert(sum.name)
                 if algorithm == "sha256" { listed256[sum.name] = sum.hex }
                 guard let digests = actual[sum.name] else {
-                    let reason = files.names.contains(sum.name)
+                    let reason =
+                        files.names.contains(sum.name)
                         ? "is release bookkeeping, yet listed in \(file); the sums list the tarballs and the SBOM"
                         : "listed in \(file) but missing from the directory"
                     checks.append(.fail(algorithm, sum.name, reason))
                     continue
                 }
                 let have = algorithm == "sha256" ? digests.sha256 : digests.sha512
-                if have == sum.hex { good += 1 } else {
-                    checks.append(.fail(algorithm, sum.name, "\(file) says \(sum.hex.prefix(16))…, the file has \(have.prefix(16))…"))
+                if have == sum.hex {
+                    good += 1
+                } else {
+                    checks.append(
+                        .fail(
+                            algorithm, sum.name, "\(file) says \(sum.hex.prefix(16))…, the file has \(have.prefix(16))…"
+                        ))
                 }
             }
             for extra in files.summed where !listed.contains(extra) {
@@ -124,7 +132,9 @@ public struct ReleaseVerifier: Sendable {
         for name in files.names where name.hasSuffix(".sha256") || name.hasSuffix(".sha512") {
             let is256 = name.hasSuffix(".sha256")
             let target = String(name.dropLast(7))
-            let text = (FileManager.default.contents(atPath: files.path(name)).map { String(decoding: $0, as: UTF8.self) } ?? "")
+            let text =
+                (FileManager.default.contents(atPath: files.path(name)).map { String(decoding: $0, as: UTF8.self) }
+                ?? "")
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             guard let digests = actual[target] else {
                 checks.append(.fail("files", name, "names \(target), which is not in the directory"))
@@ -132,7 +142,10 @@ public struct ReleaseVerifier: Sendable {
             }
             let have = is256 ? digests.sha256 : digests.sha512
             if text.split(separator: " ").first.map(String.init) != have {
-                checks.append(.fail(is256 ? "sha256" : "sha512", target, "\(name) says \(text.prefix(16))…, the file has \(have.prefix(16))…"))
+                checks.append(
+                    .fail(
+                        is256 ? "sha256" : "sha512", target,
+                        "\(name) says \(text.prefix(16))…, the file has \(have.prefix(16))…"))
             }
         }
         for tarball in files.tarballs {
@@ -141,30 +154,42 @@ public struct ReleaseVerifier: Sendable {
             }
         }
         let single = files.names.filter { $0.hasSuffix(".sha256") || $0.hasSuffix(".sha512") }.count
-        checks.append(.ok("files", files.directory, "\(files.summed.count) files, \(single) .sha256/.sha512 files checked"))
+        checks.append(
+            .ok("files", files.directory, "\(files.summed.count) files, \(single) .sha256/.sha512 files checked"))
         return (listed256, checks)
     }
 
-    private func checkArtifacts(_ artifacts: [ReleaseArtifact], files: ReleaseFiles, sha256: [String: String]) -> [VerifyCheck] {
+    private func checkArtifacts(_ artifacts: [ReleaseArtifact], files: ReleaseFiles, sha256: [String: String])
+        -> [VerifyCheck]
+    {
         var checks: [VerifyCheck] = []
         let listed = Set(artifacts.filter { $0.path.hasPrefix("release-tars/") }.map(\.name))
         for artifact in artifacts where artifact.path.hasPrefix("release-tars/") {
             guard files.names.contains(artifact.name) else {
-                checks.append(.fail("artifacts", artifact.name, "listed in artifacts.json but missing from the directory"))
+                checks.append(
+                    .fail("artifacts", artifact.name, "listed in artifacts.json but missing from the directory"))
                 continue
             }
             if let digest = sha256[artifact.name], digest != artifact.sha256 {
-                checks.append(.fail("artifacts", artifact.name, "artifacts.json says sha256 \(artifact.sha256.prefix(16))…, SHA256SUMS \(digest.prefix(16))…"))
+                checks.append(
+                    .fail(
+                        "artifacts", artifact.name,
+                        "artifacts.json says sha256 \(artifact.sha256.prefix(16))…, SHA256SUMS \(digest.prefix(16))…"))
             }
-            let size = (try? FileManager.default.attributesOfItem(atPath: files.path(artifact.name))[.size] as? Int64) ?? -1
+            let size =
+                (try? FileManager.default.attributesOfItem(atPath: files.path(artifact.name))[.size] as? Int64) ?? -1
             if size != artifact.size {
-                checks.append(.fail("artifacts", artifact.name, "artifacts.json says \(artifact.size) bytes, the file has \(size)"))
+                checks.append(
+                    .fail(
+                        "artifacts", artifact.name, "artifacts.json says \(artifact.size) bytes, the file has \(size)"))
             }
         }
         for tarball in files.tarballs where !listed.contains(tarball) {
             checks.append(.fail("artifacts", tarball, "is not listed in artifacts.json"))
         }
-        if checks.isEmpty { checks.append(.ok("artifacts", "artifacts.json", "\(artifacts.count) artifacts, sizes and digests match")) }
+        if checks.isEmpty {
+            checks.append(.ok("artifacts", "artifacts.json", "\(artifacts.count) artifacts, sizes and digests match"))
+        }
         return checks
     }
 
@@ -178,9 +203,16 @@ public struct ReleaseVerifier: Sendable {
             guard FileManager.default.fileExists(atPath: path) else { continue }
             let digest = try? Digest.file(path, .sha256).hex
             if digest != artifact.sha256 {
-                checks.append(.fail("image", artifact.path, "sha256 \(digest?.prefix(16) ?? "unreadable")…, artifacts.json says \(artifact.sha256.prefix(16))…"))
+                checks.append(
+                    .fail(
+                        "image", artifact.path,
+                        "sha256 \(digest?.prefix(16) ?? "unreadable")…, artifacts.json says \(artifact.sha256.prefix(16))…"
+                    ))
             } else if let digest, verified.contains(digest) {
-                checks.append(.ok("image", artifact.path, "identical to the copy verified in its server tarball (sha256 \(digest.prefix(16))…)"))
+                checks.append(
+                    .ok(
+                        "image", artifact.path,
+                        "identical to the copy verified in its server tarball (sha256 \(digest.prefix(16))…)"))
                 continue
             }
             let binary = String(Paths.name(of: artifact.path).dropLast(4))
@@ -192,12 +224,15 @@ public struct ReleaseVerifier: Sendable {
             }
             checks += ImageVerifier().verify(
                 bytes, subject: artifact.path,
-                expecting: ImageExpectation(binary: binary, arch: artifact.arch ?? "", reference: artifact.image, tag: tag))
+                expecting: ImageExpectation(
+                    binary: binary, arch: artifact.arch ?? "", reference: artifact.image, tag: tag))
         }
         return checks
     }
 
-    private func releaseFacts(files: ReleaseFiles, artifacts: [ReleaseArtifact], sha256: [String: String]) -> ReleaseFacts {
+    private func releaseFacts(files: ReleaseFiles, artifacts: [ReleaseArtifact], sha256: [String: String])
+        -> ReleaseFacts
+    {
         let project = files.project
         var version: String?
         if files.names.contains("\(project)-src.tar.gz") {
@@ -210,7 +245,8 @@ public struct ReleaseVerifier: Sendable {
                 kinds[kind.rawValue] = config.binaries(for: kind).map(\.name)
             }
             // Kubernetes' server tarballs carry the client binaries too.
-            kinds["server", default: []] += config.binaries(for: .client).filter { !$0.kinds.contains(.server) }.map(\.name)
+            kinds["server", default: []] += config.binaries(for: .client).filter { !$0.kinds.contains(.server) }.map(
+                \.name)
             byKind = kinds
         }
         var images: [String: [String: String]] = [:]
@@ -220,7 +256,8 @@ public struct ReleaseVerifier: Sendable {
         }
         var nested: [String: String] = [:]
         for name in ["\(project)-src.tar.gz", "\(project)-manifests.tar.gz"] { nested[name] = sha256[name] }
-        return ReleaseFacts(project: project, version: version, binariesByKind: byKind, imagesByArch: images, nested: nested)
+        return ReleaseFacts(
+            project: project, version: version, binariesByKind: byKind, imagesByArch: images, nested: nested)
     }
 }
 
@@ -236,7 +273,9 @@ enum Scratch {
     static func make(_ label: String = "kbuild-verify") throws -> String {
         let base = URL(fileURLWithPath: NSTemporaryDirectory()).standardizedFileURL.path
         var template = Array((base + "/\(label).XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { throw FileOutputError(path: NSTemporaryDirectory(), operation: "mkdtemp", errno: errno) }
+        guard let made = mkdtemp(&template) else {
+            throw FileOutputError(path: NSTemporaryDirectory(), operation: "mkdtemp", errno: errno)
+        }
         return String(cString: made)
     }
 }

@@ -34,7 +34,10 @@ struct SourceVerifier {
         guard let inside = try? await runner.run(Command("git", ["-C", workspace, "rev-parse", "--git-dir"])),
             inside.succeeded
         else {
-            return [VerifyCheck(.skip, "source", name, "\(workspace) is not a git repository: cannot compare with git ls-files")]
+            return [
+                VerifyCheck(
+                    .skip, "source", name, "\(workspace) is not a git repository: cannot compare with git ls-files")
+            ]
         }
         guard let recorded = Self.recorded(in: path) else {
             return [.fail("source", name, "does not open as a tar.gz")]
@@ -44,13 +47,19 @@ struct SourceVerifier {
         }
         let tree: CommandResult
         do {
-            tree = try await runner.run(Command("git", ["-C", workspace, "ls-tree", "-r", "-l", "-z", "--full-tree", commit]))
+            tree = try await runner.run(
+                Command("git", ["-C", workspace, "ls-tree", "-r", "-l", "-z", "--full-tree", commit]))
         } catch {
             return [.fail("source", name, "git ls-tree \(commit) cannot run: \(error)")]
         }
         guard tree.succeeded else {
             guard isOrigin else {
-                return [VerifyCheck(.skip, "source", name, "release commit \(commit.prefix(14)) is not in \(workspace); give -C the repository it came from")]
+                return [
+                    VerifyCheck(
+                        .skip, "source", name,
+                        "release commit \(commit.prefix(14)) is not in \(workspace); give -C the repository it came from"
+                    )
+                ]
             }
             return [.fail("source", name, "release commit \(commit) is not in the repository at \(workspace)")]
         }
@@ -68,19 +77,27 @@ struct SourceVerifier {
         for entry in recorded.entries where entry.kind != .directory && entry.path != ".kube-git-version" {
             packed.insert(entry.path)
             guard let want = tracked[entry.path] else {
-                failures.append(.fail("source", "\(name)!\(entry.path)", "is not tracked by git at \(commit.prefix(14))"))
+                failures.append(
+                    .fail("source", "\(name)!\(entry.path)", "is not tracked by git at \(commit.prefix(14))"))
                 continue
             }
             if want.kind != entry.kind {
-                failures.append(.fail("source", "\(name)!\(entry.path)", "is a \(entry.kind) in the tarball, a \(want.kind) in git"))
+                failures.append(
+                    .fail("source", "\(name)!\(entry.path)", "is a \(entry.kind) in the tarball, a \(want.kind) in git")
+                )
             } else if entry.kind == .file, want.size != entry.size {
-                failures.append(.fail("source", "\(name)!\(entry.path)", "has \(entry.size) bytes, git has \(want.size)"))
+                failures.append(
+                    .fail("source", "\(name)!\(entry.path)", "has \(entry.size) bytes, git has \(want.size)"))
             }
         }
         for missing in Set(tracked.keys).subtracting(packed).sorted() {
             failures.append(.fail("source", name, "lacks \(missing), which git tracks at \(commit.prefix(14))"))
         }
         guard failures.isEmpty else { return failures }
-        return [.ok("source", name, "exactly the \(tracked.count) files git tracks at \(commit.prefix(14)), plus .kube-git-version")]
+        return [
+            .ok(
+                "source", name,
+                "exactly the \(tracked.count) files git tracks at \(commit.prefix(14)), plus .kube-git-version")
+        ]
     }
 }

@@ -33,12 +33,14 @@ struct SupplyChainVerifier {
     }
 
     private func verifySBOM(_ name: String) -> [VerifyCheck] {
-        guard let document = json(name) as? [String: Any], let packages = document["packages"] as? [[String: Any]] else {
+        guard let document = json(name) as? [String: Any], let packages = document["packages"] as? [[String: Any]]
+        else {
             return [.fail("sbom", name, "is not an SPDX JSON document with packages")]
         }
         var failures: [VerifyCheck] = []
         if (document["spdxVersion"] as? String) != "SPDX-2.3" {
-            failures.append(.fail("sbom", name, "spdxVersion is \(document["spdxVersion"] ?? "missing"), expected SPDX-2.3"))
+            failures.append(
+                .fail("sbom", name, "spdxVersion is \(document["spdxVersion"] ?? "missing"), expected SPDX-2.3"))
         }
         var described: [String: String] = [:]
         for package in packages {
@@ -54,14 +56,23 @@ struct SupplyChainVerifier {
             }
             if digest != sums[tarball] {
                 failures.append(
-                    .fail("sbom", name, "gives \(tarball) sha256 \(digest.isEmpty ? "none" : digest), SHA256SUMS \(sums[tarball] ?? "")"))
+                    .fail(
+                        "sbom", name,
+                        "gives \(tarball) sha256 \(digest.isEmpty ? "none" : digest), SHA256SUMS \(sums[tarball] ?? "")"
+                    ))
             }
         }
-        for (file, digest) in described.sorted(by: { $0.key < $1.key }) where file.hasSuffix(".tar.gz") && sums[file] == nil {
+        for (file, digest) in described.sorted(by: { $0.key < $1.key })
+        where file.hasSuffix(".tar.gz") && sums[file] == nil {
             failures.append(.fail("sbom", name, "describes \(file) (sha256 \(digest)), which SHA256SUMS does not list"))
         }
         guard failures.isEmpty else { return failures }
-        return [.ok("sbom", name, "a package with the SHA256SUMS digest for each of \(sums.keys.filter { $0.hasSuffix(".tar.gz") }.count) tarballs")]
+        return [
+            .ok(
+                "sbom", name,
+                "a package with the SHA256SUMS digest for each of \(sums.keys.filter { $0.hasSuffix(".tar.gz") }.count) tarballs"
+            )
+        ]
     }
 
     private func verifyProvenance(_ name: String) -> [VerifyCheck] {
@@ -78,7 +89,9 @@ struct SupplyChainVerifier {
         } else if key != nil {
             checks.append(.fail("signature", name, "is an unsigned statement; --key expects a DSSE envelope"))
         }
-        guard (statement["_type"] as? String) == Self.statementType, let subjects = statement["subject"] as? [[String: Any]] else {
+        guard (statement["_type"] as? String) == Self.statementType,
+            let subjects = statement["subject"] as? [[String: Any]]
+        else {
             return checks + [.fail("provenance", name, "is not an in-toto Statement v1 with subjects")]
         }
         var named: [String: String] = [:]
@@ -94,13 +107,16 @@ struct SupplyChainVerifier {
                 failures.append(.fail("provenance", name, "has no subject \(file) (SHA256SUMS lists it)"))
                 continue
             }
-            if claimed != digest { failures.append(.fail("provenance", name, "gives \(file) sha256 \(claimed), SHA256SUMS \(digest)")) }
+            if claimed != digest {
+                failures.append(.fail("provenance", name, "gives \(file) sha256 \(claimed), SHA256SUMS \(digest)"))
+            }
         }
         for file in Set(named.keys).subtracting(sums.keys).sorted() {
             failures.append(.fail("provenance", name, "has the subject \(file), which SHA256SUMS does not list"))
         }
         if failures.isEmpty {
-            failures.append(.ok("provenance", name, "subjects are exactly the \(sums.count) files and digests of SHA256SUMS"))
+            failures.append(
+                .ok("provenance", name, "subjects are exactly the \(sums.count) files and digests of SHA256SUMS"))
         }
         return failures + checks
     }
@@ -129,8 +145,12 @@ struct SupplyChainVerifier {
 
     /// The provenance file's line, its in-toto statement (the DSSE payload when it is an envelope) and the
     /// payload bytes of an envelope.
-    static func readStatement(_ path: String) -> Result<(line: [String: Any], statement: [String: Any], payload: Data?), Unreadable> {
-        guard let data = FileManager.default.contents(atPath: path) else { return .failure(Unreadable(text: "cannot be read")) }
+    static func readStatement(_ path: String) -> Result<
+        (line: [String: Any], statement: [String: Any], payload: Data?), Unreadable
+    > {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return .failure(Unreadable(text: "cannot be read"))
+        }
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").filter { !$0.isEmpty }
         guard lines.count == 1, let line = lines.first,
             let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
@@ -157,7 +177,10 @@ struct SupplyChainVerifier {
         else { return [.fail("signature", name, "cannot read it or SHA256SUMS")] }
         // Raw 64 bytes as `openssl pkeyutl -sign -rawin` writes them; base64 text is accepted too.
         var raw = Array(signature)
-        if raw.count != 64, let decoded = Data(base64Encoded: String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) {
+        if raw.count != 64,
+            let decoded = Data(
+                base64Encoded: String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        {
             raw = Array(decoded)
         }
         guard key.verify(signature: raw, of: Array(message)) else {

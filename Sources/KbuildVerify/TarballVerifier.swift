@@ -62,7 +62,8 @@ struct TarballVerifier {
                         imageTars[String(file.dropLast(4))] = bytes
                         imageDigests[String(file.dropLast(4))] = Digest.of(bytes, .sha256).hex
                     } else if file.hasSuffix(".docker_tag") {
-                        dockerTags[String(file.dropLast(11))] = String(decoding: try reader.readAll(limit: 4096), as: UTF8.self)
+                        dockerTags[String(file.dropLast(11))] = String(
+                            decoding: try reader.readAll(limit: 4096), as: UTF8.self)
                     } else {
                         var scanner = BinaryScanner(looking: needle)
                         var hasher = Digest.Hasher(.md5)
@@ -93,14 +94,18 @@ struct TarballVerifier {
         case "src":
             if texts[".kube-git-version"] == nil { fail(name, "has no .kube-git-version") }
         case "manifests":
-            for entry in entries where !entry.hasPrefix("\(project)/addons") && entry != project && entry != project + "/" {
+            for entry in entries
+            where !entry.hasPrefix("\(project)/addons") && entry != project && entry != project + "/" {
                 fail("\(name)!\(entry)", "is not under \(project)/addons/")
             }
         case "full":
             if let version = facts.version, let text = texts["\(project)/version"], text != version + "\n" {
-                fail("\(name)!\(project)/version", "says \(text.trimmingCharacters(in: .whitespacesAndNewlines)), the release is \(version)")
+                fail(
+                    "\(name)!\(project)/version",
+                    "says \(text.trimmingCharacters(in: .whitespacesAndNewlines)), the release is \(version)")
             }
-            for required in ["\(project)/version", "\(project)/server/\(project)-manifests.tar.gz"] where !entries.contains(required) {
+            for required in ["\(project)/version", "\(project)/server/\(project)-manifests.tar.gz"]
+            where !entries.contains(required) {
                 fail(name, "has no \(required)")
             }
         case "client", "server", "node", "test":
@@ -127,15 +132,18 @@ struct TarballVerifier {
                 if binary.format != expectedFormat {
                     ok = false
                     checks.append(
-                        .fail("binary", subject, "is \(binary.format?.description ?? "not an executable"), "
-                            + "\(platform.os)/\(platform.arch) needs \(expectedFormat)"))
+                        .fail(
+                            "binary", subject,
+                            "is \(binary.format?.description ?? "not an executable"), "
+                                + "\(platform.os)/\(platform.arch) needs \(expectedFormat)"))
                 }
                 if let version = facts.version, !binary.hasVersion {
                     ok = false
                     checks.append(.fail("binary", subject, "does not carry the release version \(version)"))
                 }
                 if ok {
-                    checks.append(.ok("binary", subject, "\(expectedFormat), carries \(facts.version ?? "no known version")"))
+                    checks.append(
+                        .ok("binary", subject, "\(expectedFormat), carries \(facts.version ?? "no known version")"))
                 }
             }
             if kind == "server" {
@@ -145,7 +153,9 @@ struct TarballVerifier {
                 for (binary, found) in images where !found.contains(where: { $0.status == .fail }) {
                     if let digest = imageDigests[binary] { verifiedImages.insert(digest) }
                 }
-                if !entries.contains("\(project)/\(project)-src.tar.gz") { fail(name, "has no \(project)/\(project)-src.tar.gz") }
+                if !entries.contains("\(project)/\(project)-src.tar.gz") {
+                    fail(name, "has no \(project)/\(project)-src.tar.gz")
+                }
             }
         default:
             fail(name, "artifacts.json gives the unknown kind \(kind)")
@@ -166,7 +176,8 @@ struct TarballVerifier {
         for binary in Set(expected.keys).union(imageTars.keys).sorted() {
             let subject = "\(name)!\(bin)\(binary).tar"
             guard let tar = imageTars[binary] else {
-                checks.append((binary, [.fail("image", name, "has no \(bin)\(binary).tar (artifacts.json lists the image)")]))
+                checks.append(
+                    (binary, [.fail("image", name, "has no \(bin)\(binary).tar (artifacts.json lists the image)")]))
                 continue
             }
             guard let reference = expected[binary] else {

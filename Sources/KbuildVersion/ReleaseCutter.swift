@@ -68,7 +68,8 @@ public struct ReleaseCutter: Sendable {
         guard head.succeeded else { throw VersionError.notAGitRepository(workspace) }
         let status = try await runner.run(gitCommand(workspace, ["status", "--porcelain"]))
         guard status.succeeded else {
-            throw VersionError.dirtyTree(workspace: workspace, firstChange: "git status failed: \(status.stderr.prefix(200))")
+            throw VersionError.dirtyTree(
+                workspace: workspace, firstChange: "git status failed: \(status.stderr.prefix(200))")
         }
         if let first = status.stdout.split(separator: "\n").first {
             throw VersionError.dirtyTree(workspace: workspace, firstChange: String(first))
@@ -78,7 +79,8 @@ public struct ReleaseCutter: Sendable {
 
         let path = Paths.absolute(baseFile, relativeTo: workspace)
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw VersionError.unreadableFile(path: path, reason: "no such file (the base.go whose gitVersion a release sets)")
+            throw VersionError.unreadableFile(
+                path: path, reason: "no such file (the base.go whose gitVersion a release sets)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw VersionError.unreadableFile(path: path, reason: "not UTF-8 text")

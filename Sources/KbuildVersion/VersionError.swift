@@ -52,7 +52,8 @@ public enum VersionError: Error, CustomStringConvertible, Equatable {
             return
                 "\(name)=\(Escaping.shown(value)) (from \(origin)) cannot be stamped into a binary; allowed: \(name == "KUBE_GIT_TREE_STATE" ? "clean, dirty or archive" : "text without quotes or control characters")"
         case .invalidOverride(let variable, let value, let allowed):
-            return "\(variable)=\(Escaping.shown(value)) (from the environment) cannot be stamped into a binary; allowed: \(allowed)"
+            return
+                "\(variable)=\(Escaping.shown(value)) (from the environment) cannot be stamped into a binary; allowed: \(allowed)"
         case .unreadableFile(let path, let reason):
             return "cannot read \(path): \(reason)"
         case .syntax(let path, let line, let message):

@@ -111,7 +111,10 @@ public enum VersionFile {
     }
 
     private static func excerpt(_ text: Substring) -> String {
-        let shown = text.prefix(60).map { $0.isASCII && ($0.isLetter || $0.isNumber || $0.isPunctuation || $0.isSymbol || $0 == " ") ? String($0) : "?" }.joined()
+        let shown = text.prefix(60).map {
+            $0.isASCII && ($0.isLetter || $0.isNumber || $0.isPunctuation || $0.isSymbol || $0 == " ")
+                ? String($0) : "?"
+        }.joined()
         return "'" + shown + (text.count > 60 ? "…" : "") + "'"
     }
 }

@@ -37,7 +37,9 @@ public struct VersionResolver: Sendable {
         var info: VersionInfo
         if let path = environment["KUBE_GIT_VERSION_FILE"], !path.isEmpty {
             info = try Self.fromVersionFile(path: path, buildDate: buildDate)
-        } else if let embedded = await embeddedVersionFile(in: workspace), VersionVariables(environment: environment).isEmpty {
+        } else if let embedded = await embeddedVersionFile(in: workspace),
+            VersionVariables(environment: environment).isEmpty
+        {
             info = try Self.fromVersionFile(path: embedded, buildDate: buildDate)
         } else {
             try Self.checkOverrides(VersionVariables(environment: environment))
@@ -62,7 +64,10 @@ public struct VersionResolver: Sendable {
         }
         for (name, value) in [
             ("commit", info.commit), ("treeState", info.treeState), ("major", info.major), ("minor", info.minor),
-        ] where value.unicodeScalars.contains(where: { $0 == "'" || $0 == "\"" || $0.properties.generalCategory == .control }) {
+        ]
+        where value.unicodeScalars.contains(where: {
+            $0 == "'" || $0 == "\"" || $0.properties.generalCategory == .control
+        }) {
             throw VersionError.invalidValue(name: name, value: value, origin: origin)
         }
         return info
@@ -91,7 +96,8 @@ public struct VersionResolver: Sendable {
     // MARK: - Sources
 
     static func fromVersionFile(path: String, buildDate: String) throws -> VersionInfo {
-        let allowed = "(KUBE_GIT_VERSION_FILE); allowed: a regular file of KEY='value' lines, as kbuild version --save writes"
+        let allowed =
+            "(KUBE_GIT_VERSION_FILE); allowed: a regular file of KEY='value' lines, as kbuild version --save writes"
         let data: Data
         do throws(FileKindError) {
             data = try FileKind.readRegularFile(path, limit: 1 << 20)
@@ -168,10 +174,15 @@ public struct VersionResolver: Sendable {
         let digits = { (value: Substring) in !value.isEmpty && value.allSatisfy { $0.isASCII && $0.isNumber } }
         let checks: [(String, String?, (String) -> Bool, String)] = [
             ("KUBE_GIT_COMMIT", overrides.commit, stampable, "a git commit hash, without quotes or control characters"),
-            ("KUBE_GIT_TREE_STATE", overrides.treeState, { ["clean", "dirty", "archive"].contains($0) }, "clean, dirty or archive"),
+            (
+                "KUBE_GIT_TREE_STATE", overrides.treeState, { ["clean", "dirty", "archive"].contains($0) },
+                "clean, dirty or archive"
+            ),
             ("KUBE_GIT_MAJOR", overrides.major, { digits(Substring($0)) }, "digits, e.g. 1"),
-            ("KUBE_GIT_MINOR", overrides.minor, { digits($0.hasSuffix("+") ? $0.dropLast() : Substring($0)) },
-             "digits with an optional +, e.g. 30 or 31+"),
+            (
+                "KUBE_GIT_MINOR", overrides.minor, { digits($0.hasSuffix("+") ? $0.dropLast() : Substring($0)) },
+                "digits with an optional +, e.g. 30 or 31+"
+            ),
         ]
         for (variable, value, isValid, allowed) in checks {
             if let value, !isValid(value) {
@@ -278,9 +289,12 @@ public struct VersionResolver: Sendable {
     /// git's first `fatal:`/`error:` line without its prefix (the rest is advice spread over lines).
     static func firstMessage(of stderr: String) -> String {
         let lines = stderr.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-        let chosen = lines.first { $0.hasPrefix("fatal: ") } ?? lines.first { $0.hasPrefix("error: ") }
+        let chosen =
+            lines.first { $0.hasPrefix("fatal: ") } ?? lines.first { $0.hasPrefix("error: ") }
             ?? lines.first ?? "git failed without a message"
-        for prefix in ["fatal: ", "error: "] where chosen.hasPrefix(prefix) { return String(chosen.dropFirst(prefix.count)) }
+        for prefix in ["fatal: ", "error: "] where chosen.hasPrefix(prefix) {
+            return String(chosen.dropFirst(prefix.count))
+        }
         return chosen
     }
 

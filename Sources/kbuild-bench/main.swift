@@ -63,7 +63,9 @@ func cpuSeconds() -> Double {
 func pack(_ arguments: Arguments) async throws {
     let compression: TarOptions.Compression
     switch arguments.compression {
-    case "fast": compression = .fastGzip(level: arguments.level, pool: DeflatePool(threads: ProcessInfo.processInfo.activeProcessorCount))
+    case "fast":
+        compression = .fastGzip(
+            level: arguments.level, pool: DeflatePool(threads: ProcessInfo.processInfo.activeProcessorCount))
     case "gzip": compression = .gzip(level: arguments.level)
     default: throw Usage(description: "--compression must be fast or gzip, not \(arguments.compression)")
     }

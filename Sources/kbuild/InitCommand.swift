@@ -39,11 +39,16 @@ extension Kbuild {
                         "path": result.path, "binaries": result.facts.mains.map(\.name),
                         "version": Self.describe(result.facts.version), "gitignoreUpdated": result.ignoredOutput,
                     ]
-                    let data = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+                    let data = try JSONSerialization.data(
+                        withJSONObject: summary, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
                     print(String(decoding: data, as: UTF8.self))
                 } else {
-                    print("wrote \(result.path): \(result.facts.mains.count) binaries, version: \(Self.describe(result.facts.version))")
-                    if result.ignoredOutput { print("added /_output/ to .gitignore (kbuild's outputs must not make the tree dirty)") }
+                    print(
+                        "wrote \(result.path): \(result.facts.mains.count) binaries, version: \(Self.describe(result.facts.version))"
+                    )
+                    if result.ignoredOutput {
+                        print("added /_output/ to .gitignore (kbuild's outputs must not make the tree dirty)")
+                    }
                 }
             }
         }

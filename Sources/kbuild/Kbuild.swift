@@ -20,7 +20,8 @@ struct Kbuild: AsyncParsableCommand {
             """,
         version: "0.1.0",
         groupedSubcommands: [
-            CommandGroup(name: "Release steps", subcommands: [Kbuild.Build.self, Kbuild.Images.self, Kbuild.Release.self]),
+            CommandGroup(
+                name: "Release steps", subcommands: [Kbuild.Build.self, Kbuild.Images.self, Kbuild.Release.self]),
             CommandGroup(name: "Inspect", subcommands: [Kbuild.VersionCommand.self, Kbuild.Plan.self]),
             CommandGroup(name: "Prove", subcommands: [Kbuild.Verify.self, Kbuild.Diff.self]),
             CommandGroup(name: "Maintain", subcommands: [Kbuild.Init.self, Kbuild.Cut.self]),
@@ -43,7 +44,8 @@ struct Kbuild: AsyncParsableCommand {
             if text.hasPrefix("Error: ") { text.removeFirst("Error: ".count) }
             while text.hasSuffix(".") || text.hasSuffix("\n") { text.removeLast() }
             let names = Set(configuration.groupedSubcommands.flatMap(\.subcommands).map { $0._commandName })
-            let command = CommandLine.arguments.dropFirst().first { names.contains($0) }.map { "kbuild \($0)" } ?? "kbuild"
+            let command =
+                CommandLine.arguments.dropFirst().first { names.contains($0) }.map { "kbuild \($0)" } ?? "kbuild"
             FileHandle.standardError.write(Data("error: \(Escaping.oneLine(text)); see \(command) --help\n".utf8))
             Foundation.exit(code.rawValue)
         }

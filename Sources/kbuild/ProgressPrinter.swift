@@ -43,7 +43,9 @@ final class ProgressPrinter: Sendable {
                 if verbose { say("up to date: \(target.platform) \(target.binary)") }
             case .image(let image, let reused):
                 if !reused || verbose {
-                    say("image \(image.repoTags.first ?? image.tag)\(reused ? " (up to date)" : "") -> \(plan.relative(image.tarball))")
+                    say(
+                        "image \(image.repoTags.first ?? image.tag)\(reused ? " (up to date)" : "") -> \(plan.relative(image.tarball))"
+                    )
                 }
             case .tarball(let name, let size):
                 say("packed \(name) (\((Double(size) / 1_000_000).formatted1) MB)")

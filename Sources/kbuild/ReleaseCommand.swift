@@ -67,7 +67,8 @@ extension Kbuild {
                 options.skipBuild = skipBuild
                 options.proof = ProofOptions(
                     signingKey: key, environment: environment,
-                    configFile: workspace.location.configFile ?? loaded.plan.workspace + "/" + ReleaseConfig.defaultPath,
+                    configFile: workspace.location.configFile ?? loaded.plan.workspace + "/"
+                        + ReleaseConfig.defaultPath,
                     toolVersion: Kbuild.configuration.version)
                 try remote.apply(to: &options, plan: loaded.plan, environment: environment)
                 let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
@@ -88,7 +89,8 @@ extension Kbuild {
                     : pipeline.merge(merge.map { ReleaseLoader.absoluteWorkspace($0) }) { printer.handle($0) }
                 if let remote = options.remoteCache { print(remote.summary) }
                 let tarballs = artifacts.filter { $0.kind != .image }.count
-                print("release \(loaded.plan.version.version): \(tarballs) tarballs in \(loaded.plan.layout.releaseTars)")
+                print(
+                    "release \(loaded.plan.version.version): \(tarballs) tarballs in \(loaded.plan.layout.releaseTars)")
             }
         }
     }

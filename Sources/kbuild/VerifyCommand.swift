@@ -8,7 +8,8 @@ extension Kbuild {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify",
-            abstract: "Check a release offline: checksums, layout, binaries, images, sources, SBOM, provenance, signatures.",
+            abstract:
+                "Check a release offline: checksums, layout, binaries, images, sources, SBOM, provenance, signatures.",
             discussion: """
                 Checks DIR (default: <workspace>/_output/release-tars) and prints one line per check, ok or FAIL \
                 with what and where; exit status 1 when any check fails. SHA256SUMS, SHA512SUMS and every \
@@ -35,16 +36,22 @@ extension Kbuild {
             help: ArgumentHelp("The workspace: its release config and git repository.", valueName: "dir"))
         var workspace: String = "."
 
-        @Option(name: .customLong("key"), help: ArgumentHelp("Verify the signatures with this Ed25519 public key (PEM).", valueName: "pub"))
+        @Option(
+            name: .customLong("key"),
+            help: ArgumentHelp("Verify the signatures with this Ed25519 public key (PEM).", valueName: "pub"))
         var key: String?
 
-        @Flag(name: .customLong("rebuild"), help: "Also rebuild the release commit in a fresh clone and compare byte for byte.")
+        @Flag(
+            name: .customLong("rebuild"),
+            help: "Also rebuild the release commit in a fresh clone and compare byte for byte.")
         var rebuild = false
 
         @Flag(name: .customLong("json"), help: "Print the report as JSON.")
         var json = false
 
-        @Option(name: .customLong("jobs"), help: ArgumentHelp("Tarballs checked at once (default: the number of cores).", valueName: "n"))
+        @Option(
+            name: .customLong("jobs"),
+            help: ArgumentHelp("Tarballs checked at once (default: the number of cores).", valueName: "n"))
         var jobs: Int?
 
         func validate() throws {
@@ -54,7 +61,8 @@ extension Kbuild {
         func run() async throws {
             try await failing {
                 let workspace = ReleaseLoader.absoluteWorkspace(self.workspace)
-                let directory = releaseDirectory.map { ReleaseLoader.absoluteWorkspace($0) }
+                let directory =
+                    releaseDirectory.map { ReleaseLoader.absoluteWorkspace($0) }
                     ?? workspace + "/_output/release-tars"
                 let publicKey = try key.map { try Ed25519PublicKey(pemFile: $0) }
                 let verifier = ReleaseVerifier(
@@ -62,14 +70,16 @@ extension Kbuild {
                     jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount)
                 // The rebuild (mostly Go builds in the clone) runs while the offline checks run.
                 let json = self.json
-                let rebuilding: Task<DiffReport, any Error>? = rebuild ? Task {
-                    try await ReleaseRebuilder(
-                        workspace: workspace, directory: directory, kbuild: Self.executable,
-                        environment: ProcessInfo.processInfo.environment
-                    ).rebuild { line in
-                        if !json { FileHandle.standardError.write(Data("rebuild: \(line)\n".utf8)) }
-                    }.0
-                } : nil
+                let rebuilding: Task<DiffReport, any Error>? =
+                    rebuild
+                    ? Task {
+                        try await ReleaseRebuilder(
+                            workspace: workspace, directory: directory, kbuild: Self.executable,
+                            environment: ProcessInfo.processInfo.environment
+                        ).rebuild { line in
+                            if !json { FileHandle.standardError.write(Data("rebuild: \(line)\n".utf8)) }
+                        }.0
+                    } : nil
                 let report: VerifyReport
                 do {
                     report = try await verifier.verify()
@@ -81,12 +91,17 @@ extension Kbuild {
                 if !json {
                     for check in report.checks { print(check.line) }
                     let failed = report.failures.count
-                    print(failed == 0 ? "verified: \(report.checks.count) checks passed" : "verify failed: \(failed) of \(report.checks.count) checks")
+                    print(
+                        failed == 0
+                            ? "verified: \(report.checks.count) checks passed"
+                            : "verify failed: \(failed) of \(report.checks.count) checks")
                 }
                 let rebuilt = try await rebuilding?.value
                 if json {
                     // {"rebuild": <diff report>, "verify": <verify report>} with --rebuild, else the verify report.
-                    print(rebuilt.map { "{\n\"rebuild\" : \($0.json()),\n\"verify\" : \(report.json())\n}" } ?? report.json())
+                    print(
+                        rebuilt.map { "{\n\"rebuild\" : \($0.json()),\n\"verify\" : \(report.json())\n}" }
+                            ?? report.json())
                 } else if let rebuilt {
                     if rebuilt.identical {
                         print("ok   rebuild    \(rebuilt.b): byte-identical to \(directory)")
@@ -101,7 +116,9 @@ extension Kbuild {
 
         /// This kbuild, to run it again for the rebuild: /proc/self/exe, else argv[0] resolved.
         static var executable: String {
-            if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return resolved }
+            if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+                return resolved
+            }
             return URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
         }
     }

@@ -42,10 +42,12 @@ extension Kbuild {
         @Flag(
             name: .customLong("ldflags"),
             help: ArgumentHelp(
-                "Print the -X flags of the release config's version.variables (default: Kubernetes' gitVersion, gitCommit, gitTreeState, buildDate, gitMajor, gitMinor in version.package), as one string for go build -ldflags. With PKG: Kubernetes' six names in PKG."))
+                "Print the -X flags of the release config's version.variables (default: Kubernetes' gitVersion, gitCommit, gitTreeState, buildDate, gitMajor, gitMinor in version.package), as one string for go build -ldflags. With PKG: Kubernetes' six names in PKG."
+            ))
         var ldflags = false
 
-        @Argument(help: ArgumentHelp("With --ldflags: the package receiving Kubernetes' six variables.", valueName: "PKG"))
+        @Argument(
+            help: ArgumentHelp("With --ldflags: the package receiving Kubernetes' six variables.", valueName: "PKG"))
         var ldflagsPackage: String?
 
         @Option(
@@ -84,7 +86,8 @@ extension Kbuild {
                         stamp = settings.stamp
                     } else {
                         throw ValidationError(
-                            "--ldflags without PKG needs a release config (\(ReleaseConfig.defaultPath) or --config); or name the package: --ldflags PKG")
+                            "--ldflags without PKG needs a release config (\(ReleaseConfig.defaultPath) or --config); or name the package: --ldflags PKG"
+                        )
                     }
                 }
                 print(try info.rendered(stamp.map { .ldflags($0) } ?? form))

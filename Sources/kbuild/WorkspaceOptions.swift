@@ -53,7 +53,8 @@ struct WorkspaceOptions: ParsableArguments {
 
     @Option(
         name: .customLong("jobs"),
-        help: ArgumentHelp("How many builds, images and tarballs run at once (default: the number of cores).", valueName: "n"))
+        help: ArgumentHelp(
+            "How many builds, images and tarballs run at once (default: the number of cores).", valueName: "n"))
     var jobs: Int?
 
     @Flag(
@@ -67,7 +68,10 @@ struct WorkspaceOptions: ParsableArguments {
     var verbose = false
 
     func validate() throws {
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs); allowed: a whole number of concurrent jobs, 1 or more") }
+        if let jobs, jobs < 1 {
+            throw ValidationError(
+                "--jobs must be at least 1, got \(jobs); allowed: a whole number of concurrent jobs, 1 or more")
+        }
     }
 
     /// How the steps run: jobs, sandbox, and a shared Go build cache from `KBUILD_GOCACHE` (CI, tests).

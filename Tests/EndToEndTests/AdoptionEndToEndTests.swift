@@ -38,7 +38,8 @@ import Testing
         try repo.write("go.mod", "module example.com/tool\n\ngo 1.19\n")
         try repo.write(
             "version/version.go",
-            "package version\n\nvar (\n\tVersion = \"1.0.0+unknown\"\n\tRevision = \"\"\n)\n\nvar Count int\n\nconst Name = \"tool\"\n")
+            "package version\n\nvar (\n\tVersion = \"1.0.0+unknown\"\n\tRevision = \"\"\n)\n\nvar Count int\n\nconst Name = \"tool\"\n"
+        )
         try repo.write(
             "cmd/tool/main.go",
             """
@@ -86,7 +87,10 @@ import Testing
 
         let flags = try await runKbuild(["version", "--ldflags"], in: workspace)
         try #require(flags.succeeded, "\(flags.stderr)")
-        #expect(flags.stdout == "-X 'example.com/tool/version.Version=v1.6.2' -X 'example.com/tool/version.Revision=\(commit)' -X 'main.version=1.6.2'\n")
+        #expect(
+            flags.stdout
+                == "-X 'example.com/tool/version.Version=v1.6.2' -X 'example.com/tool/version.Revision=\(commit)' -X 'main.version=1.6.2'\n"
+        )
 
         let result = try await runKbuild(["release"], in: workspace)
         try #require(result.succeeded, "\(result.stderr)")
@@ -95,9 +99,18 @@ import Testing
     }
 
     @Test(arguments: [
-        ("    version: Count", "example.com/tool/version.Count (version.variables.version): it is a variable of type int, not string"),
-        ("    version: Name", "example.com/tool/version.Name (version.variables.version): it is a constant, not a variable"),
-        ("    version: Missing", "example.com/tool/version.Missing (version.variables.version): no such package-level variable"),
+        (
+            "    version: Count",
+            "example.com/tool/version.Count (version.variables.version): it is a variable of type int, not string"
+        ),
+        (
+            "    version: Name",
+            "example.com/tool/version.Name (version.variables.version): it is a constant, not a variable"
+        ),
+        (
+            "    version: Missing",
+            "example.com/tool/version.Missing (version.variables.version): no such package-level variable"
+        ),
         ("    version: main.nothing", "main.nothing (version.variables.version): no such package-level variable"),
     ])
     func variablesThatStampNothingAreRefused(variables: String, message: String) async throws {
@@ -120,7 +133,10 @@ import Testing
         let workspace = dir.appending("mono")
         let repo = try await GitRepository.create(at: workspace)
         try repo.write("go.work", "go 1.19\n\nuse (\n\t.\n\t./staging/src/example.com/api // the API module\n)\n")
-        try repo.write("go.mod", "module example.com/mono\n\ngo 1.19\n\nrequire example.com/api v0.0.0\n\nreplace example.com/api => ./staging/src/example.com/api\n")
+        try repo.write(
+            "go.mod",
+            "module example.com/mono\n\ngo 1.19\n\nrequire example.com/api v0.0.0\n\nreplace example.com/api => ./staging/src/example.com/api\n"
+        )
         try repo.write("staging/src/example.com/api/go.mod", "module example.com/api\n\ngo 1.19\n")
         try repo.write("staging/src/example.com/api/version/version.go", "package version\n\nvar Version = \"unset\"\n")
         let main = { (name: String) in
@@ -129,7 +145,9 @@ import Testing
         try repo.write("cmd/mono/main.go", main("mono"))
         try repo.write("staging/src/example.com/api/cmd/apitool/main.go", main("apitool"))
         try repo.write("staging/src/example.com/api/cmd/other/main.go", main("other"))
-        try repo.write("release/kbuild.yaml", """
+        try repo.write(
+            "release/kbuild.yaml",
+            """
             project: mono
             version:
               variables:
@@ -156,7 +174,9 @@ import Testing
         let initialized = try await runKbuild(["init", "-C", workspace, "--force", "--json"], in: proposed)
         try #require(initialized.succeeded, "\(initialized.stderr)")
         #expect(initialized.stdout.contains("\"apitool\""), "\(initialized.stdout)")
-        #expect(initialized.stdout.contains("\"other\"") && initialized.stdout.contains("\"mono\""), "\(initialized.stdout)")
+        #expect(
+            initialized.stdout.contains("\"other\"") && initialized.stdout.contains("\"mono\""), "\(initialized.stdout)"
+        )
         try await repo.git("checkout", "-q", "--", "release/kbuild.yaml")
 
         let result = try await runKbuild(["release"], in: workspace)
@@ -166,10 +186,14 @@ import Testing
             #expect(printed == "\(name) v2.0.0\n")
         }
         // -mod=vendor or mod is impossible in workspace mode: one line, at its position.
-        try repo.write("release/kbuild.yaml", "go:\n  mod: mod\n" + (try String(contentsOfFile: workspace + "/release/kbuild.yaml", encoding: .utf8)))
+        try repo.write(
+            "release/kbuild.yaml",
+            "go:\n  mod: mod\n" + (try String(contentsOfFile: workspace + "/release/kbuild.yaml", encoding: .utf8)))
         let refused = try await runKbuild(["plan"], in: workspace)
         #expect(!refused.succeeded)
-        #expect(refused.stderr.contains("release/kbuild.yaml:2:8: go.mod: mod is not possible with go.work"), "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("release/kbuild.yaml:2:8: go.mod: mod is not possible with go.work"),
+            "\(refused.stderr)")
     }
 
     /// `kbuild init && kbuild release` on workspaces of three shapes, and init's refusal to overwrite.
@@ -186,7 +210,10 @@ import Testing
         let commit = try await repo.git("rev-parse", "HEAD")
         let initialized = try await runKbuild(["init"], in: tool)
         try #require(initialized.succeeded, "\(initialized.stderr)")
-        #expect(initialized.stdout.contains("1 binaries, version: version -> example.com/tool/version.Version, commit -> example.com/tool/version.Revision"), "\(initialized.stdout)")
+        #expect(
+            initialized.stdout.contains(
+                "1 binaries, version: version -> example.com/tool/version.Version, commit -> example.com/tool/version.Revision"
+            ), "\(initialized.stdout)")
         let text = try String(contentsOfFile: tool + "/release/kbuild.yaml", encoding: .utf8)
         #expect(text.contains("project: \"tool\""))
         // kbuild's outputs must not make the tree dirty: init has git ignore them.
@@ -198,7 +225,8 @@ import Testing
         try #require(released.succeeded, "\(released.stderr)")
         let newCommit = try await repo.git("rev-parse", "HEAD")
         #expect(newCommit != commit)
-        let printed = try await Tool.check(tool + "/_output/local/bin/\(Platform.host.os)/\(Platform.host.arch)/tool", [])
+        let printed = try await Tool.check(
+            tool + "/_output/local/bin/\(Platform.host.os)/\(Platform.host.arch)/tool", [])
         #expect(printed == "v1.6.2 \(newCommit) \n")
         #expect(try await repo.git("ls-files", "_output").isEmpty)
         #expect(try await runKbuild(["version", "--short"], in: tool).stdout == "v1.6.2\n")  // still clean
@@ -207,7 +235,9 @@ import Testing
         try "project: mine\n".write(toFile: tool + "/release/kbuild.yaml", atomically: true, encoding: .utf8)
         let refused = try await runKbuild(["init"], in: tool)
         #expect(!refused.succeeded)
-        #expect(refused.stderr == "error: \(tool)/release/kbuild.yaml: a release config exists; kbuild init --force replaces it\n")
+        #expect(
+            refused.stderr
+                == "error: \(tool)/release/kbuild.yaml: a release config exists; kbuild init --force replaces it\n")
         #expect(try String(contentsOfFile: tool + "/release/kbuild.yaml", encoding: .utf8) == "project: mine\n")
         let forced = try await runKbuild(["init", "--force", "--json"], in: tool)
         #expect(forced.succeeded, "\(forced.stderr)")
@@ -240,7 +270,9 @@ import Testing
         let plainRepo = try await GitRepository.create(at: plain)
         try plainRepo.write("go.mod", "module example.com/plain\n\ngo 1.19\n")
         try plainRepo.write(
-            "main.go", "package main\n\nimport \"fmt\"\n\nvar (\n\tversion = \"dev\"\n\tcommit  = \"none\"\n)\n\nfunc main() { fmt.Println(version, commit) }\n")
+            "main.go",
+            "package main\n\nimport \"fmt\"\n\nvar (\n\tversion = \"dev\"\n\tcommit  = \"none\"\n)\n\nfunc main() { fmt.Println(version, commit) }\n"
+        )
         try await plainRepo.commitAll("Plain")
         try await plainRepo.git("tag", "-a", "v3.1.0", "-m", "v3.1.0")
         let plainInit = try await runKbuild(["init"], in: plain)
@@ -251,7 +283,8 @@ import Testing
         let plainRelease = try await runKbuild(["release"], in: plain)
         try #require(plainRelease.succeeded, "\(plainRelease.stderr)")
         let plainCommit = try await plainRepo.git("rev-parse", "HEAD")
-        let plainPrinted = try await Tool.check(plain + "/_output/local/bin/\(Platform.host.os)/\(Platform.host.arch)/plain", [])
+        let plainPrinted = try await Tool.check(
+            plain + "/_output/local/bin/\(Platform.host.os)/\(Platform.host.arch)/plain", [])
         #expect(plainPrinted == "3.1.0 \(plainCommit)\n")
     }
 }

@@ -20,10 +20,11 @@ import Testing
 
         let json = try await runKbuild(["version", "--json", "-C", repo.path], in: "/", env)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: String])
-        #expect(object == [
-            "version": expected, "major": "0", "minor": "5+", "commit": head, "treeState": "clean",
-            "buildDate": "2023-11-14T22:13:20Z", "source": "git",
-        ])
+        #expect(
+            object == [
+                "version": expected, "major": "0", "minor": "5+", "commit": head, "treeState": "clean",
+                "buildDate": "2023-11-14T22:13:20Z", "source": "git",
+            ])
 
         let describe = try await runKbuild(["version", "--short", "--style", "describe"], in: repo.path, env)
         #expect(describe.stdout == "v0.5-1-g\(head.prefix(14))\n")
@@ -59,9 +60,12 @@ import Testing
         let repo = try await Repository.exampleWorkspace(in: dir.appending("ws"), tag: "v1.0.0")
         let config = repo.path + "/release/kbuild.yaml"
         let text = try String(contentsOfFile: config, encoding: .utf8)
-        try text.replacingOccurrences(of: "server: [linux/amd64, linux/arm64, linux/arm]", with: "server: [linux/amd64, linux/mips128]")
-            .write(toFile: config, atomically: true, encoding: .utf8)
-        let line = text.split(separator: "\n", omittingEmptySubsequences: false)
+        try text.replacingOccurrences(
+            of: "server: [linux/amd64, linux/arm64, linux/arm]", with: "server: [linux/amd64, linux/mips128]"
+        )
+        .write(toFile: config, atomically: true, encoding: .utf8)
+        let line =
+            text.split(separator: "\n", omittingEmptySubsequences: false)
             .firstIndex { $0.contains("server: [linux/amd64") }! + 1
         for command in [["release"], ["build"], ["plan"], ["images"]] {
             let result = try await runKbuild(command, in: repo.path)
@@ -88,7 +92,8 @@ import Testing
         #expect(version.stdout == "v1.7.0-rc.1\n")
         let host = Platform.host
         for name in ["kube-apiserver", "kubectl", "kubelet"] {
-            let printed = try await Tool.check(repo.path + "/_output/local/bin/\(host.os)/\(host.arch)/\(name)", ["--version"])
+            let printed = try await Tool.check(
+                repo.path + "/_output/local/bin/\(host.os)/\(host.arch)/\(name)", ["--version"])
             #expect(printed == version.stdout, "\(name)")
         }
     }

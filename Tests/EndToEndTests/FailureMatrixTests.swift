@@ -45,7 +45,9 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             let line = try $0.editConfig("archSuffix: true", "archSuffix: maybe")
             return Broken(expected: ["\(config):\(line):15:"])
         },
-        FaultCase(name: "config: empty binaries list", expected: ["binaries: the list is empty", "at least one binary"]) {
+        FaultCase(
+            name: "config: empty binaries list", expected: ["binaries: the list is empty", "at least one binary"]
+        ) {
             let text = try String(contentsOfFile: $0.config, encoding: .utf8)
             let start = try #require(text.range(of: "binaries:\n"))
             let end = try #require(text.range(of: "\nimages:"))
@@ -53,64 +55,104 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             let line = try $0.editConfig(block, "binaries: []\n")
             return Broken(expected: ["\(config):\(line):11:"])
         },
-        FaultCase(name: "config: duplicate binary", expected: ["duplicate binary name \"kubectl\"", "names must be unique"]) {
+        FaultCase(
+            name: "config: duplicate binary", expected: ["duplicate binary name \"kubectl\"", "names must be unique"]
+        ) {
             let line = try $0.editConfig("name: kube-proxy", "name: kubectl")
-            return Broken(expected: ["\(config):\(line):", "first defined at line \(try $0.configLine(of: "name: kubectl"))"])
+            return Broken(expected: [
+                "\(config):\(line):", "first defined at line \(try $0.configLine(of: "name: kubectl"))",
+            ])
         },
-        FaultCase(name: "config: unknown platform", expected: ["platforms.server[1]", "unknown platform plan9/sparc64", "known plan9 architectures"]) {
+        FaultCase(
+            name: "config: unknown platform",
+            expected: ["platforms.server[1]", "unknown platform plan9/sparc64", "known plan9 architectures"]
+        ) {
             let line = try $0.editConfig(serverPlatforms, "server: [linux/amd64, plan9/sparc64]")
             return Broken(expected: ["\(config):\(line):25:"])
         },
-        FaultCase(name: "config: image for a non-linux platform", expected: ["binaries[1].image", "kube-apiserver", "images are linux only"]) {
+        FaultCase(
+            name: "config: image for a non-linux platform",
+            expected: ["binaries[1].image", "kube-apiserver", "images are linux only"]
+        ) {
             try $0.editConfig(serverPlatforms, "server: [windows/amd64]")
             return Broken(expected: ["\(config):\(try $0.configLine(of: "image: true")):"])
         },
-        FaultCase(name: "config: registry with invalid characters", expected: ["images.registry", "\"Registry.K8S.io/UP!per\"", "expected lowercase host[:port][/path]"]) {
+        FaultCase(
+            name: "config: registry with invalid characters",
+            expected: ["images.registry", "\"Registry.K8S.io/UP!per\"", "expected lowercase host[:port][/path]"]
+        ) {
             let line = try $0.editConfig("registry: registry.k8s.io", "registry: Registry.K8S.io/UP!per")
             return Broken(expected: ["\(config):\(line):13:"])
         },
-        FaultCase(name: "config: unknown tag scheme", expected: ["images.tagScheme", "unknown value \"sha1\"", "allowed: md5, version"]) {
+        FaultCase(
+            name: "config: unknown tag scheme",
+            expected: ["images.tagScheme", "unknown value \"sha1\"", "allowed: md5, version"]
+        ) {
             let line = try $0.editConfig("tagScheme: md5", "tagScheme: sha1")
             return Broken(expected: ["\(config):\(line):14:"])
         },
-        FaultCase(name: "config: missing base image file", expected: ["images.base", "images/missing.tar does not exist", "allowed: scratch or the path of a docker-archive"]) {
+        FaultCase(
+            name: "config: missing base image file",
+            expected: [
+                "images.base", "images/missing.tar does not exist", "allowed: scratch or the path of a docker-archive",
+            ]
+        ) {
             let line = try $0.editConfig("base: scratch", "base: images/missing.tar")
             return Broken(expected: ["\(config):\(line):9:"])
         },
-        FaultCase(name: "config: missing config file", arguments: ["release", "--config", "release/nope.yaml"],
-                  expected: ["release/nope.yaml", "no such file", "pass --config FILE"]),
-        FaultCase(name: "config: KUBE_BUILD_PLATFORMS names an unconfigured platform",
-                  environment: ["KUBE_BUILD_PLATFORMS": "linux/amd64 plan9/sparc64"],
-                  expected: ["KUBE_BUILD_PLATFORMS=", "plan9/sparc64 is not in the release config", "configured: darwin/arm64, linux/amd64"]),
+        FaultCase(
+            name: "config: missing config file", arguments: ["release", "--config", "release/nope.yaml"],
+            expected: ["release/nope.yaml", "no such file", "pass --config FILE"]),
+        FaultCase(
+            name: "config: KUBE_BUILD_PLATFORMS names an unconfigured platform",
+            environment: ["KUBE_BUILD_PLATFORMS": "linux/amd64 plan9/sparc64"],
+            expected: [
+                "KUBE_BUILD_PLATFORMS=", "plan9/sparc64 is not in the release config",
+                "configured: darwin/arm64, linux/amd64",
+            ]),
     ]
 
     static let versionCases: [FaultCase] = [
-        FaultCase(name: "version: no git and no base.go", expected: ["cannot determine the version", "no pkg/version/base.go", "tag a release (git tag -a vX.Y)"]) {
+        FaultCase(
+            name: "version: no git and no base.go",
+            expected: ["cannot determine the version", "no pkg/version/base.go", "tag a release (git tag -a vX.Y)"]
+        ) {
             try FileManager.default.removeItem(atPath: $0.workspace + "/.git")
             try FileManager.default.removeItem(atPath: $0.workspace + "/pkg/version/base.go")
             try $0.editConfig("  baseFile: pkg/version/base.go", "")
             return Broken()
         },
-        FaultCase(name: "version: tag vfoo", expected: ["version 'vfoo'", "from git describe", "expected vMAJOR.MINOR[.PATCH]"]) {
+        FaultCase(
+            name: "version: tag vfoo",
+            expected: ["version 'vfoo'", "from git describe", "expected vMAJOR.MINOR[.PATCH]"]
+        ) {
             try await $0.repository.commitAll("after v1.0.0", date: "2024-01-03T00:00:00Z")
             try await $0.repository.git("tag", "-a", "vfoo", "-m", "vfoo", date: "2024-01-03T00:00:00Z")
             return Broken()
         },
-        FaultCase(name: "version: KUBE_GIT_VERSION invalid", environment: ["KUBE_GIT_VERSION": "1.2.3"],
-                  expected: ["version '1.2.3'", "from KUBE_GIT_VERSION", "expected vMAJOR.MINOR[.PATCH]"]),
-        FaultCase(name: "version: KUBE_GIT_VERSION_FILE missing", environment: ["KUBE_GIT_VERSION_FILE": "missing.env"],
-                  expected: ["missing.env", "no such file", "KUBE_GIT_VERSION_FILE"]),
-        FaultCase(name: "version: KUBE_GIT_VERSION_FILE malformed", environment: ["KUBE_GIT_VERSION_FILE": "bad.env"],
-                  expected: ["bad.env:2:", "KUBE_GIT_VERSION must be single-quoted", "KUBE_GIT_VERSION='v1.2.3'"]) {
-            try $0.write("bad.env", "KUBE_GIT_COMMIT='0123456789abcdef0123456789abcdef01234567'\nKUBE_GIT_VERSION=v1.2.3\n")
+        FaultCase(
+            name: "version: KUBE_GIT_VERSION invalid", environment: ["KUBE_GIT_VERSION": "1.2.3"],
+            expected: ["version '1.2.3'", "from KUBE_GIT_VERSION", "expected vMAJOR.MINOR[.PATCH]"]),
+        FaultCase(
+            name: "version: KUBE_GIT_VERSION_FILE missing", environment: ["KUBE_GIT_VERSION_FILE": "missing.env"],
+            expected: ["missing.env", "no such file", "KUBE_GIT_VERSION_FILE"]),
+        FaultCase(
+            name: "version: KUBE_GIT_VERSION_FILE malformed", environment: ["KUBE_GIT_VERSION_FILE": "bad.env"],
+            expected: ["bad.env:2:", "KUBE_GIT_VERSION must be single-quoted", "KUBE_GIT_VERSION='v1.2.3'"]
+        ) {
+            try $0.write(
+                "bad.env", "KUBE_GIT_COMMIT='0123456789abcdef0123456789abcdef01234567'\nKUBE_GIT_VERSION=v1.2.3\n")
             return Broken()
         },
-        FaultCase(name: "version: SOURCE_DATE_EPOCH not an integer", environment: ["SOURCE_DATE_EPOCH": "yesterday"],
-                  expected: ["SOURCE_DATE_EPOCH='yesterday' is not an integer", "expected seconds since 1970-01-01 UTC"]),
-        FaultCase(name: "version: SOURCE_DATE_EPOCH negative", environment: ["SOURCE_DATE_EPOCH": "-5"],
-                  expected: ["SOURCE_DATE_EPOCH='-5' is out of range", "allowed 0 ... 253402300799"]),
-        FaultCase(name: "version: SOURCE_DATE_EPOCH beyond year 9999", environment: ["SOURCE_DATE_EPOCH": "253402300800"],
-                  expected: ["SOURCE_DATE_EPOCH='253402300800' is out of range", "allowed 0 ... 253402300799", "end of 9999"]),
+        FaultCase(
+            name: "version: SOURCE_DATE_EPOCH not an integer", environment: ["SOURCE_DATE_EPOCH": "yesterday"],
+            expected: ["SOURCE_DATE_EPOCH='yesterday' is not an integer", "expected seconds since 1970-01-01 UTC"]),
+        FaultCase(
+            name: "version: SOURCE_DATE_EPOCH negative", environment: ["SOURCE_DATE_EPOCH": "-5"],
+            expected: ["SOURCE_DATE_EPOCH='-5' is out of range", "allowed 0 ... 253402300799"]),
+        FaultCase(
+            name: "version: SOURCE_DATE_EPOCH beyond year 9999", environment: ["SOURCE_DATE_EPOCH": "253402300800"],
+            expected: ["SOURCE_DATE_EPOCH='253402300800' is out of range", "allowed 0 ... 253402300799", "end of 9999"]),
     ]
 
     static let buildCases: [FaultCase] = [
@@ -121,96 +163,164 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             try FileManager.default.createSymbolicLink(atPath: bin + "/git", withDestinationPath: "/usr/bin/git")
             return Broken(expected: ["(searched \(bin))"], environment: ["PATH": bin])
         },
-        FaultCase(name: "build: GO is not an executable", environment: ["GO": "/nonexistent/go"],
-                  expected: ["GO=/nonexistent/go is not an executable file", "unset it to search PATH"]),
-        FaultCase(name: "build: Go version mismatch", expected: ["does not match the required Go 1.18", "go.version in the release config", "install Go 1.18 or set GO="]) {
+        FaultCase(
+            name: "build: GO is not an executable", environment: ["GO": "/nonexistent/go"],
+            expected: ["GO=/nonexistent/go is not an executable file", "unset it to search PATH"]),
+        FaultCase(
+            name: "build: Go version mismatch",
+            expected: [
+                "does not match the required Go 1.18", "go.version in the release config", "install Go 1.18 or set GO=",
+            ]
+        ) {
             try $0.editConfig("version: \"1.19\"", "version: \"1.18\"")
             return Broken()
         },
-        FaultCase(name: "build: a binary does not compile", expected: ["go build of kube-proxy for linux/amd64", "cmd/kube-proxy/main.go", "syntax error"]) {
+        FaultCase(
+            name: "build: a binary does not compile",
+            expected: ["go build of kube-proxy for linux/amd64", "cmd/kube-proxy/main.go", "syntax error"]
+        ) {
             let main = $0.workspace + "/cmd/kube-proxy/main.go"
             try (try String(contentsOfFile: main, encoding: .utf8) + "\nfunc broken( {\n")
                 .write(toFile: main, atomically: true, encoding: .utf8)
             return Broken()
         },
-        FaultCase(name: "build: package path does not exist", expected: ["binaries[3].package", "binary kube-proxy", "cmd/kube-nope does not exist"]) {
+        FaultCase(
+            name: "build: package path does not exist",
+            expected: ["binaries[3].package", "binary kube-proxy", "cmd/kube-nope does not exist"]
+        ) {
             let line = try $0.editConfig("package: ./cmd/kube-proxy", "package: ./cmd/kube-nope")
             return Broken(expected: ["\(config):\(line):"])
         },
-        FaultCase(name: "build: _output read-only", environment: newDate, expected: ["_output/.kbuild.lock", "read-only file system"]) {
+        FaultCase(
+            name: "build: _output read-only", environment: newDate,
+            expected: ["_output/.kbuild.lock", "read-only file system"]
+        ) {
             try await $0.mountReadOnly($0.output)
             return Broken()
         },
-        FaultCase(name: "build: binary directory read-only", environment: newDate, expected: ["cannot write build output", "_output/local/bin/linux/amd64/", "read-only file system"]) {
+        FaultCase(
+            name: "build: binary directory read-only", environment: newDate,
+            expected: ["cannot write build output", "_output/local/bin/linux/amd64/", "read-only file system"]
+        ) {
             try await $0.mountReadOnly($0.output + "/local/bin")
             return Broken()
         },
-        FaultCase(name: "build: image directory read-only", environment: newDate, expected: ["cannot write image output", "_output/release-images/amd64/kube-", "read-only file system"]) {
+        FaultCase(
+            name: "build: image directory read-only", environment: newDate,
+            expected: ["cannot write image output", "_output/release-images/amd64/kube-", "read-only file system"]
+        ) {
             try await $0.mountReadOnly($0.output + "/release-images")
             return Broken()
         },
-        FaultCase(name: "build: disk full while building", environment: newDate, expected: ["no space left on device"]) {
+        FaultCase(name: "build: disk full while building", environment: newDate, expected: ["no space left on device"])
+        {
             try await $0.outputOnSmallDisk(free: 2 << 20)
             return Broken()
         },
         // The same date: --skip-build refuses binaries stamped with another one. The move to a new file
         // system is what makes the package step redo its work (its outputs' stat signatures change).
-        FaultCase(name: "build: disk full while packing", arguments: ["release", "--skip-build"],
-                  expected: ["no space left on device", "_output/"]) {
+        FaultCase(
+            name: "build: disk full while packing", arguments: ["release", "--skip-build"],
+            expected: ["no space left on device", "_output/"]
+        ) {
             try await $0.outputOnSmallDisk(free: 6 << 20)
             return Broken()
         },
     ]
 
     static let outsideCases: [FaultCase] = [
-        FaultCase(name: "outside: add-ons symlink to a directory outside", expected: ["cluster/addons/etc", "symlink points outside the workspace, to /etc", "only symlinks that stay inside the workspace"]) {
+        FaultCase(
+            name: "outside: add-ons symlink to a directory outside",
+            expected: [
+                "cluster/addons/etc", "symlink points outside the workspace, to /etc",
+                "only symlinks that stay inside the workspace",
+            ]
+        ) {
             try $0.symlink("cluster/addons/etc", to: "/etc")
             return Broken()
         },
-        FaultCase(name: "outside: add-on manifest symlink climbing out", expected: ["cluster/addons/dns/rel.yaml", "symlink points outside the workspace", "only symlinks that stay inside"]) {
-            try "apiVersion: v1\n".write(toFile: $0.directory.appending("outside.yaml"), atomically: true, encoding: .utf8)
+        FaultCase(
+            name: "outside: add-on manifest symlink climbing out",
+            expected: [
+                "cluster/addons/dns/rel.yaml", "symlink points outside the workspace", "only symlinks that stay inside",
+            ]
+        ) {
+            try "apiVersion: v1\n".write(
+                toFile: $0.directory.appending("outside.yaml"), atomically: true, encoding: .utf8)
             try $0.symlink("cluster/addons/dns/rel.yaml", to: "../../../../outside.yaml")
             return Broken(expected: [$0.directory.appending("outside.yaml")])
         },
-        FaultCase(name: "outside: full.include symlink to a directory outside", expected: ["docs/etc", "symlink points outside the workspace, to /etc"]) {
+        FaultCase(
+            name: "outside: full.include symlink to a directory outside",
+            expected: ["docs/etc", "symlink points outside the workspace, to /etc"]
+        ) {
             try FileManager.default.createDirectory(atPath: $0.workspace + "/docs", withIntermediateDirectories: true)
             try $0.symlink("docs/etc", to: "/etc")
             try $0.editConfig("include: [cluster]", "include: [cluster, docs]")
             return Broken()
         },
-        FaultCase(name: "outside: LICENSES symlink to a file outside", expected: ["/LICENSES", "symlink points outside the workspace, to /etc/hostname"]) {
+        FaultCase(
+            name: "outside: LICENSES symlink to a file outside",
+            expected: ["/LICENSES", "symlink points outside the workspace, to /etc/hostname"]
+        ) {
             try FileManager.default.removeItem(atPath: $0.workspace + "/LICENSES")
             try $0.symlink("LICENSES", to: "/etc/hostname")
             return Broken()
         },
-        FaultCase(name: "base image: a ../ entry", expected: ["base image", "base.tar", "entry '../evil' climbs above the image root"]) {
+        FaultCase(
+            name: "base image: a ../ entry",
+            expected: ["base image", "base.tar", "entry '../evil' climbs above the image root"]
+        ) {
             try await BaseImageFixture.install(.dotdot, in: $0)
             return Broken()
         },
-        FaultCase(name: "base image: an absolute entry", expected: ["base image", "base.tar", "is an absolute path; layer entries must be relative"]) {
+        FaultCase(
+            name: "base image: an absolute entry",
+            expected: ["base image", "base.tar", "is an absolute path; layer entries must be relative"]
+        ) {
             try await BaseImageFixture.install(.absolutePath, in: $0)
             return Broken()
         },
-        FaultCase(name: "base image: a relative symlink climbing out", expected: ["base image", "entry 'etc/shadow'", "symlink to '../../../etc/shadow', which points outside the image root"]) {
+        FaultCase(
+            name: "base image: a relative symlink climbing out",
+            expected: [
+                "base image", "entry 'etc/shadow'",
+                "symlink to '../../../etc/shadow', which points outside the image root",
+            ]
+        ) {
             try await BaseImageFixture.install(.relativeSymlinkOut, in: $0)
             return Broken()
         },
-        FaultCase(name: "base image: a hardlink to outside", expected: ["base image", "entry 'etc/motd'", "hardlink to '../../etc/passwd', which points outside the image root"]) {
+        FaultCase(
+            name: "base image: a hardlink to outside",
+            expected: [
+                "base image", "entry 'etc/motd'", "hardlink to '../../etc/passwd', which points outside the image root",
+            ]
+        ) {
             try await BaseImageFixture.install(.hardlinkOut, in: $0)
             return Broken()
         },
-        FaultCase(name: "base image: a layer whose digest does not match", expected: ["base image", "layer layer.tar (uncompressed) has digest sha256:", "the base is corrupt"]) {
+        FaultCase(
+            name: "base image: a layer whose digest does not match",
+            expected: ["base image", "layer layer.tar (uncompressed) has digest sha256:", "the base is corrupt"]
+        ) {
             try await BaseImageFixture.install(.wrongDiffID, in: $0)
             return Broken()
         },
-        FaultCase(name: "base image: truncated tarball", expected: ["base image", "base.tar", "truncated", "allowed: a docker-archive"]) {
+        FaultCase(
+            name: "base image: truncated tarball",
+            expected: ["base image", "base.tar", "truncated", "allowed: a docker-archive"]
+        ) {
             try await BaseImageFixture.install(.good, in: $0)
             let base = $0.workspace + "/base.tar"
             let bytes = try Data(contentsOf: URL(fileURLWithPath: base))
             try bytes.prefix(8000).write(to: URL(fileURLWithPath: base))
             return Broken()
         },
-        FaultCase(name: "base image: not a tarball", expected: ["base image", "base.tar", "not a readable tarball", "allowed: a docker-archive"]) {
+        FaultCase(
+            name: "base image: not a tarball",
+            expected: ["base image", "base.tar", "not a readable tarball", "allowed: a docker-archive"]
+        ) {
             try Data(pseudoRandomBytes(count: 5000)).write(to: URL(fileURLWithPath: $0.workspace + "/base.tar"))
             try $0.editConfig("base: scratch", "base: base.tar")
             return Broken()
@@ -220,95 +330,186 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
     /// What outside testing broke: a wrong version with exit 0, overridable stamps, lost
     /// symlinks, unparsed add-ons, messages that lost their point, promises not kept.
     static let outsideTestingCases: [FaultCase] = [
-        FaultCase(name: "version: checkout owned by another uid (dubious ownership)",
-                  expected: ["git cannot read the repository at", "detected dubious ownership in repository at",
-                             "git config --global --add safe.directory", "or KUBE_GIT_VERSION_FILE with SOURCE_DATE_EPOCH"]) {
+        FaultCase(
+            name: "version: checkout owned by another uid (dubious ownership)",
+            expected: [
+                "git cannot read the repository at", "detected dubious ownership in repository at",
+                "git config --global --add safe.directory", "or KUBE_GIT_VERSION_FILE with SOURCE_DATE_EPOCH",
+            ]
+        ) {
             try await $0.ownByAnotherUser()
             return Broken(expected: ["safe.directory \($0.workspace)"], environment: try $0.emptyHome())
         },
-        FaultCase(name: "version: corrupt .git", expected: ["git cannot read the repository at", "not a git repository", "repair or re-clone it", "KUBE_GIT_VERSION_FILE"]) {
+        FaultCase(
+            name: "version: corrupt .git",
+            expected: [
+                "git cannot read the repository at", "not a git repository", "repair or re-clone it",
+                "KUBE_GIT_VERSION_FILE",
+            ]
+        ) {
             try "garbage\n".write(toFile: $0.workspace + "/.git/HEAD", atomically: true, encoding: .utf8)
             return Broken()
         },
-        FaultCase(name: "version: shallow clone without tags in CI", environment: ["CI": "true"],
-                  expected: ["is a shallow clone and git describe finds no v* tag in it", "falls back to base.go's v0.1-dev",
-                             "git fetch --unshallow --tags", "KUBE_GIT_VERSION_FILE"]) {
+        FaultCase(
+            name: "version: shallow clone without tags in CI", environment: ["CI": "true"],
+            expected: [
+                "is a shallow clone and git describe finds no v* tag in it", "falls back to base.go's v0.1-dev",
+                "git fetch --unshallow --tags", "KUBE_GIT_VERSION_FILE",
+            ]
+        ) {
             try await $0.makeShallowClone()
             return Broken()
         },
-        FaultCase(name: "version: shallow clone without tags, --strict-version", arguments: ["release", "--strict-version"],
-                  environment: ["CI": nil], expected: ["is a shallow clone", "git fetch --unshallow --tags"]) {
+        FaultCase(
+            name: "version: shallow clone without tags, --strict-version", arguments: ["release", "--strict-version"],
+            environment: ["CI": nil], expected: ["is a shallow clone", "git fetch --unshallow --tags"]
+        ) {
             try await $0.makeShallowClone()
             return Broken()
         },
-        FaultCase(name: "config: go.ldflags sets the stamped version (-X=)",
-                  expected: ["go.ldflags[0]: \"-X=k8s.io/example/pkg/version.gitVersion=v9.9.9\" sets k8s.io/example/pkg/version.gitVersion, which kbuild stamps from the release version; allowed: -X for other variables"]) {
-            let line = try $0.editConfig("ldflags: []", "ldflags: [\"-X=k8s.io/example/pkg/version.gitVersion=v9.9.9\"]")
+        FaultCase(
+            name: "config: go.ldflags sets the stamped version (-X=)",
+            expected: [
+                "go.ldflags[0]: \"-X=k8s.io/example/pkg/version.gitVersion=v9.9.9\" sets k8s.io/example/pkg/version.gitVersion, which kbuild stamps from the release version; allowed: -X for other variables"
+            ]
+        ) {
+            let line = try $0.editConfig(
+                "ldflags: []", "ldflags: [\"-X=k8s.io/example/pkg/version.gitVersion=v9.9.9\"]")
             return Broken(expected: ["\(config):\(line):13: "])
         },
-        FaultCase(name: "config: go.ldflags sets the stamped commit (--X and value as two items)",
-                  expected: ["go.ldflags[2]: \"k8s.io/example/pkg/version.gitCommit=0\" sets k8s.io/example/pkg/version.gitCommit", "allowed: -X for other variables"]) {
-            let line = try $0.editConfig("  ldflags: []", "  ldflags:\n    - -w\n    - --X\n    - k8s.io/example/pkg/version.gitCommit=0") + 3
+        FaultCase(
+            name: "config: go.ldflags sets the stamped commit (--X and value as two items)",
+            expected: [
+                "go.ldflags[2]: \"k8s.io/example/pkg/version.gitCommit=0\" sets k8s.io/example/pkg/version.gitCommit",
+                "allowed: -X for other variables",
+            ]
+        ) {
+            let line =
+                try $0.editConfig(
+                    "  ldflags: []", "  ldflags:\n    - -w\n    - --X\n    - k8s.io/example/pkg/version.gitCommit=0")
+                + 3
             return Broken(expected: ["\(config):\(line):7: "])
         },
-        FaultCase(name: "src: the blob of a tracked file is missing from .git", environment: newDate,
-                  expected: ["go.mod: git cannot read its blob", "missing", "allowed: a repository holding every object of HEAD"]) {
+        FaultCase(
+            name: "src: the blob of a tracked file is missing from .git", environment: newDate,
+            expected: [
+                "go.mod: git cannot read its blob", "missing", "allowed: a repository holding every object of HEAD",
+            ]
+        ) {
             let blob = try await $0.repository.git("rev-parse", "HEAD:go.mod")
-            try FileManager.default.removeItem(atPath: "\($0.workspace)/.git/objects/\(blob.prefix(2))/\(blob.dropFirst(2))")
+            try FileManager.default.removeItem(
+                atPath: "\($0.workspace)/.git/objects/\(blob.prefix(2))/\(blob.dropFirst(2))")
             return Broken()
         },
-        FaultCase(name: "add-ons: a .yaml that is not YAML",
-                  expected: ["cluster/addons/dns/broken.yaml:4:9: document 2: malformed YAML: did not find expected ',' or ']'", "allowed: YAML (every document of a multi-document file) or JSON add-on manifests"]) {
-            try $0.write("cluster/addons/dns/broken.yaml", "metadata: {labels: {addonmanager.kubernetes.io/mode: Reconcile}}\n---\nkind: [Service\nmetadata: {}\n")
+        FaultCase(
+            name: "add-ons: a .yaml that is not YAML",
+            expected: [
+                "cluster/addons/dns/broken.yaml:4:9: document 2: malformed YAML: did not find expected ',' or ']'",
+                "allowed: YAML (every document of a multi-document file) or JSON add-on manifests",
+            ]
+        ) {
+            try $0.write(
+                "cluster/addons/dns/broken.yaml",
+                "metadata: {labels: {addonmanager.kubernetes.io/mode: Reconcile}}\n---\nkind: [Service\nmetadata: {}\n")
             return Broken()
         },
-        FaultCase(name: "add-ons: a .json with an unclosed brace",
-                  expected: ["cluster/addons/dns/broken.json:3:1: document 1: malformed JSON: unexpected end of file (an unclosed {?); allowed: YAML"]) {
-            try $0.write("cluster/addons/dns/broken.json", "{\n  \"metadata\": {\"labels\": {\"addonmanager.kubernetes.io/mode\": \"Reconcile\"}}\n")
+        FaultCase(
+            name: "add-ons: a .json with an unclosed brace",
+            expected: [
+                "cluster/addons/dns/broken.json:3:1: document 1: malformed JSON: unexpected end of file (an unclosed {?); allowed: YAML"
+            ]
+        ) {
+            try $0.write(
+                "cluster/addons/dns/broken.json",
+                "{\n  \"metadata\": {\"labels\": {\"addonmanager.kubernetes.io/mode\": \"Reconcile\"}}\n")
             return Broken()
         },
-        FaultCase(name: "add-ons: the label only in a comment",
-                  expected: ["cluster/addons/dns/commented.yaml: add-on manifest lacks the label kubernetes.io/cluster-service: \"true\"", "exclude the file with addons.exclude"]) {
-            try $0.write("cluster/addons/dns/commented.yaml", "# kubernetes.io/cluster-service: \"true\"\napiVersion: v1\nkind: Service\nmetadata:\n  name: x\n")
+        FaultCase(
+            name: "add-ons: the label only in a comment",
+            expected: [
+                "cluster/addons/dns/commented.yaml: add-on manifest lacks the label kubernetes.io/cluster-service: \"true\"",
+                "exclude the file with addons.exclude",
+            ]
+        ) {
+            try $0.write(
+                "cluster/addons/dns/commented.yaml",
+                "# kubernetes.io/cluster-service: \"true\"\napiVersion: v1\nkind: Service\nmetadata:\n  name: x\n")
             return Broken()
         },
-        FaultCase(name: "messages: KUBE_GIT_VERSION with a newline", environment: ["KUBE_GIT_VERSION": "v1\nx"],
-                  expected: ["version \"v1\\nx\" (from KUBE_GIT_VERSION) is not a valid semantic version: expected vMAJOR.MINOR[.PATCH]"]),
-        FaultCase(name: "messages: go.ldflags item with a newline",
-                  expected: ["go.ldflags[0]: \"-w\\nx\" must be one non-empty word without spaces"]) {
+        FaultCase(
+            name: "messages: KUBE_GIT_VERSION with a newline", environment: ["KUBE_GIT_VERSION": "v1\nx"],
+            expected: [
+                "version \"v1\\nx\" (from KUBE_GIT_VERSION) is not a valid semantic version: expected vMAJOR.MINOR[.PATCH]"
+            ]),
+        FaultCase(
+            name: "messages: go.ldflags item with a newline",
+            expected: ["go.ldflags[0]: \"-w\\nx\" must be one non-empty word without spaces"]
+        ) {
             let line = try $0.editConfig("ldflags: []", "ldflags: [\"-w\\nx\"]")
             return Broken(expected: ["\(config):\(line):13: "])
         },
-        FaultCase(name: "messages: KUBE_DOCKER_REGISTRY with a newline", environment: ["KUBE_DOCKER_REGISTRY": "a\nb"],
-                  expected: ["KUBE_DOCKER_REGISTRY=\"a\\nb\":", "expected lowercase host[:port][/path]"]),
-        FaultCase(name: "messages: KUBE_GIT_COMMIT with a quote", environment: ["KUBE_GIT_COMMIT": "ab'c"],
-                  expected: ["KUBE_GIT_COMMIT=\"ab'c\" (from the environment) cannot be stamped into a binary; allowed: a git commit hash"]),
-        FaultCase(name: "messages: KUBE_GIT_VERSION_FILE is /dev/zero", environment: ["KUBE_GIT_VERSION_FILE": "/dev/zero"],
-                  expected: ["cannot read /dev/zero: is a character device (KUBE_GIT_VERSION_FILE); allowed: a regular file of KEY='value' lines"]),
-        FaultCase(name: "messages: KUBE_GIT_VERSION_FILE is a FIFO (never blocks)",
-                  expected: [": is a FIFO (KUBE_GIT_VERSION_FILE); allowed: a regular file"]) {
+        FaultCase(
+            name: "messages: KUBE_DOCKER_REGISTRY with a newline", environment: ["KUBE_DOCKER_REGISTRY": "a\nb"],
+            expected: ["KUBE_DOCKER_REGISTRY=\"a\\nb\":", "expected lowercase host[:port][/path]"]),
+        FaultCase(
+            name: "messages: KUBE_GIT_COMMIT with a quote", environment: ["KUBE_GIT_COMMIT": "ab'c"],
+            expected: [
+                "KUBE_GIT_COMMIT=\"ab'c\" (from the environment) cannot be stamped into a binary; allowed: a git commit hash"
+            ]),
+        FaultCase(
+            name: "messages: KUBE_GIT_VERSION_FILE is /dev/zero", environment: ["KUBE_GIT_VERSION_FILE": "/dev/zero"],
+            expected: [
+                "cannot read /dev/zero: is a character device (KUBE_GIT_VERSION_FILE); allowed: a regular file of KEY='value' lines"
+            ]),
+        FaultCase(
+            name: "messages: KUBE_GIT_VERSION_FILE is a FIFO (never blocks)",
+            expected: [": is a FIFO (KUBE_GIT_VERSION_FILE); allowed: a regular file"]
+        ) {
             let fifo = $0.directory.appending("version.fifo")
             guard mkfifo(fifo, 0o644) == 0 else { throw FixtureError("mkfifo \(fifo)") }
             return Broken(expected: ["cannot read \(fifo)"], environment: ["KUBE_GIT_VERSION_FILE": fifo])
         },
-        FaultCase(name: "messages: KUBE_GIT_VERSION_FILE is a directory", environment: ["KUBE_GIT_VERSION_FILE": "release"],
-                  expected: ["cannot read release: is a directory (KUBE_GIT_VERSION_FILE); allowed: a regular file"]),
-        FaultCase(name: "messages: -C names a file", arguments: ["release", "-C", "release/kbuild.yaml"],
-                  expected: ["/release/kbuild.yaml: is a regular file (-C); allowed: a directory, the Go workspace"]),
-        FaultCase(name: "usage: --jobs 0 is one line, exit 64", arguments: ["release", "--jobs", "0"],
-                  expected: ["error: --jobs must be at least 1, got 0; allowed: a whole number of concurrent jobs, 1 or more; see kbuild release --help"],
-                  status: 64),
-        FaultCase(name: "usage: an unknown option is one line, exit 64", arguments: ["release", "--colour"],
-                  expected: ["error: unknown option '--colour'", "see kbuild release --help"], status: 64),
-        FaultCase(name: "promises: KUBE_GIT_TREE_STATE is not clean, dirty or archive", environment: ["KUBE_GIT_TREE_STATE": "weird"],
-                  expected: ["KUBE_GIT_TREE_STATE=\"weird\" (from the environment) cannot be stamped into a binary; allowed: clean, dirty or archive"]),
-        FaultCase(name: "promises: KUBE_GIT_MINOR is not a minor version", environment: ["KUBE_GIT_MAJOR": "1", "KUBE_GIT_MINOR": "x"],
-                  expected: ["KUBE_GIT_MINOR=\"x\" (from the environment) cannot be stamped into a binary; allowed: digits with an optional +, e.g. 30 or 31+"]),
-        FaultCase(name: "promises: KUBE_DOCKER_REGISTRY port out of range", environment: ["KUBE_DOCKER_REGISTRY": "localhost:99999"],
-                  expected: ["KUBE_DOCKER_REGISTRY=\"localhost:99999\": port 99999 is out of range; allowed: a port from 1 to 65535"]),
-        FaultCase(name: "promises: --skip-build with binaries stamped for another version", arguments: ["release", "--skip-build"],
-                  expected: ["kube-apiserver for linux/amd64 (_output/local/bin/linux/amd64/kube-apiserver) is not stamped with this release's version: its gitVersion is not \"v1.0.0-1+",
-                             "allowed: binaries built by kbuild build for v1.0.0-1+", "(run kbuild build, or drop --skip-build)"]) {
+        FaultCase(
+            name: "messages: KUBE_GIT_VERSION_FILE is a directory", environment: ["KUBE_GIT_VERSION_FILE": "release"],
+            expected: ["cannot read release: is a directory (KUBE_GIT_VERSION_FILE); allowed: a regular file"]),
+        FaultCase(
+            name: "messages: -C names a file", arguments: ["release", "-C", "release/kbuild.yaml"],
+            expected: ["/release/kbuild.yaml: is a regular file (-C); allowed: a directory, the Go workspace"]),
+        FaultCase(
+            name: "usage: --jobs 0 is one line, exit 64", arguments: ["release", "--jobs", "0"],
+            expected: [
+                "error: --jobs must be at least 1, got 0; allowed: a whole number of concurrent jobs, 1 or more; see kbuild release --help"
+            ],
+            status: 64),
+        FaultCase(
+            name: "usage: an unknown option is one line, exit 64", arguments: ["release", "--colour"],
+            expected: ["error: unknown option '--colour'", "see kbuild release --help"], status: 64),
+        FaultCase(
+            name: "promises: KUBE_GIT_TREE_STATE is not clean, dirty or archive",
+            environment: ["KUBE_GIT_TREE_STATE": "weird"],
+            expected: [
+                "KUBE_GIT_TREE_STATE=\"weird\" (from the environment) cannot be stamped into a binary; allowed: clean, dirty or archive"
+            ]),
+        FaultCase(
+            name: "promises: KUBE_GIT_MINOR is not a minor version",
+            environment: ["KUBE_GIT_MAJOR": "1", "KUBE_GIT_MINOR": "x"],
+            expected: [
+                "KUBE_GIT_MINOR=\"x\" (from the environment) cannot be stamped into a binary; allowed: digits with an optional +, e.g. 30 or 31+"
+            ]),
+        FaultCase(
+            name: "promises: KUBE_DOCKER_REGISTRY port out of range",
+            environment: ["KUBE_DOCKER_REGISTRY": "localhost:99999"],
+            expected: [
+                "KUBE_DOCKER_REGISTRY=\"localhost:99999\": port 99999 is out of range; allowed: a port from 1 to 65535"
+            ]),
+        FaultCase(
+            name: "promises: --skip-build with binaries stamped for another version",
+            arguments: ["release", "--skip-build"],
+            expected: [
+                "kube-apiserver for linux/amd64 (_output/local/bin/linux/amd64/kube-apiserver) is not stamped with this release's version: its gitVersion is not \"v1.0.0-1+",
+                "allowed: binaries built by kbuild build for v1.0.0-1+", "(run kbuild build, or drop --skip-build)",
+            ]
+        ) {
             try await $0.repository.commitAll("one more commit", date: "2024-01-03T00:00:00Z")
             return Broken()
         },
@@ -326,8 +527,9 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             fault.arguments, in: fixture.workspace, fault.environment.merging(broken.environment) { $1 })
         #expect(result.status == fault.status && !result.signaled, "\(result.status) \(result.stderr)")
         let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-        #expect(lines.count == 1 && result.stderr.hasPrefix("error: ") && result.stderr.hasSuffix("\n"),
-                "not one error line: \(result.stderr)")
+        #expect(
+            lines.count == 1 && result.stderr.hasPrefix("error: ") && result.stderr.hasSuffix("\n"),
+            "not one error line: \(result.stderr)")
         for text in fault.expected + broken.expected {
             #expect(result.stderr.lowercased().contains(text.lowercased()), "'\(text)' missing in: \(result.stderr)")
         }
@@ -350,7 +552,9 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
         try await fixture.repository.commitAll("odd file name")
         let result = try await GoodRelease.kbuild(["release"], in: fixture.workspace)
         try #require(result.succeeded, "\(result.stderr)")
-        for (tarball, path) in [("kubernetes.tar.gz", "kubernetes/cluster/" + name), ("kubernetes-src.tar.gz", "cluster/" + name)] {
+        for (tarball, path) in [
+            ("kubernetes.tar.gz", "kubernetes/cluster/" + name), ("kubernetes-src.tar.gz", "cluster/" + name),
+        ] {
             let file = fixture.releaseTars + "/" + tarball
             let listing = try await Tool.check("tar", ["-tzf", file], environment: ["LC_ALL": "C.UTF-8"])
             #expect(listing.split(separator: "\n").contains { String($0) == path }, "\(path) not listed in \(tarball)")

@@ -79,8 +79,11 @@ final class Fixture: @unchecked Sendable {
 
     /// The 1-based line of the first line of the config containing `needle`.
     func configLine(of needle: String) throws -> Int {
-        let lines = try String(contentsOfFile: config, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
-        guard let index = lines.firstIndex(where: { $0.contains(needle) }) else { throw FixtureError("no '\(needle)' in config") }
+        let lines = try String(contentsOfFile: config, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
+        guard let index = lines.firstIndex(where: { $0.contains(needle) }) else {
+            throw FixtureError("no '\(needle)' in config")
+        }
         return index + 1
     }
 

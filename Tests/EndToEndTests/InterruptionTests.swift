@@ -7,7 +7,8 @@ import Testing
 /// never lose or mix the previous release; the next run cleans up after the killed one and succeeds.
 @Suite(.serialized) struct InterruptionTests {
     /// The delays are drawn from this seed (KBUILD_FAULT_SEED overrides it) so a failure can be replayed.
-    static let seed: UInt64 = ProcessInfo.processInfo.environment["KBUILD_FAULT_SEED"].flatMap { UInt64($0) }
+    static let seed: UInt64 =
+        ProcessInfo.processInfo.environment["KBUILD_FAULT_SEED"].flatMap { UInt64($0) }
         ?? 0x6b62_7569_6c64_0008
     static let attempts = 21
 
@@ -48,14 +49,18 @@ import Testing
         for command in [["release"], ["build"]] {
             let second = try await GoodRelease.kbuild(command, in: fixture.workspace, env)
             #expect(second.status == 1, "\(command): \(second.stderr)")
-            #expect(second.stderr == "error: another kbuild release is running on this _output (pid \(first)); lock: \(lock)\n",
-                    "\(command): \(second.stderr)")
+            #expect(
+                second.stderr
+                    == "error: another kbuild release is running on this _output (pid \(first)); lock: \(lock)\n",
+                "\(command): \(second.stderr)")
         }
         #expect(try snapshot(of: fixture.releaseTars) == before)
 
         kill(first, SIGCONT)
         let exit = waitForExit(first)
-        #expect(exit == .exited(0), "\(exit.map(\.description) ?? "?"): \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        #expect(
+            exit == .exited(0),
+            "\(exit.map(\.description) ?? "?"): \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
         let released = try snapshot(of: fixture.releaseTars)
         #expect(released != before)
         try await Tool.check("sha256sum", ["-c", "--quiet", "SHA256SUMS"], in: fixture.releaseTars)
@@ -88,11 +93,13 @@ import Testing
             let signalName = [SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGKILL: "SIGKILL"][signal]!
             let epoch = 1_700_002_000 + attempt
             let delay = Double.random(in: 0...duration, using: &random)
-            let label = "attempt \(attempt): \(signalName) after \(String(format: "%.2f", delay))s of \(String(format: "%.2f", duration))s"
+            let label =
+                "attempt \(attempt): \(signalName) after \(String(format: "%.2f", delay))s of \(String(format: "%.2f", duration))s"
             let log = fixture.directory.appending("attempt-\(attempt).log")
 
             let pid = try spawnGroupLeader(
-                Repository.kbuildBinary, ["release", "-C", fixture.workspace], environment: Self.environment(epoch: epoch),
+                Repository.kbuildBinary, ["release", "-C", fixture.workspace],
+                environment: Self.environment(epoch: epoch),
                 log: log)
             try await Task.sleep(for: .seconds(delay))
             // SIGINT as a terminal sends it: to the whole foreground group. SIGTERM and SIGKILL to kbuild alone,
@@ -116,7 +123,8 @@ import Testing
                 #expect(verify.succeeded, "\(label): SHA256SUMS does not verify: \(verify.stdout)\(verify.stderr)")
             }
             let leftovers = temporaryLeftovers(in: fixture.output)
-            let outcome = "\(signalName) \(finished ? "after the swap" : "before the swap"), \(leftovers.isEmpty ? "clean" : "leftovers")"
+            let outcome =
+                "\(signalName) \(finished ? "after the swap" : "before the swap"), \(leftovers.isEmpty ? "clean" : "leftovers")"
             outcomes[outcome, default: 0] += 1
             print("\(label): \(exit.map(\.description) ?? "?"), \(outcome) \(leftovers.count)")
 

@@ -14,11 +14,14 @@ import Testing
         #expect(result.succeeded, "\(result.stderr)")
         #expect(result.stdout == "v0.1-dev\n")
         let lines = result.stderr.split(separator: "\n")
-        #expect(lines.count == 1 && lines.first?.hasPrefix("warning: \(fixture.workspace) is a shallow clone") == true,
-                "\(result.stderr)")
+        #expect(
+            lines.count == 1 && lines.first?.hasPrefix("warning: \(fixture.workspace) is a shallow clone") == true,
+            "\(result.stderr)")
         // The same workspace in CI is refused, one line, exit 1.
         let ci = try await GoodRelease.kbuild(["version"], in: fixture.workspace, ["CI": "true"])
-        #expect(ci.status == 1 && ci.stdout.isEmpty && ci.stderr.hasPrefix("error: ") && ci.stderr.filter { $0 == "\n" }.count == 1)
+        #expect(
+            ci.status == 1 && ci.stdout.isEmpty && ci.stderr.hasPrefix("error: ")
+                && ci.stderr.filter { $0 == "\n" }.count == 1)
     }
 
     /// A checkout owned by another uid works once the user trusts it the way the error says.
@@ -57,8 +60,12 @@ import Testing
         let tarball = fixture.releaseTars + "/kubernetes-src.tar.gz"
         let listing = try await Tool.check("tar", ["-tvzf", tarball], environment: ["LC_ALL": "C", "TZ": "UTC"])
         let lines = listing.split(separator: "\n").map(String.init)
-        func line(_ path: String) -> String? { lines.first { $0.hasSuffix(" " + path) || $0.contains(" " + path + " -> ") } }
-        #expect(line("hack/in-tree")?.hasPrefix("lrwxrwxrwx") == true && line("hack/in-tree")?.hasSuffix("hack/in-tree -> run.sh") == true, "\(listing)")
+        func line(_ path: String) -> String? {
+            lines.first { $0.hasSuffix(" " + path) || $0.contains(" " + path + " -> ") }
+        }
+        #expect(
+            line("hack/in-tree")?.hasPrefix("lrwxrwxrwx") == true
+                && line("hack/in-tree")?.hasSuffix("hack/in-tree -> run.sh") == true, "\(listing)")
         #expect(line("hack/passwd")?.hasSuffix("hack/passwd -> /etc/passwd") == true, "\(listing)")
         #expect(line("hack/up")?.hasSuffix("hack/up -> ../..") == true, "\(listing)")
         #expect(line("hack/run.sh")?.hasPrefix("-rwxr-xr-x") == true, "\(listing)")
@@ -81,7 +88,9 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out + "/hack/untracked.txt"))
         // And it is a workspace kbuild knows the version of without git: the release's, -dirty included.
         let version = try await GoodRelease.kbuild(["version", "--short"], in: out)
-        #expect(version.stdout.hasSuffix("-dirty\n") && version.stdout.hasPrefix("v1.0.0-1+"), "\(version.stdout)\(version.stderr)")
+        #expect(
+            version.stdout.hasSuffix("-dirty\n") && version.stdout.hasPrefix("v1.0.0-1+"),
+            "\(version.stdout)\(version.stderr)")
     }
 
     /// `--skip-build` accepts the binaries `kbuild build` stamped for this very version.

@@ -7,7 +7,6 @@ import Testing
 @Suite(.serialized) struct ReleaseEndToEndTests {
     static let epoch = "1700000000"
 
-
     @Test func releaseHasTheKubernetesLayoutAndVerifies() async throws {
         let dir = try TemporaryDirectory("kbuild-e2e")
         defer { dir.remove() }
@@ -60,7 +59,9 @@ import Testing
             let tag = try String(contentsOfFile: bin + "/\(name).docker_tag", encoding: .utf8)
             #expect(tag == md5 + "\n", "\(name)")
             let tags = try await Tool.check("skopeo", ["list-tags", "docker-archive:\(bin)/\(name).tar"])
-            #expect(tags.contains("\"registry.k8s.io/\(name)-amd64:\(md5)\""), "\(name) tar does not carry its tag: \(tags)")
+            #expect(
+                tags.contains("\"registry.k8s.io/\(name)-amd64:\(md5)\""), "\(name) tar does not carry its tag: \(tags)"
+            )
         }
 
         // `podman load` of the shipped image restores exactly the tag of the docker_tag file.
@@ -93,9 +94,11 @@ import Testing
         #expect(fromSource.stdout == "v1.2.3\n", "\(fromSource.stderr)")
 
         // artifacts.json lists every tarball with its size and sha256.
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: tars + "/artifacts.json")))
+        let json = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: tars + "/artifacts.json")))
         let artifacts = try #require(json as? [[String: Any]])
-        let serverArtifact = try #require(artifacts.first { ($0["name"] as? String) == "kubernetes-server-linux-amd64.tar.gz" })
+        let serverArtifact = try #require(
+            artifacts.first { ($0["name"] as? String) == "kubernetes-server-linux-amd64.tar.gz" })
         let serverSHA = try await Tool.check("sha256sum", [server]).prefix(64)
         #expect(serverArtifact["sha256"] as? String == String(serverSHA))
         #expect(serverArtifact["os"] as? String == "linux" && serverArtifact["arch"] as? String == "amd64")
@@ -116,7 +119,11 @@ import Testing
             // Different commit wall-clock dates would change HEAD time, so pin it; the run time differs anyway.
             _ = try await Repository.exampleWorkspace(in: workspace, tag: "v0.5")
             let result = try await Tool.run(
-                "/bin/sh", ["-c", "umask \(umaskValue) && exec \"$0\" \"$@\"", Repository.kbuildBinary, "release", "--sign-key", key.privatePEM],
+                "/bin/sh",
+                [
+                    "-c", "umask \(umaskValue) && exec \"$0\" \"$@\"", Repository.kbuildBinary, "release", "--sign-key",
+                    key.privatePEM,
+                ],
                 in: workspace,
                 environment: [
                     "KUBE_BUILD_PLATFORMS": platforms, "TZ": tz, "LANG": locale, "LC_ALL": locale,
@@ -128,10 +135,14 @@ import Testing
         }
         #expect(sums[0] == sums[1])
         #expect(sums[0].contains("kubernetes-server-linux-amd64.tar.gz"))
-        let images = ["first", "second/deeper-clone"].map { dir.appending($0) + "/_output/release-images/amd64/kube-proxy.tar" }
+        let images = ["first", "second/deeper-clone"].map {
+            dir.appending($0) + "/_output/release-images/amd64/kube-proxy.tar"
+        }
         #expect(FileManager.default.contentsEqual(atPath: images[0], andPath: images[1]))
         for document in documents {
-            let copies = ["first", "second/deeper-clone"].map { dir.appending($0) + "/_output/release-tars/" + document }
+            let copies = ["first", "second/deeper-clone"].map {
+                dir.appending($0) + "/_output/release-tars/" + document
+            }
             #expect(FileManager.default.fileExists(atPath: copies[0]), "\(document) missing")
             #expect(FileManager.default.contentsEqual(atPath: copies[0], andPath: copies[1]), "\(document) differs")
         }
@@ -201,9 +212,10 @@ func runKbuild(_ arguments: [String], in directory: String, _ environment: [Stri
     return try await Tool.run(Repository.kbuildBinary, arguments, in: directory, environment: env)
 }
 
-
 /// Starts a process without waiting for it (for kill tests).
-func spawn(_ executable: String, _ arguments: [String], in directory: String, environment: [String: String]) throws -> pid_t {
+func spawn(_ executable: String, _ arguments: [String], in directory: String, environment: [String: String]) throws
+    -> pid_t
+{
     var env = ProcessInfo.processInfo.environment
     env.merge(environment) { $1 }
     let process = Process()

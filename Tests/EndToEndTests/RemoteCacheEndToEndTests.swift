@@ -17,7 +17,8 @@ import Testing
     {
         var env = Self.environment
         env.merge(extra) { $1 }
-        let result = try await Tool.run(Repository.kbuildBinary, ["release"] + arguments, in: workspace, environment: env)
+        let result = try await Tool.run(
+            Repository.kbuildBinary, ["release"] + arguments, in: workspace, environment: env)
         try #require(result.succeeded, "\(result.stderr)\n\(result.stdout)")
         return result
     }
@@ -62,7 +63,9 @@ import Testing
         let filled = try await release(first, ["--remote-cache", server.url])
         let builds = try #require(builtCount(filled.stdout), "\(filled.stdout)")
         #expect(builds > 0)
-        #expect(filled.stdout.contains("remote cache \(server.url): 0 fetched, \(builds) missed, \(builds) uploaded"), "\(filled.stdout)")
+        #expect(
+            filled.stdout.contains("remote cache \(server.url): 0 fetched, \(builds) missed, \(builds) uploaded"),
+            "\(filled.stdout)")
 
         // Another directory, another depth; empty _output and an empty Go cache; `go` logs what it is asked.
         let second = dir.appending("elsewhere/deeper/ws")
@@ -71,11 +74,13 @@ import Testing
         try FileManager.default.createDirectory(atPath: emptyGoCache, withIntermediateDirectories: true)
         let log = dir.appending("go.log")
         let go = try goWrapper(in: dir.path, log: log)
-        let fed = try await release(second, ["--remote-cache", server.url], ["KBUILD_GOCACHE": emptyGoCache, "GO": go])
+        let fed = try await release(
+            second, ["--remote-cache", server.url], ["KBUILD_GOCACHE": emptyGoCache, "GO": go])
         #expect(!goCommands(log).isEmpty, "the wrapper was not used")
         #expect(!goCommands(log).contains("build"), "go was asked to build: \(goCommands(log))")
         #expect(builtCount(fed.stdout) == 0, "\(fed.stdout)")
-        #expect(fed.stdout.contains("remote cache \(server.url): \(builds) fetched, 0 missed, 0 uploaded"), "\(fed.stdout)")
+        #expect(
+            fed.stdout.contains("remote cache \(server.url): \(builds) fetched, 0 missed, 0 uploaded"), "\(fed.stdout)")
         #expect(fed.stderr.isEmpty, "\(fed.stderr)")
 
         // Byte-identical: every release file and every binary.
@@ -92,7 +97,8 @@ import Testing
         try await Tool.check("git", ["clone", "-q", first, third])
         // The flag wins over the variable.
         let pr = try await release(
-            third, ["--remote-cache-upload=false"], ["KBUILD_REMOTE_CACHE": readOnly.url, "KBUILD_REMOTE_CACHE_UPLOAD": "true"])
+            third, ["--remote-cache-upload=false"],
+            ["KBUILD_REMOTE_CACHE": readOnly.url, "KBUILD_REMOTE_CACHE_UPLOAD": "true"])
         #expect(pr.stdout.contains("\(builds) missed, uploads off"), "\(pr.stdout)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: readOnly.root).isEmpty)
     }
@@ -134,7 +140,8 @@ import Testing
         let second = dir.appending("ws2")
         try await Tool.check("git", ["clone", "-q", first, second])
         let log = dir.appending("go.log")
-        let result = try await release(second, ["--remote-cache", server.url], ["GO": try goWrapper(in: dir.path, log: log)])
+        let result = try await release(
+            second, ["--remote-cache", server.url], ["GO": try goWrapper(in: dir.path, log: log)])
         #expect(builtCount(result.stdout) == 1, "\(result.stdout)")
         #expect(goCommands(log).contains("build"))
         #expect(result.stdout.contains("1 corrupt blob ignored"), "\(result.stdout)")
@@ -149,14 +156,23 @@ import Testing
         let workspace = dir.appending("ws")
         _ = try await Repository.exampleWorkspace(in: workspace)
         let cases: [([String], [String: String?], String)] = [
-            (["--remote-cache", "ftp://cache"], [:],
-             "error: --remote-cache \"ftp://cache\": scheme ftp is not supported; allowed: http://HOST[:PORT][/PATH]"),
-            (["--remote-cache", "http://cache:70000"], [:], "error: --remote-cache \"http://cache:70000\": port 70000 is not in 1-65535"),
+            (
+                ["--remote-cache", "ftp://cache"], [:],
+                "error: --remote-cache \"ftp://cache\": scheme ftp is not supported; allowed: http://HOST[:PORT][/PATH]"
+            ),
+            (
+                ["--remote-cache", "http://cache:70000"], [:],
+                "error: --remote-cache \"http://cache:70000\": port 70000 is not in 1-65535"
+            ),
             ([], ["KBUILD_REMOTE_CACHE": "cache:8080"], "error: KBUILD_REMOTE_CACHE \"cache:8080\": no scheme"),
-            ([], ["KBUILD_REMOTE_CACHE": "http://cache", "KBUILD_REMOTE_CACHE_UPLOAD": "maybe"],
-             "error: KBUILD_REMOTE_CACHE_UPLOAD \"maybe\": not a boolean; allowed: true, false, 1, 0"),
-            ([], ["KBUILD_REMOTE_CACHE": "http://cache", "KBUILD_REMOTE_CACHE_TIMEOUT": "0.5"],
-             "error: KBUILD_REMOTE_CACHE_TIMEOUT \"0.5\": not a whole number of seconds in 1-600"),
+            (
+                [], ["KBUILD_REMOTE_CACHE": "http://cache", "KBUILD_REMOTE_CACHE_UPLOAD": "maybe"],
+                "error: KBUILD_REMOTE_CACHE_UPLOAD \"maybe\": not a boolean; allowed: true, false, 1, 0"
+            ),
+            (
+                [], ["KBUILD_REMOTE_CACHE": "http://cache", "KBUILD_REMOTE_CACHE_TIMEOUT": "0.5"],
+                "error: KBUILD_REMOTE_CACHE_TIMEOUT \"0.5\": not a whole number of seconds in 1-600"
+            ),
         ]
         for (arguments, environment, expected) in cases {
             var env = Self.environment

@@ -63,8 +63,9 @@ import Testing
             // Every build of the plan is in exactly one shard.
             var built: [String] = []
             for shard in shards {
-                let manifest = try JSONSerialization.jsonObject(
-                    with: try Data(contentsOf: URL(fileURLWithPath: shard + "/shard.json"))) as? [String: Any]
+                let manifest =
+                    try JSONSerialization.jsonObject(
+                        with: try Data(contentsOf: URL(fileURLWithPath: shard + "/shard.json"))) as? [String: Any]
                 let outputs = try #require(manifest?["outputs"] as? [[String: String]])
                 built += outputs.compactMap { $0["path"] }.filter { $0.hasPrefix("bin/") }
             }
@@ -121,7 +122,9 @@ import Testing
         let moved = try await machines.shard(2, of: 2)
         let stale = try await machines.kbuild(["release", "--merge", one, moved], on: "merge")
         #expect(stale.status == 1)
-        #expect(stale.stderr.hasPrefix("error: shard \(moved): belongs to another release (version v1.2.3-1+"), "\(stale.stderr)")
+        #expect(
+            stale.stderr.hasPrefix("error: shard \(moved): belongs to another release (version v1.2.3-1+"),
+            "\(stale.stderr)")
         #expect(try machines.releaseTars("merge") == before)
     }
 }

@@ -28,7 +28,9 @@ import Testing
         // the provenance and the signature.
         let sums = try String(contentsOfFile: tars + "/SHA256SUMS", encoding: .utf8)
         let summed = Set(sums.split(separator: "\n").map { String($0.dropFirst(66)) })
-        let outside: Set<String> = ["SHA256SUMS", "SHA512SUMS", "artifacts.json", "kubernetes.intoto.jsonl", "SHA256SUMS.sig"]
+        let outside: Set<String> = [
+            "SHA256SUMS", "SHA512SUMS", "artifacts.json", "kubernetes.intoto.jsonl", "SHA256SUMS.sig",
+        ]
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: tars))
             .filter { !$0.hasSuffix(".sha256") && !$0.hasSuffix(".sha512") }
         #expect(summed == files.subtracting(outside), "\(summed.symmetricDifference(files.subtracting(outside)))")
@@ -37,7 +39,8 @@ import Testing
         // SBOM: valid SPDX 2.3, NTIA minimum elements, and the digests of what was shipped.
         let sbomPath = tars + "/kubernetes.spdx.json"
         try await SupplyChainValidators.checkSBOM(sbomPath)
-        let sbom = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sbomPath))) as? [String: Any])
+        let sbom = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sbomPath))) as? [String: Any])
         let packages = try #require(sbom["packages"] as? [[String: Any]])
         func sha256(of name: String) -> String? {
             let package = packages.first { $0["name"] as? String == name }
@@ -48,7 +51,8 @@ import Testing
         let server = try await Tool.check("sha256sum", [tars + "/kubernetes-server-linux-amd64.tar.gz"])
         #expect(sha256(of: "kubernetes-server-linux-amd64.tar.gz") == String(server.prefix(64)))
         #expect(packages.contains { $0["name"] as? String == "stdlib" })
-        #expect(packages.contains { $0["name"] as? String == "k8s.io/example" && $0["versionInfo"] as? String == "v1.2.3" })
+        #expect(
+            packages.contains { $0["name"] as? String == "k8s.io/example" && $0["versionInfo"] as? String == "v1.2.3" })
 
         // Provenance: a DSSE envelope securesystemslib verifies, over a statement in-toto-attestation accepts.
         let envelope = tars + "/kubernetes.intoto.jsonl"
@@ -62,7 +66,8 @@ import Testing
         let subjects = try await SupplyChainValidators.checkProvenance(statementJSON: statement)
         #expect(subjects == "\(summed.count)\n")
         for line in sums.split(separator: "\n") {
-            #expect(text.contains("{\"digest\":{\"sha256\":\"\(line.prefix(64))\"},\"name\":\"\(line.dropFirst(66))\"}"))
+            #expect(
+                text.contains("{\"digest\":{\"sha256\":\"\(line.prefix(64))\"},\"name\":\"\(line.dropFirst(66))\"}"))
         }
         #expect(text.contains("\"uri\":\"git+https://example.com/k8s/example.git@refs/tags/v1.2.3\""), "\(text)")
         #expect(text.contains("\"KUBE_BUILD_PLATFORMS\":\"linux/amd64\""))
@@ -90,21 +95,41 @@ import Testing
         defer { dir.remove() }
         let workspace = dir.appending("clone")
         _ = try await Repository.exampleWorkspace(in: workspace, tag: "v1.2.3")
-        try await Tool.check("openssl", ["genpkey", "-algorithm", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", dir.appending("ec.pem")])
         try await Tool.check(
-            "openssl", ["genpkey", "-algorithm", "ed25519", "-aes-256-cbc", "-pass", "pass:x", "-out", dir.appending("locked.pem")])
+            "openssl",
+            ["genpkey", "-algorithm", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", dir.appending("ec.pem")])
+        try await Tool.check(
+            "openssl",
+            [
+                "genpkey", "-algorithm", "ed25519", "-aes-256-cbc", "-pass", "pass:x", "-out",
+                dir.appending("locked.pem"),
+            ])
         let cases: [([String], [String: String?], String)] = [
-            (["--sign-key", dir.appending("missing.pem")], [:], "\(dir.appending("missing.pem")): cannot read the key"),
-            (["--sign-key", dir.appending("ec.pem")], [:], "\(dir.appending("ec.pem")): a EC private key, not Ed25519"),
-            ([], ["KBUILD_SIGN_KEY": dir.appending("locked.pem")], "\(dir.appending("locked.pem")): the private key is protected by a passphrase"),
+            (
+                ["--sign-key", dir.appending("missing.pem")], [:],
+                "\(dir.appending("missing.pem")): cannot read the key"
+            ),
+            (
+                ["--sign-key", dir.appending("ec.pem")], [:],
+                "\(dir.appending("ec.pem")): a EC private key, not Ed25519"
+            ),
+            (
+                [], ["KBUILD_SIGN_KEY": dir.appending("locked.pem")],
+                "\(dir.appending("locked.pem")): the private key is protected by a passphrase"
+            ),
         ]
         for (arguments, environment, message) in cases {
-            let result = try await runKbuild(["release"] + arguments, in: workspace, Self.environment.merging(environment) { $1 })
+            let result = try await runKbuild(
+                ["release"] + arguments, in: workspace, Self.environment.merging(environment) { $1 })
             #expect(result.status == 1)
             #expect(result.stderr.hasPrefix("error: \(message)"), "\(result.stderr)")
-            #expect(result.stderr.hasSuffix("; allowed: an unencrypted Ed25519 private key in PEM (openssl genpkey -algorithm ed25519)\n"))
+            #expect(
+                result.stderr.hasSuffix(
+                    "; allowed: an unencrypted Ed25519 private key in PEM (openssl genpkey -algorithm ed25519)\n"))
             #expect(result.stderr.split(separator: "\n").count == 1)
-            #expect(!FileManager.default.fileExists(atPath: workspace + "/_output"), "work started before the key was checked")
+            #expect(
+                !FileManager.default.fileExists(atPath: workspace + "/_output"),
+                "work started before the key was checked")
         }
     }
 }
@@ -120,7 +145,8 @@ struct Keys {
         let publicPEM = dir.appending("\(name).pub")
         try await Tool.check("openssl", ["genpkey", "-algorithm", "ed25519", "-out", privatePEM])
         try await Tool.check("openssl", ["pkey", "-in", privatePEM, "-pubout", "-out", publicPEM])
-        let der = try await Tool.check("/bin/sh", ["-c", "openssl pkey -in \"$0\" -pubout -outform DER | sha256sum", privatePEM])
+        let der = try await Tool.check(
+            "/bin/sh", ["-c", "openssl pkey -in \"$0\" -pubout -outform DER | sha256sum", privatePEM])
         return Keys(privatePEM: privatePEM, publicPEM: publicPEM, keyID: String(der.prefix(64)))
     }
 }

@@ -26,7 +26,8 @@ import Testing
             line += 1
         }
         try text.write(toFile: root + "/docs/text.txt", atomically: false, encoding: .utf8)
-        try Data(pseudoRandomBytes(count: megabytes << 20 + 12345)).write(to: URL(fileURLWithPath: root + "/bin/random"))
+        try Data(pseudoRandomBytes(count: megabytes << 20 + 12345)).write(
+            to: URL(fileURLWithPath: root + "/bin/random"))
         return root
     }
 
@@ -39,7 +40,8 @@ import Testing
         defer { dir.remove() }
         let root = try makeTree(in: dir)
         let out = dir.appending("out/fast.tar.gz")
-        let written = try Tarball.write(try TarEntry.tree(of: root, under: "kubernetes"), to: out, options: Self.options())
+        let written = try Tarball.write(
+            try TarEntry.tree(of: root, under: "kubernetes"), to: out, options: Self.options())
 
         // Several members: the stream is longer than one block.
         #expect(written.size > 3 << 20)
@@ -59,7 +61,9 @@ import Testing
         let unpacked = dir.appending("unpacked")
         try FileManager.default.createDirectory(atPath: unpacked, withIntermediateDirectories: true)
         try await Tool.check("tar", ["-xzf", out, "-C", unpacked])
-        for file in ["bin/tool", "bin/random", "docs/text.txt", "docs/über/naïve file.txt", TarballWriterTests.longName] {
+        for file in [
+            "bin/tool", "bin/random", "docs/text.txt", "docs/über/naïve file.txt", TarballWriterTests.longName,
+        ] {
             #expect(
                 FileManager.default.contentsEqual(atPath: root + "/" + file, andPath: unpacked + "/kubernetes/" + file),
                 "\(file)")
@@ -72,7 +76,9 @@ import Testing
             if header.kind == .file { sizes[header.path] = try reader.readAll().count }
         }
         #expect(sizes["kubernetes/bin/random"] == 3 << 20 + 12345)
-        #expect(sizes["kubernetes/docs/text.txt"] == (try FileManager.default.attributesOfItem(atPath: root + "/docs/text.txt")[.size] as? Int))
+        #expect(
+            sizes["kubernetes/docs/text.txt"]
+                == (try FileManager.default.attributesOfItem(atPath: root + "/docs/text.txt")[.size] as? Int))
     }
 
     @Test func goArchiveTarAndCompressGzipReadIt() async throws {
@@ -86,47 +92,47 @@ import Testing
         try FileManager.default.createDirectory(atPath: program, withIntermediateDirectories: true)
         try "module gocheck\n\ngo 1.19\n".write(toFile: program + "/go.mod", atomically: false, encoding: .utf8)
         try """
-            package main
+        package main
 
-            import (
-            \t"archive/tar"
-            \t"compress/gzip"
-            \t"fmt"
-            \t"io"
-            \t"os"
-            )
+        import (
+        \t"archive/tar"
+        \t"compress/gzip"
+        \t"fmt"
+        \t"io"
+        \t"os"
+        )
 
-            func main() {
-            \tf, err := os.Open(os.Args[1])
-            \tif err != nil {
-            \t\tpanic(err)
-            \t}
-            \tz, err := gzip.NewReader(f)
-            \tif err != nil {
-            \t\tpanic(err)
-            \t}
-            \tr := tar.NewReader(z)
-            \tfor {
-            \t\th, err := r.Next()
-            \t\tif err == io.EOF {
-            \t\t\tbreak
-            \t\t}
-            \t\tif err != nil {
-            \t\t\tpanic(err)
-            \t\t}
-            \t\tn, err := io.Copy(io.Discard, r)
-            \t\tif err != nil {
-            \t\t\tpanic(err)
-            \t\t}
-            \t\tfmt.Printf("%s %d\\n", h.Name, n)
-            \t}
-            \t// Every member was consumed: nothing is left after the tar end.
-            \tif _, err := io.Copy(io.Discard, z); err != nil {
-            \t\tpanic(err)
-            \t}
-            }
+        func main() {
+        \tf, err := os.Open(os.Args[1])
+        \tif err != nil {
+        \t\tpanic(err)
+        \t}
+        \tz, err := gzip.NewReader(f)
+        \tif err != nil {
+        \t\tpanic(err)
+        \t}
+        \tr := tar.NewReader(z)
+        \tfor {
+        \t\th, err := r.Next()
+        \t\tif err == io.EOF {
+        \t\t\tbreak
+        \t\t}
+        \t\tif err != nil {
+        \t\t\tpanic(err)
+        \t\t}
+        \t\tn, err := io.Copy(io.Discard, r)
+        \t\tif err != nil {
+        \t\t\tpanic(err)
+        \t\t}
+        \t\tfmt.Printf("%s %d\\n", h.Name, n)
+        \t}
+        \t// Every member was consumed: nothing is left after the tar end.
+        \tif _, err := io.Copy(io.Discard, z); err != nil {
+        \t\tpanic(err)
+        \t}
+        }
 
-            """.write(toFile: program + "/main.go", atomically: false, encoding: .utf8)
+        """.write(toFile: program + "/main.go", atomically: false, encoding: .utf8)
         // One Go cache for every run of this test: std is compiled once per machine, not per run.
         let cache = NSTemporaryDirectory() + "/kbuild-test-archive-gocache"
         let output = try await Tool.check(
@@ -176,10 +182,12 @@ import Testing
         let source = dir.appending("big.bin")
         // ~50 MB: random and text stretches alternating, so blocks compress very differently.
         try await Tool.check(
-            "sh", ["-c", "for i in 1 2 3 4 5 6; do head -c 4200000 /dev/urandom; seq 1 600000; done > \"$1\"", "sh", source])
+            "sh",
+            ["-c", "for i in 1 2 3 4 5 6; do head -c 4200000 /dev/urandom; seq 1 600000; done > \"$1\"", "sh", source])
         let expected = try Digest.file(source, .sha256)
         let out = dir.appending("big.tar.gz")
-        let written = try Tarball.write([.file("big.bin", source: source, executable: false)], to: out, options: Self.options())
+        let written = try Tarball.write(
+            [.file("big.bin", source: source, executable: false)], to: out, options: Self.options())
         try await Tool.check("gzip", ["-t", out])
         #expect(try written.digests.sha256(of: out).hex == (try await fileDigest("sha256sum", out)))
 

@@ -21,7 +21,8 @@ import Testing
         chmod(root + "/bin/tool", 0o700)
         try "ünïcødé\n".write(toFile: root + "/docs/über/naïve file.txt", atomically: false, encoding: .utf8)
         try fm.createDirectory(
-            atPath: root + "/" + (Self.longName as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            atPath: root + "/" + (Self.longName as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true)
         try "long\n".write(toFile: root + "/" + Self.longName, atomically: false, encoding: .utf8)
         try fm.createSymbolicLink(atPath: root + "/bin/alias", withDestinationPath: "tool")
         return root

@@ -1,8 +1,8 @@
 import Foundation
 import KbuildConfig
 import KbuildCore
-import Testing
 import TestSupport
+import Testing
 
 /// Every config mistake names file:line:column of the offending node, the field, the value and what is allowed.
 @Suite("Config errors")
@@ -29,11 +29,13 @@ struct ConfigErrorTests {
     }
 
     @Test func emptyDocument() throws {
-        try workspace.expectError("# nothing\n", line: 1, column: 1, field: "", "empty", "allowed keys: project, version")
+        try workspace.expectError(
+            "# nothing\n", line: 1, column: 1, field: "", "empty", "allowed keys: project, version")
     }
 
     @Test func topLevelMustBeAMapping() throws {
-        try workspace.expectError("- foo\n", line: 1, column: 1, field: "(top level)", "expected a mapping", "found a list")
+        try workspace.expectError(
+            "- foo\n", line: 1, column: 1, field: "(top level)", "expected a mapping", "found a list")
     }
 
     // MARK: Keys and types
@@ -128,7 +130,8 @@ struct ConfigErrorTests {
             "binaries:\n  - name: foo\n    kinds: []\n", line: 3, column: 12, field: "binaries[0].kinds",
             "ships in no kind", "allowed: client, server, node, test")
         try workspace.expectError(
-            "binaries:\n  - name: foo\n    kinds: [server, sever]\n", line: 3, column: 21, field: "binaries[0].kinds[1]",
+            "binaries:\n  - name: foo\n    kinds: [server, sever]\n", line: 3, column: 21,
+            field: "binaries[0].kinds[1]",
             "unknown kind \"sever\"", "allowed: client, server, node, test")
         try workspace.expectError(
             "binaries:\n  - name: foo\n    kinds: [node, node]\n", line: 3, column: 19, field: "binaries[0].kinds[1]",
@@ -174,13 +177,16 @@ struct ConfigErrorTests {
     }
 
     @Test func modulePathPackages() throws {
-        let config = try workspace.load("binaries:\n  - name: bar\n    package: example.com/mod/cmd/bar\n    kinds: [server]\n")
+        let config = try workspace.load(
+            "binaries:\n  - name: bar\n    package: example.com/mod/cmd/bar\n    kinds: [server]\n")
         #expect(config.binaries[0].package == "example.com/mod/cmd/bar")
         try workspace.expectError(
-            "binaries:\n  - name: foo\n    package: example.com/mod/cmd/nothere\n    kinds: [server]\n", line: 3, column: 14,
+            "binaries:\n  - name: foo\n    package: example.com/mod/cmd/nothere\n    kinds: [server]\n", line: 3,
+            column: 14,
             field: "binaries[0].package", "directory cmd/nothere does not exist")
         try workspace.expectError(
-            "binaries:\n  - name: foo\n    package: github.com/other/cmd/foo\n    kinds: [server]\n", line: 3, column: 14,
+            "binaries:\n  - name: foo\n    package: github.com/other/cmd/foo\n    kinds: [server]\n", line: 3,
+            column: 14,
             field: "binaries[0].package", "neither in module example.com/mod (go.mod) nor in vendor/",
             "allowed: ./relative/dir or example.com/mod/…")
     }
@@ -207,7 +213,8 @@ struct ConfigErrorTests {
             "version:\n  style: calver\n" + minimalYAML, line: 2, column: 10, field: "version.style",
             "unknown value \"calver\"", "allowed: semver, describe")
         try workspace.expectError(
-            "version:\n  baseFile: pkg/version/nothere.go\n" + minimalYAML, line: 2, column: 13, field: "version.baseFile",
+            "version:\n  baseFile: pkg/version/nothere.go\n" + minimalYAML, line: 2, column: 13,
+            field: "version.baseFile",
             "pkg/version/nothere.go does not exist")
         try workspace.expectError(
             "version:\n  baseFile: /etc/passwd\n" + minimalYAML, line: 2, column: 13, field: "version.baseFile",
@@ -239,13 +246,15 @@ struct ConfigErrorTests {
     @Test func unknownPlatforms() throws {
         try workspace.expectError(
             "platforms:\n  server: [linux/amd64, linux/amd65]\n" + minimalYAML, line: 2, column: 25,
-            field: "platforms.server[1]", "unknown platform linux/amd65", "known linux architectures: 386, amd64, arm, arm64")
+            field: "platforms.server[1]", "unknown platform linux/amd65",
+            "known linux architectures: 386, amd64, arm, arm64")
         try workspace.expectError(
             "platforms:\n  client:\n    - plan10/amd64\n" + minimalYAML, line: 3, column: 7,
             field: "platforms.client[0]", "unknown platform plan10/amd64", "known operating systems: aix, android")
         try workspace.expectError(
             "platforms:\n  node: [linux]\n" + minimalYAML, line: 2, column: 10,
-            field: "platforms.node[0]", "\"linux\" is not an os/arch platform", "allowed: go tool dist list names like linux/amd64")
+            field: "platforms.node[0]", "\"linux\" is not an os/arch platform",
+            "allowed: go tool dist list names like linux/amd64")
         try workspace.expectError(
             "platforms:\n  node: [linux/amd64, linux/amd64]\n" + minimalYAML, line: 2, column: 23,
             field: "platforms.node[1]", "linux/amd64 is listed twice")
@@ -297,7 +306,8 @@ struct ConfigErrorTests {
             "unknown value \"sha256\"", "allowed: md5, version")
         try workspace.expectError(
             minimalYAML + "images:\n  base: images/nothere.tar\n", line: 5, column: 9, field: "images.base",
-            "base image file images/nothere.tar does not exist", "allowed: scratch or the path of a docker-archive / OCI-layout tarball")
+            "base image file images/nothere.tar does not exist",
+            "allowed: scratch or the path of a docker-archive / OCI-layout tarball")
         try workspace.expectError(
             minimalYAML + "images:\n  archSuffix: false\n  legacyAmd64Name: true\n", line: 6, column: 20,
             field: "images.legacyAmd64Name", "needs archSuffix: true")
@@ -309,7 +319,8 @@ struct ConfigErrorTests {
 
     @Test func addonsAndFullPaths() throws {
         try workspace.expectError(
-            minimalYAML + "addons:\n  dirs: [cluster/addons, cluster/nothere]\n", line: 5, column: 26, field: "addons.dirs[1]",
+            minimalYAML + "addons:\n  dirs: [cluster/addons, cluster/nothere]\n", line: 5, column: 26,
+            field: "addons.dirs[1]",
             "add-on directory cluster/nothere does not exist")
         try workspace.expectError(
             minimalYAML + "addons:\n  dirs: [../elsewhere]\n", line: 5, column: 10, field: "addons.dirs[0]",

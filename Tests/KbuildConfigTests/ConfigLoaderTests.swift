@@ -2,8 +2,8 @@ import Foundation
 import KbuildConfig
 import KbuildCore
 import KbuildVersion
-import Testing
 import TestSupport
+import Testing
 
 private func platforms(_ list: String...) -> [Platform] {
     list.map { Platform($0)! }
@@ -17,25 +17,40 @@ struct ConfigLoaderTests {
             file: Repository.examples + "/release/kbuild.yaml", workspace: Repository.examples,
             knownPlatforms: ReleaseConfig.knownPlatforms)
         #expect(config.project == "kubernetes")
-        #expect(config.version == .init(package: "k8s.io/example/pkg/version", baseFile: "pkg/version/base.go", style: .semver))
+        #expect(
+            config.version
+                == .init(package: "k8s.io/example/pkg/version", baseFile: "pkg/version/base.go", style: .semver))
         #expect(config.go == .init(version: "1.19", ldflags: [], mod: .mod, tags: []))
-        #expect(config.platforms(for: .client)
-            == platforms("darwin/arm64", "linux/amd64", "linux/arm", "linux/arm64", "windows/amd64"))
+        #expect(
+            config.platforms(for: .client)
+                == platforms("darwin/arm64", "linux/amd64", "linux/arm", "linux/arm64", "windows/amd64"))
         #expect(config.platforms(for: .server) == platforms("linux/amd64", "linux/arm", "linux/arm64"))
         #expect(config.platforms(for: .node) == platforms("linux/amd64", "linux/arm64"))
         #expect(config.platforms(for: .test).isEmpty)
-        #expect(config.binaries.map(\.name) == ["kubectl", "kube-apiserver", "kube-controller-manager", "kube-proxy", "kubelet"])
+        #expect(
+            config.binaries.map(\.name) == [
+                "kubectl", "kube-apiserver", "kube-controller-manager", "kube-proxy", "kubelet",
+            ])
         #expect(config.binaries.allSatisfy { $0.package == "./cmd/\($0.name)" && $0.isStatic })
         #expect(config.binaries(for: .client).map(\.name) == ["kubectl"])
-        #expect(config.binaries(for: .server).map(\.name) == ["kube-apiserver", "kube-controller-manager", "kube-proxy", "kubelet"])
+        #expect(
+            config.binaries(for: .server).map(\.name) == [
+                "kube-apiserver", "kube-controller-manager", "kube-proxy", "kubelet",
+            ])
         #expect(config.binaries(for: .node).map(\.name) == ["kube-proxy", "kubelet"])
-        #expect(config.binaries.filter(\.image).map(\.name) == ["kube-apiserver", "kube-controller-manager", "kube-proxy"])
-        #expect(config.images == .init(registry: "registry.k8s.io", tagScheme: .md5, archSuffix: true, legacyAmd64Name: false, base: nil))
+        #expect(
+            config.binaries.filter(\.image).map(\.name) == ["kube-apiserver", "kube-controller-manager", "kube-proxy"])
+        #expect(
+            config.images
+                == .init(
+                    registry: "registry.k8s.io", tagScheme: .md5, archSuffix: true, legacyAmd64Name: false, base: nil))
         #expect(config.addons == .init(dirs: ["cluster/addons"], exclude: ["**/demo/**", "**/*-test.yaml"]))
         #expect(config.addons.excludes("cluster/addons/demo/guestbook-1.0.yaml"))
         #expect(!config.addons.excludes("cluster/addons/dns/coredns-1.11.yaml"))
         #expect(config.full.include == ["cluster"])
-        #expect(config.allPlatforms == platforms("darwin/arm64", "linux/amd64", "linux/arm", "linux/arm64", "windows/amd64"))
+        #expect(
+            config.allPlatforms == platforms("darwin/arm64", "linux/amd64", "linux/arm", "linux/arm64", "windows/amd64")
+        )
     }
 
     @Test("Omitted fields get their documented defaults")
@@ -43,15 +58,24 @@ struct ConfigLoaderTests {
         let workspace = try Workspace()
         let config = try workspace.load(minimalYAML)
         #expect(config.project == "kubernetes")
-        #expect(config.version == .init(package: "example.com/mod/pkg/version", baseFile: "pkg/version/base.go", style: .semver))
+        #expect(
+            config.version
+                == .init(package: "example.com/mod/pkg/version", baseFile: "pkg/version/base.go", style: .semver))
         #expect(config.go == .init(version: nil, ldflags: [], mod: .mod, tags: []))
         for kind in ReleaseConfig.Kind.allCases {
             #expect(config.platforms(for: kind) == ReleaseConfig.defaultPlatforms[kind])
         }
-        #expect(config.platforms(for: .server)
-            == platforms("linux/amd64", "linux/arm", "linux/arm64", "linux/ppc64le", "linux/s390x"))
-        #expect(config.binaries == [.init(name: "foo", package: "./cmd/foo", kinds: [.server], isStatic: true, image: false)])
-        #expect(config.images == .init(registry: "registry.k8s.io", tagScheme: .md5, archSuffix: true, legacyAmd64Name: false, base: nil))
+        #expect(
+            config.platforms(for: .server)
+                == platforms("linux/amd64", "linux/arm", "linux/arm64", "linux/ppc64le", "linux/s390x"))
+        #expect(
+            config.binaries == [
+                .init(name: "foo", package: "./cmd/foo", kinds: [.server], isStatic: true, image: false)
+            ])
+        #expect(
+            config.images
+                == .init(
+                    registry: "registry.k8s.io", tagScheme: .md5, archSuffix: true, legacyAmd64Name: false, base: nil))
         #expect(config.addons == .init(dirs: ["cluster/addons"], exclude: []))
         #expect(config.full.include == ["cluster"])
     }
@@ -62,7 +86,8 @@ struct ConfigLoaderTests {
         try workspace.write("vendor/modules.txt", "# vendored\n")
         try workspace.write("vendor/k8s.io/component-base/version/version.go", "package version\n")
         try workspace.write("hack/lib/version.go", "package lib\n")
-        let config = try workspace.load("""
+        let config = try workspace.load(
+            """
             project: my-project
             version:
               package: k8s.io/component-base/version
@@ -101,18 +126,29 @@ struct ConfigLoaderTests {
 
             """)
         #expect(config.project == "my-project")
-        #expect(config.version == .init(package: "k8s.io/component-base/version", baseFile: "pkg/version/base.go", style: .describe))
-        #expect(config.go == .init(version: "1.19.8", ldflags: ["-extldflags", "-static"], mod: .vendor, tags: ["netgo", "osusergo"]))
+        #expect(
+            config.version
+                == .init(package: "k8s.io/component-base/version", baseFile: "pkg/version/base.go", style: .describe))
+        #expect(
+            config.go
+                == .init(
+                    version: "1.19.8", ldflags: ["-extldflags", "-static"], mod: .vendor, tags: ["netgo", "osusergo"]))
         #expect(config.platforms(for: .server) == platforms("linux/amd64", "linux/arm64"))
         #expect(config.platforms(for: .node) == platforms("windows/amd64"))
-        #expect(config.binaries == [
-            .init(name: "foo", package: "example.com/mod/cmd/foo", kinds: [.server, .client, .test], isStatic: false, image: true),
-            .init(name: "bar.exe-tool_2", package: "./cmd/bar/", kinds: [.node], isStatic: true, image: false),
-        ])
+        #expect(
+            config.binaries == [
+                .init(
+                    name: "foo", package: "example.com/mod/cmd/foo", kinds: [.server, .client, .test], isStatic: false,
+                    image: true),
+                .init(name: "bar.exe-tool_2", package: "./cmd/bar/", kinds: [.node], isStatic: true, image: false),
+            ])
         #expect(config.binaries[0].sortedKinds == [.client, .server, .test])
-        #expect(config.images == .init(
-            registry: "localhost:5000/team__a/b-c", tagScheme: .version, archSuffix: true, legacyAmd64Name: true,
-            base: workspace.path + "/images/base.tar"))
+        #expect(
+            config.images
+                == .init(
+                    registry: "localhost:5000/team__a/b-c", tagScheme: .version, archSuffix: true,
+                    legacyAmd64Name: true,
+                    base: workspace.path + "/images/base.tar"))
         #expect(config.addons == .init(dirs: ["cluster/addons"], exclude: ["**/*-test.yaml"]))
         #expect(config.full.include == ["cluster/addons", "go.mod"])
     }
@@ -131,7 +167,8 @@ struct ConfigLoaderTests {
     @Test("Null sections and lists mean their defaults")
     func nullSections() throws {
         let workspace = try Workspace()
-        let config = try workspace.load("""
+        let config = try workspace.load(
+            """
             go:
             images: ~
             platforms:
@@ -153,7 +190,8 @@ struct ConfigLoaderTests {
         let error = #expect(throws: ConfigError.self) {
             try ConfigLoader.load(workspace: workspace.path)
         }
-        #expect(error == .unreadable(file: workspace.configFile, reason: "no such file (write one, or pass --config FILE)"))
+        #expect(
+            error == .unreadable(file: workspace.configFile, reason: "no such file (write one, or pass --config FILE)"))
         #expect(error?.description.hasPrefix(workspace.configFile + ": ") == true)
     }
 
@@ -172,7 +210,8 @@ struct ConfigLoaderTests {
 
     @Test("addons.exclude globs: * and ? within a component, ** across components")
     func globs() {
-        let addons = ReleaseConfig.Addons(dirs: [], exclude: ["**/demo/**", "**/*-test.yaml", "cluster/addons/?ns/*.json"])
+        let addons = ReleaseConfig.Addons(
+            dirs: [], exclude: ["**/demo/**", "**/*-test.yaml", "cluster/addons/?ns/*.json"])
         #expect(addons.excludes("cluster/addons/demo/a.yaml"))
         #expect(addons.excludes("demo/a.yaml"))
         #expect(addons.excludes("cluster/addons/demo/deep/er/a.yaml"))
@@ -199,7 +238,9 @@ struct ConfigLoaderTests {
     @Test("Platforms are validated against the list the caller passes (e.g. from go tool dist list)")
     func callerPlatformList() throws {
         let workspace = try Workspace()
-        try workspace.write("release/kbuild.yaml", """
+        try workspace.write(
+            "release/kbuild.yaml",
+            """
             platforms:
               server: [linux/amd64, linux/arm64]
             binaries:
@@ -211,8 +252,11 @@ struct ConfigLoaderTests {
         let error = #expect(throws: ConfigError.self) {
             try ConfigLoader.load(file: workspace.configFile, workspace: workspace.path, knownPlatforms: known)
         }
-        #expect(error == .invalid(
-            file: workspace.configFile, line: 2, column: 25, field: "platforms.server[1]",
-            message: "unknown platform linux/arm64 (not in go tool dist list); known linux architectures: amd64"))
+        #expect(
+            error
+                == .invalid(
+                    file: workspace.configFile, line: 2, column: 25, field: "platforms.server[1]",
+                    message: "unknown platform linux/arm64 (not in go tool dist list); known linux architectures: amd64"
+                ))
     }
 }

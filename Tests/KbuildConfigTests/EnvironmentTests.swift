@@ -1,7 +1,7 @@
 import KbuildConfig
 import KbuildCore
-import Testing
 import TestSupport
+import Testing
 
 private func platforms(_ list: String...) -> [Platform] {
     list.map { Platform($0)! }
@@ -49,10 +49,16 @@ struct EnvironmentTests {
         let error = #expect(throws: ConfigError.self) {
             try config.applyingEnvironment(["KUBE_BUILD_PLATFORMS": "linux/amd64 linux/s390x"], host: linuxAMD64)
         }
-        #expect(error == .environment(
-            variable: "KUBE_BUILD_PLATFORMS", value: "linux/amd64 linux/s390x",
-            message: "platform linux/s390x is not in the release config; configured: darwin/arm64, linux/amd64, linux/arm, linux/arm64, windows/amd64"))
-        #expect(error?.description.hasPrefix("KUBE_BUILD_PLATFORMS=\"linux/amd64 linux/s390x\": platform linux/s390x") == true)
+        #expect(
+            error
+                == .environment(
+                    variable: "KUBE_BUILD_PLATFORMS", value: "linux/amd64 linux/s390x",
+                    message:
+                        "platform linux/s390x is not in the release config; configured: darwin/arm64, linux/amd64, linux/arm, linux/arm64, windows/amd64"
+                ))
+        #expect(
+            error?.description.hasPrefix("KUBE_BUILD_PLATFORMS=\"linux/amd64 linux/s390x\": platform linux/s390x")
+                == true)
     }
 
     @Test func buildPlatformMalformed() throws {
@@ -82,9 +88,13 @@ struct EnvironmentTests {
         let error = #expect(throws: ConfigError.self) {
             try config.applyingEnvironment(["KUBE_FASTBUILD": "true"], host: Platform(os: "freebsd", arch: "amd64"))
         }
-        #expect(error == .environment(
-            variable: "KUBE_FASTBUILD", value: "true",
-            message: "the host platform freebsd/amd64 is not in the release config; configured: darwin/arm64, linux/amd64, linux/arm, linux/arm64, windows/amd64"))
+        #expect(
+            error
+                == .environment(
+                    variable: "KUBE_FASTBUILD", value: "true",
+                    message:
+                        "the host platform freebsd/amd64 is not in the release config; configured: darwin/arm64, linux/amd64, linux/arm, linux/arm64, windows/amd64"
+                ))
     }
 
     @Test func fastBuildValueMustBeABoolean() throws {
@@ -95,7 +105,8 @@ struct EnvironmentTests {
     }
 
     @Test func dockerRegistryOverrides() throws {
-        let overridden = try config.applyingEnvironment(["KUBE_DOCKER_REGISTRY": "localhost:5000/staging"], host: linuxAMD64)
+        let overridden = try config.applyingEnvironment(
+            ["KUBE_DOCKER_REGISTRY": "localhost:5000/staging"], host: linuxAMD64)
         #expect(overridden.images.registry == "localhost:5000/staging")
         #expect(overridden.platformsByKind == config.platformsByKind)
     }

@@ -1,14 +1,16 @@
 import Foundation
 import KbuildConfig
 import KbuildCore
-import Testing
 import TestSupport
+import Testing
 
 /// The example workspace is a real Go module that builds offline and matches its own release config.
 @Suite("Example workspace")
 struct ExampleWorkspaceTests {
     /// Offline module mode, whatever the caller's environment says.
-    static let goEnvironment: [String: String?] = ["GOFLAGS": "-mod=mod", "GOPROXY": "off", "GO111MODULE": "on", "CGO_ENABLED": "0"]
+    static let goEnvironment: [String: String?] = [
+        "GOFLAGS": "-mod=mod", "GOPROXY": "off", "GO111MODULE": "on", "CGO_ENABLED": "0",
+    ]
 
     @Test("go build and go vet pass offline; --version prints the -X stamped gitVersion")
     func buildsAndStampsTheVersion() async throws {
@@ -25,8 +27,11 @@ struct ExampleWorkspaceTests {
             let output = temp.appending("bin/\(binary.name)")
             try await Tool.check(
                 "go",
-                ["build", "-o", output, "-ldflags", "-X \(package).gitVersion=v1.2.3-test.4+abc -X \(package).gitCommit=abc",
-                 binary.package],
+                [
+                    "build", "-o", output, "-ldflags",
+                    "-X \(package).gitVersion=v1.2.3-test.4+abc -X \(package).gitCommit=abc",
+                    binary.package,
+                ],
                 in: workspace, environment: Self.goEnvironment)
             #expect(try await Tool.check(output, ["--version"]) == "v1.2.3-test.4+abc\n")
             let raw = try await Tool.check(output, ["--version=raw"])
@@ -37,7 +42,8 @@ struct ExampleWorkspaceTests {
         }
         // Unstamped, the base.go fallback shows.
         let plain = temp.appending("bin/plain")
-        try await Tool.check("go", ["build", "-o", plain, "./cmd/kubectl"], in: workspace, environment: Self.goEnvironment)
+        try await Tool.check(
+            "go", ["build", "-o", plain, "./cmd/kubectl"], in: workspace, environment: Self.goEnvironment)
         #expect(try await Tool.check(plain, ["--version"]) == "v0.1-dev\n")
     }
 
@@ -63,11 +69,12 @@ struct ExampleWorkspaceTests {
                 }
             }
         }
-        #expect(released.sorted() == [
-            "cluster/addons/dashboard/dashboard-2.7.yaml.in",
-            "cluster/addons/dns/coredns-1.11.yaml",
-            "cluster/addons/metrics-server/metrics-server-0.6.yaml",
-        ])
+        #expect(
+            released.sorted() == [
+                "cluster/addons/dashboard/dashboard-2.7.yaml.in",
+                "cluster/addons/dns/coredns-1.11.yaml",
+                "cluster/addons/metrics-server/metrics-server-0.6.yaml",
+            ])
         #expect(excluded == ["cluster/addons/demo/guestbook-1.0.yaml"])
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import KbuildConfig
 import KbuildCore
-import Testing
 import TestSupport
+import Testing
 
 /// A small Go workspace in a temp dir (removed when released), to load configs written by a test against.
 final class Workspace {
@@ -52,10 +52,14 @@ final class Workspace {
             return
         }
         #expect(file == configFile, sourceLocation: sourceLocation)
-        #expect(errorLine == line && errorColumn == column, "at \(errorLine):\(errorColumn): \(error)", sourceLocation: sourceLocation)
+        #expect(
+            errorLine == line && errorColumn == column, "at \(errorLine):\(errorColumn): \(error)",
+            sourceLocation: sourceLocation)
         #expect(errorField == field, "\(error)", sourceLocation: sourceLocation)
         let description = error.description
-        #expect(description.hasPrefix("\(configFile):\(line):\(column): "), "\(description)", sourceLocation: sourceLocation)
+        #expect(
+            description.hasPrefix("\(configFile):\(line):\(column): "), "\(description)", sourceLocation: sourceLocation
+        )
         if !field.isEmpty {
             #expect(description.contains(" \(field): "), "\(description)", sourceLocation: sourceLocation)
         }

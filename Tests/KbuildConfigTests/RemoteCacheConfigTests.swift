@@ -1,7 +1,7 @@
 import Foundation
 import KbuildConfig
-import Testing
 import TestSupport
+import Testing
 
 /// `cache.remote` and the address rules shared with `--remote-cache` / `KBUILD_REMOTE_CACHE`.
 @Suite("Remote cache config")

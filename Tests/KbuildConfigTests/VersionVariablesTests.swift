@@ -1,8 +1,8 @@
 import Foundation
 import KbuildConfig
 import KbuildVersion
-import Testing
 import TestSupport
+import Testing
 
 @Suite("version.variables: the version fields mapped onto any Go variables")
 struct VersionVariablesTests {
@@ -13,17 +13,19 @@ struct VersionVariablesTests {
         let workspace = try Workspace()
         let config = try workspace.load(Self.tail)
         #expect(config.version.stamp == .kubernetes(package: "example.com/mod/pkg/version"))
-        #expect(config.version.ownedVariables == [
-            "example.com/mod/pkg/version.buildDate", "example.com/mod/pkg/version.gitCommit",
-            "example.com/mod/pkg/version.gitTreeState", "example.com/mod/pkg/version.gitVersion",
-            "example.com/mod/pkg/version.gitMajor", "example.com/mod/pkg/version.gitMinor",
-        ])
+        #expect(
+            config.version.ownedVariables == [
+                "example.com/mod/pkg/version.buildDate", "example.com/mod/pkg/version.gitCommit",
+                "example.com/mod/pkg/version.gitTreeState", "example.com/mod/pkg/version.gitVersion",
+                "example.com/mod/pkg/version.gitMajor", "example.com/mod/pkg/version.gitMinor",
+            ])
     }
 
     @Test("Short names live in version.package; pkg.var and main.var are taken as written, in config order")
     func mapping() throws {
         let workspace = try Workspace()
-        let config = try workspace.load("""
+        let config = try workspace.load(
+            """
             version:
               package: example.com/mod/pkg/lib
               variables:
@@ -33,14 +35,18 @@ struct VersionVariablesTests {
                 buildDate: example.com/mod/pkg/version.buildDate
             \(Self.tail)
             """)
-        #expect(config.version.ownedVariables == [
-            "example.com/mod/pkg/lib.Version", "example.com/mod/pkg/lib.Revision", "main.version",
-            "example.com/mod/pkg/version.buildDate",
-        ])
+        #expect(
+            config.version.ownedVariables == [
+                "example.com/mod/pkg/lib.Version", "example.com/mod/pkg/lib.Revision", "main.version",
+                "example.com/mod/pkg/version.buildDate",
+            ])
         let info = VersionInfo(
             version: "v1.6.2", major: "1", minor: "6", commit: "abc", treeState: "clean",
             buildDate: "2024-01-02T03:04:05Z", source: .git)
-        #expect(info.ldflagsString(config.version.stamp) == "-X 'example.com/mod/pkg/lib.Version=v1.6.2' -X 'example.com/mod/pkg/lib.Revision=abc' -X 'main.version=1.6.2' -X 'example.com/mod/pkg/version.buildDate=2024-01-02T03:04:05Z'")
+        #expect(
+            info.ldflagsString(config.version.stamp)
+                == "-X 'example.com/mod/pkg/lib.Version=v1.6.2' -X 'example.com/mod/pkg/lib.Revision=abc' -X 'main.version=1.6.2' -X 'example.com/mod/pkg/version.buildDate=2024-01-02T03:04:05Z'"
+        )
     }
 
     @Test("Without go.mod's default package, variables need no version.package when fully named")

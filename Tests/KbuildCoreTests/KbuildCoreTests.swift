@@ -1,8 +1,8 @@
 import Foundation
 import KbuildCore
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct ProcessRunnerTests {
     let runner = SubprocessRunner()

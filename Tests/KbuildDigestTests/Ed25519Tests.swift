@@ -23,10 +23,15 @@ import Testing
             signature: dir.appending("SUMS.sig"), of: dir.appending("SUMS"), publicKeyPEM: dir.appending("key.pub"))
         // openssl's own signature is byte-identical (Ed25519 signatures are deterministic).
         try await Tool.check(
-            "openssl", ["pkeyutl", "-sign", "-rawin", "-inkey", keyPath, "-in", dir.appending("SUMS"), "-out", dir.appending("openssl.sig")])
+            "openssl",
+            [
+                "pkeyutl", "-sign", "-rawin", "-inkey", keyPath, "-in", dir.appending("SUMS"), "-out",
+                dir.appending("openssl.sig"),
+            ])
         #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir.appending("openssl.sig")))) == signature)
 
-        let der = try await Tool.run("/bin/sh", ["-c", "openssl pkey -in key.pem -pubout -outform DER | sha256sum"], in: dir.path)
+        let der = try await Tool.run(
+            "/bin/sh", ["-c", "openssl pkey -in key.pem -pubout -outform DER | sha256sum"], in: dir.path)
         #expect(der.stdout.prefix(64) == key.publicKey.keyID)
         let loaded = try Ed25519PublicKey(pemFile: dir.appending("key.pub"))
         #expect(loaded == key.publicKey)
@@ -38,9 +43,15 @@ import Testing
     @Test func refusesMissingForeignAndEncryptedKeysWithOneLine() async throws {
         let dir = try TemporaryDirectory("kbuild-ed25519-bad")
         defer { dir.remove() }
-        try await Tool.check("openssl", ["genpkey", "-algorithm", "rsa", "-pkeyopt", "rsa_keygen_bits:1024", "-out", dir.appending("rsa.pem")])
         try await Tool.check(
-            "openssl", ["genpkey", "-algorithm", "ed25519", "-aes-128-cbc", "-pass", "pass:secret", "-out", dir.appending("locked.pem")])
+            "openssl",
+            ["genpkey", "-algorithm", "rsa", "-pkeyopt", "rsa_keygen_bits:1024", "-out", dir.appending("rsa.pem")])
+        try await Tool.check(
+            "openssl",
+            [
+                "genpkey", "-algorithm", "ed25519", "-aes-128-cbc", "-pass", "pass:secret", "-out",
+                dir.appending("locked.pem"),
+            ])
         try "not a key\n".write(toFile: dir.appending("junk.pem"), atomically: true, encoding: .utf8)
         let cases: [(String, String)] = [
             (dir.appending("missing.pem"), "cannot read the key: No such file or directory"),
@@ -50,9 +61,12 @@ import Testing
             (dir.appending("junk.pem"), "not a PEM key libcrypto can read"),
         ]
         // A public key that is not Ed25519 says what a public key must be.
-        try await Tool.check("openssl", ["pkey", "-in", dir.appending("rsa.pem"), "-pubout", "-out", dir.appending("rsa.pub")])
-        #expect(throws: DigestError.key(
-            path: dir.appending("rsa.pub"), problem: "a RSA public key, not Ed25519", allowed: Ed25519PublicKey.allowed)
+        try await Tool.check(
+            "openssl", ["pkey", "-in", dir.appending("rsa.pem"), "-pubout", "-out", dir.appending("rsa.pub")])
+        #expect(
+            throws: DigestError.key(
+                path: dir.appending("rsa.pub"), problem: "a RSA public key, not Ed25519",
+                allowed: Ed25519PublicKey.allowed)
         ) { try Ed25519PublicKey(pemFile: dir.appending("rsa.pub")) }
         for (path, problem) in cases {
             do {
@@ -61,7 +75,9 @@ import Testing
             } catch {
                 let text = error.description
                 #expect(text.hasPrefix("\(path): \(problem)"), "\(text)")
-                #expect(text.hasSuffix("; allowed: an unencrypted Ed25519 private key in PEM (openssl genpkey -algorithm ed25519)"))
+                #expect(
+                    text.hasSuffix(
+                        "; allowed: an unencrypted Ed25519 private key in PEM (openssl genpkey -algorithm ed25519)"))
                 #expect(!text.contains("\n"))
             }
         }
@@ -74,7 +90,8 @@ import Testing
         try await Tool.check("openssl", ["pkey", "-in", "key.pem", "-pubout", "-out", "pub.pem"], in: dir.path)
         try writeFile(dir.appending("msg"), "a message\n")
         try await Tool.check(
-            "openssl", ["pkeyutl", "-sign", "-rawin", "-inkey", "key.pem", "-in", "msg", "-out", "msg.sig"], in: dir.path)
+            "openssl", ["pkeyutl", "-sign", "-rawin", "-inkey", "key.pem", "-in", "msg", "-out", "msg.sig"],
+            in: dir.path)
         let key = try Ed25519PublicKey(pemFile: dir.appending("pub.pem"))
         let signature = try Array(Data(contentsOf: URL(fileURLWithPath: dir.appending("msg.sig"))))
         #expect(key.verify(signature: signature, of: Array("a message\n".utf8)))

@@ -1,7 +1,7 @@
 import Foundation
 import KbuildCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import KbuildGo
 
@@ -36,8 +36,12 @@ import TestSupport
     }
 
     @Test func arm64CgoBinaryIsAArch64AndReproducibleAcrossDirectories() async throws {
-        let first = try Workspace("kbuild-cgo-a"), second = try Workspace("kbuild-cgo-b")
-        defer { first.remove(); second.remove() }
+        let first = try Workspace("kbuild-cgo-a")
+        let second = try Workspace("kbuild-cgo-b")
+        defer {
+            first.remove()
+            second.remove()
+        }
         let toolchain = try await locateGo()
         var outputs: [Data] = []
         for workspace in [first, second] {
@@ -68,7 +72,10 @@ import TestSupport
         #expect(env["CGO_ENABLED"] == "1")
         #expect(env["CC"] == "aarch64-linux-gnu-gcc")  // Debian's default for the platform
         #expect(env["CXX"] == "clang++ --target=aarch64-linux-gnu")
-        #expect(env["CGO_CFLAGS"] == "-g -O2 -ffile-prefix-map=\(workspace.root)=. -ffile-prefix-map=\(workspace.layout.goState)=. -DKBUILD=1")
+        #expect(
+            env["CGO_CFLAGS"]
+                == "-g -O2 -ffile-prefix-map=\(workspace.root)=. -ffile-prefix-map=\(workspace.layout.goState)=. -DKBUILD=1"
+        )
         #expect(builder.environment(for: Self.arm64, isStatic: true)["CC"] == nil)
         #expect(settings.cgoLine(for: Self.arm64) != workspace.settings().cgoLine(for: Self.arm64))
     }
@@ -86,7 +93,10 @@ import TestSupport
         let error = await #expect(throws: GoBuildError.self) {
             try await GoBuilder(toolchain: try await locateGo(), settings: settings).build([target]) { _ in }
         }
-        #expect(error?.description == "linux/s390x: C compiler s390x-nonexistent-linux-gnu-gcc not found on /usr/bin:/bin for cgo binaries withc (static: false); install the Debian package gcc-s390x-nonexistent-linux-gnu or set cgo.linux/s390x.CC in the release config")
+        #expect(
+            error?.description
+                == "linux/s390x: C compiler s390x-nonexistent-linux-gnu-gcc not found on /usr/bin:/bin for cgo binaries withc (static: false); install the Debian package gcc-s390x-nonexistent-linux-gnu or set cgo.linux/s390x.CC in the release config"
+        )
         #expect(!FileManager.default.fileExists(atPath: target.output))
     }
 }

@@ -34,24 +34,24 @@ enum TinyModule {
         ]
         for name in binaries {
             files["cmd/\(name)/main.go"] = """
-            package main
+                package main
 
-            import (
-            \t"fmt"
-            \t"os"
+                import (
+                \t"fmt"
+                \t"os"
 
-            \t"\(modulePath)/pkg/version"
-            )
+                \t"\(modulePath)/pkg/version"
+                )
 
-            func main() {
-            \tif len(os.Args) > 1 && os.Args[1] == "--version" {
-            \t\tfmt.Println(version.Get())
-            \t\treturn
-            \t}
-            \tfmt.Println("\(name)")
-            }
+                func main() {
+                \tif len(os.Args) > 1 && os.Args[1] == "--version" {
+                \t\tfmt.Println(version.Get())
+                \t\treturn
+                \t}
+                \tfmt.Println("\(name)")
+                }
 
-            """
+                """
         }
         for (relative, contents) in files { try writeFile(directory + "/" + relative, contents) }
     }

@@ -1,12 +1,13 @@
 import Foundation
 import KbuildCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import KbuildGo
 
 /// The release matrix: five platforms, checked with `go version -m` and `file`.
-let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64", "windows/amd64"].compactMap(Platform.init)
+let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64", "windows/amd64"].compactMap(
+    Platform.init)
 
 /// Real `go build`s on a tiny module. Serialized: they share one GOCACHE and two CPU cores.
 @Suite(.serialized) struct GoBuilderTests {
@@ -15,16 +16,21 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
         defer { workspace.remove() }
         let toolchain = try await locateGo()
         let majorMinor = toolchain.version.split(separator: ".").prefix(2).joined(separator: ".")
-        let builder = GoBuilder(toolchain: toolchain, settings: workspace.settings(version: "v1.2.3-test+abc", required: majorMinor))
+        let builder = GoBuilder(
+            toolchain: toolchain, settings: workspace.settings(version: "v1.2.3-test+abc", required: majorMinor))
         let targets = workspace.targets(releasePlatforms)
         let events = EventLog()
         let report = try await builder.build(targets) { events.record($0) }
 
         #expect(report.goInvocations == releasePlatforms.count)  // one go build per platform
-        var started = 0, finished = 0
+        var started = 0
+        var finished = 0
         for event in events.all {
             if case .started = event { started += 1 }
-            if case .finished(_, let seconds) = event { finished += 1; #expect(seconds >= 0) }
+            if case .finished(_, let seconds) = event {
+                finished += 1
+                #expect(seconds >= 0)
+            }
         }
         #expect(started == targets.count && finished == targets.count)
         #expect(events.all.first == .sandbox(.off))
@@ -35,7 +41,9 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
             "windows/amd64": "PE32+ executable (console) x86-64",
         ]
         for target in targets {
-            #expect(target.output.hasSuffix(target.platform.os == "windows" ? "/\(target.binary).exe" : "/\(target.binary)"))
+            #expect(
+                target.output.hasSuffix(target.platform.os == "windows" ? "/\(target.binary).exe" : "/\(target.binary)")
+            )
             let info = try await Tool.check(toolchain.executable, ["version", "-m", target.output])
             #expect(info.contains("GOOS=\(target.platform.os)"), "\(target.output): \(info)")
             #expect(info.contains("GOARCH=\(target.platform.arch)"), "\(target.output): \(info)")
@@ -44,7 +52,9 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
             if target.platform.arch == "arm" { #expect(info.contains("GOARM=7")) }
             if Tool.available("file") {
                 let description = try await Tool.check("file", ["-b", target.output])
-                #expect(description.hasPrefix(expectedFile[target.platform.description]!), "\(target.output): \(description)")
+                #expect(
+                    description.hasPrefix(expectedFile[target.platform.description]!),
+                    "\(target.output): \(description)")
             }
             let mode = try FileManager.default.attributesOfItem(atPath: target.output)[.posixPermissions] as? Int
             #expect(mode == 0o755)
@@ -70,12 +80,17 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
     }
 
     @Test func sameSourcesInTwoDirectoriesGiveIdenticalBinaries() async throws {
-        let first = try Workspace("kbuild-go-a"), second = try Workspace("kbuild-go-b")
-        defer { first.remove(); second.remove() }
+        let first = try Workspace("kbuild-go-a")
+        let second = try Workspace("kbuild-go-b")
+        defer {
+            first.remove()
+            second.remove()
+        }
         #expect(first.root != second.root)
         let toolchain = try await locateGo()
         let platforms: [Platform] = [.host, Platform(os: "windows", arch: "amd64")]
-        _ = try await GoBuilder(toolchain: toolchain, settings: first.settings()).build(first.targets(platforms)) { _ in }
+        _ = try await GoBuilder(toolchain: toolchain, settings: first.settings()).build(first.targets(platforms)) { _ in
+        }
         // The second build gets its own, empty GOCACHE so nothing is reused from the first (host only: std is rebuilt).
         let fresh = second.layout.goState + "/fresh-cache"
         _ = try await GoBuilder(toolchain: toolchain, settings: second.settings(goCache: fresh))
@@ -91,8 +106,12 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
     }
 
     @Test func groupedAndPerBinaryBuildsGiveTheSameBytes() async throws {
-        let grouped = try Workspace("kbuild-go-grouped"), alone = try Workspace("kbuild-go-alone")
-        defer { grouped.remove(); alone.remove() }
+        let grouped = try Workspace("kbuild-go-grouped")
+        let alone = try Workspace("kbuild-go-alone")
+        defer {
+            grouped.remove()
+            alone.remove()
+        }
         let toolchain = try await locateGo()
         let platforms: [Platform] = [.host, Platform(os: "linux", arch: "arm")]
         let one = try await GoBuilder(toolchain: toolchain, settings: grouped.settings(group: true))
@@ -106,8 +125,12 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
     }
 
     @Test func callerEnvironmentDoesNotLeakIntoTheBuild() async throws {
-        let clean = try Workspace("kbuild-go-clean"), planted = try Workspace("kbuild-go-planted")
-        defer { clean.remove(); planted.remove() }
+        let clean = try Workspace("kbuild-go-clean")
+        let planted = try Workspace("kbuild-go-planted")
+        defer {
+            clean.remove()
+            planted.remove()
+        }
         let poison = ["GOFLAGS": "-race", "CGO_ENABLED": "1", "GOPATH": "/nonexistent", "CGO_CFLAGS": "-bogus"]
         let platforms: [Platform] = [.host, Platform(os: "linux", arch: "arm64")]
 
@@ -137,9 +160,13 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
         // Control: the planted variables do matter when they reach go (race builds differ or fail).
         let control = planted.directory.appending("control")
         let result = try await Tool.run(
-            cleanGo.executable, ["build", "-o", control, "-trimpath", "-buildvcs=false", "-ldflags",
-                                 try GoBuilder.ldflagsValue(["-X", "\(TinyModule.versionVariable)=v1.2.3"]), "./cmd/alpha"],
-            in: planted.root, environment: poison.mapValues { $0 } .merging(["GOCACHE": sharedGoCache, "GOPROXY": "off"]) { $1 })
+            cleanGo.executable,
+            [
+                "build", "-o", control, "-trimpath", "-buildvcs=false", "-ldflags",
+                try GoBuilder.ldflagsValue(["-X", "\(TinyModule.versionVariable)=v1.2.3"]), "./cmd/alpha",
+            ],
+            in: planted.root,
+            environment: poison.mapValues { $0 }.merging(["GOCACHE": sharedGoCache, "GOPROXY": "off"]) { $1 })
         if result.succeeded {
             #expect(try fileBytes(control) != (try fileBytes(clean.layout.binary("alpha", .host))))
         }
@@ -150,13 +177,15 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
         let settings = GoBuildSettings(workspace: "/ws", goState: "/ws/_output/local/go", modMode: .vendor, jobs: 1)
         let builder = GoBuilder(toolchain: toolchain, settings: settings)
         let arm = builder.environment(for: Platform(os: "linux", arch: "arm"), isStatic: true)
-        #expect(arm == [
-            "PATH": "/opt/go/bin:/usr/bin:/bin", "HOME": "/ws/_output/local/go/home",
-            "GOCACHE": "/ws/_output/local/go/cache", "GOPATH": "/ws/_output/local/go/gopath",
-            "GOMODCACHE": "/ws/_output/local/go/gopath/pkg/mod", "GOFLAGS": "-mod=vendor", "GOPROXY": "off",
-            "GOSUMDB": "off", "GOENV": "off", "GO111MODULE": "on", "TMPDIR": "/ws/_output/local/go/tmp", "LANG": "C",
-            "GOOS": "linux", "GOARCH": "arm", "GOARM": "7", "CGO_ENABLED": "0",
-        ])
+        #expect(
+            arm == [
+                "PATH": "/opt/go/bin:/usr/bin:/bin", "HOME": "/ws/_output/local/go/home",
+                "GOCACHE": "/ws/_output/local/go/cache", "GOPATH": "/ws/_output/local/go/gopath",
+                "GOMODCACHE": "/ws/_output/local/go/gopath/pkg/mod", "GOFLAGS": "-mod=vendor", "GOPROXY": "off",
+                "GOSUMDB": "off", "GOENV": "off", "GO111MODULE": "on", "TMPDIR": "/ws/_output/local/go/tmp",
+                "LANG": "C",
+                "GOOS": "linux", "GOARCH": "arm", "GOARM": "7", "CGO_ENABLED": "0",
+            ])
         let dynamic = builder.environment(for: Platform(os: "darwin", arch: "arm64"), isStatic: false)
         #expect(dynamic["CGO_ENABLED"] == "1" && dynamic["GOARM"] == nil && dynamic["GOTOOLCHAIN"] == nil)
     }
@@ -179,7 +208,8 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
         for group in [true, false] {
             let targets = workspace.targets([arm64], binaries: ["alpha", "broken", "gamma"])
             let error = await #expect(throws: GoBuildError.self) {
-                _ = try await GoBuilder(toolchain: toolchain, settings: workspace.settings(group: group)).build(targets) { _ in }
+                _ = try await GoBuilder(toolchain: toolchain, settings: workspace.settings(group: group)).build(targets)
+                { _ in }
             }
             guard case .buildFailed(let binary, let package, let platform, let goError) = try #require(error) else {
                 Issue.record("expected buildFailed, got \(String(describing: error))")
@@ -188,7 +218,8 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
             #expect(binary == "broken" && package == "./cmd/broken" && platform == arm64)
             #expect(goError.contains("undefined: undefinedFunction"))
             let message = try #require(error).description
-            #expect(message.contains("broken") && message.contains("linux/arm64") && message.contains("undefinedFunction"))
+            #expect(
+                message.contains("broken") && message.contains("linux/arm64") && message.contains("undefinedFunction"))
             #expect(!message.contains("\n"))
             #expect(!FileManager.default.fileExists(atPath: workspace.layout.binary("broken", arm64)))
             #expect(workspace.leftovers().isEmpty)
@@ -210,7 +241,8 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
             return
         }
         #expect(binary == "nope" && package == "./cmd/nope" && goError.contains("cmd/nope"))
-        #expect(try #require(error).description.hasPrefix("package ./cmd/nope of binary nope (\(Platform.host)) not found"))
+        #expect(
+            try #require(error).description.hasPrefix("package ./cmd/nope of binary nope (\(Platform.host)) not found"))
         #expect(!FileManager.default.fileExists(atPath: target.output))
         #expect(workspace.leftovers().isEmpty)
     }
@@ -221,11 +253,15 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
         let toolchain = try await locateGo()
         for group in [true, false] {
             var targets = workspace.targets([.host], binaries: ["alpha"])
-            targets.append(GoBuildTarget(
-                binary: "version", package: "./pkg/version", platform: .host, isStatic: true,
-                output: workspace.layout.binary("version", .host)))
-            await #expect(throws: GoBuildError.notAMainPackage(binary: "version", package: "./pkg/version", platform: .host)) {
-                _ = try await GoBuilder(toolchain: toolchain, settings: workspace.settings(group: group)).build(targets) { _ in }
+            targets.append(
+                GoBuildTarget(
+                    binary: "version", package: "./pkg/version", platform: .host, isStatic: true,
+                    output: workspace.layout.binary("version", .host)))
+            await #expect(
+                throws: GoBuildError.notAMainPackage(binary: "version", package: "./pkg/version", platform: .host)
+            ) {
+                _ = try await GoBuilder(toolchain: toolchain, settings: workspace.settings(group: group)).build(targets)
+                { _ in }
             }
             #expect(!FileManager.default.fileExists(atPath: workspace.layout.binary("version", .host)))
             #expect(workspace.leftovers().isEmpty)
@@ -237,7 +273,10 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
         defer { workspace.remove() }
         let toolchain = try await locateGo()
         let builder = GoBuilder(toolchain: toolchain, settings: workspace.settings(required: "1.7"))
-        await #expect(throws: GoBuildError.versionMismatch(required: "1.7", found: toolchain.version, executable: toolchain.executable)) {
+        await #expect(
+            throws: GoBuildError.versionMismatch(
+                required: "1.7", found: toolchain.version, executable: toolchain.executable)
+        ) {
             _ = try await builder.build(workspace.targets([.host])) { _ in }
         }
         #expect(!FileManager.default.fileExists(atPath: workspace.layout.binaryDirectory(.host)))
@@ -250,20 +289,24 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
             let workspace = try Workspace()
             defer { workspace.remove() }
             let builder = GoBuilder(toolchain: try await locateGo(), settings: workspace.settings(sandbox: .required))
-            await #expect(throws: GoBuildError.self) { _ = try await builder.build(workspace.targets([.host])) { _ in } }
+            await #expect(throws: GoBuildError.self) {
+                _ = try await builder.build(workspace.targets([.host])) { _ in }
+            }
             return
         }
         let workspace = try Workspace()
         defer { workspace.remove() }
         let runner = RecordingRunner()
         let events = EventLog()
-        let builder = GoBuilder(toolchain: try await locateGo(), settings: workspace.settings(sandbox: .required), runner: runner)
+        let builder = GoBuilder(
+            toolchain: try await locateGo(), settings: workspace.settings(sandbox: .required), runner: runner)
         let report = try await builder.build(workspace.targets([.host])) { events.record($0) }
         #expect(report.sandbox == .networkNamespace)
         #expect(report.sandbox.description == "network namespace (unshare -n)")
         #expect(events.all.first == .sandbox(.networkNamespace))
         let build = try #require(runner.commands.first { $0.arguments.contains("build") })
-        #expect(build.executable.hasSuffix("/unshare") && build.arguments.prefix(2) == ["-n", builder.toolchain.executable])
+        #expect(
+            build.executable.hasSuffix("/unshare") && build.arguments.prefix(2) == ["-n", builder.toolchain.executable])
         #expect(try await Tool.check(workspace.layout.binary("gamma", .host), ["--version"]) == "v1.2.3\n")
     }
 
@@ -273,7 +316,10 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
         var targets = workspace.targets([.host], binaries: ["alpha", "beta"])
         targets[1].output = targets[0].output
         let builder = GoBuilder(toolchain: try await locateGo(), settings: workspace.settings())
-        await #expect(throws: GoBuildError.duplicateOutput(path: targets[0].output, binaries: ["alpha (\(Platform.host))", "beta (\(Platform.host))"])) {
+        await #expect(
+            throws: GoBuildError.duplicateOutput(
+                path: targets[0].output, binaries: ["alpha (\(Platform.host))", "beta (\(Platform.host))"])
+        ) {
             _ = try await builder.build(targets) { _ in }
         }
     }
@@ -284,13 +330,17 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
         var targets = workspace.targets([.host])
         targets[0].output = "_output/local/bin/gamma"
         let builder = GoBuilder(toolchain: try await locateGo(), settings: workspace.settings())
-        await #expect(throws: GoBuildError.relativePath("_output/local/bin/gamma")) { _ = try await builder.build(targets) { _ in } }
+        await #expect(throws: GoBuildError.relativePath("_output/local/bin/gamma")) {
+            _ = try await builder.build(targets) { _ in }
+        }
     }
 
     @Test func groupsOnePlatformsBinariesTogether() {
         let out = "/o/local/bin"
         func target(_ name: String, _ package: String, _ platform: String, isStatic: Bool = true) -> GoBuildTarget {
-            GoBuildTarget(binary: name, package: package, platform: Platform(platform)!, isStatic: isStatic, output: "\(out)/\(platform)/\(name)")
+            GoBuildTarget(
+                binary: name, package: package, platform: Platform(platform)!, isStatic: isStatic,
+                output: "\(out)/\(platform)/\(name)")
         }
         let targets = [
             target("a", "./cmd/a", "linux/amd64"), target("b", "./cmd/b", "linux/amd64"),

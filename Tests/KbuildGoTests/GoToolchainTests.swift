@@ -1,7 +1,7 @@
 import Foundation
 import KbuildCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import KbuildGo
 
@@ -25,7 +25,8 @@ import TestSupport
 
     @Test func missingGoIsAClearError() async throws {
         let error = await #expect(throws: GoBuildError.self) {
-            _ = try await GoToolchain.locate(runner: SubprocessRunner(), environment: ["PATH": "/nonexistent:/also/not"])
+            _ = try await GoToolchain.locate(
+                runner: SubprocessRunner(), environment: ["PATH": "/nonexistent:/also/not"])
         }
         #expect(error == .goNotFound(searchedPath: "/nonexistent:/also/not"))
         let message = try #require(error).description

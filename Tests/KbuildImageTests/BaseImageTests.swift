@@ -15,7 +15,8 @@ import Testing
 
         let base = try BaseImage.load(path: baseTar, scratch: dir.appending("scratch"))
         #expect(base.images.map(\.platformName) == ["linux/amd64"])
-        let result = try ImageWriter(base: base).write(Fixtures.request(binaryPath: binary, output: dir.appending("out")))
+        let result = try ImageWriter(base: base).write(
+            Fixtures.request(binaryPath: binary, output: dir.appending("out")))
 
         // The base layer travels unchanged, below ours.
         let config = try await Fixtures.config(of: result.tarball)
@@ -24,7 +25,9 @@ import Testing
         #expect(diffIDs.count == 2)
         #expect(diffIDs.first == baseDigest.description)
         try await Tool.check("tar", ["-xf", result.tarball, "-C", dir.path, "blobs/sha256/" + baseDigest.hex])
-        #expect(FileManager.default.contentsEqual(atPath: dir.appending("blobs/sha256/" + baseDigest.hex), andPath: layer.path))
+        #expect(
+            FileManager.default.contentsEqual(
+                atPath: dir.appending("blobs/sha256/" + baseDigest.hex), andPath: layer.path))
         // Env, user and working directory from the base; our entrypoint; the base's Cmd dropped.
         let settings = try #require(config["config"] as? [String: Any])
         #expect(settings["Env"] as? [String] == ["PATH=/usr/local/bin:/bin", "FOO=bar"])
@@ -43,7 +46,8 @@ import Testing
             #expect(env.contains("FOO=bar"))
         }
 
-        try await Tool.check("skopeo", ["copy", "docker-archive:" + result.tarball, "oci:" + dir.appending("oci") + ":x"])
+        try await Tool.check(
+            "skopeo", ["copy", "docker-archive:" + result.tarball, "oci:" + dir.appending("oci") + ":x"])
         try await Tool.check(
             "umoci", ["unpack", "--image", dir.appending("oci") + ":x", dir.appending("bundle")])
         let rootfs = dir.appending("bundle/rootfs")
@@ -75,10 +79,13 @@ import Testing
         #expect(FileManager.default.contentsEqual(atPath: image.layers[0].file, andPath: layer.path))
         #expect(image.env == ["PATH=/usr/local/bin:/bin", "FOO=bar"])
 
-        let result = try ImageWriter(base: base).write(Fixtures.request(binaryPath: binary, output: dir.appending("out")))
+        let result = try ImageWriter(base: base).write(
+            Fixtures.request(binaryPath: binary, output: dir.appending("out")))
         let fromDockerBase = try ImageWriter(base: try BaseImage.load(path: dockerBase, scratch: dir.appending("s2")))
             .write(Fixtures.request(binaryPath: binary, output: dir.appending("out2")))
-        let configs = [try await Fixtures.config(of: result.tarball), try await Fixtures.config(of: fromDockerBase.tarball)]
+        let configs = [
+            try await Fixtures.config(of: result.tarball), try await Fixtures.config(of: fromDockerBase.tarball),
+        ]
         #expect(configs[0]["rootfs"] as? [String: [String]] == configs[1]["rootfs"] as? [String: [String]])
         try await withPodmanStore { store in
             try await store.check(["load", "-i", result.tarball])
@@ -133,7 +140,9 @@ import Testing
         #expect {
             _ = try BaseImage.load(path: corrupted, scratch: dir.appending("scratch"))
         } throws: { error in
-            guard let error = error as? ImageError, case .baseDigestMismatch(_, let name, _, _) = error else { return false }
+            guard let error = error as? ImageError, case .baseDigestMismatch(_, let name, _, _) = error else {
+                return false
+            }
             return name == blobName
         }
     }
@@ -155,7 +164,10 @@ import Testing
         try FileManager.default.linkItem(atPath: outside + "/x", toPath: outside + "/y")
 
         let cases: [(name: String, entry: String, reason: String, make: (String) async throws -> Void)] = [
-            ("dotdot", "../evil", "climbs above the image root", writer([.data("etc/ok", "ok"), .data("../evil", "x")])),
+            (
+                "dotdot", "../evil", "climbs above the image root",
+                writer([.data("etc/ok", "ok"), .data("../evil", "x")])
+            ),
             ("inner-dotdot", "etc/../../evil", "climbs above the image root", writer([.data("etc/../../evil", "x")])),
             (
                 "symlink", "etc/escape", "symlink to '../../etc/passwd'",
@@ -168,7 +180,8 @@ import Testing
             (
                 "hardlink", "y", "hardlink to '../x'",
                 { path in
-                    try await Tool.check("tar", ["-P", "--transform", "s,^x$,../x,RS", "-cf", path, "x", "y"], in: outside)
+                    try await Tool.check(
+                        "tar", ["-P", "--transform", "s,^x$,../x,RS", "-cf", path, "x", "y"], in: outside)
                 }
             ),
         ]
@@ -195,7 +208,8 @@ import Testing
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let base = try await Fixtures.baseWithLayer(in: dir, name: "fine") { path in
-            let writer = try TarballWriter(path: path, options: TarOptions(compression: .none, mtime: try SourceDate(seconds: 0)))
+            let writer = try TarballWriter(
+                path: path, options: TarOptions(compression: .none, mtime: try SourceDate(seconds: 0)))
             try writer.add(.directory("bin"))
             try writer.add(TarEntry(path: "bin/sh", content: .symlink(target: "/bin/busybox")))
             try writer.add(TarEntry(path: "bin/up", content: .symlink(target: "../etc")))
@@ -213,7 +227,8 @@ import Testing
         let (layer, baseTar) = try Fixtures.dockerArchiveBase(in: dir)
         let base = try BaseImage.load(path: baseTar, scratch: dir.appending("scratch"))
         #expect(
-            throws: ImageError.baseMissingPlatform(base: baseTar, platform: "linux/arm64/v8", available: ["linux/amd64"])
+            throws: ImageError.baseMissingPlatform(
+                base: baseTar, platform: "linux/arm64/v8", available: ["linux/amd64"])
         ) {
             try ImageWriter(base: base).write(
                 Fixtures.request(

@@ -40,7 +40,9 @@ enum Fixtures {
                 "CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": "amd64", "GOCACHE": dir + "/cache",
                 "GOPATH": dir + "/gopath", "HOME": dir, "GOFLAGS": "-mod=mod",
             ])
-        guard rename(temporary, output) == 0 else { throw FileOutputError(path: output, operation: "rename", errno: errno) }
+        guard rename(temporary, output) == 0 else {
+            throw FileOutputError(path: output, operation: "rename", errno: errno)
+        }
         return output
     }
 

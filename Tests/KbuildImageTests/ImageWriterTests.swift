@@ -55,12 +55,14 @@ import Testing
         let binary = try await Fixtures.binary.value
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let result = try ImageWriter(base: nil).write(Fixtures.request(binaryPath: binary, output: dir.appending("out")))
+        let result = try ImageWriter(base: nil).write(
+            Fixtures.request(binaryPath: binary, output: dir.appending("out")))
 
         let tags = try Fixtures.json(try await Tool.check("skopeo", ["list-tags", "docker-archive:" + result.tarball]))
         #expect(tags["Tags"] as? [String] == [result.repoTags[0]])
 
-        try await Tool.check("skopeo", ["copy", "docker-archive:" + result.tarball, "oci:" + dir.appending("oci") + ":x"])
+        try await Tool.check(
+            "skopeo", ["copy", "docker-archive:" + result.tarball, "oci:" + dir.appending("oci") + ":x"])
         try await Tool.check("umoci", ["unpack", "--image", dir.appending("oci") + ":x", dir.appending("bundle")])
         let unpacked = dir.appending("bundle/rootfs/usr/local/bin/hello")
         #expect(FileManager.default.contentsEqual(atPath: unpacked, andPath: binary))
@@ -105,9 +107,10 @@ import Testing
         // The outer tar: exactly the Docker 25 layout.
         let layerHex = String(try #require(diffIDs.first).dropFirst("sha256:".count))
         let members = try await Tool.check("tar", ["-tf", result.tarball]).split(separator: "\n").map(String.init)
-        #expect(members.filter { !$0.hasPrefix("blobs/sha256/") || $0 == "blobs/sha256/" } == [
-            "blobs/", "blobs/sha256/", "index.json", "manifest.json", "oci-layout", "repositories",
-        ])
+        #expect(
+            members.filter { !$0.hasPrefix("blobs/sha256/") || $0 == "blobs/sha256/" } == [
+                "blobs/", "blobs/sha256/", "index.json", "manifest.json", "oci-layout", "repositories",
+            ])
         #expect(members.filter { $0.hasPrefix("blobs/sha256/") && $0 != "blobs/sha256/" }.count == 3)
         #expect(members.contains("blobs/sha256/" + layerHex))
         #expect(try await Fixtures.member("oci-layout", of: result.tarball) == #"{"imageLayoutVersion":"1.0.0"}"#)
@@ -123,9 +126,10 @@ import Testing
         let listing = try await Tool.check(
             "tar", ["--numeric-owner", "--full-time", "-tvf", layer], environment: ["TZ": "UTC"]
         ).split(separator: "\n").map(String.init)
-        #expect(listing.map { String($0.split(separator: " ").last ?? "") } == [
-            "usr/", "usr/local/", "usr/local/bin/", "usr/local/bin/hello",
-        ])
+        #expect(
+            listing.map { String($0.split(separator: " ").last ?? "") } == [
+                "usr/", "usr/local/", "usr/local/bin/", "usr/local/bin/hello",
+            ])
         for line in listing {
             #expect(line.contains(" 0/0 ") && line.contains("2023-11-14 22:13:20"), "\(line)")
         }
@@ -174,7 +178,8 @@ import Testing
         let binary = dir.appending("hello")
         try "not really a binary\n".write(toFile: binary, atomically: true, encoding: .utf8)
         let result = try ImageWriter(base: nil).write(
-            Fixtures.request(binaryPath: binary, output: dir.path, tagScheme: .version, version: "v1.30.0-alpha.1+abc123"))
+            Fixtures.request(
+                binaryPath: binary, output: dir.path, tagScheme: .version, version: "v1.30.0-alpha.1+abc123"))
         #expect(result.tag == "v1.30.0-alpha.1_abc123")
         #expect(try String(contentsOfFile: result.dockerTagFile, encoding: .utf8) == "v1.30.0-alpha.1_abc123\n")
     }
@@ -187,7 +192,8 @@ import Testing
         let writer = ImageWriter(base: nil)
         for bad in ["-v1", ".v1", "v1/2", "", String(repeating: "a", count: 129), "v1 2"] {
             #expect(throws: ImageError.invalidTag(tag: bad, scheme: "version", binary: "hello")) {
-                try writer.write(Fixtures.request(binaryPath: binary, output: dir.path, tagScheme: .version, version: bad))
+                try writer.write(
+                    Fixtures.request(binaryPath: binary, output: dir.path, tagScheme: .version, version: bad))
             }
         }
         #expect(ImageTag.isValid(String(repeating: "a", count: 128)))
@@ -197,7 +203,9 @@ import Testing
         #expect(
             throws: ImageError.invalidRepository(
                 name: "Registry.test/team/hello-amd64", binary: "hello",
-                reason: "\"Registry\" in \"Registry.test\" is not a lowercase host name part (a-z, 0-9, inner '-'); \(hint)")
+                reason:
+                    "\"Registry\" in \"Registry.test\" is not a lowercase host name part (a-z, 0-9, inner '-'); \(hint)"
+            )
         ) {
             try writer.write(Fixtures.request(binaryPath: binary, output: dir.path, registry: "Registry.test/team"))
         }
@@ -238,7 +246,8 @@ import Testing
         #expect(config["variant"] as? String == variant)
         let inspect = try Fixtures.json(
             try await Tool.check(
-                "skopeo", ["--override-arch", arch, "inspect", "--raw", "--config", "docker-archive:" + result.tarball]))
+                "skopeo", ["--override-arch", arch, "inspect", "--raw", "--config", "docker-archive:" + result.tarball])
+        )
         #expect(inspect["architecture"] as? String == arch)
     }
 
@@ -250,7 +259,8 @@ import Testing
         let start = clock.now
         let count = 5
         for index in 0..<count {
-            _ = try ImageWriter(base: nil).write(Fixtures.request(binaryPath: binary, output: dir.appending("\(index)")))
+            _ = try ImageWriter(base: nil).write(
+                Fixtures.request(binaryPath: binary, output: dir.appending("\(index)")))
         }
         let size = try #require(try FileManager.default.attributesOfItem(atPath: binary)[.size] as? Int)
         print("kbuild images: \((clock.now - start) / count) per image of a \(size / 1024) KiB binary")

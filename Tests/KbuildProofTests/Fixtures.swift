@@ -12,14 +12,16 @@ struct GoFixture {
     var binaries: [String: String] = [:]
 
     static let platforms = [
-        Platform(os: "linux", arch: "amd64"), Platform(os: "darwin", arch: "arm64"), Platform(os: "windows", arch: "amd64"),
+        Platform(os: "linux", arch: "amd64"), Platform(os: "darwin", arch: "arm64"),
+        Platform(os: "windows", arch: "amd64"),
     ]
 
     static func build() async throws -> GoFixture {
         var fixture = GoFixture(dir: try TemporaryDirectory("kbuild-proof"))
         let root = fixture.dir.appending("src")
         let files = [
-            "go.mod": "module example.com/app\n\ngo 1.19\n\nrequire example.com/dep v0.3.1\n\nreplace example.com/dep => ./dep\n",
+            "go.mod":
+                "module example.com/app\n\ngo 1.19\n\nrequire example.com/dep v0.3.1\n\nreplace example.com/dep => ./dep\n",
             "cmd/app/main.go": "package main\n\nimport \"example.com/dep\"\n\nfunc main() { println(dep.Name) }\n",
             "dep/go.mod": "module example.com/dep\n\ngo 1.19\n",
             "dep/dep.go": "package dep\n\nconst Name = \"dep\"\n",
@@ -46,7 +48,9 @@ struct GoFixture {
     func sbomInput() throws -> SBOMInput {
         var binaries: [SBOMBinary] = []
         var artifacts: [SBOMArtifact] = [
-            SBOMArtifact(name: "app-src.tar.gz", path: "release-tars/app-src.tar.gz", kind: "src", sha256: String(repeating: "a", count: 64))
+            SBOMArtifact(
+                name: "app-src.tar.gz", path: "release-tars/app-src.tar.gz", kind: "src",
+                sha256: String(repeating: "a", count: 64))
         ]
         for platform in Self.platforms {
             let key = "\(platform.os)/\(platform.arch)/app"

@@ -34,10 +34,11 @@ import Testing
             """
         let info = try? GoBuildInfo.parse(goVersionOutput: text)
         #expect(info?.goVersion == "go1.19.8")
-        #expect(info?.dependencies == [
-            GoModule(path: "github.com/spf13/cobra", version: "v1.6.0", sum: "h1:abc="),
-            GoModule(path: "golang.org/x/sys", version: "v0.2.0", sum: "h1:ghi="),
-        ])
+        #expect(
+            info?.dependencies == [
+                GoModule(path: "github.com/spf13/cobra", version: "v1.6.0", sum: "h1:abc="),
+                GoModule(path: "golang.org/x/sys", version: "v0.2.0", sum: "h1:ghi="),
+            ])
         #expect(info?.settings["-ldflags"] == "-X 'a=b c'")
         #expect(GoBuildInfo.read(binary: Data("no build info here".utf8)) == nil)
     }

@@ -1,7 +1,7 @@
 import Foundation
 import KbuildCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import KbuildRelease
 
@@ -11,11 +11,12 @@ import TestSupport
         defer { fixture.remove() }
         let builds = fixture.plan.builds.map { "\($0.platform) \($0.binary)" }
         // kube-proxy and kubelet ship in server and node; the server tarball also carries kubectl.
-        #expect(builds == [
-            "linux/amd64 kube-proxy", "linux/amd64 kubectl", "linux/amd64 kubelet",
-            "linux/arm64 kube-proxy", "linux/arm64 kubelet",
-            "windows/amd64 kubectl",
-        ])
+        #expect(
+            builds == [
+                "linux/amd64 kube-proxy", "linux/amd64 kubectl", "linux/amd64 kubelet",
+                "linux/arm64 kube-proxy", "linux/arm64 kubelet",
+                "windows/amd64 kubectl",
+            ])
         let windows = try #require(fixture.plan.builds.first { $0.platform.os == "windows" })
         #expect(windows.output == fixture.plan.layout.root + "/local/bin/windows/amd64/kubectl.exe")
     }
@@ -33,12 +34,13 @@ import TestSupport
         let fixture = try ReleaseFixture()
         defer { fixture.remove() }
         let tarballs = fixture.plan.tarballs
-        #expect(tarballs.map(\.name) == [
-            "kubernetes-src.tar.gz", "kubernetes-manifests.tar.gz",
-            "kubernetes-client-linux-amd64.tar.gz", "kubernetes-client-windows-amd64.tar.gz",
-            "kubernetes-server-linux-amd64.tar.gz", "kubernetes-node-linux-arm64.tar.gz",
-            "kubernetes.tar.gz",
-        ])
+        #expect(
+            tarballs.map(\.name) == [
+                "kubernetes-src.tar.gz", "kubernetes-manifests.tar.gz",
+                "kubernetes-client-linux-amd64.tar.gz", "kubernetes-client-windows-amd64.tar.gz",
+                "kubernetes-server-linux-amd64.tar.gz", "kubernetes-node-linux-arm64.tar.gz",
+                "kubernetes.tar.gz",
+            ])
         let server = try #require(tarballs.first { $0.kind == .server })
         #expect(server.binaries == ["kube-proxy", "kubectl", "kubelet"])
         #expect(server.images == ["kube-proxy"])

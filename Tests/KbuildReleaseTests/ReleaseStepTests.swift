@@ -1,8 +1,8 @@
 import Foundation
 import KbuildCore
-import Testing
 import KbuildGo
 import TestSupport
+import Testing
 
 @testable import KbuildRelease
 
@@ -25,7 +25,8 @@ import TestSupport
             "client/windows-amd64/kubernetes/client/bin/kubectl.exe",
             "server/linux-amd64/kubernetes/server/bin/kube-proxy", "server/linux-amd64/kubernetes/server/bin/kubectl",
             "server/linux-amd64/kubernetes/addons/dns.yaml", "node/linux-arm64/kubernetes/node/bin/kubelet",
-            "manifests/kubernetes/addons/dns.yaml", "full/kubernetes/version", "full/kubernetes/cluster/addons/dns.yaml",
+            "manifests/kubernetes/addons/dns.yaml", "full/kubernetes/version",
+            "full/kubernetes/cluster/addons/dns.yaml",
             "src/cmd/kubectl/main.go", "src/.kube-git-version",
         ] {
             #expect(FileManager.default.fileExists(atPath: stage + "/" + path), "\(path)")
@@ -65,7 +66,8 @@ import TestSupport
         #expect(again == artifacts)
         #expect(second.outcomes.first?.1 == .reused("0 written, 1 up to date"))
         #expect(second.outcomes.dropFirst().allSatisfy { $0.1 == .reused("nothing changed since the last release") })
-        #expect(try FileManager.default.attributesOfItem(atPath: tars + "/SHA256SUMS")[.systemFileNumber] as? Int == inode)
+        #expect(
+            try FileManager.default.attributesOfItem(atPath: tars + "/SHA256SUMS")[.systemFileNumber] as? Int == inode)
 
         // A rebuilt binary is packed again.
         try fixture.writeBinary(fixture.plan.builds[1], "a new kubectl\n")

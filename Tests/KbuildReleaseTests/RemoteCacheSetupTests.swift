@@ -25,7 +25,9 @@ import Testing
         #expect(try resolve()?.client.base == "http://config:1")
         #expect(try resolve(["KBUILD_REMOTE_CACHE": "http://env:2/"])?.client.base == "http://env:2")
         #expect(try resolve(["KBUILD_REMOTE_CACHE": ""])?.client.base == "http://config:1")
-        #expect(try resolve(flag: "https://flag:3", ["KBUILD_REMOTE_CACHE": "http://env:2"])?.client.base == "https://flag:3")
+        #expect(
+            try resolve(flag: "https://flag:3", ["KBUILD_REMOTE_CACHE": "http://env:2"])?.client.base
+                == "https://flag:3")
         #expect(try resolve(flag: "off", ["KBUILD_REMOTE_CACHE": "http://env:2"]) == nil)
         #expect(try resolve(["KBUILD_REMOTE_CACHE": "off"]) == nil)
     }
@@ -42,11 +44,20 @@ import Testing
 
     @Test func badValuesAreOneLineErrorsNamingTheCulprit() {
         let cases: [(String?, [String: String], String)] = [
-            ("ftp://x", [:], "--remote-cache \"ftp://x\": scheme ftp is not supported; allowed: http://HOST[:PORT][/PATH]"),
+            (
+                "ftp://x", [:],
+                "--remote-cache \"ftp://x\": scheme ftp is not supported; allowed: http://HOST[:PORT][/PATH]"
+            ),
             (nil, ["KBUILD_REMOTE_CACHE": "http://a b"], "KBUILD_REMOTE_CACHE \"http://a b\": contains spaces"),
             (nil, ["KBUILD_REMOTE_CACHE": "http://x\n"], "KBUILD_REMOTE_CACHE \"http://x\\n\": contains spaces"),
-            (nil, ["KBUILD_REMOTE_CACHE_UPLOAD": "no"], "KBUILD_REMOTE_CACHE_UPLOAD \"no\": not a boolean; allowed: true, false, 1, 0"),
-            (nil, ["KBUILD_REMOTE_CACHE_TIMEOUT": "0"], "KBUILD_REMOTE_CACHE_TIMEOUT \"0\": not a whole number of seconds in 1-600"),
+            (
+                nil, ["KBUILD_REMOTE_CACHE_UPLOAD": "no"],
+                "KBUILD_REMOTE_CACHE_UPLOAD \"no\": not a boolean; allowed: true, false, 1, 0"
+            ),
+            (
+                nil, ["KBUILD_REMOTE_CACHE_TIMEOUT": "0"],
+                "KBUILD_REMOTE_CACHE_TIMEOUT \"0\": not a whole number of seconds in 1-600"
+            ),
         ]
         for (flag, environment, expected) in cases {
             do {

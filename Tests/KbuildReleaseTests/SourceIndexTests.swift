@@ -1,7 +1,7 @@
 import Foundation
 import KbuildCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import KbuildRelease
 

@@ -2,8 +2,8 @@ import Foundation
 import KbuildCore
 import KbuildRemote
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// The remote-cache client and `RemoteCache` against a real nginx with WebDAV PUT.
 @Suite(.serialized) struct RemoteCacheTests {
@@ -76,7 +76,8 @@ import TestSupport
             #expect(try await Self.sha256(server.root + "/cas/" + digest) == digest)
         }
         let record = try JSONDecoder().decode(
-            ActionRecord.self, from: try #require(FileManager.default.contents(atPath: server.root + "/ac/" + Self.key)))
+            ActionRecord.self, from: try #require(FileManager.default.contents(atPath: server.root + "/ac/" + Self.key))
+        )
         #expect(record.outputFiles.map(\.path) == ["_output/local/bin/linux/amd64/tool", "_output/data.json"])
         #expect(record.outputFiles.map(\.isExecutable) == [true, false])
 
@@ -169,7 +170,9 @@ import TestSupport
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
         #expect(listen(fd, 8) == 0)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
@@ -224,7 +227,8 @@ import TestSupport
         #expect(record.outputFiles.map(\.digest.sizeBytes) == [12, 0])
         #expect(record.outputFiles.map(\.isExecutable) == [false, true])
         #expect(record.stdoutRaw.isEmpty)
-        let written = String(decoding: ActionRecord(outputFiles: record.outputFiles, stdoutRaw: Data("x".utf8)).encoded(), as: UTF8.self)
+        let written = String(
+            decoding: ActionRecord(outputFiles: record.outputFiles, stdoutRaw: Data("x".utf8)).encoded(), as: UTF8.self)
         #expect(written.contains("\"sizeBytes\":\"12\"") && written.contains("\"stdoutRaw\":\"eA==\""), "\(written)")
     }
 }

@@ -14,15 +14,18 @@ import Testing
     func detectsWhatGoBuilt(os: String, arch: String, expected: String) async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        try "module example.com/hello\n\ngo 1.19\n".write(toFile: dir.appending("go.mod"), atomically: true, encoding: .utf8)
-        try "package main\n\nfunc main() {}\n".write(toFile: dir.appending("main.go"), atomically: true, encoding: .utf8)
+        try "module example.com/hello\n\ngo 1.19\n".write(
+            toFile: dir.appending("go.mod"), atomically: true, encoding: .utf8)
+        try "package main\n\nfunc main() {}\n".write(
+            toFile: dir.appending("main.go"), atomically: true, encoding: .utf8)
         try await Tool.check(
             "go", ["build", "-trimpath", "-buildvcs=false", "-o", "out", "."], in: dir.path,
             environment: [
                 "GOOS": os, "GOARCH": arch, "CGO_ENABLED": "0", "GOFLAGS": nil,
                 "GOCACHE": NSTemporaryDirectory() + "/kbuild-test-gocache",
             ])
-        let head = try Array(Data(contentsOf: URL(fileURLWithPath: dir.appending("out"))).prefix(BinaryFormat.headerSize))
+        let head = try Array(
+            Data(contentsOf: URL(fileURLWithPath: dir.appending("out"))).prefix(BinaryFormat.headerSize))
         let format = try #require(BinaryFormat.detect(head))
         #expect(format.description == expected)
         #expect(format == BinaryFormat.expected(os: os, arch: arch))

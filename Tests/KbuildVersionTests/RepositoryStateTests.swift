@@ -52,14 +52,16 @@ import Testing
         try await Tool.check("git", ["clone", "-q", "--depth", "1", "file://" + repo.path, clone])
         let warnings = Mutex<[String]>([])
         let info = try await VersionResolver().resolve(
-            workspace: clone, environment: ["SOURCE_DATE_EPOCH": "0"], warn: { line in warnings.withLock { $0.append(line) } })
+            workspace: clone, environment: ["SOURCE_DATE_EPOCH": "0"],
+            warn: { line in warnings.withLock { $0.append(line) } })
         #expect(info.version == "v0.5-dev" && info.source == .baseGo)
         let said = warnings.withLock { $0 }
         #expect(said == [VersionError.shallowWithoutTags(workspace: clone, fallback: "v0.5-dev").description])
         for (strict, environment) in [(true, [:]), (false, ["CI": "true"])] {
             await #expect(throws: VersionError.shallowWithoutTags(workspace: clone, fallback: "v0.5-dev")) {
                 try await VersionResolver().resolve(
-                    workspace: clone, environment: environment.merging(["SOURCE_DATE_EPOCH": "0"]) { $1 }, strict: strict)
+                    workspace: clone, environment: environment.merging(["SOURCE_DATE_EPOCH": "0"]) { $1 },
+                    strict: strict)
             }
         }
         // The full clone of the same commit describes it from the tag, without a word.

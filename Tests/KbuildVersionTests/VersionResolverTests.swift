@@ -6,7 +6,8 @@ import Testing
 
 /// A temp git repository with one commit and a base.go, removed at the end.
 private func withRepository(
-    baseGo: String? = "package version\n\nvar (\n\tgitVersion = \"v0.5-dev\"\n\tgitCommit = \"\"\n\tgitTreeState = \"not a git tree\"\n)\n",
+    baseGo: String? =
+        "package version\n\nvar (\n\tgitVersion = \"v0.5-dev\"\n\tgitCommit = \"\"\n\tgitTreeState = \"not a git tree\"\n)\n",
     _ body: (GitRepository) async throws -> Void
 ) async throws {
     let directory = try TemporaryDirectory("kbuild-version")
@@ -204,7 +205,8 @@ private func resolve(
             try await repo.git("tag", "-a", "v1.0.0", "-m", "v1.0.0")
             let file = repo.path + "/../" + Paths.name(of: repo.path) + ".version"
             defer { try? FileManager.default.removeItem(atPath: file) }
-            try "KUBE_GIT_COMMIT='feedface'\nKUBE_GIT_TREE_STATE='archive'\nKUBE_GIT_VERSION='v9.8.7-rc.1'\nKUBE_GIT_MAJOR='9'\nKUBE_GIT_MINOR='8+'\n"
+            try
+                "KUBE_GIT_COMMIT='feedface'\nKUBE_GIT_TREE_STATE='archive'\nKUBE_GIT_VERSION='v9.8.7-rc.1'\nKUBE_GIT_MAJOR='9'\nKUBE_GIT_MINOR='8+'\n"
                 .write(toFile: file, atomically: true, encoding: .utf8)
             let info = try await resolve(
                 repo,
@@ -246,7 +248,10 @@ private func resolve(
             try await repo.git("tag", "-a", "v1.0.0", "-m", "v1.0.0")
             let info = try await resolve(
                 repo,
-                ["KUBE_GIT_VERSION": "v2.0.0-3-gabcdefabcdefab", "KUBE_GIT_TREE_STATE": "dirty", "SOURCE_DATE_EPOCH": "0"])
+                [
+                    "KUBE_GIT_VERSION": "v2.0.0-3-gabcdefabcdefab", "KUBE_GIT_TREE_STATE": "dirty",
+                    "SOURCE_DATE_EPOCH": "0",
+                ])
             #expect(info.version == "v2.0.0-3+abcdefabcdefab-dirty")
             #expect(info.major == "2")
             #expect(info.minor == "0+")
@@ -282,9 +287,14 @@ private func resolve(
         #expect(
             info
                 == VersionInfo(
-                    version: "v3.1.4", major: "3", minor: "1", commit: "", treeState: "", buildDate: "1970-01-02T00:00:00Z",
+                    version: "v3.1.4", major: "3", minor: "1", commit: "", treeState: "",
+                    buildDate: "1970-01-02T00:00:00Z",
                     source: .environment))
-        #expect(info.ldflags(package: "p") == ["-X", "p.buildDate=1970-01-02T00:00:00Z", "-X", "p.gitVersion=v3.1.4", "-X", "p.gitMajor=3", "-X", "p.gitMinor=1"])
+        #expect(
+            info.ldflags(package: "p") == [
+                "-X", "p.buildDate=1970-01-02T00:00:00Z", "-X", "p.gitVersion=v3.1.4", "-X", "p.gitMajor=3", "-X",
+                "p.gitMinor=1",
+            ])
         await #expect(throws: VersionError.invalidVersion(version: "vfoo", origin: "KUBE_GIT_VERSION")) {
             try await VersionResolver().resolve(
                 workspace: directory.path, environment: ["KUBE_GIT_VERSION": "vfoo"], baseFile: "x.go", style: .semver)
@@ -295,7 +305,8 @@ private func resolve(
         try await withRepository { repo in
             try await repo.git("tag", "v1.0.0")
             await #expect(
-                throws: VersionError.invalidOverride(variable: "KUBE_GIT_TREE_STATE", value: "it's", allowed: "clean, dirty or archive")
+                throws: VersionError.invalidOverride(
+                    variable: "KUBE_GIT_TREE_STATE", value: "it's", allowed: "clean, dirty or archive")
             ) {
                 try await resolve(repo, ["KUBE_GIT_TREE_STATE": "it's"])
             }

@@ -42,8 +42,11 @@ public struct NginxServer: Sendable {
             if tls {
                 try await Tool.check(
                     "openssl",
-                    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                     "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", prefix + "/key.pem", "-out", prefix + "/cert.pem"])
+                    [
+                        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", prefix + "/key.pem", "-out",
+                        prefix + "/cert.pem",
+                    ])
             }
             try config(prefix: prefix, root: root, port: port, tls: tls)
                 .write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
@@ -52,7 +55,8 @@ public struct NginxServer: Sendable {
             if result.succeeded, let pid = try await readPID(prefix + "/nginx.pid") {
                 return NginxServer(prefix: prefix, root: root, port: port, pid: pid, tls: tls)
             }
-            lastError = result.stderr + ((try? String(contentsOfFile: prefix + "/logs/error.log", encoding: .utf8)) ?? "")
+            lastError =
+                result.stderr + ((try? String(contentsOfFile: prefix + "/logs/error.log", encoding: .utf8)) ?? "")
         }
         directory.remove()
         throw NginxError("nginx did not start: \(lastError)")

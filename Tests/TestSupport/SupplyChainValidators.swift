@@ -24,7 +24,8 @@ public enum SupplyChainValidators {
     /// `openssl pkeyutl -verify -rawin` of a raw Ed25519 signature.
     public static func verifyRaw(signature: String, of file: String, publicKeyPEM: String) async throws {
         try await Tool.check(
-            "openssl", ["pkeyutl", "-verify", "-rawin", "-pubin", "-inkey", publicKeyPEM, "-sigfile", signature, "-in", file])
+            "openssl",
+            ["pkeyutl", "-verify", "-rawin", "-pubin", "-inkey", publicKeyPEM, "-sigfile", signature, "-in", file])
     }
 
     static let provenanceScript = """

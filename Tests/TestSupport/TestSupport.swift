@@ -31,8 +31,9 @@ public enum Tool {
         environment: [String: String?] = [:], input: String? = nil
     ) async throws -> CommandResult {
         try await runner.run(
-            Command(executable, arguments, environment: .inherit(overrides: environment),
-                    workingDirectory: directory, input: input))
+            Command(
+                executable, arguments, environment: .inherit(overrides: environment),
+                workingDirectory: directory, input: input))
     }
 
     @discardableResult
@@ -41,8 +42,9 @@ public enum Tool {
         environment: [String: String?] = [:], input: String? = nil
     ) async throws -> String {
         try await runner.check(
-            Command(executable, arguments, environment: .inherit(overrides: environment),
-                    workingDirectory: directory, input: input)
+            Command(
+                executable, arguments, environment: .inherit(overrides: environment),
+                workingDirectory: directory, input: input)
         ).stdout
     }
 

@@ -1,7 +1,8 @@
+import Foundation
+
 #if KBUILD_FUZZING
     import CFuzzer
 #endif
-import Foundation
 
 /// What every fuzz target shares: the entry point, a private work directory, invariant failures.
 ///
@@ -46,7 +47,9 @@ public enum Fuzz {
     /// The regular files at `path`: itself, or a directory's files sorted by name.
     private static func inputs(at path: String) -> [String] {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { fail("no such input \(path)") }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            fail("no such input \(path)")
+        }
         guard isDirectory.boolValue else { return [path] }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         return names.sorted().map { path + "/" + $0 }.filter { !$0.hasSuffix("/.gitkeep") }

@@ -16,7 +16,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             Fuzz.fail("settingVersion failed on a file that parses: \(error)")
         }
         guard let again = try? BaseFile.parse(stamped, path: "base.go") else {
-            Fuzz.fail("stamping \(version.debugDescription) gave a file that does not parse: \(stamped.debugDescription)")
+            Fuzz.fail(
+                "stamping \(version.debugDescription) gave a file that does not parse: \(stamped.debugDescription)")
         }
         guard again.gitVersion == version, again.gitCommit == file.gitCommit, again.gitTreeState == file.gitTreeState
         else {

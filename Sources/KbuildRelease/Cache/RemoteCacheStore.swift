@@ -58,7 +58,8 @@ public enum RemoteCacheSetup {
         } else if let text = environment["KBUILD_REMOTE_CACHE_UPLOAD"], !text.isEmpty {
             guard let value = ["true": true, "1": true, "false": false, "0": false][text.lowercased()] else {
                 throw ReleaseError.invalidSetting(
-                    culprit: "KBUILD_REMOTE_CACHE_UPLOAD", value: text, problem: "not a boolean", allowed: "true, false, 1, 0")
+                    culprit: "KBUILD_REMOTE_CACHE_UPLOAD", value: text, problem: "not a boolean",
+                    allowed: "true, false, 1, 0")
             }
             upload = value
         }
@@ -67,7 +68,8 @@ public enum RemoteCacheSetup {
             // Whole seconds: URLSession on Linux drops fractions (0.5 would mean no wait at all).
             guard let seconds = Int(text), seconds >= 1, seconds <= 600 else {
                 throw ReleaseError.invalidSetting(
-                    culprit: "KBUILD_REMOTE_CACHE_TIMEOUT", value: text, problem: "not a whole number of seconds in 1-600",
+                    culprit: "KBUILD_REMOTE_CACHE_TIMEOUT", value: text,
+                    problem: "not a whole number of seconds in 1-600",
                     allowed: "e.g. 5")
             }
             timeout = seconds

@@ -36,7 +36,9 @@ enum SourceIndex {
         }
 
         init(size: Int64, mtime: Int64, ctime: Int64, inode: UInt64, device: UInt64, mode: UInt32) {
-            (self.size, self.mtime, self.ctime, self.inode, self.device, self.mode) = (size, mtime, ctime, inode, device, mode)
+            (self.size, self.mtime, self.ctime, self.inode, self.device, self.mode) = (
+                size, mtime, ctime, inode, device, mode
+            )
         }
 
         /// True when the file changed long enough before `indexedAt` that a same-tick rewrite is excluded.
@@ -205,15 +207,23 @@ enum SourceIndex {
             while position < count {
                 let nameStart = position
                 while position < count && bytes[position] != 0 && bytes[position] != 0x0A { position += 1 }
-                guard position < count, bytes[position] == 0 else { skipLine(); continue }
-                let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[nameStart..<position]), as: UTF8.self)
+                guard position < count, bytes[position] == 0 else {
+                    skipLine()
+                    continue
+                }
+                let name = String(
+                    decoding: UnsafeRawBufferPointer(rebasing: bytes[nameStart..<position]), as: UTF8.self)
                 position += 1
                 guard let size = number(), let mtime = number(), let ctime = number(), let inode = number(),
                     let device = number(), let mode = number()
-                else { skipLine(); continue }
+                else {
+                    skipLine()
+                    continue
+                }
                 let digestStart = position
                 while position < count && bytes[position] != 0x0A { position += 1 }
-                let digest = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[digestStart..<position]), as: UTF8.self)
+                let digest = String(
+                    decoding: UnsafeRawBufferPointer(rebasing: bytes[digestStart..<position]), as: UTF8.self)
                 position += 1
                 let signature = Signature(
                     size: Int64(bitPattern: size), mtime: Int64(bitPattern: mtime), ctime: Int64(bitPattern: ctime),
@@ -231,7 +241,9 @@ enum SourceIndex {
             let s = entry.signature
             data.append(contentsOf: Array(name.utf8))
             data.append(0)
-            data.append(contentsOf: Array("\(s.size) \(s.mtime) \(s.ctime) \(s.inode) \(s.device) \(s.mode) \(entry.digest)\n".utf8))
+            data.append(
+                contentsOf: Array(
+                    "\(s.size) \(s.mtime) \(s.ctime) \(s.inode) \(s.device) \(s.mode) \(entry.digest)\n".utf8))
         }
         try? FileManager.default.createDirectory(atPath: Paths.parent(of: path), withIntermediateDirectories: true)
         try? FileOutput.writeAtomically(data, to: path, durable: false)

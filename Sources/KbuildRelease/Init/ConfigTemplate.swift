@@ -24,7 +24,8 @@ public enum ConfigTemplate {
         } else if facts.hasVendor {
             lines.append("  mod: vendor                    # vendor/modules.txt: builds offline from vendor/")
         } else {
-            lines.append("  mod: mod                       # modules come from the module cache (GOPROXY=off: fetch them first)")
+            lines.append(
+                "  mod: mod                       # modules come from the module cache (GOPROXY=off: fetch them first)")
         }
         lines += [
             "  tags: []", "  ldflags: []", "",
@@ -41,10 +42,15 @@ public enum ConfigTemplate {
             lines.append("  - name: \(quote(main.name))")
             lines.append("    package: \(quote(main.directory))")
             lines.append("    kinds: [client]")
-            if main.usesCgo { lines.append("    static: false                # has cgo files: CGO_ENABLED=1 (see cgo: below)") }
+            if main.usesCgo {
+                lines.append("    static: false                # has cgo files: CGO_ENABLED=1 (see cgo: below)")
+            }
         }
         lines += ["", "addons:"]
-        lines.append(facts.hasAddons ? "  dirs: [cluster/addons]" : "  dirs: []                       # no cluster/addons: the manifests tarball is empty")
+        lines.append(
+            facts.hasAddons
+                ? "  dirs: [cluster/addons]"
+                : "  dirs: []                       # no cluster/addons: the manifests tarball is empty")
         if !facts.addonExcludes.isEmpty {
             lines.append("  exclude:                       # no kubernetes.io/cluster-service or addonmanager label")
             for file in facts.addonExcludes { lines.append("    - \(quote(file))") }
@@ -59,7 +65,9 @@ public enum ConfigTemplate {
     static func versionSection(_ facts: WorkspaceFacts) -> [String] {
         switch facts.version {
         case let .kubernetes(package, baseFile):
-            var lines = ["version:", "  package: \(quote(package))   # Kubernetes' gitVersion, gitCommit, … (found by go list)"]
+            var lines = [
+                "version:", "  package: \(quote(package))   # Kubernetes' gitVersion, gitCommit, … (found by go list)",
+            ]
             if let baseFile { lines.append("  baseFile: \(quote(baseFile))        # the version without git") }
             lines.append("  style: semver")
             return lines
@@ -110,13 +118,17 @@ public enum WorkspaceInitializer {
         }
         let toolchain = try await GoToolchain.locate(runner: runner, environment: environment)
         let goCache = environment["KBUILD_GOCACHE"].flatMap { $0.isEmpty ? nil : $0 }
-        let facts = try await WorkspaceInspector(workspace: workspace, toolchain: toolchain, runner: runner, goCache: goCache)
-            .inspect()
+        let facts = try await WorkspaceInspector(
+            workspace: workspace, toolchain: toolchain, runner: runner, goCache: goCache
+        )
+        .inspect()
         guard !facts.mains.isEmpty else {
             throw ReleaseError.conflict(
-                "\(workspace): go list ./... found no package main with a clear binary name; kbuild releases Go binaries: write \(ReleaseConfig.defaultPath) by hand")
+                "\(workspace): go list ./... found no package main with a clear binary name; kbuild releases Go binaries: write \(ReleaseConfig.defaultPath) by hand"
+            )
         }
-        let text = ConfigTemplate.render(facts, project: ConfigTemplate.projectName(modulePath: facts.modulePath, workspace: workspace))
+        let text = ConfigTemplate.render(
+            facts, project: ConfigTemplate.projectName(modulePath: facts.modulePath, workspace: workspace))
         // What init writes must load: checked before anything is written.
         let known = (try? await toolchain.distList(runner: runner)) ?? ReleaseConfig.knownPlatforms
         _ = try ConfigLoader.parse(yaml: text, file: path, workspace: workspace, knownPlatforms: known)

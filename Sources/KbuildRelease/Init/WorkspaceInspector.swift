@@ -30,7 +30,8 @@ public struct WorkspaceFacts: Sendable, Hashable {
         public static func == (lhs: Self, rhs: Self) -> Bool {
             switch (lhs, rhs) {
             case let (.kubernetes(a, b), .kubernetes(c, d)): a == c && b == d
-            case let (.variables(a), .variables(b)): a.map { "\($0.field)=\($0.target)" } == b.map { "\($0.field)=\($0.target)" }
+            case let (.variables(a), .variables(b)):
+                a.map { "\($0.field)=\($0.target)" } == b.map { "\($0.field)=\($0.target)" }
             case (.none, .none): true
             default: false
             }
@@ -38,7 +39,9 @@ public struct WorkspaceFacts: Sendable, Hashable {
 
         public func hash(into hasher: inout Hasher) {
             switch self {
-            case let .kubernetes(package, base): hasher.combine(package); hasher.combine(base)
+            case let .kubernetes(package, base):
+                hasher.combine(package)
+                hasher.combine(base)
             case let .variables(list): for item in list { hasher.combine(item.target) }
             case .none: hasher.combine(0)
             }
@@ -70,7 +73,10 @@ public struct WorkspaceInspector: Sendable {
     /// A shared Go build cache (`KBUILD_GOCACHE`), else `_output/local/go/cache`.
     public var goCache: String?
 
-    public init(workspace: String, toolchain: GoToolchain, runner: any ProcessRunner = SubprocessRunner(), goCache: String? = nil) {
+    public init(
+        workspace: String, toolchain: GoToolchain, runner: any ProcessRunner = SubprocessRunner(),
+        goCache: String? = nil
+    ) {
         self.workspace = workspace
         self.toolchain = toolchain
         self.runner = runner
@@ -92,7 +98,10 @@ public struct WorkspaceInspector: Sendable {
         var taken: [String: Int] = [:]
         for package in packages where package.isMain { taken[package.name, default: 0] += 1 }
         let mains = packages.filter { $0.isMain && taken[$0.name] == 1 && GoBuilder.goOutputNameIsClear($0.importPath) }
-            .map { WorkspaceFacts.MainPackage(name: $0.name, importPath: $0.importPath, directory: $0.relativeDirectory, usesCgo: $0.usesCgo) }
+            .map {
+                WorkspaceFacts.MainPackage(
+                    name: $0.name, importPath: $0.importPath, directory: $0.relativeDirectory, usesCgo: $0.usesCgo)
+            }
         let version = try await detectVersion(packages, mains: mains, check: check)
         return WorkspaceFacts(
             modulePath: modulePath, goVersion: GoModFile.directive("go", in: goMod),
@@ -161,18 +170,24 @@ public struct WorkspaceInspector: Sendable {
     }
 
     /// Kubernetes' names in a `version` package first, then `Version`/`Revision`-style ones, then `main.version`.
-    func detectVersion(_ packages: [Listed], mains: [WorkspaceFacts.MainPackage], check: VersionVariableCheck) async throws
+    func detectVersion(_ packages: [Listed], mains: [WorkspaceFacts.MainPackage], check: VersionVariableCheck)
+        async throws
         -> WorkspaceFacts.VersionStyle
     {
         let candidates = packages.filter { $0.packageName == "version" && !$0.files.isEmpty }
-            .sorted { ($0.importPath.hasSuffix("/pkg/version") ? 0 : 1, $0.importPath.count) < ($1.importPath.hasSuffix("/pkg/version") ? 0 : 1, $1.importPath.count) }
+            .sorted {
+                ($0.importPath.hasSuffix("/pkg/version") ? 0 : 1, $0.importPath.count) < (
+                    $1.importPath.hasSuffix("/pkg/version") ? 0 : 1, $1.importPath.count
+                )
+            }
         let names = ["gitVersion", "Version", "Revision", "GitCommit", "Commit", "BuildDate", "Date"]
         for package in candidates {
             let kinds = try await check.probe(directory: package.directory, files: package.files, names: names)
             let isString = { (name: String) in kinds[name] == "string" }
             if isString("gitVersion") {
                 let base = package.directory + "/base.go"
-                let relativeBase = FileManager.default.fileExists(atPath: base)
+                let relativeBase =
+                    FileManager.default.fileExists(atPath: base)
                     ? String(base.dropFirst(package.workspace.count + 1)) : nil
                 return .kubernetes(package: package.importPath, baseFile: relativeBase)
             }
@@ -190,7 +205,8 @@ public struct WorkspaceInspector: Sendable {
         // GoReleaser's convention: main.version (without the v), main.commit, main.date.
         var found: [String: Bool] = [:]
         for main in packages.filter(\.isMain) where mains.contains(where: { $0.importPath == main.importPath }) {
-            let kinds = try await check.probe(directory: main.directory, files: main.files, names: ["version", "commit", "date"])
+            let kinds = try await check.probe(
+                directory: main.directory, files: main.files, names: ["version", "commit", "date"])
             for (name, kind) in kinds where kind == "string" { found[name] = true }
         }
         guard found["version"] == true else { return .none }
@@ -224,11 +240,17 @@ enum GoModFile {
         for rawLine in text.split(whereSeparator: \.isNewline) {
             var words = rawLine.split(whereSeparator: \.isWhitespace).map(String.init)
             if let comment = words.firstIndex(where: { $0.hasPrefix("//") }) { words = Array(words[..<comment]) }
-            if inBlock && words == [")"] { inBlock = false; continue }
+            if inBlock && words == [")"] {
+                inBlock = false
+                continue
+            }
             if !inBlock {
                 guard words.first == "use" else { continue }
                 words.removeFirst()
-                if words == ["("] { inBlock = true; continue }
+                if words == ["("] {
+                    inBlock = true
+                    continue
+                }
             }
             guard words.count == 1 else { continue }
             let goMod = (try? String(contentsOfFile: workspace + "/" + words[0] + "/go.mod", encoding: .utf8)) ?? ""

@@ -1,9 +1,9 @@
+import Foundation
 import KbuildArchive
-import KbuildDigest
 import KbuildCore
+import KbuildDigest
 import KbuildGo
 import KbuildProof
-import Foundation
 
 /// One step of a release, in a file of its own under `Steps/`.
 ///
@@ -68,7 +68,8 @@ struct ReleaseDraft: Sendable {
     func artifacts(of plan: ReleasePlan) -> [Artifact] {
         var artifacts = packed.map { file in
             Artifact(
-                name: file.tarball.name, path: "release-tars/\(file.tarball.name)", kind: ArtifactKind(file.tarball.kind),
+                name: file.tarball.name, path: "release-tars/\(file.tarball.name)",
+                kind: ArtifactKind(file.tarball.kind),
                 os: file.tarball.platform?.os, arch: file.tarball.platform?.arch, size: file.size,
                 sha256: file.checksums.sha256.hex)
         }

@@ -11,7 +11,8 @@ extension ReleasePlan {
         var lines = ["version \(version.version), \(builds.count) builds:"]
         for build in builds {
             lines.append(
-                "  \(build.platform.description.padding(14)) \(build.binary.padding(26)) \(build.package.padding(30)) \(relative(build.output))")
+                "  \(build.platform.description.padding(14)) \(build.binary.padding(26)) \(build.package.padding(30)) \(relative(build.output))"
+            )
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -26,13 +27,17 @@ extension ReleasePlan {
         lines.append("builds (\(builds.count)):")
         for build in builds {
             let mode = build.isStatic ? "static" : "cgo"
-            lines.append("  \(build.platform.description.padding(14)) \(build.binary.padding(26)) \(mode.padding(6)) \(relative(build.output))")
+            lines.append(
+                "  \(build.platform.description.padding(14)) \(build.binary.padding(26)) \(mode.padding(6)) \(relative(build.output))"
+            )
         }
         lines.append("")
         lines.append("images (\(images.count)):")
         for image in images {
             let request = image.request
-            lines.append("  \(request.platform.description.padding(14)) \(request.binary.padding(26)) \(relative(image.tarball))")
+            lines.append(
+                "  \(request.platform.description.padding(14)) \(request.binary.padding(26)) \(relative(image.tarball))"
+            )
         }
         lines.append("")
         lines.append("tarballs (\(tarballs.count)):")

@@ -134,12 +134,14 @@ extension ReleasePlan {
     var configFingerprint: String {
         var lines = [
             "project \(config.project)", "package \(config.version.package)", "base \(config.version.baseFile)",
-            "addons \(config.addons.dirs.joined(separator: ","))", "exclude \(config.addons.exclude.joined(separator: ","))",
+            "addons \(config.addons.dirs.joined(separator: ","))",
+            "exclude \(config.addons.exclude.joined(separator: ","))",
             "full \(config.full.include.joined(separator: ","))", "images.base \(config.images.base ?? "scratch")",
         ]
         for binary in config.binaries {
             lines.append(
-                "binary \(binary.name) \(binary.package) \(binary.kinds.map(\.rawValue).sorted()) \(binary.isStatic) \(binary.image)")
+                "binary \(binary.name) \(binary.package) \(binary.kinds.map(\.rawValue).sorted()) \(binary.isStatic) \(binary.image)"
+            )
         }
         return lines.joined(separator: "\n")
     }

@@ -11,7 +11,8 @@ public struct ShardSpec: Sendable, Hashable, CustomStringConvertible {
     public init(index: Int, count: Int) throws(ReleaseError) {
         guard count >= 1, count <= 64, index >= 1, index <= count else {
             throw .invalidSetting(
-                culprit: "--shard", value: "\(index)/\(count)", problem: "not a shard of the release", allowed: Self.allowed)
+                culprit: "--shard", value: "\(index)/\(count)", problem: "not a shard of the release",
+                allowed: Self.allowed)
         }
         self.index = index
         self.count = count

@@ -20,21 +20,28 @@ enum AddonManifestCheck {
 
     /// Checks `path` (shown as `displayPath` in errors).
     static func check(_ path: String, displayPath: String) throws(ReleaseError) {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw .unsafeInput(path: displayPath, reason: "not readable as UTF-8 text; allowed: YAML or JSON add-on manifests")
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
+            throw .unsafeInput(
+                path: displayPath, reason: "not readable as UTF-8 text; allowed: YAML or JSON add-on manifests")
         }
         let documents: [Value]
         if path.hasSuffix(".json") {
             documents = [try JSONReader.parse(Array(text.utf8), displayPath: displayPath)]
         } else {
-            documents = try yamlDocuments(path.hasSuffix(".yaml.in") ? untemplated(text) : text, displayPath: displayPath)
+            documents = try yamlDocuments(
+                path.hasSuffix(".yaml.in") ? untemplated(text) : text, displayPath: displayPath)
         }
         let counted = documents.filter { $0 != .null }.count > 1
         for (index, document) in documents.enumerated() where document != .null {
             let which = counted ? " (document \(index + 1))" : ""
-            if case .map(let object) = document, object["kind"] == .scalar("List"), case .list(let items)? = object["items"] {
+            if case .map(let object) = document, object["kind"] == .scalar("List"),
+                case .list(let items)? = object["items"]
+            {
                 for (item, value) in items.enumerated() where !hasLabel(value) {
-                    throw .missingAddonLabel(path: displayPath + (counted ? " (document \(index + 1), items[\(item)])" : " (items[\(item)])"))
+                    throw .missingAddonLabel(
+                        path: displayPath + (counted ? " (document \(index + 1), items[\(item)])" : " (items[\(item)])")
+                    )
                 }
             } else if !hasLabel(document) {
                 throw .missingAddonLabel(path: displayPath + which)
@@ -46,7 +53,8 @@ enum AddonManifestCheck {
         guard case .map(let fields) = object, case .map(let metadata)? = fields["metadata"],
             case .map(let labels)? = metadata["labels"]
         else { return false }
-        return labels["kubernetes.io/cluster-service"] == .scalar("true") || labels["addonmanager.kubernetes.io/mode"] != nil
+        return labels["kubernetes.io/cluster-service"] == .scalar("true")
+            || labels["addonmanager.kubernetes.io/mode"] != nil
     }
 
     /// Every document of a YAML stream; a parse error names the document and Yams' line and column.
@@ -59,13 +67,15 @@ enum AddonManifestCheck {
             var (line, column, problem) = (1, 1, "\(error)")
             if let yaml = error as? YamlError {
                 switch yaml {
-                case let .scanner(_, message, mark, _), let .parser(_, message, mark, _), let .composer(_, message, mark, _):
+                case let .scanner(_, message, mark, _), let .parser(_, message, mark, _),
+                    let .composer(_, message, mark, _):
                     (line, column, problem) = (mark.line, mark.column, message)
                 default: break
                 }
             }
             throw .invalidManifest(
-                path: displayPath, document: documents.count + 1, line: line, column: column, problem: "malformed YAML: \(problem)")
+                path: displayPath, document: documents.count + 1, line: line, column: column,
+                problem: "malformed YAML: \(problem)")
         }
         return documents
     }
@@ -93,7 +103,9 @@ enum AddonManifestCheck {
         text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
             if line.trimmingCharacters(in: .whitespaces).hasPrefix("{%") { return "" }
             var result = String(line)
-            while let open = result.range(of: "{{"), let close = result.range(of: "}}", range: open.upperBound..<result.endIndex) {
+            while let open = result.range(of: "{{"),
+                let close = result.range(of: "}}", range: open.upperBound..<result.endIndex)
+            {
                 result.replaceSubrange(open.lowerBound..<close.upperBound, with: "TEMPLATE")
             }
             return result
@@ -111,13 +123,16 @@ private struct JSONReader {
         do throws(JSONProblem) {
             let value = try reader.value()
             reader.skipSpace()
-            guard reader.index == bytes.count else { throw JSONProblem(message: "unexpected text after the JSON value", at: reader.index) }
+            guard reader.index == bytes.count else {
+                throw JSONProblem(message: "unexpected text after the JSON value", at: reader.index)
+            }
             return value
         } catch {
             let before = bytes[..<min(error.at, bytes.count)]
             let line = before.filter { $0 == UInt8(ascii: "\n") }.count + 1
             let column = before.count - (before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1
-            throw .invalidManifest(path: displayPath, document: 1, line: line, column: column, problem: "malformed JSON: \(error.message)")
+            throw .invalidManifest(
+                path: displayPath, document: 1, line: line, column: column, problem: "malformed JSON: \(error.message)")
         }
     }
 
@@ -132,58 +147,91 @@ private struct JSONReader {
 
     mutating func expect(_ literal: String) throws(JSONProblem) {
         for byte in literal.utf8 {
-            guard index < bytes.count, bytes[index] == byte else { throw JSONProblem(message: "invalid value (expected \(literal))", at: index) }
+            guard index < bytes.count, bytes[index] == byte else {
+                throw JSONProblem(message: "invalid value (expected \(literal))", at: index)
+            }
             index += 1
         }
     }
 
     mutating func value() throws(JSONProblem) -> AddonManifestCheck.Value {
         skipSpace()
-        guard index < bytes.count else { throw JSONProblem(message: "unexpected end of file (an unclosed { or [?)", at: index) }
+        guard index < bytes.count else {
+            throw JSONProblem(message: "unexpected end of file (an unclosed { or [?)", at: index)
+        }
         switch bytes[index] {
         case UInt8(ascii: "{"):
             index += 1
             var fields: [String: AddonManifestCheck.Value] = [:]
             skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .map(fields) }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return .map(fields)
+            }
             while true {
                 skipSpace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
-                    throw JSONProblem(message: index < bytes.count ? "expected a \"key\"" : "unexpected end of file (an unclosed {?)", at: index)
+                    throw JSONProblem(
+                        message: index < bytes.count ? "expected a \"key\"" : "unexpected end of file (an unclosed {?)",
+                        at: index)
                 }
                 let key = try string()
                 skipSpace()
                 try expect(":")
                 fields[key] = try value()
                 skipSpace()
-                guard index < bytes.count else { throw JSONProblem(message: "unexpected end of file (an unclosed {?)", at: index) }
-                if bytes[index] == UInt8(ascii: "}") { index += 1; return .map(fields) }
-                guard bytes[index] == UInt8(ascii: ",") else { throw JSONProblem(message: "expected , or }", at: index) }
+                guard index < bytes.count else {
+                    throw JSONProblem(message: "unexpected end of file (an unclosed {?)", at: index)
+                }
+                if bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    return .map(fields)
+                }
+                guard bytes[index] == UInt8(ascii: ",") else {
+                    throw JSONProblem(message: "expected , or }", at: index)
+                }
                 index += 1
             }
         case UInt8(ascii: "["):
             index += 1
             var items: [AddonManifestCheck.Value] = []
             skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .list(items) }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .list(items)
+            }
             while true {
                 items.append(try value())
                 skipSpace()
-                guard index < bytes.count else { throw JSONProblem(message: "unexpected end of file (an unclosed [?)", at: index) }
-                if bytes[index] == UInt8(ascii: "]") { index += 1; return .list(items) }
-                guard bytes[index] == UInt8(ascii: ",") else { throw JSONProblem(message: "expected , or ]", at: index) }
+                guard index < bytes.count else {
+                    throw JSONProblem(message: "unexpected end of file (an unclosed [?)", at: index)
+                }
+                if bytes[index] == UInt8(ascii: "]") {
+                    index += 1
+                    return .list(items)
+                }
+                guard bytes[index] == UInt8(ascii: ",") else {
+                    throw JSONProblem(message: "expected , or ]", at: index)
+                }
                 index += 1
             }
         case UInt8(ascii: "\""):
             return .scalar(try string())
-        case UInt8(ascii: "t"): try expect("true"); return .scalar("true")
-        case UInt8(ascii: "f"): try expect("false"); return .scalar("false")
-        case UInt8(ascii: "n"): try expect("null"); return .null
+        case UInt8(ascii: "t"):
+            try expect("true")
+            return .scalar("true")
+        case UInt8(ascii: "f"):
+            try expect("false")
+            return .scalar("false")
+        case UInt8(ascii: "n"):
+            try expect("null")
+            return .null
         default:
             let start = index
             while index < bytes.count, "+-0123456789.eE".utf8.contains(bytes[index]) { index += 1 }
             let text = String(decoding: bytes[start..<index], as: UTF8.self)
-            guard !text.isEmpty, text.range(of: #"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"#, options: .regularExpression) != nil
+            guard !text.isEmpty,
+                text.range(of: #"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"#, options: .regularExpression) != nil
             else { throw JSONProblem(message: "invalid value", at: start) }
             return .scalar(text)
         }

@@ -17,7 +17,8 @@ struct ChecksumsStep: ReleaseStep {
             try FileOutput.writeAtomically(file.checksums.sha512.hex + "\n", to: "\(directory)/\(file.name).sha512")
         }
         for (sums, digest) in [("SHA256SUMS", \Checksums.sha256), ("SHA512SUMS", \Checksums.sha512)] {
-            let text = ChecksumLine.render(summed.map { ChecksumLine(digest: $0.checksums[keyPath: digest].hex, name: $0.name) })
+            let text = ChecksumLine.render(
+                summed.map { ChecksumLine(digest: $0.checksums[keyPath: digest].hex, name: $0.name) })
             try FileOutput.writeAtomically(text, to: "\(directory)/\(sums)")
             if sums == "SHA256SUMS" { draft.sha256sums = Data(text.utf8) }
         }

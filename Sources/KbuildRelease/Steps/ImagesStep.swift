@@ -22,7 +22,9 @@ struct ImagesStep: ReleaseStep {
         var pending: [(index: Int, unit: CacheUnit)] = []
         for (index, image) in plan.images.enumerated() {
             let unit = Self.unit(image, base: basePath.map { ($0, baseSignature ?? "") })
-            if let payload = context.cache.lookup(unit), let built = try? JSONDecoder().decode(BuiltImage.self, from: payload) {
+            if let payload = context.cache.lookup(unit),
+                let built = try? JSONDecoder().decode(BuiltImage.self, from: payload)
+            {
                 results.append(built)
                 context.progress(.image(built, reused: true))
             } else {

@@ -14,39 +14,48 @@ struct MergeStep: ReleaseStep {
         let shards = try directories.map(Self.read)
         guard let count = shards.first?.manifest.count else {
             throw ReleaseError.invalidSetting(
-                culprit: "--merge", value: "", problem: "no shard directory given", allowed: "one or more shard directories")
+                culprit: "--merge", value: "", problem: "no shard directory given",
+                allowed: "one or more shard directories")
         }
         let config = try ShardStep.configDigest(context)
         var seen: [Int: String] = [:]
         for (directory, manifest) in shards {
             guard manifest.count == count else {
                 throw ReleaseError.shard(
-                    path: directory, problem: "is shard \(manifest.index)/\(manifest.count), the others are of \(count)")
+                    path: directory, problem: "is shard \(manifest.index)/\(manifest.count), the others are of \(count)"
+                )
             }
             if let other = seen[manifest.index] {
                 throw ReleaseError.shard(
-                    path: directory, problem: "duplicates shard \(manifest.index)/\(count) of \(other); give each shard once")
+                    path: directory,
+                    problem: "duplicates shard \(manifest.index)/\(count) of \(other); give each shard once")
             }
             seen[manifest.index] = directory
             guard manifest.plan == plan.digest, manifest.config == config else {
                 throw ReleaseError.shard(
                     path: directory,
                     problem:
-                        "belongs to another release (version \(manifest.version), commit \(manifest.commit)); this one is version \(plan.version.version), commit \(plan.version.commit) with this config: shard and merge the same commit and config")
+                        "belongs to another release (version \(manifest.version), commit \(manifest.commit)); this one is version \(plan.version.version), commit \(plan.version.commit) with this config: shard and merge the same commit and config"
+                )
             }
             guard manifest.go == shards[0].manifest.go else {
                 throw ReleaseError.shard(
-                    path: directory, problem: "was built with Go \(manifest.go), \(shards[0].directory) with Go \(shards[0].manifest.go); build every shard with one Go")
+                    path: directory,
+                    problem:
+                        "was built with Go \(manifest.go), \(shards[0].directory) with Go \(shards[0].manifest.go); build every shard with one Go"
+                )
             }
         }
         if let missing = (1...count).first(where: { seen[$0] == nil }) {
-            throw ReleaseError.shard(path: "\(missing)/\(count)", problem: "is missing; merge needs all \(count) shards")
+            throw ReleaseError.shard(
+                path: "\(missing)/\(count)", problem: "is missing; merge needs all \(count) shards")
         }
         var placements: [(source: String, target: String)] = []
         for (directory, manifest) in shards {
             let spec = try ShardSpec(index: manifest.index, count: count)
             let expected = Self.expectedOutputs(plan.sharded(spec))
-            let listed = Dictionary(manifest.outputs.map { ($0.path, $0.sha256) }, uniquingKeysWith: { first, _ in first })
+            let listed = Dictionary(
+                manifest.outputs.map { ($0.path, $0.sha256) }, uniquingKeysWith: { first, _ in first })
             if let extra = listed.keys.sorted().first(where: { expected[$0] == nil }) {
                 throw ReleaseError.shard(path: directory, problem: "\(extra) is not part of shard \(spec) of this plan")
             }
@@ -61,7 +70,9 @@ struct MergeStep: ReleaseStep {
                 let actual = try ShardStep.sha256(of: source)
                 guard actual == sha256 else {
                     throw ReleaseError.shard(
-                        path: directory, problem: "\(relative) has sha256 \(actual), shard.json says \(sha256): it was changed or truncated")
+                        path: directory,
+                        problem:
+                            "\(relative) has sha256 \(actual), shard.json says \(sha256): it was changed or truncated")
                 }
                 placements.append((source, target))
             }
@@ -87,11 +98,17 @@ struct MergeStep: ReleaseStep {
     private static func read(_ directory: String) throws -> (directory: String, manifest: ShardManifest) {
         let file = directory + "/" + ShardManifest.fileName
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw ReleaseError.shard(path: directory, problem: "has no readable \(ShardManifest.fileName); give the <I>-of-<N> directories that `kbuild release --shard` wrote")
+            throw ReleaseError.shard(
+                path: directory,
+                problem:
+                    "has no readable \(ShardManifest.fileName); give the <I>-of-<N> directories that `kbuild release --shard` wrote"
+            )
         }
-        guard let manifest = try? JSONDecoder().decode(ShardManifest.self, from: data), manifest.format == "kbuild-shard-v1"
+        guard let manifest = try? JSONDecoder().decode(ShardManifest.self, from: data),
+            manifest.format == "kbuild-shard-v1"
         else {
-            throw ReleaseError.shard(path: directory, problem: "\(ShardManifest.fileName) is not a kbuild-shard-v1 manifest")
+            throw ReleaseError.shard(
+                path: directory, problem: "\(ShardManifest.fileName) is not a kbuild-shard-v1 manifest")
         }
         return (directory, manifest)
     }
@@ -104,7 +121,9 @@ struct MergeStep: ReleaseStep {
             try? FileManager.default.removeItem(atPath: temporary)
             try FileManager.default.copyItem(atPath: source, toPath: temporary)
             chmod(temporary, source.hasSuffix(".tar") || source.hasSuffix(".docker_tag") ? 0o644 : 0o755)
-            guard rename(temporary, target) == 0 else { throw FileOutputError(path: target, operation: "rename into place", errno: errno) }
+            guard rename(temporary, target) == 0 else {
+                throw FileOutputError(path: target, operation: "rename into place", errno: errno)
+            }
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw ReleaseError.io(path: target, reason: "cannot place the shard's copy: \(Escaping.reason(of: error))")

@@ -36,7 +36,8 @@ struct PackStep: ReleaseStep {
                 return try Tarball.write(entries, to: path, options: options)
             }
             context.progress(.tarball(name: tarball.name, size: written.size))
-            return PackedTarball(tarball: tarball, size: written.size, checksums: try written.digests.checksums(of: path))
+            return PackedTarball(
+                tarball: tarball, size: written.size, checksums: try written.digests.checksums(of: path))
         }
         let nested = plan.tarballs.filter(\.kind.isNested)
         let outer = plan.tarballs.filter { !$0.kind.isNested }
@@ -57,7 +58,8 @@ struct PackStep: ReleaseStep {
                 try stager.place("\(tarsRoot)/\(project)-src.tar.gz", at: "\(dir)/\(project)/\(project)-src.tar.gz")
             case .full:
                 try stager.place(
-                    "\(tarsRoot)/\(project)-manifests.tar.gz", at: "\(dir)/\(project)/server/\(project)-manifests.tar.gz")
+                    "\(tarsRoot)/\(project)-manifests.tar.gz",
+                    at: "\(dir)/\(project)/server/\(project)-manifests.tar.gz")
             default:
                 continue
             }

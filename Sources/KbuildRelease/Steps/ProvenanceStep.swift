@@ -26,10 +26,12 @@ struct ProvenanceStep: ReleaseStep {
         let plan = context.plan
         let proof = context.options.proof
         // Without a located toolchain (--skip-build), the binaries say which Go built them.
-        let goVersion = (try? context.toolchain.get().version) ?? plan.builds.lazy.compactMap { target in
-            (try? Data(contentsOf: URL(fileURLWithPath: target.output), options: .alwaysMapped))
-                .flatMap(GoBuildInfo.read(binary:)).map { String($0.goVersion.dropFirst(2)) }
-        }.first
+        let goVersion =
+            (try? context.toolchain.get().version)
+            ?? plan.builds.lazy.compactMap { target in
+                (try? Data(contentsOf: URL(fileURLWithPath: target.output), options: .alwaysMapped))
+                    .flatMap(GoBuildInfo.read(binary:)).map { String($0.goVersion.dropFirst(2)) }
+            }.first
         let provenance = try Provenance.file(
             ProvenanceInput(
                 project: plan.project, version: plan.version.version, sourceDate: plan.sourceDate,
@@ -64,7 +66,9 @@ struct ProvenanceStep: ReleaseStep {
         let version = context.plan.version
         guard !version.commit.isEmpty else { return nil }
         func git(_ arguments: String...) async -> String? {
-            guard let result = try? await context.processes.run(Command("git", ["-C", context.plan.workspace] + arguments)),
+            guard
+                let result = try? await context.processes.run(
+                    Command("git", ["-C", context.plan.workspace] + arguments)),
                 result.succeeded
             else { return nil }
             let text = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -33,7 +33,8 @@ struct SBOMStep: ReleaseStep {
         let name = SBOM.fileName(project: plan.project)
         try FileOutput.writeAtomically(sbom, to: "\(draft.tarsRoot)/\(name)")
         draft.documents.append(
-            SummedFile(name: name, checksums: Checksums(sha256: Digest.of(sbom, .sha256), sha512: Digest.of(sbom, .sha512))))
+            SummedFile(
+                name: name, checksums: Checksums(sha256: Digest.of(sbom, .sha256), sha512: Digest.of(sbom, .sha512))))
         return .done("\(name): \(binaries.count) binaries")
     }
 

@@ -34,7 +34,8 @@ struct ShardStep: ReleaseStep {
         }
         let manifest = ShardManifest(
             index: spec.index, count: spec.count, plan: planDigest, version: plan.version.version,
-            commit: plan.version.commit, config: try Self.configDigest(context), go: try context.toolchain.get().version,
+            commit: plan.version.commit, config: try Self.configDigest(context),
+            go: try context.toolchain.get().version,
             outputs: outputs.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) })
         try FileOutput.writeAtomically(try Self.encode(manifest), to: scratch + "/" + ShardManifest.fileName)
         try FileManager.default.createDirectory(atPath: Paths.parent(of: target), withIntermediateDirectories: true)

@@ -41,7 +41,8 @@ public struct SourceTree: Sendable {
         // a big tree is never held in memory.
         _ = try await runner.check(
             Command(
-                "/bin/sh", ["-c", "exec git -C \"$1\" cat-file --batch < \"$2\" > \"$3\"", "sh", workspace, ids, batch]))
+                "/bin/sh", ["-c", "exec git -C \"$1\" cat-file --batch < \"$2\" > \"$3\"", "sh", workspace, ids, batch])
+        )
         var reader = try BatchReader(path: batch)
         var entries: [TarEntry] = []
         for item in wanted {
@@ -49,7 +50,8 @@ public struct SourceTree: Sendable {
             switch item.kind {
             case .symlink:
                 let target = try reader.bytes(size)
-                entries.append(TarEntry(path: item.path, content: .symlink(target: String(decoding: target, as: UTF8.self))))
+                entries.append(
+                    TarEntry(path: item.path, content: .symlink(target: String(decoding: target, as: UTF8.self))))
             case .file, .executable:
                 let destination = directory + "/" + item.path
                 try createDirectory(Paths.parent(of: destination))
@@ -155,7 +157,9 @@ private struct BatchReader {
             let said = Escaping.shown(String(decoding: line, as: UTF8.self))
             throw .io(
                 path: file,
-                reason: "git cannot read its blob \(object) at HEAD (git cat-file: \(said)); allowed: a repository holding every object of HEAD (check with git fsck), as the src tarball is read from the commit")
+                reason:
+                    "git cannot read its blob \(object) at HEAD (git cat-file: \(said)); allowed: a repository holding every object of HEAD (check with git fsck), as the src tarball is read from the commit"
+            )
         }
         return size
     }

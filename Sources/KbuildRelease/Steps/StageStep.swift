@@ -29,10 +29,13 @@ struct StageStep: ReleaseStep {
             workspace: context.plan.workspace, into: draft.stageRoot + "/src", runner: context.processes)
         // Without a commit to read, the tracked files on disk are staged: only regular files can be
         // (deleted-but-tracked files and submodule directories are skipped).
-        let onDisk = draft.sourceTree != nil ? [] : draft.tracked.filter { file in
-            var info = stat()
-            return lstat(context.plan.workspace + "/" + file, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
-        }
+        let onDisk =
+            draft.sourceTree != nil
+            ? []
+            : draft.tracked.filter { file in
+                var info = stat()
+                return lstat(context.plan.workspace + "/" + file, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+            }
         try stage(with: stager, tracked: onDisk, plan: context.plan)
         return .done(layout.releaseStage)
     }
@@ -78,7 +81,9 @@ struct StageStep: ReleaseStep {
                     try stager.place(image + ".docker_tag", at: "\(bin)/\(name).docker_tag")
                 }
                 if tarball.kind == .server { try placeAddons(in: dir) }
-                if let licenses { try stager.placeTree(licenses, at: "\(dir)/\(project)/LICENSES", workspace: workspace) }
+                if let licenses {
+                    try stager.placeTree(licenses, at: "\(dir)/\(project)/LICENSES", workspace: workspace)
+                }
             case .full:
                 try stager.write(plan.version.version + "\n", at: "\(dir)/\(project)/version")
                 for include in config.full.include {
@@ -86,7 +91,9 @@ struct StageStep: ReleaseStep {
                         Paths.absolute(include, relativeTo: workspace), at: "\(dir)/\(project)/\(include)",
                         workspace: workspace)
                 }
-                if let licenses { try stager.placeTree(licenses, at: "\(dir)/\(project)/LICENSES", workspace: workspace) }
+                if let licenses {
+                    try stager.placeTree(licenses, at: "\(dir)/\(project)/LICENSES", workspace: workspace)
+                }
                 if let readme { try stager.place(readme, at: "\(dir)/\(project)/\(Paths.name(of: readme))") }
             }
         }
@@ -101,9 +108,11 @@ extension ReleasePlan {
 
     /// Every binary some tarball ships, sorted.
     var packedBinaries: [String] {
-        Set(tarballs.flatMap { tarball in
-            tarball.binaries.compactMap { name in tarball.platform.map { layout.binary(name, $0) } }
-        }).sorted()
+        Set(
+            tarballs.flatMap { tarball in
+                tarball.binaries.compactMap { name in tarball.platform.map { layout.binary(name, $0) } }
+            }
+        ).sorted()
     }
 }
 

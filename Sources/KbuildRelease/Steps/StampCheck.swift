@@ -34,7 +34,8 @@ enum StampCheck {
     }
 
     /// The `(variable, value)` pairs whose `value\0` does not occur in the file at `path`.
-    static func missingValues(in path: String, _ stamped: [(String, String)]) throws(ReleaseError) -> [(String, String)] {
+    static func missingValues(in path: String, _ stamped: [(String, String)]) throws(ReleaseError) -> [(String, String)]
+    {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .io(path: path, reason: "cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -58,7 +59,9 @@ enum StampCheck {
             guard let patternStart = pattern.baseAddress else { return false }
             var offset = 0
             while offset + needle.count <= size {
-                guard let hit = memchr(base + offset, Int32(first), size - offset - needle.count + 1) else { return false }
+                guard let hit = memchr(base + offset, Int32(first), size - offset - needle.count + 1) else {
+                    return false
+                }
                 if memcmp(hit, patternStart, needle.count) == 0 { return true }
                 offset = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(hit)) + 1
             }
