@@ -2,7 +2,7 @@ import Foundation
 
 /// The workspace's Go module (and, with a `go.work`, every module it uses), enough to map import paths to
 /// directories without running Go.
-struct GoModule {
+public struct GoModule {
     let workspace: String
     /// The `module` path from `<workspace>/go.mod`, nil without one.
     let path: String?
@@ -13,16 +13,21 @@ struct GoModule {
     init(workspace: String) {
         self.workspace = workspace
         self.path = (try? String(contentsOfFile: workspace + "/go.mod", encoding: .utf8)).flatMap(Self.modulePath)
-        var modules: [(path: String, directory: String)] = []
-        if let work = try? String(contentsOfFile: workspace + "/go.work", encoding: .utf8) {
-            for directory in Self.usedDirectories(work) {
-                let file = (directory.isEmpty ? workspace : workspace + "/" + directory) + "/go.mod"
-                if let path = (try? String(contentsOfFile: file, encoding: .utf8)).flatMap(Self.modulePath) {
-                    modules.append((path, directory))
-                }
-            }
+        self.workModules = Self.usedModules(workspace).sorted { $0.path.count > $1.path.count }
+    }
+
+    /// The module paths of go.work's `use` directories, in go.work's order (none without a go.work).
+    public static func workModulePaths(workspace: String) -> [String] {
+        usedModules(workspace).map(\.path)
+    }
+
+    /// Each module go.work uses: its path (from its go.mod) and its workspace-relative directory.
+    static func usedModules(_ workspace: String) -> [(path: String, directory: String)] {
+        guard let work = try? String(contentsOfFile: workspace + "/go.work", encoding: .utf8) else { return [] }
+        return usedDirectories(work).compactMap { directory in
+            let file = (directory.isEmpty ? workspace : workspace + "/" + directory) + "/go.mod"
+            return (try? String(contentsOfFile: file, encoding: .utf8)).flatMap(modulePath).map { ($0, directory) }
         }
-        self.workModules = modules.sorted { $0.path.count > $1.path.count }
     }
 
     /// True when the workspace is a `go.work` workspace (Go builds in workspace mode there).
@@ -60,12 +65,15 @@ struct GoModule {
     }
 
     /// The `module` directive of go.mod text.
-    static func modulePath(_ goMod: String) -> String? {
-        for rawLine in goMod.split(whereSeparator: \.isNewline) {
+    static func modulePath(_ goMod: String) -> String? { directive("module", in: goMod) }
+
+    /// The single-word argument of a go.mod `directive` (`module`, `go`), quotes removed.
+    public static func directive(_ directive: String, in text: String) -> String? {
+        for rawLine in text.split(whereSeparator: \.isNewline) {
             var line = Substring(rawLine)
             if let comment = line.range(of: "//") { line = line[..<comment.lowerBound] }
             let words = line.split(whereSeparator: \.isWhitespace)
-            if words.count == 2, words[0] == "module" {
+            if words.count == 2, words[0] == directive {
                 return String(words[1]).trimmingCharacters(in: CharacterSet(charactersIn: "\"`"))
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import KbuildCore
 
 /// One explained difference between A and B.
 public struct Difference: Sendable, Hashable, Codable {
@@ -37,7 +38,7 @@ public struct DiffReport: Sendable, Codable {
 
     /// The human table: change, where, what, A, B.
     public func table() -> String {
-        guard !identical else { return "identical: \(Escaped.line(a)) and \(Escaped.line(b))\n" }
+        guard !identical else { return "identical: \(Escaping.oneLine(a)) and \(Escaping.oneLine(b))\n" }
         let rows =
             [["CHANGE", "WHERE", "WHAT", "A", "B"]]
             + differences.map { [$0.change.rawValue, $0.path, $0.field, Self.cell($0.a), Self.cell($0.b)] }
@@ -52,7 +53,7 @@ public struct DiffReport: Sendable, Codable {
                     index == row.count - 1
                     ? cell : cell.padding(toLength: max(widths[index], cell.count), withPad: " ", startingAt: 0) + "  "
             }
-            out += Escaped.line(line.trimmingCharacters(in: .whitespaces)) + "\n"
+            out += Escaping.oneLine(line.trimmingCharacters(in: .whitespaces)) + "\n"
         }
         return out + "\(differences.count) difference\(differences.count == 1 ? "" : "s")\n"
     }
@@ -74,7 +75,7 @@ public struct DiffReport: Sendable, Codable {
     private static func cell(_ value: String?) -> String {
         guard let value else { return "-" }
         if value.isEmpty { return "\"\"" }
-        let line = Escaped.line(value)
+        let line = Escaping.oneLine(value)
         return line.count > 72 ? String(line.prefix(69)) + "…" : line
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KbuildCore
 
 /// The outcome of one check of `kbuild verify`: one line of its report.
 public struct VerifyCheck: Sendable, Hashable, Codable {
@@ -35,7 +36,7 @@ public struct VerifyCheck: Sendable, Hashable, Codable {
     public var line: String {
         let status = self.status.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0)
         let check = self.check.padding(toLength: 10, withPad: " ", startingAt: 0)
-        return Escaped.line("\(status) \(check) \(subject): \(detail)")
+        return Escaping.oneLine("\(status) \(check) \(subject): \(detail)")
     }
 }
 

@@ -135,21 +135,17 @@ public struct VersionResolver: Sendable {
                 workspace: workspace, baseFile: baseFile, overrides: overrides, buildDate: buildDate,
                 reason: "it is not in a git repository with commits")
         }
+        // `git status` (the slow one on a large tree) and `git describe` are independent: both at once.
+        async let status = overrides.treeState == nil ? porcelainStatus(workspace) : nil
+        async let described = overrides.version == nil ? describe(workspace, commit: commit) : nil
         var treeState = overrides.treeState
         if treeState == nil {
             // Untracked files count: a new .go file changes the build.
-            let status = try await gitReading(workspace, ["status", "--porcelain"])
-            treeState = status?.isEmpty == true ? "clean" : "dirty"
+            treeState = try await status?.isEmpty == true ? "clean" : "dirty"
         }
         let state = treeState ?? "dirty"
         var version = overrides.version
-        if version == nil {
-            // "No names found" / "No tags can describe": no v* tag, the base.go case; any other failure is an error.
-            version = try await gitReading(
-                workspace, ["describe", "--tags", "--match=v*", "--abbrev=14", "\(commit)^{commit}"],
-                absentWhen: ["no names found", "no tags can describe", "cannot describe"]
-            )?.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
+        if version == nil { version = try await described }
         guard let version else {
             // No v* tag: the binary keeps base.go's gitVersion; commit and tree state are git's.
             var withGit = overrides
@@ -164,6 +160,20 @@ public struct VersionResolver: Sendable {
         return VersionInfo(
             version: final, major: parts?.major ?? overrides.major ?? "", minor: parts?.minor ?? overrides.minor ?? "",
             commit: commit, treeState: state, buildDate: buildDate, source: source)
+    }
+
+    /// `git status --porcelain` of the workspace.
+    private func porcelainStatus(_ workspace: String) async throws -> String? {
+        try await gitReading(workspace, ["status", "--porcelain"])
+    }
+
+    /// `git describe` of `commit` on `v*` tags; nil when there is none ("No names found" / "No tags can
+    /// describe": the base.go case); any other failure is an error.
+    private func describe(_ workspace: String, commit: String) async throws -> String? {
+        try await gitReading(
+            workspace, ["describe", "--tags", "--match=v*", "--abbrev=14", "\(commit)^{commit}"],
+            absentWhen: ["no names found", "no tags can describe", "cannot describe"]
+        )?.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Each `KUBE_GIT_*` override must be something a binary can carry, named by its variable when not.

@@ -86,14 +86,14 @@ public struct WorkspaceInspector: Sendable {
     /// Every fact `ConfigTemplate` needs.
     public func inspect() async throws -> WorkspaceFacts {
         let goMod = (try? String(contentsOfFile: workspace + "/go.mod", encoding: .utf8)) ?? ""
-        let modulePath = GoModFile.directive("module", in: goMod)
+        let modulePath = GoModule.directive("module", in: goMod)
         let hasWork = FileManager.default.fileExists(atPath: workspace + "/go.work")
         let hasVendor = FileManager.default.fileExists(atPath: workspace + "/vendor/modules.txt")
         let mode: GoModMode = hasWork ? .readonly : hasVendor ? .vendor : .mod
         let check = VersionVariableCheck(toolchain: toolchain, settings: settings(mode), runner: runner)
 
         // In workspace mode ./... stops at nested modules: list every used module by its path instead.
-        let patterns = hasWork ? GoModFile.workModules(workspace).map { $0 + "/..." } : ["./..."]
+        let patterns = hasWork ? GoModule.workModulePaths(workspace: workspace).map { $0 + "/..." } : ["./..."]
         let packages = try await listPackages(mode, patterns: patterns.isEmpty ? ["./..."] : patterns)
         var taken: [String: Int] = [:]
         for package in packages where package.isMain { taken[package.name, default: 0] += 1 }
@@ -104,8 +104,9 @@ public struct WorkspaceInspector: Sendable {
             }
         let version = try await detectVersion(packages, mains: mains, check: check)
         return WorkspaceFacts(
-            modulePath: modulePath, goVersion: GoModFile.directive("go", in: goMod),
-            workModules: hasWork ? GoModFile.workModules(workspace) : [], hasVendor: hasVendor, mains: mains,
+            modulePath: modulePath, goVersion: GoModule.directive("go", in: goMod),
+            workModules: hasWork ? GoModule.workModulePaths(workspace: workspace) : [], hasVendor: hasVendor,
+            mains: mains,
             version: version, hasAddons: FileManager.default.fileExists(atPath: workspace + "/cluster/addons"),
             addonExcludes: unlabelledAddons(), host: .host)
     }
@@ -214,48 +215,5 @@ public struct WorkspaceInspector: Sendable {
         if found["commit"] == true { list.append((.commit, "main.commit")) }
         if found["date"] == true { list.append((.buildDate, "main.date")) }
         return .variables(list)
-    }
-}
-
-/// Reading go.mod and go.work directives without Go.
-enum GoModFile {
-    /// The single-word argument of `directive` (`module`, `go`).
-    static func directive(_ directive: String, in text: String) -> String? {
-        for rawLine in text.split(whereSeparator: \.isNewline) {
-            var line = Substring(rawLine)
-            if let comment = line.range(of: "//") { line = line[..<comment.lowerBound] }
-            let words = line.split(whereSeparator: \.isWhitespace)
-            if words.count == 2, words[0] == directive {
-                return String(words[1]).trimmingCharacters(in: CharacterSet(charactersIn: "\"`"))
-            }
-        }
-        return nil
-    }
-
-    /// The module paths of go.work's `use` directories.
-    static func workModules(_ workspace: String) -> [String] {
-        guard let text = try? String(contentsOfFile: workspace + "/go.work", encoding: .utf8) else { return [] }
-        var inBlock = false
-        var result: [String] = []
-        for rawLine in text.split(whereSeparator: \.isNewline) {
-            var words = rawLine.split(whereSeparator: \.isWhitespace).map(String.init)
-            if let comment = words.firstIndex(where: { $0.hasPrefix("//") }) { words = Array(words[..<comment]) }
-            if inBlock && words == [")"] {
-                inBlock = false
-                continue
-            }
-            if !inBlock {
-                guard words.first == "use" else { continue }
-                words.removeFirst()
-                if words == ["("] {
-                    inBlock = true
-                    continue
-                }
-            }
-            guard words.count == 1 else { continue }
-            let goMod = (try? String(contentsOfFile: workspace + "/" + words[0] + "/go.mod", encoding: .utf8)) ?? ""
-            if let path = directive("module", in: goMod) { result.append(path) }
-        }
-        return result
     }
 }

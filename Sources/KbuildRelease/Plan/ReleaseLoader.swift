@@ -21,21 +21,16 @@ public enum ReleaseLoader {
     ) async throws -> LoadedWorkspace {
         let workspace = absoluteWorkspace(workspace)
         try checkWorkspace(workspace)
-        let toolchain: Result<GoToolchain, GoBuildError>
-        do {
-            toolchain = .success(try await GoToolchain.locate(runner: runner, environment: environment))
-        } catch let error as GoBuildError {
-            toolchain = .failure(error)
-        } catch {
-            toolchain = .failure(.toolchainFailed(command: "go version", detail: "\(error)"))
-        }
-        let known = (try? await toolchain.get().distList(runner: runner)) ?? ReleaseConfig.knownPlatforms
+        // Go's queries and git's source date do not depend on each other: ask both at once.
+        let resolver = VersionResolver(runner: runner)
+        async let located = locateToolchain(runner: runner, environment: environment)
+        async let date = resolver.sourceDate(workspace: workspace, environment: environment)
+        let (toolchain, known) = await located
         let file = Paths.absolute(configPath ?? ReleaseConfig.defaultPath, relativeTo: workspace)
         let config = try ConfigLoader.load(file: file, workspace: workspace, knownPlatforms: known)
             .applyingEnvironment(environment, host: .host, hostOnly: hostOnly)
-        let resolver = VersionResolver(runner: runner)
         // One source date for the plan and the stamped buildDate.
-        let sourceDate = try await resolver.sourceDate(workspace: workspace, environment: environment)
+        let sourceDate = try await date
         let version = try await resolver.resolve(
             workspace: workspace, environment: environment, baseFile: config.version.baseFile,
             style: style ?? config.version.style, sourceDate: sourceDate, strict: strictVersion, warn: warn)
@@ -46,6 +41,23 @@ public enum ReleaseLoader {
                 plan, toolchain: toolchain, goCache: environment["KBUILD_GOCACHE"], runner: runner)
         }
         return LoadedWorkspace(plan: plan, toolchain: toolchain)
+    }
+
+    /// The Go toolchain (or why there is none) and the platforms it can target (`go tool dist list`;
+    /// Kubernetes' known list without Go).
+    static func locateToolchain(runner: any ProcessRunner, environment: [String: String]) async
+        -> (Result<GoToolchain, GoBuildError>, Set<Platform>)
+    {
+        let toolchain: Result<GoToolchain, GoBuildError>
+        do {
+            toolchain = .success(try await GoToolchain.locate(runner: runner, environment: environment))
+        } catch let error as GoBuildError {
+            toolchain = .failure(error)
+        } catch {
+            toolchain = .failure(.toolchainFailed(command: "go version", detail: "\(error)"))
+        }
+        let known = (try? await toolchain.get().distList(runner: runner)) ?? ReleaseConfig.knownPlatforms
+        return (toolchain, known)
     }
 
     /// Refuses a workspace (`-C DIR`) that is not a directory, saying what it is instead.

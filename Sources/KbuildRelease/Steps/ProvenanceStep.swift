@@ -74,13 +74,13 @@ struct ProvenanceStep: ReleaseStep {
             let text = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             return text.isEmpty ? nil : text
         }
-        var ref = version.commit
-        if let tag = await git("describe", "--exact-match", "--tags", "--match=v*", "HEAD") {
-            ref = "refs/tags/" + tag
-        } else if let branch = await git("symbolic-ref", "-q", "HEAD") {
-            ref = branch
-        }
-        let remote = await git("remote", "get-url", "origin").flatMap(publicRemote)
+        // Three independent questions: asked at once.
+        async let tag = git("describe", "--exact-match", "--tags", "--match=v*", "HEAD")
+        async let branch = git("symbolic-ref", "-q", "HEAD")
+        async let origin = git("remote", "get-url", "origin")
+        let (exactTag, symbolic, fetchURL) = await (tag, branch, origin)
+        let ref = exactTag.map { "refs/tags/" + $0 } ?? symbolic ?? version.commit
+        let remote = fetchURL.flatMap(publicRemote)
         return SourceReference(remote: remote, ref: ref, commit: version.commit, treeState: version.treeState)
     }
 
