@@ -47,9 +47,7 @@ public struct ReleasePipeline: Sendable {
                 try await runner.run(BuildStep(), &draft)
             }
             try await runner.run(ImagesStep(), &draft)
-            try await runner.run(
-                phase: "package", Self.packageSteps,
-                outputs: PublishStep.outputs(of: plan, signed: options.proof.signingKey != nil), &draft)
+            try await package(runner, &draft)
             return draft.artifacts
         }
     }
@@ -84,9 +82,7 @@ public struct ReleasePipeline: Sendable {
                         "written here as sha256 \(image.sha256), the shard's is \(merged[image.tarball] ?? "missing"); shards and merge need the same kbuild"
                 )
             }
-            try await runner.run(
-                phase: "package", Self.packageSteps,
-                outputs: PublishStep.outputs(of: plan, signed: options.proof.signingKey != nil), &draft)
+            try await package(runner, &draft)
             return draft.artifacts
         }
     }
@@ -107,6 +103,12 @@ public struct ReleasePipeline: Sendable {
             try await runner.run(ImagesStep(), &draft)
             return draft.images
         }
+    }
+
+    /// The package steps as one phase: reused whole when nothing they depend on changed.
+    private func package(_ runner: StepRunner, _ draft: inout ReleaseDraft) async throws {
+        let outputs = PublishStep.outputs(of: plan, signed: options.proof.signingKey != nil)
+        try await runner.run(phase: "package", Self.packageSteps, outputs: outputs, &draft)
     }
 
     private func context(_ progress: @escaping Progress) -> StepContext {
