@@ -73,7 +73,7 @@ public struct ReleasePipeline: Sendable {
             var draft = try runner.draft()
             try await runner.run(MergeStep(directories: directories), &draft)
             let merged = Dictionary(
-                uniqueKeysWithValues: try plan.images.map { ($0.tarball, try ShardStep.sha256(of: $0.tarball)) })
+                uniqueKeysWithValues: try plan.images.map { ($0.tarball, try fileSHA256($0.tarball)) })
             try await runner.run(ImagesStep(), &draft)
             for image in draft.images where merged[image.tarball] != image.sha256 {
                 throw ReleaseError.shard(

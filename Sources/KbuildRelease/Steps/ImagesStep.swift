@@ -72,10 +72,3 @@ struct ImagesStep: ReleaseStep {
             outputs: [image.tarball, image.tagFile])
     }
 }
-
-/// Fails naming the first of `paths` that does not exist (binaries a step needs from `kbuild build`).
-func requireFiles(_ paths: [String]) throws(ReleaseError) {
-    for path in Set(paths).sorted() where !FileManager.default.fileExists(atPath: path) {
-        throw .missingBuildOutput(path: path)
-    }
-}

@@ -67,7 +67,7 @@ struct MergeStep: ReleaseStep {
                 guard FileManager.default.fileExists(atPath: source) else {
                     throw ReleaseError.shard(path: directory, problem: "\(relative) is missing")
                 }
-                let actual = try ShardStep.sha256(of: source)
+                let actual = try fileSHA256(source)
                 guard actual == sha256 else {
                     throw ReleaseError.shard(
                         path: directory,

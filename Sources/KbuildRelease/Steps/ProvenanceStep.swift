@@ -37,13 +37,13 @@ struct ProvenanceStep: ReleaseStep {
                 project: plan.project, version: plan.version.version, sourceDate: plan.sourceDate,
                 subjects: try ChecksumLine.parse(String(decoding: draft.sha256sums, as: UTF8.self)),
                 configPath: proof.configFile.map { plan.documentName($0) } ?? "",
-                configSHA256: try proof.configFile.map(Self.sha256) ?? "",
+                configSHA256: try proof.configFile.map(fileSHA256) ?? "",
                 platforms: Dictionary(
                     uniqueKeysWithValues: plan.config.platformsByKind.filter { !$0.value.isEmpty }
                         .map { ($0.key.rawValue, $0.value.map(\.description)) }),
                 environment: proof.environment, source: draft.source, goVersion: goVersion,
                 baseImages: try plan.config.images.base.map {
-                    [ProvenanceMaterial(name: plan.documentName($0), sha256: try Self.sha256($0))]
+                    [ProvenanceMaterial(name: plan.documentName($0), sha256: try fileSHA256($0))]
                 } ?? [],
                 toolVersion: proof.toolVersion,
                 internalParameters: ["compressionLevel": String(context.options.compressionLevel)]),
@@ -98,14 +98,6 @@ struct ProvenanceStep: ReleaseStep {
         var host = url[..<colon]
         if let at = host.lastIndex(of: "@") { host = host[host.index(after: at)...] }
         return "ssh://\(host)/\(url[url.index(after: colon)...])"
-    }
-
-    private static func sha256(_ path: String) throws -> String {
-        do {
-            return try Digest.file(path, .sha256).hex
-        } catch {
-            throw ReleaseError.io(path: path, reason: "cannot read it to record its digest")
-        }
     }
 }
 

@@ -30,7 +30,7 @@ struct ShardStep: ReleaseStep {
         try requireFiles(placed.map(\.source))
         let outputs = try await concurrentMap(placed, limit: context.options.jobs) { item in
             try stager.place(item.source, at: item.relative)
-            return ShardManifest.Output(path: item.relative, sha256: try Self.sha256(of: item.source))
+            return ShardManifest.Output(path: item.relative, sha256: try fileSHA256(item.source))
         }
         let manifest = ShardManifest(
             index: spec.index, count: spec.count, plan: planDigest, version: plan.version.version,
@@ -53,18 +53,10 @@ struct ShardStep: ReleaseStep {
         "bin/\(platform.os)/\(platform.arch)/\(file)"
     }
 
-    static func sha256(of path: String) throws(ReleaseError) -> String {
-        do {
-            return try Digest.file(path, .sha256).hex
-        } catch {
-            throw .io(path: path, reason: error.description)
-        }
-    }
-
     /// sha256 of the config file, or empty when the release was given none.
     static func configDigest(_ context: StepContext) throws(ReleaseError) -> String {
         guard let file = context.options.proof.configFile else { return "" }
-        return try sha256(of: file)
+        return try fileSHA256(file)
     }
 
     static func encode(_ manifest: ShardManifest) throws -> Data {
