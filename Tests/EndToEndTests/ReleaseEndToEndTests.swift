@@ -202,12 +202,18 @@ import Testing
 }
 
 /// Runs the built kbuild in `directory` with the shared Go cache and `environment` on top. The
-/// caller's KUBE_* variables are cleared first, so a developer's shell cannot change what a test sees.
+/// caller's KUBE_* variables and kbuild's own settings (remote cache, signing key) are cleared first, so a
+/// developer's shell cannot change what a test sees.
 func runKbuild(_ arguments: [String], in directory: String, _ environment: [String: String?] = [:]) async throws
     -> CommandResult
 {
     var env: [String: String?] = ["KBUILD_GOCACHE": SharedGoCache.path]
-    for name in ProcessInfo.processInfo.environment.keys where name.hasPrefix("KUBE_") { env[name] = .some(nil) }
+    let settings = [
+        "KBUILD_REMOTE_CACHE", "KBUILD_REMOTE_CACHE_UPLOAD", "KBUILD_REMOTE_CACHE_TIMEOUT", "KBUILD_SIGN_KEY",
+    ]
+    for name in ProcessInfo.processInfo.environment.keys where name.hasPrefix("KUBE_") || settings.contains(name) {
+        env[name] = .some(nil)
+    }
     env.merge(environment) { $1 }
     return try await Tool.run(Repository.kbuildBinary, arguments, in: directory, environment: env)
 }
