@@ -67,7 +67,7 @@ extension Kbuild {
                 let publicKey = try key.map { try Ed25519PublicKey(pemFile: $0) }
                 let verifier = ReleaseVerifier(
                     directory: directory, workspace: workspace, key: publicKey,
-                    jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount)
+                    jobs: jobs ?? WorkspaceOptions.cores)
                 // The rebuild (mostly Go builds in the clone) runs while the offline checks run.
                 let json = self.json
                 let rebuilding: Task<DiffReport, any Error>? =
