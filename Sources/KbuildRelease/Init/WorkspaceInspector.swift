@@ -103,7 +103,8 @@ public struct WorkspaceInspector: Sendable {
                     name: $0.name, importPath: $0.importPath, directory: $0.relativeDirectory, usesCgo: $0.usesCgo)
             }
         var version = try await detectVersion(packages, mains: mains, check: check)
-        if version == .none, mode == .vendor, let vendored = try await componentBaseVersion(mains: mains, check: check) {
+        if version == .none, mode == .vendor, let vendored = try await componentBaseVersion(mains: mains, check: check)
+        {
             version = vendored
         }
         return WorkspaceFacts(
@@ -242,7 +243,8 @@ extension WorkspaceInspector {
             (.version, "gitVersion"), (.commit, "gitCommit"), (.treeState, "gitTreeState"), (.buildDate, "buildDate"),
             (.major, "gitMajor"), (.minor, "gitMinor"),
         ]
-        let kinds = try await check.probe(directory: package.directory, files: package.files, names: names.map(\.variable))
+        let kinds = try await check.probe(
+            directory: package.directory, files: package.files, names: names.map(\.variable))
         guard kinds["gitVersion"] == "string" else { return nil }
         // Explicit variables rather than version.package: a project whose script stamps fewer deletes lines.
         return .variables(
