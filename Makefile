@@ -27,7 +27,7 @@ test:
 lint:
 	hack/lint.sh
 
-## Opt-in: kbuild on real repositories (KBUILD_REAL_CONTAINERD=<git dir>; see hack/test-real).
+## Opt-in: kbuild on real repositories (KBUILD_REAL_CONTAINERD and/or KBUILD_REAL_K8SSTYLE=<git dir>; see hack/test-real).
 test-real: deps
 	hack/test-real
 

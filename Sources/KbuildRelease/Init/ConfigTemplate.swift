@@ -73,6 +73,11 @@ public enum ConfigTemplate {
             return lines
         case let .variables(list):
             var lines = ["version:", "  variables:                     # found in the sources; -X stamps them"]
+            if list.contains(where: { $0.target.hasPrefix(WorkspaceInspector.componentBaseVersion + ".") }) {
+                lines.insert(
+                    "  # The binaries import the vendored k8s.io/component-base/version (go list -deps): Kubernetes' names;"
+                        + "\n  # delete the fields your hack/lib/version.sh does not stamp.", at: 1)
+            }
             for (field, target) in list { lines.append("    \(field.rawValue): \(quote(target))") }
             return lines
         case .none:

@@ -102,7 +102,11 @@ public struct WorkspaceInspector: Sendable {
                 WorkspaceFacts.MainPackage(
                     name: $0.name, importPath: $0.importPath, directory: $0.relativeDirectory, usesCgo: $0.usesCgo)
             }
-        let version = try await detectVersion(packages, mains: mains, check: check)
+        var version = try await detectVersion(packages, mains: mains, check: check)
+        if version == .none, mode == .vendor, let vendored = try await componentBaseVersion(mains: mains, check: check)
+        {
+            version = vendored
+        }
         return WorkspaceFacts(
             modulePath: modulePath, goVersion: GoModule.directive("go", in: goMod),
             workModules: hasWork ? GoModule.workModulePaths(workspace: workspace) : [], hasVendor: hasVendor,
@@ -150,14 +154,15 @@ public struct WorkspaceInspector: Sendable {
     }
 
     /// `go list -e <patterns>` of the workspace (vendor, testdata, `_output` and dot-dirs are skipped by Go itself).
-    func listPackages(_ mode: GoModMode, patterns: [String]) async throws -> [Listed] {
+    func listPackages(_ mode: GoModMode, patterns: [String], deps: Bool = false) async throws -> [Listed] {
         let format = "{{.ImportPath}}\t{{.Name}}\t{{.Dir}}\t{{join .GoFiles \" \"}}\t{{len .CgoFiles}}\tend"
         var environment = GoBuilder(toolchain: toolchain, settings: settings(mode), runner: runner)
             .environment(for: .host, isStatic: true)
         environment["CGO_ENABLED"] = "1"  // list cgo files as the build of a cgo binary would
         try? FileManager.default.createDirectory(atPath: environment["TMPDIR"] ?? "", withIntermediateDirectories: true)
         let command = Command(
-            toolchain.executable, ["list", "-e", "-f", format] + patterns, environment: .exact(environment),
+            toolchain.executable, ["list", "-e"] + (deps ? ["-deps"] : []) + ["-f", format] + patterns,
+            environment: .exact(environment),
             workingDirectory: workspace)
         let output = try await GoToolchain.query(runner, command)
         let real = Paths.parent(of: workspace + "/x")
@@ -215,5 +220,36 @@ public struct WorkspaceInspector: Sendable {
         if found["commit"] == true { list.append((.commit, "main.commit")) }
         if found["date"] == true { list.append((.buildDate, "main.date")) }
         return .variables(list)
+    }
+}
+
+extension WorkspaceInspector {
+    /// Kubernetes' own version package, which components outside kubernetes/kubernetes vendor: their
+    /// hack/lib/version.sh stamps `-X k8s.io/component-base/version.gitVersion=…`, `version.Get()` and verflag print it.
+    static let componentBaseVersion = "k8s.io/component-base/version"
+
+    /// Kubernetes' names in the vendored `k8s.io/component-base/version`, when a binary depends on it (`go list -deps`:
+    /// vendored is not enough, and the workspace's own variables were looked for first).
+    func componentBaseVersion(mains: [WorkspaceFacts.MainPackage], check: VersionVariableCheck) async throws
+        -> WorkspaceFacts.VersionStyle?
+    {
+        guard !mains.isEmpty,
+            FileManager.default.fileExists(atPath: workspace + "/vendor/" + Self.componentBaseVersion)
+        else { return nil }
+        let dependencies = try await listPackages(.vendor, patterns: mains.map(\.directory), deps: true)
+        guard let package = dependencies.first(where: { $0.importPath == Self.componentBaseVersion }),
+            !package.files.isEmpty
+        else { return nil }
+        let names: [(field: VersionField, variable: String)] = [
+            (.version, "gitVersion"), (.commit, "gitCommit"), (.treeState, "gitTreeState"), (.buildDate, "buildDate"),
+            (.major, "gitMajor"), (.minor, "gitMinor"),
+        ]
+        let kinds = try await check.probe(
+            directory: package.directory, files: package.files, names: names.map(\.variable))
+        guard kinds["gitVersion"] == "string" else { return nil }
+        // Explicit variables rather than version.package: a project whose script stamps fewer deletes lines.
+        return .variables(
+            names.filter { kinds[$0.variable] == "string" }
+                .map { (field: $0.field, target: Self.componentBaseVersion + "." + $0.variable) })
     }
 }
