@@ -154,6 +154,23 @@ private struct JSONReader {
         }
     }
 
+    /// After an item of an object or array: true at `close` (consumed), false at a comma (consumed).
+    mutating func closes(_ close: Unicode.Scalar) throws(JSONProblem) -> Bool {
+        skipSpace()
+        guard index < bytes.count else {
+            throw JSONProblem(message: "unexpected end of file (an unclosed \(close == "}" ? "{" : "[")?)", at: index)
+        }
+        if bytes[index] == UInt8(ascii: close) {
+            index += 1
+            return true
+        }
+        guard bytes[index] == UInt8(ascii: ",") else {
+            throw JSONProblem(message: "expected , or \(close)", at: index)
+        }
+        index += 1
+        return false
+    }
+
     mutating func value() throws(JSONProblem) -> AddonManifestCheck.Value {
         skipSpace()
         guard index < bytes.count else {
@@ -179,18 +196,7 @@ private struct JSONReader {
                 skipSpace()
                 try expect(":")
                 fields[key] = try value()
-                skipSpace()
-                guard index < bytes.count else {
-                    throw JSONProblem(message: "unexpected end of file (an unclosed {?)", at: index)
-                }
-                if bytes[index] == UInt8(ascii: "}") {
-                    index += 1
-                    return .map(fields)
-                }
-                guard bytes[index] == UInt8(ascii: ",") else {
-                    throw JSONProblem(message: "expected , or }", at: index)
-                }
-                index += 1
+                if try closes("}") { return .map(fields) }
             }
         case UInt8(ascii: "["):
             index += 1
@@ -202,18 +208,7 @@ private struct JSONReader {
             }
             while true {
                 items.append(try value())
-                skipSpace()
-                guard index < bytes.count else {
-                    throw JSONProblem(message: "unexpected end of file (an unclosed [?)", at: index)
-                }
-                if bytes[index] == UInt8(ascii: "]") {
-                    index += 1
-                    return .list(items)
-                }
-                guard bytes[index] == UInt8(ascii: ",") else {
-                    throw JSONProblem(message: "expected , or ]", at: index)
-                }
-                index += 1
+                if try closes("]") { return .list(items) }
             }
         case UInt8(ascii: "\""):
             return .scalar(try string())
