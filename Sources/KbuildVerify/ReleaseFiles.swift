@@ -87,11 +87,3 @@ struct ReleaseArtifact: Codable, Sendable, Hashable {
     var sha256: String
     var image: String?
 }
-
-extension Digest {
-    /// sha256 and sha512 of a file, hex.
-    static func both(_ path: String) throws -> (sha256: String, sha512: String) {
-        let checksums = try Checksums.file(path)
-        return (checksums.sha256.hex, checksums.sha512.hex)
-    }
-}

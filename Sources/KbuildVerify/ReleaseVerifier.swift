@@ -45,8 +45,8 @@ public struct ReleaseVerifier: Sendable {
             (try? await concurrentMap(work, limit: jobs) { index -> Outcome in
                 if index < summed.count {
                     do {
-                        let digests = try Digest.both(summed[index].1)
-                        return .digests(summed[index].0, digests.sha256, digests.sha512)
+                        let checksums = try Checksums.file(summed[index].1)
+                        return .digests(summed[index].0, checksums.sha256.hex, checksums.sha512.hex)
                     } catch {
                         return .checks([.fail("files", summed[index].0, "cannot be read: \(error)")], [])
                     }
