@@ -20,15 +20,18 @@ public struct GoToolchain: Sendable, Hashable {
     public static func locate(runner: any ProcessRunner, environment: [String: String]) async throws -> GoToolchain {
         let executable = try find(environment: environment)
         let probe = queryEnvironment(for: executable)
-        let versionOutput = try await query(
+        // Two independent questions: asked at once.
+        async let versionQuery = query(
             runner, Command(executable, ["version"], environment: probe, workingDirectory: "/"))
+        async let gorootQuery = query(
+            runner, Command(executable, ["env", "GOROOT"], environment: probe, workingDirectory: "/"))
+        let versionOutput = try await versionQuery
         guard let version = parseVersion(versionOutput) else {
             throw GoBuildError.toolchainFailed(
                 command: "\(executable) version",
                 detail: "unexpected output '\(versionOutput)'; expected 'go version go1.N.M os/arch'")
         }
-        let goroot = try await query(
-            runner, Command(executable, ["env", "GOROOT"], environment: probe, workingDirectory: "/"))
+        let goroot = try await gorootQuery
         guard goroot.hasPrefix("/") else {
             throw GoBuildError.toolchainFailed(
                 command: "\(executable) env GOROOT", detail: "unexpected output '\(goroot)'")
@@ -38,10 +41,21 @@ public struct GoToolchain: Sendable, Hashable {
 
     /// The platforms this toolchain can target (`go tool dist list`).
     public func distList(runner: any ProcessRunner) async throws -> Set<Platform> {
-        let output = try await Self.query(
+        try await Self.distList(executable: executable, runner: runner)
+    }
+
+    /// The platforms the `go` that `environment` names can target, asked without waiting for `locate`;
+    /// nil when there is no such `go` or it cannot answer.
+    public static func platforms(environment: [String: String], runner: any ProcessRunner) async -> Set<Platform>? {
+        guard let executable = try? find(environment: environment) else { return nil }
+        return try? await distList(executable: executable, runner: runner)
+    }
+
+    static func distList(executable: String, runner: any ProcessRunner) async throws -> Set<Platform> {
+        let output = try await query(
             runner,
             Command(
-                executable, ["tool", "dist", "list"], environment: Self.queryEnvironment(for: executable),
+                executable, ["tool", "dist", "list"], environment: queryEnvironment(for: executable),
                 workingDirectory: "/"))
         var platforms = Set<Platform>()
         for line in output.split(separator: "\n") {

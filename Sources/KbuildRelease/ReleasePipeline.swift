@@ -13,20 +13,23 @@ public struct ReleasePipeline: Sendable {
     /// The Go toolchain, or why there is none (reported by the build step only).
     public let toolchain: Result<GoToolchain, GoBuildError>
     public let runner: any ProcessRunner
+    /// The source digest the loader started, if it did; otherwise each run starts its own.
+    public let sources: SourceDigest?
 
     public init(
         plan: ReleasePlan, options: ReleaseOptions, toolchain: Result<GoToolchain, GoBuildError>,
-        runner: any ProcessRunner = SubprocessRunner()
+        runner: any ProcessRunner = SubprocessRunner(), sources: SourceDigest? = nil
     ) {
         self.plan = plan
         self.options = options
         self.toolchain = toolchain
         self.runner = runner
+        self.sources = sources
     }
 
     /// The pipeline of a loaded workspace.
     public init(_ loaded: LoadedWorkspace, options: ReleaseOptions) {
-        self.init(plan: loaded.plan, options: options, toolchain: loaded.toolchain)
+        self.init(plan: loaded.plan, options: options, toolchain: loaded.toolchain, sources: loaded.sources)
     }
 
     public typealias Progress = @Sendable (ReleaseEvent) -> Void
@@ -39,7 +42,7 @@ public struct ReleasePipeline: Sendable {
     /// The whole release.
     public func release(progress: @escaping Progress = { _ in }) async throws -> [Artifact] {
         try await StepRunner.locked(context(progress)) { runner in
-            var draft = try runner.draft()
+            var draft = try await runner.draft(sources, packaging: true)
             if options.skipBuild {
                 // Binaries of another build would ship under this release's name: refuse them.
                 try StampCheck.verify(plan: plan)
@@ -55,9 +58,10 @@ public struct ReleasePipeline: Sendable {
     /// One shard of a release split across machines (`--shard I/N`): its builds and images, then
     /// `_output/shards/<I>-of-<N>` for the merge job. Returns that directory.
     public func shard(_ spec: ShardSpec, progress: @escaping Progress = { _ in }) async throws -> String {
-        let shard = ReleasePipeline(plan: plan.sharded(spec), options: options, toolchain: toolchain, runner: runner)
+        let shard = ReleasePipeline(
+            plan: plan.sharded(spec), options: options, toolchain: toolchain, runner: runner, sources: sources)
         return try await StepRunner.locked(shard.context(progress)) { runner in
-            var draft = try runner.draft()
+            var draft = try await runner.draft(sources, packaging: false)
             if !options.skipBuild { try await runner.run(BuildStep(), &draft) }
             try await runner.run(ImagesStep(), &draft)
             try await runner.run(ShardStep(spec: spec, planDigest: plan.digest), &draft)
@@ -70,7 +74,7 @@ public struct ReleasePipeline: Sendable {
     /// result is byte-identical to a release on one machine.
     public func merge(_ directories: [String], progress: @escaping Progress = { _ in }) async throws -> [Artifact] {
         try await StepRunner.locked(context(progress)) { runner in
-            var draft = try runner.draft()
+            var draft = try await runner.draft(sources, packaging: true)
             try await runner.run(MergeStep(directories: directories), &draft)
             let merged = Dictionary(
                 uniqueKeysWithValues: try plan.images.map { ($0.tarball, try fileSHA256($0.tarball)) })
@@ -90,7 +94,7 @@ public struct ReleasePipeline: Sendable {
     /// Every binary for every platform (`kbuild build`).
     public func build(progress: @escaping Progress = { _ in }) async throws {
         try await StepRunner.locked(context(progress)) { runner in
-            var draft = try runner.draft()
+            var draft = try await runner.draft(sources, packaging: false)
             try await runner.run(BuildStep(), &draft)
         }
     }

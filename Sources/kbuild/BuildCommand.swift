@@ -29,7 +29,7 @@ extension Kbuild {
         func run() async throws {
             try await failing(verbose: workspace.verbose) {
                 let environment = ProcessInfo.processInfo.environment
-                var loaded = try await workspace.load(environment)
+                var loaded = try await workspace.load(environment, digestSources: true)
                 if let spec = try shard.spec() { loaded.plan = loaded.plan.sharded(spec) }
                 if dryRun {
                     print(loaded.plan.renderedBuilds, terminator: "")

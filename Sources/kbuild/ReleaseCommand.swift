@@ -62,7 +62,7 @@ extension Kbuild {
                 // The key is read first: a bad key is an error before any work starts.
                 let keyFile = signKey ?? environment["KBUILD_SIGN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
                 let key = try keyFile.map { try Ed25519PrivateKey(pemFile: $0) }
-                let loaded = try await workspace.load(environment)
+                let loaded = try await workspace.load(environment, digestSources: true)
                 var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox)
                 options.skipBuild = skipBuild
                 options.proof = ProofOptions(

@@ -79,11 +79,12 @@ struct WorkspaceOptions: ParsableArguments {
         ReleaseOptions(jobs: jobs ?? Self.cores, sandbox: sandbox, goCache: environment["KBUILD_GOCACHE"])
     }
 
-    /// Config, version and plan of the workspace, read with `environment` (the process's, read once by the caller).
-    func load(_ environment: [String: String]) async throws -> LoadedWorkspace {
+    /// Config, version and plan of the workspace, read with `environment` (the process's, read once by the caller);
+    /// `digestSources` for commands whose steps key their outputs on the sources.
+    func load(_ environment: [String: String], digestSources: Bool = false) async throws -> LoadedWorkspace {
         try await ReleaseLoader.load(
             workspace: location.workspace, configPath: location.configFile, environment: environment,
-            hostOnly: quick, strictVersion: strict.strictVersion, warn: warning)
+            hostOnly: quick, strictVersion: strict.strictVersion, digestSources: digestSources, warn: warning)
     }
 }
 

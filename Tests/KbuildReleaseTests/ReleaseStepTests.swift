@@ -13,9 +13,8 @@ import Testing
         let fixture = try ReleaseFixture()
         defer { fixture.remove() }
         let context = fixture.context()
-        var draft = ReleaseDraft(sources: "s")
+        var draft = try await StepRunner(context: context).draft(nil, packaging: true)
         _ = try await ImagesStep().run(&draft, in: context)
-        _ = try await StageStep().inputs(&draft, in: context)
         #expect(draft.tracked.contains("cmd/kubectl/main.go"))
         let outcome = try await StageStep().run(&draft, in: context)
         #expect(outcome == .done(fixture.plan.layout.releaseStage))

@@ -99,4 +99,31 @@ import Testing
         try await repo.git("checkout", "-q", "main")
         #expect(try digest(repo.path).digest == two.digest)
     }
+
+    /// The index is read in walk order; an added first file, a removed middle one, a cut or a garbled
+    /// index must neither hide a change nor cost more than the files that changed.
+    @Test func lookupsSurviveAddedRemovedFilesAndDamagedIndexes() throws {
+        let dir = try TemporaryDirectory("kbuild-index-order")
+        defer { dir.remove() }
+        let index = dir.path + "/_output/cache/source-index"
+        for number in 10..<40 {
+            try "package f\(number)\n".write(toFile: dir.appending("f\(number).go"), atomically: false, encoding: .utf8)
+        }
+        usleep(1_100_000)  // older than the racy margin of the next run
+        #expect(try digest(dir.path).hashed == 30)
+        #expect(try digest(dir.path).hashed == 0)
+        try "package a\n".write(toFile: dir.appending("a.go"), atomically: false, encoding: .utf8)
+        unlink(dir.appending("f20.go"))
+        let changed = try digest(dir.path)
+        #expect(changed.hashed == 1 && changed.files == 30)
+        #expect(changed.digest == (try WorkspaceDigest.compute(dir.path)))
+        let recorded = try Data(contentsOf: URL(fileURLWithPath: index))
+        try recorded.prefix(recorded.count / 2).write(to: URL(fileURLWithPath: index))
+        let cut = try digest(dir.path)
+        #expect(cut.digest == changed.digest && cut.hashed > 0 && cut.hashed < 30)
+        try Data("kbuild-source-index-v1 12\nf10.go\u{0}1 2 3\n\u{0}\u{0}garbage".utf8).write(
+            to: URL(fileURLWithPath: index))
+        let garbled = try digest(dir.path)
+        #expect(garbled.digest == changed.digest && garbled.hashed == 30)
+    }
 }

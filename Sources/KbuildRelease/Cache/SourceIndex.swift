@@ -47,83 +47,108 @@ enum SourceIndex {
         }
     }
 
-    struct Entry {
-        var signature: Signature
-        var digest: String
-    }
-
-    /// What the last run recorded: its start time and each file's entry.
-    struct Index {
-        var indexedAt: Int64 = 0
-        var entries: [String: Entry] = [:]
-    }
-
-    /// What this run saw, in walk order (an array: cheaper than a dictionary, and only written when needed).
-    struct Seen {
-        var indexedAt: Int64
-        var entries: [(name: String, entry: Entry)] = []
-    }
-
     /// How much work a digest took (tests and the benchmark read it).
-    struct Outcome {
+    struct Outcome: Sendable {
         var digest: String
         var files: Int
         var hashed: Int
+        /// The refreshed index file, when it differs from the one read (something was hashed or removed).
+        var refreshedIndex: [UInt8]?
+
+        /// Writes the refreshed index, if any. A lost or unwritable index only costs hashing again.
+        func saveIndex(to path: String) {
+            guard let refreshedIndex else { return }
+            try? FileManager.default.createDirectory(atPath: Paths.parent(of: path), withIntermediateDirectories: true)
+            try? FileOutput.writeAtomically(Data(refreshedIndex), to: path, durable: false)
+        }
+    }
+
+    /// A file this run saw, for the next index: its digest is the old record's bytes or a new hash.
+    private struct Seen {
+        var name: String
+        var signature: Signature
+        var digest: SeenDigest
+    }
+
+    private enum SeenDigest {
+        case recorded(Range<Int>)
+        case computed([UInt8])
     }
 
     /// The content digest of `workspace`, reusing and refreshing the index at `indexPath`.
     static func digest(_ workspace: String, indexPath: String) throws -> Outcome {
+        let outcome = try scan(workspace, indexPath: indexPath)
+        outcome.saveIndex(to: indexPath)
+        return outcome
+    }
+
+    /// `digest` without writing anything: the refreshed index comes back in the outcome, for the caller to
+    /// save once writing under `_output` cannot disturb anything (git's view of the tree, the lock).
+    static func scan(_ workspace: String, indexPath: String) throws -> Outcome {
         let start = now()
-        let previous = load(indexPath)
-        var next = Seen(indexedAt: start)
-        next.entries.reserveCapacity(previous.entries.count)
+        var previous = Index(contentsOf: indexPath)
+        var seen: [Seen] = []
+        seen.reserveCapacity(previous.records.count)
         var hashed = 0
         var hasher = Digest.Hasher(.sha256)
-        // The records are hashed in 64 KiB batches: one small allocation per file was a tenth of a run.
+        // Records are appended as bytes and hashed in 64 KiB batches: no string or allocation per file.
         var pending: [UInt8] = []
-        pending.reserveCapacity(1 << 16)
-        func feed(_ record: String, _ hasher: inout Digest.Hasher) {
-            pending.append(contentsOf: record.utf8)
+        pending.reserveCapacity(1 << 17)
+        func append(_ kind: UInt8, _ name: String, _ hasher: inout Digest.Hasher, _ tail: (inout [UInt8]) -> Void) {
+            pending.append(kind)
+            pending.append(0x20)
+            pending.append(contentsOf: name.utf8)
+            pending.append(0)
+            tail(&pending)
+            pending.append(0x0A)
             if pending.count >= 1 << 16 {
                 pending.withUnsafeBytes { hasher.update($0) }
                 pending.removeAll(keepingCapacity: true)
             }
         }
-        try walk(workspace, "") { relative, path, info in
+        try walk(workspace, "") { relative, directory, name, info in
             switch info.st_mode & S_IFMT {
             case S_IFREG:
                 let signature = Signature(info)
-                let digest: String
-                if let old = previous.entries[relative], old.signature == signature,
+                let digest: SeenDigest
+                if let record = previous.find(relative), record.signature == signature,
                     signature.isSettled(indexedAt: previous.indexedAt)
                 {
-                    digest = old.digest
+                    digest = .recorded(record.digest)
                 } else {
-                    digest = try Digest.file(path, .sha256).hex
+                    digest = .computed(Array(try Digest.file(directory + "/" + name, .sha256).hex.utf8))
                     hashed += 1
                 }
-                next.entries.append((relative, Entry(signature: signature, digest: digest)))
-                let executable = info.st_mode & 0o111 != 0 ? "x" : "-"
-                feed("f \(relative)\0\(executable)\(digest)\n", &hasher)
+                seen.append(Seen(name: relative, signature: signature, digest: digest))
+                let executable: UInt8 = info.st_mode & 0o111 != 0 ? 0x78 : 0x2D  // "x" or "-"
+                append(0x66, relative, &hasher) { bytes in  // "f"
+                    bytes.append(executable)
+                    switch digest {
+                    case .recorded(let range): bytes.append(contentsOf: previous.bytes[range])
+                    case .computed(let hex): bytes.append(contentsOf: hex)
+                    }
+                }
             case S_IFLNK:
-                feed("l \(relative)\0\(readLink(path))\n", &hasher)
+                let target = readLink(directory + "/" + name)
+                append(0x6C, relative, &hasher) { $0.append(contentsOf: target.utf8) }  // "l"
             default:
                 break
             }
         }
         // Rewrite only when something was hashed or removed: a run with nothing changed writes nothing.
-        if hashed > 0 || next.entries.count != previous.entries.count {
-            save(next, to: indexPath)
-        }
+        let refreshed =
+            hashed > 0 || seen.count != previous.records.count
+            ? indexFile(seen, indexedAt: start, recorded: previous.bytes) : nil
         pending.withUnsafeBytes { hasher.update($0) }
-        return Outcome(digest: hasher.finalize().hex, files: next.entries.count, hashed: hashed)
+        return Outcome(digest: hasher.finalize().hex, files: seen.count, hashed: hashed, refreshedIndex: refreshed)
     }
 
-    /// Visits every entry under `directory` (sorted by bytes, parents before children), skipping the
-    /// top-level `_output` and `.git`, descending into real directories only. Entries are stat'ed relative
-    /// to their directory's descriptor (`fstatat`): no path walk per file.
+    /// Visits every entry under `directory` (sorted by bytes, parents before children) with its relative
+    /// path, its directory and its name, skipping the top-level `_output` and `.git`, descending into real
+    /// directories only. Entries are stat'ed relative to their directory's descriptor (`fstatat`): no
+    /// path walk per file.
     static func walk(
-        _ directory: String, _ relative: String, _ visit: (String, String, stat) throws -> Void
+        _ directory: String, _ relative: String, _ visit: (String, String, String, stat) throws -> Void
     ) throws {
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0, let stream = fdopendir(fd) else {
@@ -143,13 +168,12 @@ enum SourceIndex {
         names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         for name in names {
             let inside = relative.isEmpty ? name : relative + "/" + name
-            let path = directory + "/" + name
             var info = stat()
             guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
             if info.st_mode & S_IFMT == S_IFDIR {
-                try walk(path, inside, visit)
+                try walk(directory + "/" + name, inside, visit)
             } else {
-                try visit(inside, path, info)
+                try visit(inside, directory, name, info)
             }
         }
     }
@@ -167,85 +191,22 @@ enum SourceIndex {
         return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
     }
 
-    // MARK: - The index file: a header line, then `path NUL size mtime ctime inode device mode digest LF`
-
-    static func load(_ path: String) -> Index {
-        guard let data = FileManager.default.contents(atPath: path) else { return Index() }
-        // A hand-written scanner: this runs on every release over tens of thousands of records.
-        return data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Index in
-            var index = Index()
-            var position = 0
-            let count = bytes.count
-            func skipLine() {
-                while position < count && bytes[position] != 0x0A { position += 1 }
-                position += 1
+    /// The index file of what this run saw (names with a newline cannot be recorded: they are hashed every
+    /// time); `recorded` holds the bytes that recorded digests point into.
+    private static func indexFile(_ seen: [Seen], indexedAt: Int64, recorded: [UInt8]) -> [UInt8] {
+        var bytes = Array("\(header) \(indexedAt)\n".utf8)
+        bytes.reserveCapacity(seen.count * 160)
+        for file in seen where !file.name.utf8.contains(0x0A) {
+            let s = file.signature
+            bytes.append(contentsOf: file.name.utf8)
+            bytes.append(0)
+            bytes.append(contentsOf: "\(s.size) \(s.mtime) \(s.ctime) \(s.inode) \(s.device) \(s.mode) ".utf8)
+            switch file.digest {
+            case .recorded(let range): bytes.append(contentsOf: recorded[range])
+            case .computed(let hex): bytes.append(contentsOf: hex)
             }
-            func number() -> UInt64? {
-                var value: UInt64 = 0
-                var digits = 0
-                while position < count, bytes[position] >= 0x30, bytes[position] <= 0x39 {
-                    value = value &* 10 &+ UInt64(bytes[position] - 0x30)
-                    position += 1
-                    digits += 1
-                }
-                guard digits > 0, digits <= 20, position < count, bytes[position] == 0x20 else { return nil }
-                position += 1
-                return value
-            }
-            let prefix = Array((header + " ").utf8)
-            guard count > prefix.count, prefix.indices.allSatisfy({ bytes[$0] == prefix[$0] }) else { return Index() }
-            position = prefix.count
-            var indexedAt: Int64 = 0
-            while position < count, bytes[position] >= 0x30, bytes[position] <= 0x39 {
-                indexedAt = indexedAt &* 10 &+ Int64(bytes[position] - 0x30)
-                position += 1
-            }
-            guard position < count, bytes[position] == 0x0A else { return Index() }
-            position += 1
-            index.indexedAt = indexedAt
-            index.entries.reserveCapacity(count / 100)
-            while position < count {
-                let nameStart = position
-                while position < count && bytes[position] != 0 && bytes[position] != 0x0A { position += 1 }
-                guard position < count, bytes[position] == 0 else {
-                    skipLine()
-                    continue
-                }
-                let name = String(
-                    decoding: UnsafeRawBufferPointer(rebasing: bytes[nameStart..<position]), as: UTF8.self)
-                position += 1
-                guard let size = number(), let mtime = number(), let ctime = number(), let inode = number(),
-                    let device = number(), let mode = number()
-                else {
-                    skipLine()
-                    continue
-                }
-                let digestStart = position
-                while position < count && bytes[position] != 0x0A { position += 1 }
-                let digest = String(
-                    decoding: UnsafeRawBufferPointer(rebasing: bytes[digestStart..<position]), as: UTF8.self)
-                position += 1
-                let signature = Signature(
-                    size: Int64(bitPattern: size), mtime: Int64(bitPattern: mtime), ctime: Int64(bitPattern: ctime),
-                    inode: inode, device: device, mode: UInt32(truncatingIfNeeded: mode))
-                index.entries[name] = Entry(signature: signature, digest: digest)
-            }
-            return index
+            bytes.append(0x0A)
         }
-    }
-
-    /// A lost or unwritable index only costs hashing again.
-    static func save(_ index: Seen, to path: String) {
-        var data = Data("\(header) \(index.indexedAt)\n".utf8)
-        for (name, entry) in index.entries where !name.utf8.contains(UInt8(ascii: "\n")) {
-            let s = entry.signature
-            data.append(contentsOf: Array(name.utf8))
-            data.append(0)
-            data.append(
-                contentsOf: Array(
-                    "\(s.size) \(s.mtime) \(s.ctime) \(s.inode) \(s.device) \(s.mode) \(entry.digest)\n".utf8))
-        }
-        try? FileManager.default.createDirectory(atPath: Paths.parent(of: path), withIntermediateDirectories: true)
-        try? FileOutput.writeAtomically(data, to: path, durable: false)
+        return bytes
     }
 }

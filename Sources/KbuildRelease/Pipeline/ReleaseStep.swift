@@ -15,7 +15,7 @@ protocol ReleaseStep: Sendable {
 
     /// Everything this step's outputs depend on beyond the draft's source digest, as stable text.
     /// The runner folds it into the cache key of the phase the step runs in. A step may keep in the
-    /// draft what it read to say this (the tracked files), so that `run` need not read it again.
+    /// draft what it read to say this, so that `run` need not read it again.
     func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String]
 
     /// Does the work; the runner holds the `_output` lock.
@@ -45,7 +45,7 @@ struct ReleaseDraft: Sendable {
     var sources: String
     /// Every image tarball of the plan (images).
     var images: [BuiltImage] = []
-    /// The files git tracks (`git ls-files`), for the cache key (stage).
+    /// The files git tracks (`git ls-files`), for the stage step's key (the runner, for runs that package).
     var tracked: [String] = []
     /// `<project>-src.tar.gz`: HEAD's tree read from git; nil without git, then the tracked files
     /// on disk are staged (stage).
@@ -61,7 +61,7 @@ struct ReleaseDraft: Sendable {
     var sha256sums = Data()
     /// Everything `artifacts.json` lists (checksums).
     var artifacts: [Artifact] = []
-    /// The git remote, ref and commit the provenance names (provenance).
+    /// The git remote, ref and commit the provenance names (the runner, for runs that package).
     var source: SourceReference?
 
     /// The tarballs and images, as `artifacts.json` lists them, sorted by path.

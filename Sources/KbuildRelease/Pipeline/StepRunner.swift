@@ -16,16 +16,19 @@ struct StepRunner: Sendable {
         return try await body(StepRunner(context: context))
     }
 
-    /// A fresh draft: the sources are hashed once per run.
-    func draft() throws -> ReleaseDraft {
+    /// A fresh draft with what a run reads of the workspace once, all asked at once: the source digest
+    /// (`started` when the command began it early) and, for runs that package, the files git tracks and
+    /// the git source the provenance names.
+    func draft(_ started: SourceDigest?, packaging: Bool) async throws -> ReleaseDraft {
         let workspace = context.plan.workspace
-        do {
-            // The stat index (`SourceIndex`) in front of content hashing: a large unchanged tree costs stats only.
-            let index = context.layout.cache + "/source-index"
-            return ReleaseDraft(sources: try SourceIndex.digest(workspace, indexPath: index).digest)
-        } catch {
-            throw ReleaseError.io(path: workspace, reason: "cannot read the sources: \(error)")
-        }
+        let digest = started.flatMap { $0.workspace == workspace ? $0 : nil } ?? SourceDigest.start(workspace)
+        let (processes, context) = (context.processes, context)
+        async let tracked = packaging ? SourceFiles.tracked(in: workspace, runner: processes) : []
+        async let source = packaging ? ProvenanceStep.sourceReference(context) : nil
+        var draft = ReleaseDraft(sources: try await digest.value())
+        draft.tracked = try await tracked
+        draft.source = await source
+        return draft
     }
 
     /// Runs one step, timed and reported.

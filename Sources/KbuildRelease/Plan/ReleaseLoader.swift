@@ -9,18 +9,24 @@ public struct LoadedWorkspace: Sendable {
     public var plan: ReleasePlan
     /// The Go toolchain, or why none was found: the build step reports that, planning does not need it.
     public var toolchain: Result<GoToolchain, GoBuildError>
+    /// The source digest, started before anything else when the command asked for it (`digestSources`).
+    public var sources: SourceDigest?
 }
 
 /// Reads a workspace into a `ReleasePlan`: config (validated, narrowed by the environment),
-/// then the version and the source date, computed once.
+/// then the version and the source date, computed once; with `digestSources`, the source digest
+/// the release steps key their outputs on, alongside.
 public enum ReleaseLoader {
     public static func load(
         workspace: String, configPath: String? = nil, environment: [String: String],
         style: VersionStyle? = nil, hostOnly: Bool = false, strictVersion: Bool = false,
-        runner: any ProcessRunner = SubprocessRunner(), warn: @Sendable (String) -> Void = { _ in }
+        digestSources: Bool = false, runner: any ProcessRunner = SubprocessRunner(),
+        warn: @Sendable (String) -> Void = { _ in }
     ) async throws -> LoadedWorkspace {
         let workspace = absoluteWorkspace(workspace)
         try checkWorkspace(workspace)
+        // The sources' stat walk needs nothing the loader computes: it runs while git and Go answer.
+        let sources = digestSources ? SourceDigest.start(workspace) : nil
         // Go's queries and git's source date do not depend on each other: ask both at once.
         let resolver = VersionResolver(runner: runner)
         async let located = locateToolchain(runner: runner, environment: environment)
@@ -40,7 +46,7 @@ public enum ReleaseLoader {
             try await verifyVersionVariables(
                 plan, toolchain: toolchain, goCache: environment["KBUILD_GOCACHE"], runner: runner)
         }
-        return LoadedWorkspace(plan: plan, toolchain: toolchain)
+        return LoadedWorkspace(plan: plan, toolchain: toolchain, sources: sources)
     }
 
     /// The Go toolchain (or why there is none) and the platforms it can target (`go tool dist list`;
@@ -48,6 +54,8 @@ public enum ReleaseLoader {
     static func locateToolchain(runner: any ProcessRunner, environment: [String: String]) async
         -> (Result<GoToolchain, GoBuildError>, Set<Platform>)
     {
+        // The platform list needs only the executable: asked alongside the version and GOROOT.
+        async let platforms = GoToolchain.platforms(environment: environment, runner: runner)
         let toolchain: Result<GoToolchain, GoBuildError>
         do {
             toolchain = .success(try await GoToolchain.locate(runner: runner, environment: environment))
@@ -56,8 +64,8 @@ public enum ReleaseLoader {
         } catch {
             toolchain = .failure(.toolchainFailed(command: "go version", detail: "\(error)"))
         }
-        let known = (try? await toolchain.get().distList(runner: runner)) ?? ReleaseConfig.knownPlatforms
-        return (toolchain, known)
+        let known = await platforms
+        return (toolchain, (try? toolchain.get()).flatMap { _ in known } ?? ReleaseConfig.knownPlatforms)
     }
 
     /// Refuses a workspace (`-C DIR`) that is not a directory, saying what it is instead.

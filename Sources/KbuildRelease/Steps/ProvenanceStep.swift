@@ -9,10 +9,10 @@ import KbuildProof
 struct ProvenanceStep: ReleaseStep {
     let name = "provenance"
 
-    /// The key, the kbuild version, the config's bytes, the git source and toolchain, the KUBE_* overrides.
+    /// The key, the kbuild version, the config's bytes, the git source (read by the runner) and toolchain,
+    /// the KUBE_* overrides.
     func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
         let proof = context.options.proof
-        draft.source = await Self.sourceReference(context)
         let config = proof.configFile.flatMap { try? Digest.file($0, .sha256).hex } ?? ""
         let source = draft.source.map { "\($0.remote ?? "") \($0.ref) \($0.commit) \($0.treeState)" } ?? ""
         let environment = proof.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }

@@ -6,12 +6,12 @@ import KbuildCore
 struct StageStep: ReleaseStep {
     let name = "stage"
 
-    /// The plan, the config, the files git tracks, every packed binary (by stat signature) and image.
+    /// The plan, the config, the files git tracks (read by the runner), every packed binary (by stat
+    /// signature) and image.
     func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
         let plan = context.plan
         let binaries = plan.packedBinaries
         try requireFiles(binaries + plan.images.flatMap { [$0.tarball, $0.tagFile] })
-        draft.tracked = try await SourceFiles.tracked(in: plan.workspace, runner: context.processes)
         return [plan.rendered, plan.configFingerprint] + draft.tracked
             + binaries.map { "\($0) \(StatSignature(of: $0)?.line ?? "")" }
             + draft.images.map { "\($0.tarball) \($0.sha256)" }
