@@ -103,7 +103,8 @@ public final class DeflatePool: @unchecked Sendable, Hashable {
     // Safety: `queue`, `freeSlots` and `stopping` are only touched under `condition`.
     public let threads: Int
     private let condition = NSCondition()
-    private var queue: [DeflateBlock] = []
+    /// Taken entries are nil: a block the pool still referenced would keep its slot (see `DeflateBlock.deinit`).
+    private var queue: [DeflateBlock?] = []
     private var queueHead = 0
     private var freeSlots: Int
     private var stopping = false
@@ -166,13 +167,18 @@ public final class DeflatePool: @unchecked Sendable, Hashable {
                 condition.unlock()
                 return
             }
-            let block = queue[queueHead]
+            let taken = queue[queueHead]
+            queue[queueHead] = nil
             queueHead += 1
-            if queueHead > 64 && queueHead * 2 > queue.count {
+            if queueHead == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                queueHead = 0
+            } else if queueHead > 64 && queueHead * 2 > queue.count {
                 queue.removeFirst(queueHead)
                 queueHead = 0
             }
             condition.unlock()
+            guard let block = taken else { continue }
             block.compress(with: cache.compressor(level: block.level))
             block.markDone()
         }
@@ -186,11 +192,14 @@ final class ParallelGzipStream {
     private let pool: DeflatePool?
     /// Most blocks of this stream in flight at once.
     private let maxInFlight: Int
-    private var inFlight: [DeflateBlock] = []
+    /// Written entries are nil, so that their slots return to the pool at once.
+    private var inFlight: [DeflateBlock?] = []
     private var inFlightHead = 0
     private var current: DeflateBlock?
     private var local = CompressorCache()
     private var members = 0
+    /// Blocks compressed on the writer's own thread (no pool, or no free slot).
+    private(set) var compressedHere = 0
     private let emit: (UnsafeRawBufferPointer) -> Bool
 
     /// Without a pool (or with a one-thread pool) compresses on the calling thread only; else uses
@@ -206,7 +215,7 @@ final class ParallelGzipStream {
 
     deinit {
         // Abandoned (a failed write): let running blocks finish before their buffers go away.
-        for block in inFlight[inFlightHead...] { block.wait() }
+        for case let block? in inFlight[inFlightHead...] { block.wait() }
     }
 
     /// Appends stream bytes; false when `emit` failed.
@@ -257,6 +266,7 @@ final class ParallelGzipStream {
                 guard drainOldest() else { return false }
             }
             block.compress(with: local.compressor(level: level))
+            compressedHere += 1
             return write(block)
         }
         pool.submit(block)
@@ -269,12 +279,14 @@ final class ParallelGzipStream {
     }
 
     private func drainOldest() -> Bool {
-        let block = inFlight[inFlightHead]
+        let taken = inFlight[inFlightHead]
+        inFlight[inFlightHead] = nil
         inFlightHead += 1
         if inFlightHead == inFlight.count {
             inFlight.removeAll(keepingCapacity: true)
             inFlightHead = 0
         }
+        guard let block = taken else { return true }
         block.wait()
         return write(block)
     }

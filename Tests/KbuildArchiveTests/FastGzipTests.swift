@@ -1,9 +1,10 @@
 import Foundation
-import KbuildArchive
 import KbuildCore
 import KbuildDigest
 import TestSupport
 import Testing
+
+@testable import KbuildArchive
 
 @Suite struct FastGzipTests {
     static let epoch = try! SourceDate(seconds: 1_700_000_000)
@@ -147,6 +148,24 @@ import Testing
         #expect(listed["k/bin/tool"] == 18)
         #expect(listed["k/docs/über/naïve file.txt"] == "ünïcødé\n".utf8.count)
         #expect(listed.count == 16)
+    }
+
+    /// A writer alone on a pool has every block compressed by the pool's threads, however long its stream:
+    /// a pool that kept finished blocks (and so their slots) once compressed all but the first six blocks
+    /// of a release on the writer's thread.
+    @Test func aLoneWriterKeepsThePoolBusyPastItsSlots() {
+        let pool = DeflatePool(threads: 2)
+        defer { pool.shutdown() }
+        var members = 0
+        let stream = ParallelGzipStream(level: 1, pool: pool) { _ in
+            members += 1
+            return true
+        }
+        let block = [UInt8](repeating: 7, count: 1 << 20)
+        for _ in 0..<32 { #expect(block.withUnsafeBytes { stream.append($0) }) }
+        #expect(stream.finish())
+        #expect(members == 32)
+        #expect(stream.compressedHere == 0, "blocks compressed on the writer's thread")
     }
 
     @Test func threadCountsDoNotChangeTheBytes() throws {
