@@ -87,11 +87,16 @@ public struct GoBuilder: Sendable {
 
     /// `go` arguments building `packages` into `output` (a file, or a directory ending in `/`).
     public func buildArguments(output: String, packages: [String]) throws -> [String] {
-        var arguments = ["build", "-o", output, "-trimpath", "-buildvcs=false"]
+        var arguments = ["build", "-o", output] + Self.compileFlags
         if !settings.tags.isEmpty { arguments += ["-tags", settings.tags.joined(separator: ",")] }
         arguments += ["-ldflags", try Self.ldflagsValue(settings.ldflags)]
         return arguments + packages
     }
+
+    /// How every package is compiled: paths relative to modules (`-trimpath`, so the checkout's directory is in
+    /// no binary), no VCS stamp (the version comes from `-X`), and no DWARF: `-s -w` drops it at link time,
+    /// so compiling it (about a tenth of compile time) would be wasted.
+    public static let compileFlags = ["-trimpath", "-buildvcs=false", "-gcflags=all=-dwarf=false"]
 
     /// `-s -w -buildid= <extra…>`, each extra word quoted the way Go's ldflags parser splits them.
     public static func ldflagsValue(_ extra: [String]) throws -> String {

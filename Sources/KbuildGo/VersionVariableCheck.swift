@@ -129,6 +129,16 @@ public struct VersionVariableCheck: Sendable {
         }
     }
 
+    /// How the probe is compiled into an empty Go cache at the least cost. Go ≤ 1.19 ships the standard
+    /// library precompiled under `GOROOT/pkg/<os>_<arch>`, which only a plain build reuses (any `-trimpath`
+    /// or `-gcflags` compiles all of it again: 10 s on 2 cores, before the release's build can start);
+    /// without it, the release's own flags let the host build reuse what the probe compiled.
+    var probeFlags: [String] {
+        let host = Platform.host
+        let precompiled = "\(toolchain.goroot)/pkg/\(host.os)_\(host.arch)/runtime.a"
+        return FileManager.default.fileExists(atPath: precompiled) ? [] : GoBuilder.compileFlags
+    }
+
     /// The probe, built once per toolchain and probe source into `<goState>/probe`.
     func probeExecutable() async throws -> String {
         var hasher = Digest.Hasher(.sha256)
@@ -149,8 +159,8 @@ public struct VersionVariableCheck: Sendable {
         _ = try await GoToolchain.query(
             runner,
             Command(
-                toolchain.executable, ["build", "-o", temporary, "."], environment: .exact(environment),
-                workingDirectory: directory))
+                toolchain.executable, ["build", "-o", temporary] + probeFlags + ["."],
+                environment: .exact(environment), workingDirectory: directory))
         guard rename(temporary, executable) == 0 else {
             throw GoBuildError.outputFailed(path: executable, reason: String(cString: strerror(errno)))
         }

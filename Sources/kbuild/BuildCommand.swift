@@ -8,7 +8,7 @@ extension Kbuild {
             commandName: "build",
             abstract: "Cross-build every binary for every platform, with the version stamped in.",
             discussion: """
-                Runs `go build -trimpath -buildvcs=false -ldflags "-s -w -buildid= -X …"` for every binary \
+                Runs `go build -trimpath -buildvcs=false -gcflags=all=-dwarf=false -ldflags "-s -w -buildid= -X …"` for every binary \
                 × platform of the release config into _output/local/bin/<os>/<arch>/, in parallel (--jobs). \
                 Go gets a cleared environment (GOPROXY=off, GOFLAGS=-mod=…, caches under _output/local/go), \
                 so nothing from your shell leaks in, and runs without network where the kernel allows it.

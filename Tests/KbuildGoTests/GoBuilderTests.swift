@@ -162,7 +162,7 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
         let result = try await Tool.run(
             cleanGo.executable,
             [
-                "build", "-o", control, "-trimpath", "-buildvcs=false", "-ldflags",
+                "build", "-o", control, "-trimpath", "-buildvcs=false", "-gcflags=all=-dwarf=false", "-ldflags",
                 try GoBuilder.ldflagsValue(["-X", "\(TinyModule.versionVariable)=v1.2.3"]), "./cmd/alpha",
             ],
             in: planted.root,
