@@ -1,6 +1,7 @@
 // kbuild-bench: drives the library the way the release pipeline does, for hack/bench.
 //   kbuild-bench pack [--jobs N] [--level L] [--compression fast|gzip] [--no-digests] --out DIR SRC...
-//     packs each SRC directory into DIR/<basename>.tar.gz, up to N at once (default: cores)
+//     packs each SRC directory into DIR/<basename>.tar.gz (SRC=NAME: DIR/NAME.tar.gz), up to N at once
+//     (default: cores), the sha256 and sha512 of each computed while it is written, as a release does
 //   kbuild-bench sums [--jobs N] --out DIR FILE...
 //     writes DIR/SHA256SUMS and DIR/SHA512SUMS, one read per file for both digests
 // Each prints `key=value` lines (seconds, cpu_seconds, bytes, peak_rss_kb) for the script to parse.
@@ -74,8 +75,10 @@ func pack(_ arguments: Arguments) async throws {
         hashing: arguments.digests ? .checksums : .none)
     let out = arguments.out
     let start = Date()
-    let written = try await concurrentMap(arguments.inputs, limit: arguments.jobs) { source in
-        let name = URL(fileURLWithPath: source).lastPathComponent
+    let written = try await concurrentMap(arguments.inputs, limit: arguments.jobs) { input in
+        let parts = input.split(separator: "=", maxSplits: 1).map(String.init)
+        let source = parts[0]
+        let name = parts.count == 2 ? parts[1] : URL(fileURLWithPath: source).lastPathComponent
         return try Tarball.write(
             try TarEntry.tree(of: source, under: name), to: "\(out)/\(name).tar.gz", options: options)
     }
