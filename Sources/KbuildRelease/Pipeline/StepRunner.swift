@@ -22,8 +22,7 @@ struct StepRunner: Sendable {
     func draft(_ started: SourceDigest?, packaging: Bool) async throws -> ReleaseDraft {
         let workspace = context.plan.workspace
         let digest = started.flatMap { $0.workspace == workspace ? $0 : nil } ?? SourceDigest.start(workspace)
-        let (processes, context) = (context.processes, context)
-        async let tracked = packaging ? SourceFiles.tracked(in: workspace, runner: processes) : []
+        async let tracked = packaging ? SourceFiles.tracked(in: workspace, runner: context.processes) : []
         async let source = packaging ? ProvenanceStep.sourceReference(context) : nil
         var draft = ReleaseDraft(sources: try await digest.value())
         draft.tracked = try await tracked
