@@ -46,6 +46,25 @@ public struct Digest: Sendable, Hashable, CustomStringConvertible {
         return hasher.finalize()
     }
 
+    /// The digest of a list of texts, each as `<UTF-8 byte count>:<bytes>` so that no two lists hash alike:
+    /// the form of cache keys. Fed in 64 KiB batches (a key may have a part per file of a large tree).
+    public static func ofParts(_ parts: [String], _ algorithm: DigestAlgorithm) -> Digest {
+        var hasher = Hasher(algorithm)
+        var pending: [UInt8] = []
+        pending.reserveCapacity(1 << 17)
+        for part in parts {
+            pending.append(contentsOf: String(part.utf8.count).utf8)
+            pending.append(0x3A)  // ":"
+            pending.append(contentsOf: part.utf8)
+            if pending.count >= 1 << 16 {
+                pending.withUnsafeBytes { hasher.update($0) }
+                pending.removeAll(keepingCapacity: true)
+            }
+        }
+        pending.withUnsafeBytes { hasher.update($0) }
+        return hasher.finalize()
+    }
+
     /// Streams a file through `algorithm`.
     public static func file(_ path: String, _ algorithm: DigestAlgorithm) throws(DigestError) -> Digest {
         var hasher = Hasher(algorithm)

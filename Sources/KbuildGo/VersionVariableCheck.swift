@@ -57,9 +57,7 @@ public struct VersionVariableCheck: Sendable {
         let parts =
             [toolchain.version, settings.workspace, settings.modMode.rawValue, settings.tags.joined(separator: ",")]
             + stamp.assignments.map { "\($0.field.rawValue)=\($0.target)" } + mainPackages
-        var hasher = Digest.Hasher(.sha256)
-        for part in parts { hasher.update(Data("\(part.utf8.count):\(part)".utf8)) }
-        return hasher.finalize().hex
+        return Digest.ofParts(parts, .sha256).hex
     }
 
     /// True when every path of a record still has its recorded signature (a directory's changes when files come or go).

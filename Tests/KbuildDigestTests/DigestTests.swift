@@ -21,6 +21,20 @@ import Testing
         #expect(checksums.sha512 == Digest.of(bytes, .sha512))
     }
 
+    /// Cache keys: length-prefixed parts, the same bytes whether or not they cross a 64 KiB batch, checked
+    /// against sha256sum of the spelled-out form.
+    @Test func partsAreLengthPrefixed() async throws {
+        #expect(Digest.ofParts(["a", "bc"], .sha256) != Digest.ofParts(["ab", "c"], .sha256))
+        let parts = ["kbuild", "", "é"] + (0..<3000).map { "third_party/blobs/d\($0)/f00 \($0 * 7)" }
+        let spelled = parts.map { "\($0.utf8.count):\($0)" }.joined()
+        #expect(spelled.utf8.count > 1 << 16)
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try spelled.write(toFile: dir.appending("parts"), atomically: false, encoding: .utf8)
+        let tool = try await Tool.check("sha256sum", [dir.appending("parts")])
+        #expect(Digest.ofParts(parts, .sha256).hex == String(tool.prefix(64)))
+    }
+
     @Test func emptyInputAndDescription() {
         let digest = Digest.of([UInt8](), .sha256)
         #expect(digest.description == "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")

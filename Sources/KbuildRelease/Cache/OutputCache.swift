@@ -22,21 +22,8 @@ struct OutputCache: Sendable {
 
     /// The key of a step: sha256 over the format and `parts`, each length-prefixed.
     static func key(_ parts: [String]) -> String {
-        var hasher = Digest.Hasher(.sha256)
-        // Parts are gathered in 64 KiB batches: a package key has a part per tracked file (tens of thousands).
-        var pending: [UInt8] = []
-        pending.reserveCapacity(1 << 17)
-        for part in [format] + parts {
-            pending.append(contentsOf: String(part.utf8.count).utf8)
-            pending.append(0x3A)  // ":"
-            pending.append(contentsOf: part.utf8)
-            if pending.count >= 1 << 16 {
-                pending.withUnsafeBytes { hasher.update($0) }
-                pending.removeAll(keepingCapacity: true)
-            }
-        }
-        pending.withUnsafeBytes { hasher.update($0) }
-        return hasher.finalize().hex
+        // A package key has a part per tracked file (tens of thousands): `ofParts` batches them.
+        Digest.ofParts([format] + parts, .sha256).hex
     }
 
     /// The steps that keep records, one directory each (leftovers are cleaned there too).
