@@ -60,3 +60,5 @@ k8sstyle_prepare() {
 
 # binaries CONFIG: the binary names of a config, one per line.
 binaries() { sed -n 's/^  - name: "\(.*\)"$/\1/p' "$1"; }
+# packages CONFIG: the binaries' packages, one per line.
+packages() { sed -n 's/^    package: "\(.*\)"$/\1/p' "$1"; }
