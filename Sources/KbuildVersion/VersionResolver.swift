@@ -131,6 +131,11 @@ public struct VersionResolver: Sendable {
                     major: both ? overrides.major ?? "" : "", minor: both ? overrides.minor ?? "" : "", commit: "",
                     treeState: overrides.treeState ?? "", buildDate: buildDate, source: .environment)
             }
+            if let stamp = ArchiveStamp.read(workspace: workspace) {
+                return try Self.fromArchive(
+                    stamp, workspace: workspace, baseFile: baseFile, overrides: overrides, style: style,
+                    buildDate: buildDate)
+            }
             return try Self.fromBaseFile(
                 workspace: workspace, baseFile: baseFile, overrides: overrides, buildDate: buildDate,
                 reason: "it is not in a git repository with commits")
@@ -201,6 +206,31 @@ public struct VersionResolver: Sendable {
         }
     }
 
+    /// An unpacked `git archive`: its tag, commit and tree state `archive` (the environment's commit or
+    /// tree state win); an untagged commit keeps base.go's version, as version.sh does.
+    static func fromArchive(
+        _ stamp: ArchiveStamp, workspace: String, baseFile: String, overrides: VersionVariables, style: VersionStyle,
+        buildDate: String
+    ) throws -> VersionInfo {
+        var archived = overrides
+        archived.commit = overrides.commit ?? stamp.commit
+        archived.treeState = overrides.treeState ?? "archive"
+        guard let tag = stamp.tag else {
+            var info = try fromBaseFile(
+                workspace: workspace, baseFile: baseFile, overrides: archived, buildDate: buildDate,
+                reason: "the archive's commit has no v* tag (\(stamp.file))")
+            info.source = .archive
+            return info
+        }
+        let version = rewrite(tag, style: style, treeState: archived.treeState ?? "archive")
+        let parts = VersionRewriter.majorMinor(of: version)
+        return VersionInfo(
+            version: version, major: parts?.major ?? overrides.major ?? "",
+            minor: parts?.minor ?? overrides.minor ?? "",
+            commit: archived.commit ?? stamp.commit, treeState: archived.treeState ?? "archive", buildDate: buildDate,
+            source: .archive)
+    }
+
     /// The version from base.go; `overrides` (environment or git) win for commit and tree state.
     static func fromBaseFile(
         workspace: String, baseFile: String, overrides: VersionVariables, buildDate: String, reason: String
@@ -237,6 +267,7 @@ public struct VersionResolver: Sendable {
         case .environment:
             return VersionVariables(environment: environment).version == nil ? "git describe" : "KUBE_GIT_VERSION"
         case .baseGo: return baseFile
+        case .archive: return "git archive placeholders"
         }
     }
 

@@ -14,7 +14,10 @@ extension Kbuild {
                 and cluster/addons. The config it writes builds every binary for the host platform into \
                 client tarballs and loads as it is: `kbuild init && kbuild release` works. Edit it from \
                 there. An existing config is kept unless --force. When git does not ignore _output/ yet, \
-                /_output/ is added to .gitignore (else every version would be -dirty).
+                /_output/ is added to .gitignore (else every version would be -dirty). With \
+                --archive-version it also writes .kbuild-archive-version and its `export-subst` line in \
+                .gitattributes: a `git archive` of a tag then unpacks to a tree whose version is that tag \
+                (tree state archive), as Kubernetes' hack/lib/version.sh placeholders do (kept when present).
 
                 Environment: GO (the go executable, else PATH), KBUILD_GOCACHE (a shared Go build cache).
                 """)
@@ -27,17 +30,25 @@ extension Kbuild {
         @Flag(help: "Replace an existing release/kbuild.yaml.")
         var force = false
 
+        @Flag(
+            help:
+                "Also write .kbuild-archive-version (export-subst in .gitattributes), so an unpacked git archive of a tag knows its version."
+        )
+        var archiveVersion = false
+
         @Flag(help: "Print what was found and written as JSON (path, binaries, version).")
         var json = false
 
         func run() async throws {
             try await failing {
                 let result = try await WorkspaceInitializer.initialize(
-                    workspace: directory, force: force, environment: ProcessInfo.processInfo.environment)
+                    workspace: directory, force: force, archiveVersion: archiveVersion,
+                    environment: ProcessInfo.processInfo.environment)
                 if json {
                     let summary: [String: Any] = [
                         "path": result.path, "binaries": result.facts.mains.map(\.name),
                         "version": Self.describe(result.facts.version), "gitignoreUpdated": result.ignoredOutput,
+                        "archiveVersionFile": result.archiveStamp,
                     ]
                     let data = try JSONSerialization.data(
                         withJSONObject: summary, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
@@ -48,6 +59,15 @@ extension Kbuild {
                     )
                     if result.ignoredOutput {
                         print("added /_output/ to .gitignore (kbuild's outputs must not make the tree dirty)")
+                    }
+                    if result.archiveStamp {
+                        print(
+                            "wrote .kbuild-archive-version (export-subst in .gitattributes): a git archive of a tag knows its version"
+                        )
+                    } else if !archiveVersion {
+                        print(
+                            "tip: kbuild init --archive-version lets a git archive of a tag know its version (.kbuild-archive-version)"
+                        )
                     }
                 }
             }

@@ -111,11 +111,13 @@ public enum ConfigTemplate {
 
 /// `kbuild init`: inspect, render, check that the config loads, write it atomically.
 public enum WorkspaceInitializer {
-    /// Writes `<workspace>/release/kbuild.yaml` (refused when it exists, unless `force`) and ignores `_output`
-    /// in git; returns the config's path and text, the facts, and whether `.gitignore` was extended.
+    /// Writes `<workspace>/release/kbuild.yaml` (refused when it exists, unless `force`), ignores `_output`
+    /// in git and, with `archiveVersion`, writes kbuild's `git archive` version file; returns the config's path and text, the
+    /// facts, whether `.gitignore` was extended and whether the archive version file was written.
     public static func initialize(
-        workspace: String, force: Bool, environment: [String: String], runner: any ProcessRunner = SubprocessRunner()
-    ) async throws -> (path: String, text: String, facts: WorkspaceFacts, ignoredOutput: Bool) {
+        workspace: String, force: Bool, archiveVersion: Bool = false, environment: [String: String],
+        runner: any ProcessRunner = SubprocessRunner()
+    ) async throws -> (path: String, text: String, facts: WorkspaceFacts, ignoredOutput: Bool, archiveStamp: Bool) {
         let workspace = ReleaseLoader.absoluteWorkspace(workspace)
         let path = workspace + "/" + ReleaseConfig.defaultPath
         if FileManager.default.fileExists(atPath: path) && !force {
@@ -140,7 +142,30 @@ public enum WorkspaceInitializer {
         try FileManager.default.createDirectory(atPath: Paths.parent(of: path), withIntermediateDirectories: true)
         try FileOutput.writeAtomically(text, to: path)
         let ignored = try await ignoreOutput(workspace: workspace, runner: runner)
-        return (path, text, facts, ignored)
+        let stamped = archiveVersion ? try writeArchiveStamp(workspace: workspace) : false
+        return (path, text, facts, ignored, stamped)
+    }
+
+    /// Writes kbuild's `export-subst` file and its `.gitattributes` line, so that a `git archive` of a
+    /// tag unpacks to a tree that knows its version; not when the workspace carries Kubernetes'
+    /// placeholders (hack/lib/version.sh) or the file already. True when it wrote them.
+    static func writeArchiveStamp(workspace: String) throws -> Bool {
+        let kubernetes = workspace + "/" + ArchiveStamp.kubernetesFile
+        if let text = try? String(contentsOfFile: kubernetes, encoding: .utf8), text.contains("$Format:%H$") {
+            return false
+        }
+        let file = workspace + "/" + ArchiveStamp.kbuildFile
+        var info = stat()
+        guard lstat(file, &info) != 0 else { return false }
+        try FileOutput.writeAtomically(ArchiveStamp.kbuildTemplate, to: file)
+        let attributes = workspace + "/.gitattributes"
+        var text = (try? String(contentsOfFile: attributes, encoding: .utf8)) ?? ""
+        if !text.split(separator: "\n").contains(where: { $0.hasPrefix(ArchiveStamp.kbuildAttribute) }) {
+            if !text.isEmpty && !text.hasSuffix("\n") { text += "\n" }
+            text += "# git archive fills in the version kbuild reads (kbuild init)\n\(ArchiveStamp.kbuildAttribute)\n"
+            try FileOutput.writeAtomically(text, to: attributes)
+        }
+        return true
     }
 
     /// Adds `/_output/` to `.gitignore` when git does not ignore it yet: kbuild's own outputs would
