@@ -302,6 +302,12 @@ public struct VersionResolver: Sendable {
         return commit.isEmpty ? nil : commit
     }
 
+    /// Throws `unreadableRepository` with git's own reason when git refuses the workspace's repository
+    /// (dubious ownership, a corrupt `.git`); no repository at all is fine.
+    public func checkRepository(_ workspace: String) async throws {
+        _ = try await headCommit(workspace)
+    }
+
     /// True when the workspace is a shallow clone.
     func isShallow(_ workspace: String) async throws -> Bool {
         let output = try await gitReading(

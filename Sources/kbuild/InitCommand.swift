@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KbuildCore
 import KbuildRelease
 
 extension Kbuild {
@@ -46,7 +47,9 @@ extension Kbuild {
                     environment: ProcessInfo.processInfo.environment)
                 if json {
                     let summary: [String: Any] = [
-                        "path": result.path, "binaries": result.facts.mains.map(\.name),
+                        "path": result.path, "binaries": result.facts.released.map(\.name),
+                        "tools": result.facts.mains.filter { !result.facts.released.contains($0) }.map(\.name),
+                        "notProposed": result.facts.dropped, "namesReadFrom": result.facts.namesRead,
                         "version": Self.describe(result.facts.version), "gitignoreUpdated": result.ignoredOutput,
                         "archiveVersionFile": result.archiveStamp,
                     ]
@@ -54,9 +57,23 @@ extension Kbuild {
                         withJSONObject: summary, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
                     print(String(decoding: data, as: UTF8.self))
                 } else {
+                    let facts = result.facts
                     print(
-                        "wrote \(result.path): \(result.facts.mains.count) binaries, version: \(Self.describe(result.facts.version))"
+                        "wrote \(result.path): \(facts.released.count) binaries, version: \(Self.describe(facts.version))"
                     )
+                    let tools = facts.mains.filter { !facts.released.contains($0) }
+                    if !tools.isEmpty {
+                        print(
+                            "left commented out: \(tools.map(\.directory).joined(separator: ", ")) (tools under hack/, tools/, test/, examples/)"
+                        )
+                    }
+                    for main in facts.released where main.nameSource != nil {
+                        print("named \(main.name) as \(main.nameSource ?? "") builds \(main.directory)")
+                    }
+                    if !facts.namesRead.isEmpty {
+                        print("read for binary names: \(facts.namesRead.joined(separator: ", "))")
+                    }
+                    for line in facts.dropped { print("not proposed: \(Escaping.oneLine(line))") }
                     if result.ignoredOutput {
                         print("added /_output/ to .gitignore (kbuild's outputs must not make the tree dirty)")
                     }

@@ -38,14 +38,24 @@ public enum ConfigTemplate {
             "",
             "binaries:                        # every `package main` of the workspace (go list ./...)",
         ]
+        if !facts.namesRead.isEmpty {
+            lines.append(
+                "  # names as the project's own build gives them, read in: \(facts.namesRead.joined(separator: ", "))")
+        }
+        let released = facts.released
         for main in facts.mains {
-            lines.append("  - name: \(quote(main.name))")
-            lines.append("    package: \(quote(main.directory))")
-            lines.append("    kinds: [client]")
+            let shipped = released.contains(main)
+            let prefix = shipped ? "  " : "  # "
+            let named = main.nameSource.map { "   # named as \($0) builds \(main.directory)" } ?? ""
+            let tool = shipped ? "" : "   # a tool under \(main.directory.split(separator: "/")[1])/: not released"
+            lines.append(prefix + "- name: \(quote(main.name))" + named + tool)
+            lines.append(prefix + "  package: \(quote(main.directory))")
+            lines.append(prefix + "  kinds: [client]")
             if main.usesCgo {
-                lines.append("    static: false                # has cgo files: CGO_ENABLED=1 (see cgo: below)")
+                lines.append(prefix + "  static: false                # has cgo files: CGO_ENABLED=1 (see cgo: below)")
             }
         }
+        for line in facts.dropped { lines.append("  # not proposed: " + Escaping.oneLine(line)) }
         lines += ["", "addons:"]
         lines.append(
             facts.hasAddons
@@ -77,6 +87,12 @@ public enum ConfigTemplate {
                 lines.insert(
                     "  # The binaries import the vendored k8s.io/component-base/version (go list -deps): Kubernetes' names;"
                         + "\n  # delete the fields your hack/lib/version.sh does not stamp.", at: 1)
+            }
+            if let baseFile = facts.versionBaseFile {
+                let count = list.count
+                lines[1] =
+                    "  variables:                     # Kubernetes' names, the \(count) of six the package declares (asked of Go)"
+                lines.insert("  baseFile: \(quote(baseFile))        # the version without git", at: 1)
             }
             for (field, target) in list { lines.append("    \(field.rawValue): \(quote(target))") }
             return lines
@@ -123,15 +139,18 @@ public enum WorkspaceInitializer {
         if FileManager.default.fileExists(atPath: path) && !force {
             throw ReleaseError.conflict("\(path): a release config exists; kbuild init --force replaces it")
         }
+        // A repository git refuses makes Go list nothing: name git's reason instead of "no package main".
+        try await VersionResolver(runner: runner).checkRepository(workspace)
         let toolchain = try await GoToolchain.locate(runner: runner, environment: environment)
         let goCache = environment["KBUILD_GOCACHE"].flatMap { $0.isEmpty ? nil : $0 }
         let facts = try await WorkspaceInspector(
             workspace: workspace, toolchain: toolchain, runner: runner, goCache: goCache
         )
         .inspect()
-        guard !facts.mains.isEmpty else {
+        guard !facts.released.isEmpty else {
+            let skipped = facts.dropped.first.map { " (not proposed: \($0))" } ?? ""
             throw ReleaseError.conflict(
-                "\(workspace): go list ./... found no package main with a clear binary name; kbuild releases Go binaries: write \(ReleaseConfig.defaultPath) by hand"
+                "\(workspace): go list ./... found no package main with a clear binary name\(skipped); kbuild releases Go binaries: write \(ReleaseConfig.defaultPath) by hand"
             )
         }
         let text = ConfigTemplate.render(
