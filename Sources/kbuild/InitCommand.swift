@@ -81,7 +81,10 @@ extension Kbuild {
                         print(
                             "wrote .kbuild-archive-version (export-subst in .gitattributes): a git archive of a tag knows its version"
                         )
-                    } else if !archiveVersion {
+                    } else if !archiveVersion,
+                        !WorkspaceInitializer.carriesArchivePlaceholders(
+                            Paths.parent(of: Paths.parent(of: result.path)))
+                    {
                         print(
                             "tip: kbuild init --archive-version lets a git archive of a tag know its version (.kbuild-archive-version)"
                         )

@@ -28,9 +28,12 @@ import Testing
         var environment = Self.environment
         environment["KBUILD_REMOTE_CACHE"] = server.url
         environment["KBUILD_REMOTE_CACHE_TIMEOUT"] = String(timeout)
+        // What a download killed with the process leaves: the next run removes it first.
+        let records = workspace + "/_output/cache/build"
+        try FileManager.default.createDirectory(atPath: records, withIntermediateDirectories: true)
+        try Data(count: 1 << 20).write(to: URL(fileURLWithPath: records + "/.\(Self.blob).kbuild-tmp-99999-1"))
         let result = try await Tool.run(Repository.kbuildBinary, ["build"], in: workspace, environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
-        let records = workspace + "/_output/cache/build"
         let leftovers = ((try? FileManager.default.contentsOfDirectory(atPath: records)) ?? []).filter {
             !$0.hasSuffix(".json")
         }

@@ -128,8 +128,9 @@ public enum ConfigTemplate {
 /// `kbuild init`: inspect, render, check that the config loads, write it atomically.
 public enum WorkspaceInitializer {
     /// Writes `<workspace>/release/kbuild.yaml` (refused when it exists, unless `force`), ignores `_output`
-    /// in git and, with `archiveVersion`, writes kbuild's `git archive` version file; returns the config's path and text, the
-    /// facts, whether `.gitignore` was extended and whether the archive version file was written.
+    /// in git and, with `archiveVersion`, writes kbuild's `git archive` version file; returns the config's
+    /// path and text, the facts, whether `.gitignore` was extended and whether the archive version file
+    /// was written.
     public static func initialize(
         workspace: String, force: Bool, archiveVersion: Bool = false, environment: [String: String],
         runner: any ProcessRunner = SubprocessRunner()
@@ -169,13 +170,8 @@ public enum WorkspaceInitializer {
     /// tag unpacks to a tree that knows its version; not when the workspace carries Kubernetes'
     /// placeholders (hack/lib/version.sh) or the file already. True when it wrote them.
     static func writeArchiveStamp(workspace: String) throws -> Bool {
-        let kubernetes = workspace + "/" + ArchiveStamp.kubernetesFile
-        if let text = try? String(contentsOfFile: kubernetes, encoding: .utf8), text.contains("$Format:%H$") {
-            return false
-        }
+        guard !carriesArchivePlaceholders(workspace) else { return false }
         let file = workspace + "/" + ArchiveStamp.kbuildFile
-        var info = stat()
-        guard lstat(file, &info) != 0 else { return false }
         try FileOutput.writeAtomically(ArchiveStamp.kbuildTemplate, to: file)
         let attributes = workspace + "/.gitattributes"
         var text = (try? String(contentsOfFile: attributes, encoding: .utf8)) ?? ""
@@ -185,6 +181,17 @@ public enum WorkspaceInitializer {
             try FileOutput.writeAtomically(text, to: attributes)
         }
         return true
+    }
+
+    /// True when `git archive` of the workspace already fills a version: Kubernetes' hack/lib/version.sh
+    /// placeholders, or kbuild's own file (anything at its name counts: it is the user's).
+    public static func carriesArchivePlaceholders(_ workspace: String) -> Bool {
+        let kubernetes = workspace + "/" + ArchiveStamp.kubernetesFile
+        if let text = try? String(contentsOfFile: kubernetes, encoding: .utf8), text.contains("$Format:%H$") {
+            return true
+        }
+        var info = stat()
+        return lstat(workspace + "/" + ArchiveStamp.kbuildFile, &info) == 0
     }
 
     /// Adds `/_output/` to `.gitignore` when git does not ignore it yet: kbuild's own outputs would
