@@ -88,7 +88,7 @@ import Testing
             ), "\(result.stdout.prefix(4000))")
         #expect(
             lines.contains(
-                "FAIL image      kubernetes-server-linux-amd64.tar.gz!kubernetes/server/bin/kube-proxy.tar: is 2.0 GiB; kbuild verify reads an image tarball of at most 128.0 MiB"
+                "FAIL image      kubernetes-server-linux-amd64.tar.gz!kubernetes/server/bin/kube-proxy.tar: is 2.0 GiB; kbuild verify reads an image tarball of at most 512.0 MiB"
             ), "\(result.stdout.prefix(4000))")
         #expect(lines.count < 200, "\(lines.count) lines")
     }
