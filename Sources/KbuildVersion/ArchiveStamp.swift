@@ -11,6 +11,8 @@ public struct ArchiveStamp: Sendable, Equatable {
     public var tag: String?
     /// Workspace-relative file it was read from.
     public var file: String
+    /// The commit time (`$Format:%ct$`, kbuild's file only): the source date without git.
+    public var commitTime: Int64? = nil
 
     /// Kubernetes' own carrier: `KUBE_GIT_COMMIT='$Format:%H$'` and `if [[ '$Format:%D$' =~ tag:\ (v…`.
     public static let kubernetesFile = "hack/lib/version.sh"
@@ -23,6 +25,7 @@ public struct ArchiveStamp: Sendable, Equatable {
         # commit releases that tag, tree state archive. Written by kbuild init; keep it as it is.
         commit: $Format:%H$
         refs: $Format:%D$
+        date: $Format:%ct$
 
         """
     /// The `.gitattributes` line that makes `git archive` fill `kbuildFile`.
@@ -44,6 +47,7 @@ public struct ArchiveStamp: Sendable, Equatable {
     static func parse(_ text: String, file: String) -> ArchiveStamp? {
         var commit: String?
         var refs: String?
+        var date: Int64?
         for raw in text.split(whereSeparator: \.isNewline) {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if let value = quoted(line, after: "KUBE_GIT_COMMIT='") ?? field(line, "commit: "), isHex(value) {
@@ -52,6 +56,8 @@ public struct ArchiveStamp: Sendable, Equatable {
                 refs = refs ?? value
             } else if let value = field(line, "refs: ") {
                 refs = refs ?? value
+            } else if let value = field(line, "date: ").flatMap({ Int64($0) }) {
+                date = date ?? value
             }
         }
         guard let commit else { return nil }
@@ -59,7 +65,7 @@ public struct ArchiveStamp: Sendable, Equatable {
             guard ref.hasPrefix("tag: v") else { return nil }
             return String(ref.dropFirst("tag: ".count).prefix { $0 != " " && $0 != "," })
         }.first
-        return ArchiveStamp(commit: commit, tag: tag, file: file)
+        return ArchiveStamp(commit: commit, tag: tag, file: file, commitTime: date)
     }
 
     /// What follows `opening` (which ends in a quote) up to the next `'`.

@@ -73,8 +73,8 @@ public struct VersionResolver: Sendable {
         return info
     }
 
-    /// The release timestamp: `SOURCE_DATE_EPOCH` when set, else the HEAD commit time,
-    /// else 0 (base.go's 1970-01-01T00:00:00Z default).
+    /// The release timestamp: `SOURCE_DATE_EPOCH` when set, else the HEAD commit time, else the commit
+    /// time `git archive` wrote into `.kbuild-archive-version`, else 0 (base.go's 1970-01-01T00:00:00Z).
     public func sourceDate(workspace: String, environment: [String: String]) async throws -> SourceDate {
         if let epoch = environment["SOURCE_DATE_EPOCH"], !epoch.isEmpty {
             do throws(SourceDateError) {
@@ -86,6 +86,11 @@ public struct VersionResolver: Sendable {
         if try await headCommit(workspace) != nil,
             let result = await git(workspace, ["show", "-s", "--format=%ct", "HEAD"]), result.succeeded,
             let seconds = Int64(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)),
+            let date = try? SourceDate(seconds: seconds)
+        {
+            return date
+        }
+        if let seconds = ArchiveStamp.read(workspace: workspace)?.commitTime,
             let date = try? SourceDate(seconds: seconds)
         {
             return date

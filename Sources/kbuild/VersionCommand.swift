@@ -27,7 +27,7 @@ extension Kbuild {
                 cannot read is always an error.
 
                 buildDate comes from SOURCE_DATE_EPOCH (seconds since 1970, UTC), else the HEAD \
-                commit time.
+                commit time (in an unpacked git archive: the one .kbuild-archive-version carries).
 
                 Environment: KUBE_GIT_VERSION_FILE, KUBE_GIT_VERSION, KUBE_GIT_COMMIT, KUBE_GIT_TREE_STATE, \
                 SOURCE_DATE_EPOCH (above).

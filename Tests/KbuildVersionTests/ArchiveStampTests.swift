@@ -64,6 +64,9 @@ import Testing
         defer { directory.remove() }
         let info = try await VersionResolver().resolve(workspace: workspace, environment: ["SOURCE_DATE_EPOCH": "0"])
         #expect(info.version == "v2.0.1-rc.1")
+        // Without SOURCE_DATE_EPOCH the build date is the archived commit's (GitRepository's fixed date).
+        let dated = try await VersionResolver().resolve(workspace: workspace, environment: [:])
+        #expect(dated.buildDate == "2024-01-02T03:04:05Z")
         #expect(info.commit == commit && info.treeState == "archive" && info.source == .archive)
     }
 
