@@ -121,7 +121,7 @@ public final class RemoteCache: Sendable {
                 guard stat(path, &info) == 0 else { return }
                 let digest: String
                 do {
-                    digest = try Digest.file(path, .sha256).hex
+                    digest = try await Self.sha256(path)
                 } catch {
                     return  // the output vanished: nothing to share
                 }
@@ -167,7 +167,7 @@ public final class RemoteCache: Sendable {
             throw error
         }
         guard let received else { return false }
-        guard received == file.digest.sizeBytes, (try? Digest.file(temporary, .sha256).hex) == file.digest.hash else {
+        guard received == file.digest.sizeBytes, (try? await Self.sha256(temporary)) == file.digest.hash else {
             count { $0.corrupt += 1 }
             return false
         }
@@ -203,6 +203,11 @@ public final class RemoteCache: Sendable {
             result.append(name)
         }
         return result
+    }
+
+    /// A file's sha256, read on a thread of its own (a binary is tens of MB: not on Swift's pool).
+    static func sha256(_ path: String) async throws -> String {
+        try await Blocking.run { try Digest.file(path, .sha256).hex }
     }
 
     static func isSHA256(_ text: String) -> Bool {
