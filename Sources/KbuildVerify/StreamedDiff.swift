@@ -6,6 +6,8 @@ import KbuildDigest
 /// What `kbuild diff` keeps of one entry of a streamed tar: its header, its content's sha256, and the
 /// content itself when it is small enough to explain (a nested archive, a binary, a manifest).
 struct StreamedEntry {
+    /// 1 for the first entry of its archive.
+    var index = 0
     var header: TarHeader
     var sha256: String
     var bytes: Data?
@@ -53,35 +55,45 @@ extension DiffWalker {
 
     /// Two tar streams (plain or gzip) read side by side: entries paired by name as they come, header
     /// fields and content digests compared, small differing contents explained. False when one does not
-    /// open as a tar. Memory: one entry per side, plus the unpaired names, bounded by `unpairedLimit`.
+    /// open as a tar. Memory: one entry per side, plus what `Unpaired` keeps (bounded).
     mutating func streamedTar(_ fileA: String, _ fileB: String, path: String, depth: Int) async -> Bool {
         guard let readerA = try? TarReader(path: fileA), let readerB = try? TarReader(path: fileB) else {
             return false
         }
-        var waitingA: [String: StreamedEntry] = [:]
-        var waitingB: [String: StreamedEntry] = [:]
-        var unpaired = 0
-        var doneA = false
-        var doneB = false
-        while !(doneA && doneB) && !full {
-            let entryA = doneA ? nil : Self.nextEntry(readerA)
-            let entryB = doneB ? nil : Self.nextEntry(readerB)
-            doneA = doneA || entryA == nil
-            doneB = doneB || entryB == nil
+        var unpaired = Unpaired()
+        var read = (0, 0)
+        var done = (false, false)
+        var reordered: (StreamedEntry, StreamedEntry)?
+        while !(done.0 && done.1) && !full {
+            var entryA = done.0 ? nil : Self.nextEntry(readerA)
+            var entryB = done.1 ? nil : Self.nextEntry(readerB)
+            if entryA != nil { read.0 += 1 }
+            if entryB != nil { read.1 += 1 }
+            entryA?.index = read.0
+            entryB?.index = read.1
+            done = (done.0 || entryA == nil, done.1 || entryB == nil)
             if let a = entryA, let b = entryB, a.header.path == b.header.path {
                 await compare(a, b, path: path + "!" + a.header.path, depth: depth)
                 continue
             }
-            if let a = entryA {
-                await pair(a, fromA: true, waiting: &waitingA, partners: &waitingB, unpaired: &unpaired, path, depth)
-            }
-            if let b = entryB {
-                await pair(b, fromA: false, waiting: &waitingB, partners: &waitingA, unpaired: &unpaired, path, depth)
+            for (entry, fromA) in [(entryA, true), (entryB, false)] {
+                guard let entry else { continue }
+                if let (a, b) = unpaired.pair(entry, fromA: fromA) {
+                    await compare(a, b, path: path + "!" + a.header.path, depth: depth)
+                    reordered = reordered ?? (a, b)
+                }
             }
         }
-        for name in waitingA.keys.sorted() { add(Difference(.removed, "\(path)!\(name)", "entry")) }
-        for name in waitingB.keys.sorted() { add(Difference(.added, "\(path)!\(name)", "entry")) }
-        if unpaired >= Self.unpairedLimit {
+        if let (a, b) = reordered, unpaired.a.isEmpty && unpaired.b.isEmpty {
+            // Same names, another order (with names missing on one side, those explain the shift).
+            add(
+                Difference(
+                    .changed, path, "entry order", a: "#\(a.index) \(a.header.path)", b: "#\(b.index) \(b.header.path)")
+            )
+        }
+        for name in unpaired.a.keys.sorted() { add(Difference(.removed, "\(path)!\(name)", "entry")) }
+        for name in unpaired.b.keys.sorted() { add(Difference(.added, "\(path)!\(name)", "entry")) }
+        if unpaired.overflowed {
             add(
                 Difference(
                     .changed, path, "entries",
@@ -90,19 +102,33 @@ extension DiffWalker {
         return true
     }
 
-    /// Compares `entry` with its partner if the other side already read it, else leaves it waiting
-    /// (its header and digest only) while fewer than `unpairedLimit` wait.
-    private mutating func pair(
-        _ entry: StreamedEntry, fromA: Bool, waiting: inout [String: StreamedEntry],
-        partners: inout [String: StreamedEntry], unpaired: inout Int, _ path: String, _ depth: Int
-    ) async {
-        let name = entry.header.path
-        if let partner = partners.removeValue(forKey: name) {
-            let (a, b) = fromA ? (entry, partner) : (partner, entry)
-            await compare(a, b, path: path + "!" + name, depth: depth)
-        } else if unpaired < Self.unpairedLimit {
-            waiting[name] = StreamedEntry(header: entry.header, sha256: entry.sha256, bytes: nil)
-            unpaired += 1
+    /// Entries read on one side whose partner has not come yet: at most `unpairedLimit` of them, their
+    /// contents kept while they fit `heldEntryBytes` in all (so a reordered small file is still explained).
+    struct Unpaired {
+        var a: [String: StreamedEntry] = [:]
+        var b: [String: StreamedEntry] = [:]
+        var heldBytes = 0
+        var overflowed = false
+
+        /// The pair (A first) when `entry`'s partner was waiting; else `entry` waits, if there is room.
+        mutating func pair(_ entry: StreamedEntry, fromA: Bool) -> (StreamedEntry, StreamedEntry)? {
+            let name = entry.header.path
+            if let partner = fromA ? b.removeValue(forKey: name) : a.removeValue(forKey: name) {
+                heldBytes -= partner.bytes?.count ?? 0
+                return fromA ? (entry, partner) : (partner, entry)
+            }
+            guard a.count + b.count < DiffWalker.unpairedLimit else {
+                overflowed = true
+                return nil
+            }
+            var kept = entry
+            if let bytes = entry.bytes, heldBytes + bytes.count <= Int(DiffWalker.heldEntryBytes) {
+                heldBytes += bytes.count
+            } else {
+                kept.bytes = nil
+            }
+            if fromA { a[name] = kept } else { b[name] = kept }
+            return nil
         }
     }
 
