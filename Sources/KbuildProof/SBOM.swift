@@ -1,4 +1,5 @@
 import Foundation
+import KbuildArtifact
 import KbuildCore
 import KbuildDigest
 
@@ -8,8 +9,7 @@ public struct SBOMArtifact: Sendable, Hashable {
     public var name: String
     /// Path relative to `_output`, e.g. `release-images/amd64/kube-proxy.tar` (unique where names are not).
     public var path: String
-    /// `client`, `server`, `node`, `test`, `full`, `src`, `manifests` or `image`.
-    public var kind: String
+    public var kind: ArtifactKind
     public var platform: Platform?
     public var sha256: String
     /// The image reference (`registry/name:tag`) of an image tarball.
@@ -20,7 +20,7 @@ public struct SBOMArtifact: Sendable, Hashable {
     public var containsBinaries: [String]
 
     public init(
-        name: String, path: String, kind: String, platform: Platform? = nil, sha256: String, image: String? = nil,
+        name: String, path: String, kind: ArtifactKind, platform: Platform? = nil, sha256: String, image: String? = nil,
         containsArtifacts: [String] = [], containsBinaries: [String] = []
     ) {
         self.name = name
@@ -120,7 +120,7 @@ public enum SBOM {
             package["packageFileName"] = .string(artifact.path)
             package["checksums"] = [["algorithm": "SHA256", "checksumValue": .string(artifact.sha256)]]
             package["licenseDeclared"] = .string(declared)
-            package["primaryPackagePurpose"] = .string(purpose(of: artifact.kind))
+            package["primaryPackagePurpose"] = .string(artifact.kind.spdxPurpose)
             package["externalRefs"] = purlRef(purl(of: artifact, version: input.version))
             if let image = artifact.image { package["description"] = .string("image \(image)") }
             packages.append(.object(package))
@@ -228,14 +228,6 @@ public enum SBOM {
                 "referenceLocator": .string(purl.description),
             ]
         ]
-    }
-
-    private static func purpose(of kind: String) -> String {
-        switch kind {
-        case "image": return "CONTAINER"
-        case "src": return "SOURCE"
-        default: return "ARCHIVE"
-        }
     }
 
     /// Image tarballs as `pkg:docker/<name>@<tag>?repository_url=<registry>`; the rest as `pkg:generic`.

@@ -1,4 +1,5 @@
 import Foundation
+import KbuildArtifact
 import KbuildDigest
 
 /// The files of a release directory (`_output/release-tars`) and what its own lists say about them.
@@ -80,7 +81,7 @@ struct ReleaseArtifact: Codable, Sendable, Hashable {
     var name: String
     /// Relative to `_output`: `release-tars/<name>` or `release-images/<arch>/<bin>.tar`.
     var path: String
-    var kind: String
+    var kind: ArtifactKind
     var os: String?
     var arch: String?
     var size: Int64

@@ -52,7 +52,7 @@ public struct ReleaseRebuilder: Sendable {
         let sourceDate = recorded.entries.first?.mtime ?? 0
         let artifacts = files.artifacts().list
         let platforms = Set(
-            artifacts.filter { $0.kind != "image" }.compactMap { artifact in
+            artifacts.filter { $0.kind != .image }.compactMap { artifact in
                 artifact.os.flatMap { os in artifact.arch.map { "\(os)/\($0)" } }
             }
         ).sorted()

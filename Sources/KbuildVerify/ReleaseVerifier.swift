@@ -1,4 +1,5 @@
 import Foundation
+import KbuildArtifact
 import KbuildConfig
 import KbuildCore
 import KbuildDigest
@@ -76,7 +77,7 @@ public struct ReleaseVerifier: Sendable {
         checks += tarballChecks
         checks += checkReleaseImages(artifacts, verified: verifiedImages)
 
-        if let workspace, let src = artifacts.first(where: { $0.kind == "src" }), files.names.contains(src.name) {
+        if let workspace, let src = artifacts.first(where: { $0.kind == .src }), files.names.contains(src.name) {
             // A release under the workspace must come from it; one elsewhere may come from another repository.
             let origin = directory.hasPrefix(workspace + "/")
             checks += await SourceVerifier(workspace: workspace, runner: runner, isOrigin: origin)
@@ -198,7 +199,7 @@ public struct ReleaseVerifier: Sendable {
     private func checkReleaseImages(_ artifacts: [ReleaseArtifact], verified: Set<String>) -> [VerifyCheck] {
         let output = Paths.parent(of: directory)
         var checks: [VerifyCheck] = []
-        for artifact in artifacts where artifact.kind == "image" {
+        for artifact in artifacts where artifact.kind == .image {
             let path = output + "/" + artifact.path
             guard FileManager.default.fileExists(atPath: path) else { continue }
             let digest = try? Digest.file(path, .sha256).hex
@@ -250,7 +251,7 @@ public struct ReleaseVerifier: Sendable {
             byKind = kinds
         }
         var images: [String: [String: String]] = [:]
-        for artifact in artifacts where artifact.kind == "image" {
+        for artifact in artifacts where artifact.kind == .image {
             guard let arch = artifact.arch else { continue }
             images[arch, default: [:]][String(artifact.name.dropLast(4))] = artifact.image ?? ""
         }

@@ -1,5 +1,6 @@
 import Foundation
 import KbuildArchive
+import KbuildArtifact
 import KbuildCore
 import KbuildDigest
 
@@ -36,7 +37,7 @@ struct TarballVerifier {
         func fail(_ subject: String, _ detail: String) { checks.append(.fail("layout", subject, detail)) }
         let kind = artifact.kind
         let platform = artifact.os.flatMap { os in artifact.arch.map { (os: os, arch: $0) } }
-        let binDirectory = "\(project)/\(kind)/bin/"
+        let binDirectory = "\(project)/\(kind.rawValue)/bin/"
         var entries: Set<String> = []
         var binaries: [String: Binary] = [:]
         var imageTars: [String: Data] = [:]
@@ -91,14 +92,14 @@ struct TarballVerifier {
         }
 
         switch kind {
-        case "src":
+        case .src:
             if texts[".kube-git-version"] == nil { fail(name, "has no .kube-git-version") }
-        case "manifests":
+        case .manifests:
             for entry in entries
             where !entry.hasPrefix("\(project)/addons") && entry != project && entry != project + "/" {
                 fail("\(name)!\(entry)", "is not under \(project)/addons/")
             }
-        case "full":
+        case .full:
             if let version = facts.version, let text = texts["\(project)/version"], text != version + "\n" {
                 fail(
                     "\(name)!\(project)/version",
@@ -108,13 +109,13 @@ struct TarballVerifier {
             where !entries.contains(required) {
                 fail(name, "has no \(required)")
             }
-        case "client", "server", "node", "test":
+        case .client, .server, .node, .test:
             guard let platform else {
                 fail(name, "artifacts.json gives no os/arch for this \(kind) tarball")
                 break
             }
             let suffix = platform.os == "windows" ? ".exe" : ""
-            if let expected = facts.binariesByKind?[kind] {
+            if let expected = facts.binariesByKind?[kind.rawValue] {
                 let want = Set(expected.map { $0 + suffix })
                 for missing in want.subtracting(binaries.keys).sorted() {
                     fail(name, "has no \(binDirectory)\(missing) (the release config ships it in \(kind) tarballs)")
@@ -146,7 +147,7 @@ struct TarballVerifier {
                         .ok("binary", subject, "\(expectedFormat), carries \(facts.version ?? "no known version")"))
                 }
             }
-            if kind == "server" {
+            if kind == .server {
                 let images = verifyImages(
                     name: name, platform: platform, binaries: binaries, imageTars: imageTars, dockerTags: dockerTags)
                 checks += images.flatMap(\.value)

@@ -33,7 +33,7 @@ import Testing
     @Test func tarballsNestedOnesFirstAndTheFullOneLast() throws {
         let fixture = try ReleaseFixture()
         defer { fixture.remove() }
-        let tarballs = fixture.plan.tarballs
+        let tarballs = fixture.plan.archives
         #expect(
             tarballs.map(\.name) == [
                 "kubernetes-src.tar.gz", "kubernetes-manifests.tar.gz",
@@ -44,7 +44,8 @@ import Testing
         let server = try #require(tarballs.first { $0.kind == .server })
         #expect(server.binaries == ["kube-proxy", "kubectl", "kubelet"])
         #expect(server.images == ["kube-proxy"])
-        #expect(tarballs.filter(\.kind.isNested).map(\.kind) == [.src, .manifests])
+        let nested = Set(tarballs.flatMap(\.nestedArchives))
+        #expect(tarballs.filter { nested.contains($0.name) }.map(\.kind) == [.src, .manifests])
     }
 
     @Test func planningIsPure() throws {

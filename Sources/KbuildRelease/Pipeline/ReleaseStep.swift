@@ -1,5 +1,6 @@
 import Foundation
 import KbuildArchive
+import KbuildArtifact
 import KbuildCore
 import KbuildDigest
 import KbuildGo
@@ -69,7 +70,7 @@ struct ReleaseDraft: Sendable {
         var artifacts = packed.map { file in
             Artifact(
                 name: file.tarball.name, path: "release-tars/\(file.tarball.name)",
-                kind: ArtifactKind(file.tarball.kind),
+                kind: file.tarball.kind,
                 os: file.tarball.platform?.os, arch: file.tarball.platform?.arch, size: file.size,
                 sha256: file.checksums.sha256.hex)
         }
@@ -92,7 +93,7 @@ struct SummedFile: Sendable {
 
 /// A release tarball as written by the pack step.
 struct PackedTarball: Sendable {
-    var tarball: ReleasePlan.PlannedTarball
+    var tarball: PlannedArchive
     var size: Int64
     var checksums: Checksums
 }

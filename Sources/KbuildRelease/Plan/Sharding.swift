@@ -67,13 +67,14 @@ extension ReleasePlan {
         return shards.map { $0.sorted { ($0.platform, $0.binary) < ($1.platform, $1.binary) } }
     }
 
-    /// The plan narrowed to one shard's builds and the images of those binaries; tarballs are the merge's.
+    /// The plan narrowed to one shard's builds and the images of those binaries; archives are the merge's.
     public func sharded(_ spec: ShardSpec) -> ReleasePlan {
         var plan = self
         plan.builds = shardBuilds(count: spec.count)[spec.index - 1]
         let built = Set(plan.builds.map(\.output))
         plan.images = images.filter { built.contains($0.request.binaryPath) }
-        plan.tarballs = []
+        plan.archives = []
+        plan.sideFiles = []
         return plan
     }
 }

@@ -1,10 +1,11 @@
 import Foundation
 import KbuildArchive
+import KbuildArtifact
 import KbuildCore
 
-/// Packs every tarball of the plan from its stage directory into the temporary `release-tars`,
-/// hashing each (sha256 and sha512) as it is written. The src and manifests tarballs nest inside
-/// others: they are packed first, then linked into the stages that carry them.
+/// Packs every archive of the plan from its stage directory into the temporary `release-tars`,
+/// hashing each (sha256 and sha512) as it is written. Archives that others carry (Kubernetes' src and
+/// manifests) are packed first, then linked into the stages of the archives whose entries name them.
 struct PackStep: ReleaseStep {
     let name = "pack"
 
@@ -22,25 +23,26 @@ struct PackStep: ReleaseStep {
         defer { pool.shutdown() }
         let options = TarOptions(
             compression: .fastGzip(level: context.options.compressionLevel, pool: pool), mtime: plan.sourceDate)
-        let pack: @Sendable (ReleasePlan.PlannedTarball) async throws -> PackedTarball = { tarball in
-            let path = tarsRoot + "/" + tarball.name
+        let pack: @Sendable (PlannedArchive) async throws -> PackedTarball = { archive in
+            let path = tarsRoot + "/" + archive.name
+            let stage = stageRoot + "/" + archive.stageDirectory
             let written = try await Blocking.run {
                 let entries =
-                    if tarball.kind == .src, let sourceTree {
-                        sourceTree.entries(
-                            adding: ReleasePlan.sourceVersionFile,
-                            from: "\(stageRoot)/src/\(ReleasePlan.sourceVersionFile)")
+                    if let sourceTree, let version = archive.gitTreeAddition {
+                        sourceTree.entries(adding: version, from: "\(stage)/\(version)")
                     } else {
-                        try TarEntry.tree(of: stageRoot + "/" + plan.stageDirectory(tarball), under: "")
+                        try TarEntry.tree(of: stage, under: "")
                     }
                 return try Tarball.write(entries, to: path, options: options)
             }
-            context.progress(.tarball(name: tarball.name, size: written.size))
+            context.progress(.tarball(name: archive.name, size: written.size))
             return PackedTarball(
-                tarball: tarball, size: written.size, checksums: try written.digests.checksums(of: path))
+                tarball: archive, size: written.size, checksums: try written.digests.checksums(of: path))
         }
-        let nested = plan.tarballs.filter(\.kind.isNested)
-        let outer = plan.tarballs.filter { !$0.kind.isNested }
+        // Archives others carry are packed first, then linked into the stages of those that carry them.
+        let nestedNames = Set(plan.archives.flatMap(\.nestedArchives))
+        let nested = plan.archives.filter { nestedNames.contains($0.name) }
+        let outer = plan.archives.filter { !nestedNames.contains($0.name) }
         var packed = try await concurrentMap(nested, limit: context.options.jobs, pack)
         try stageNested(plan: plan, stager: Stager(root: stageRoot), tarsRoot: tarsRoot)
         packed += try await concurrentMap(outer, limit: context.options.jobs, pack)
@@ -48,26 +50,21 @@ struct PackStep: ReleaseStep {
         return .done("\(packed.count) tarballs")
     }
 
-    /// Links the packed src and manifests tarballs into the server and full stages.
+    /// Links the packed nested archives (Kubernetes' src and manifests) where the plan's entries put them.
     private func stageNested(plan: ReleasePlan, stager: Stager, tarsRoot: String) throws {
-        let project = plan.project
-        for tarball in plan.tarballs {
-            let dir = plan.stageDirectory(tarball)
-            switch tarball.kind {
-            case .server:
-                try stager.place("\(tarsRoot)/\(project)-src.tar.gz", at: "\(dir)/\(project)/\(project)-src.tar.gz")
-            case .full:
-                try stager.place(
-                    "\(tarsRoot)/\(project)-manifests.tar.gz",
-                    at: "\(dir)/\(project)/server/\(project)-manifests.tar.gz")
-            default:
-                continue
+        for archive in plan.archives {
+            for entry in archive.entries {
+                guard case .archive(let name) = entry.source else { continue }
+                try stager.place("\(tarsRoot)/\(name)", at: "\(archive.stageDirectory)/\(entry.path)")
             }
         }
     }
 }
 
-extension ReleasePlan.TarballKind {
-    /// Packed first because other tarballs carry them: src (in server) and manifests (in full).
-    var isNested: Bool { self == .src || self == .manifests }
+extension PlannedArchive {
+    /// For the archive of git's tree: the generated file packed beside the tree (`.kube-git-version`).
+    var gitTreeAddition: String? {
+        guard entries.contains(where: { $0.source == .gitTree }) else { return nil }
+        return entries.first { if case .generated = $0.source { true } else { false } }?.path
+    }
 }

@@ -56,11 +56,6 @@ struct ProvenanceStep: ReleaseStep {
         return .done("\(file) and SHA256SUMS.sig, signed by key \(key.publicKey.keyID.prefix(16))")
     }
 
-    /// Files this step adds to release-tars.
-    static func outputs(of plan: ReleasePlan, signed: Bool) -> [String] {
-        [Provenance.fileName(project: plan.project)] + (signed ? ["SHA256SUMS.sig"] : [])
-    }
-
     /// The git facts the provenance names: the `origin` remote (credentials and local paths left out), the ref, the commit.
     static func sourceReference(_ context: StepContext) async -> SourceReference? {
         let version = context.plan.version

@@ -15,10 +15,7 @@ struct PublishStep: ReleaseStep {
 
     /// Every file the package steps leave in `release-tars`: what a reused release must still find unchanged.
     static func outputs(of plan: ReleasePlan, signed: Bool) -> [String] {
-        let summed = plan.tarballs.map(\.name) + [SBOM.fileName(project: plan.project)]
-        let names =
-            summed.flatMap { [$0, $0 + ".sha256", $0 + ".sha512"] }
-            + ["SHA256SUMS", "SHA512SUMS", "artifacts.json"] + ProvenanceStep.outputs(of: plan, signed: signed)
+        let names = plan.archives.map(\.name) + plan.sideFiles.filter { signed || !$0.signedOnly }.map(\.name)
         return names.map { plan.layout.releaseTars + "/" + $0 }
     }
 }
