@@ -21,9 +21,18 @@ enum FastGzip {
     static let header: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]
 }
 
+/// Work a `DeflatePool` thread runs: a gzip block, a zip member. The pool slot a job holds is
+/// returned when the job is dropped, so memory stays bounded even when a writer is abandoned.
+protocol DeflateJob: AnyObject, Sendable {
+    var level: Int { get }
+    /// Compresses with `compressor`, a level-`level` libdeflate compressor owned by the calling thread.
+    func compress(with compressor: OpaquePointer)
+    func markDone()
+}
+
 /// One block on its way through the pool. The pool slot it holds is returned when it is dropped,
 /// so memory stays bounded even when a writer is abandoned with blocks in flight.
-final class DeflateBlock: @unchecked Sendable {
+final class DeflateBlock: DeflateJob, @unchecked Sendable {
     // Safety: `input` is written only before submission, `output`/`outputCount` only by the one
     // thread compressing it, and read by the writer only after `done` is signalled.
     /// `FastGzip.blockSize` bytes, of which `inputCount` are filled.
@@ -103,8 +112,8 @@ public final class DeflatePool: @unchecked Sendable, Hashable {
     // Safety: `queue`, `freeSlots` and `stopping` are only touched under `condition`.
     public let threads: Int
     private let condition = NSCondition()
-    /// Taken entries are nil: a block the pool still referenced would keep its slot (see `DeflateBlock.deinit`).
-    private var queue: [DeflateBlock?] = []
+    /// Taken entries are nil: a job the pool still referenced would keep its slot (see `DeflateBlock.deinit`).
+    private var queue: [(any DeflateJob)?] = []
     private var queueHead = 0
     private var freeSlots: Int
     private var stopping = false
@@ -124,14 +133,16 @@ public final class DeflatePool: @unchecked Sendable, Hashable {
     /// A new block holding a slot, or nil when every slot is taken (the caller then compresses
     /// on its own thread or waits for one of its own blocks; it never waits for other writers).
     func reserveBlock(level: Int) -> DeflateBlock? {
+        reserveSlot() ? DeflateBlock(level: level, pool: self) : nil
+    }
+
+    /// Takes a slot for a job that calls `releaseSlot()` when dropped; false when every slot is taken.
+    func reserveSlot() -> Bool {
         condition.lock()
-        guard freeSlots > 0 else {
-            condition.unlock()
-            return nil
-        }
+        defer { condition.unlock() }
+        guard freeSlots > 0 else { return false }
         freeSlots -= 1
-        condition.unlock()
-        return DeflateBlock(level: level, pool: self)
+        return true
     }
 
     func releaseSlot() {
@@ -151,9 +162,9 @@ public final class DeflatePool: @unchecked Sendable, Hashable {
     public static func == (lhs: DeflatePool, rhs: DeflatePool) -> Bool { lhs === rhs }
     public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 
-    func submit(_ block: DeflateBlock) {
+    func submit(_ job: any DeflateJob) {
         condition.lock()
-        queue.append(block)
+        queue.append(job)
         condition.signal()
         condition.unlock()
     }
@@ -178,9 +189,9 @@ public final class DeflatePool: @unchecked Sendable, Hashable {
                 queueHead = 0
             }
             condition.unlock()
-            guard let block = taken else { continue }
-            block.compress(with: cache.compressor(level: block.level))
-            block.markDone()
+            guard let job = taken else { continue }
+            job.compress(with: cache.compressor(level: job.level))
+            job.markDone()
         }
     }
 }
