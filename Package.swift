@@ -53,7 +53,8 @@ let package = Package(
         .target(name: "KbuildVersion", dependencies: ["KbuildCore"], swiftSettings: strict),
         // release/kbuild.yaml: typed model and complete validation.
         .target(
-            name: "KbuildConfig", dependencies: ["KbuildCore", "KbuildGo", "KbuildImage", "KbuildVersion", "Yams"],
+            name: "KbuildConfig",
+            dependencies: ["KbuildCore", "KbuildArtifact", "KbuildGo", "KbuildImage", "KbuildVersion", "Yams"],
             swiftSettings: strict),
         // The hermetic Go cross-build matrix.
         .target(

@@ -13,6 +13,10 @@ public enum ArtifactKind: String, Codable, Sendable, Hashable, CaseIterable {
     case image
     /// The SPDX SBOM, `<project>.spdx.json`.
     case sbom
+    /// An archive of a layout configured in `archives:` (tar.gz or zip).
+    case archive
+    /// A binary shipped as a release asset of its own (`format: binary`).
+    case binary
 
     /// Tarballs of Kubernetes' layout that hold one platform's binaries.
     public var isPlatformTarball: Bool { [.client, .server, .node, .test].contains(self) }
@@ -23,6 +27,7 @@ public enum ArtifactKind: String, Codable, Sendable, Hashable, CaseIterable {
         case .image: return "CONTAINER"
         case .src: return "SOURCE"
         case .sbom: return "FILE"
+        case .binary: return "APPLICATION"
         default: return "ARCHIVE"
         }
     }

@@ -3,6 +3,8 @@ public struct SideFile: Codable, Sendable, Hashable {
     public enum Kind: String, Codable, Sendable, Hashable {
         /// `<file>.sha256` / `.sha512`: one file's digest and a newline.
         case digest
+        /// `<file>.sha256sum`: one `<digest>  <file>` line, as `sha256sum` prints it.
+        case digestLine
         /// `SHA256SUMS` / `SHA512SUMS`: `<digest>  <name>` for every summed file, sorted by name.
         case sums
         /// `artifacts.json`: every archive, image and the SBOM with size and sha256.

@@ -186,11 +186,16 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
     public var cache: Cache
     /// cgo variables per platform (`CC`, `CXX`, `AR`, `CGO_CFLAGS`, …) for binaries with `static: false`.
     public var cgo: [Platform: [String: String]]
+    /// A configured layout (`archives:`); nil: Kubernetes' tarballs.
+    public var archives: [Archive]?
+    /// The names of the sums files.
+    public var sums: Sums
 
     public init(
         project: String = "kubernetes", version: VersionSettings, go: Go = Go(),
         platformsByKind: [Kind: [Platform]], binaries: [Binary], images: Images = Images(),
-        addons: Addons = Addons(), full: Full = Full(), cache: Cache = Cache(), cgo: [Platform: [String: String]] = [:]
+        addons: Addons = Addons(), full: Full = Full(), cache: Cache = Cache(), cgo: [Platform: [String: String]] = [:],
+        archives: [Archive]? = nil, sums: Sums = Sums()
     ) {
         self.project = project
         self.version = version
@@ -202,6 +207,8 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
         self.full = full
         self.cache = cache
         self.cgo = cgo
+        self.archives = archives
+        self.sums = sums
     }
 
     /// The platforms of `kind`, sorted.

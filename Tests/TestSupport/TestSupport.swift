@@ -134,7 +134,8 @@ public enum Repository {
     public static func copyExamples(to destination: String) throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: destination, withIntermediateDirectories: true)
-        for name in try fm.contentsOfDirectory(atPath: examples) where name != "_output" {
+        // examples/layouts/ holds workspaces of their own (other projects' layouts), not part of this one.
+        for name in try fm.contentsOfDirectory(atPath: examples) where name != "_output" && name != "layouts" {
             try fm.copyItem(atPath: examples + "/" + name, toPath: destination + "/" + name)
         }
     }

@@ -51,7 +51,10 @@ public enum ReleasePlanner {
         let present = present ?? KubernetesLayout.presentFiles(in: workspace)
         let kubernetes = KubernetesLayout(
             config: config, version: version, sourceDate: sourceDate, layout: layout, present: present)
-        let archives = kubernetes.archives()
+        let configured = config.archives.map { ConfiguredLayout(config: config, version: version, archives: $0) }
+        let archives = configured?.planned() ?? kubernetes.archives()
+        let sideFiles =
+            configured?.sideFiles() ?? kubernetesSideFiles(config: config, archives: archives)
         var builds: Set<GoBuildTarget> = []
         let byName = Dictionary(config.binaries.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for archive in archives {
@@ -70,24 +73,31 @@ public enum ReleasePlanner {
             images: kubernetes.images().sorted {
                 ($0.request.platform, $0.request.binary) < ($1.request.platform, $1.request.binary)
             },
-            archives: archives, sideFiles: sideFiles(project: config.project, archives: archives))
+            archives: archives, sideFiles: sideFiles)
     }
 
-    /// Every archive and the SBOM get `.sha256`/`.sha512` and a line in both sums; then the lists and proofs.
-    static func sideFiles(project: String, archives: [PlannedArchive]) -> [SideFile] {
-        let sbom = SBOM.fileName(project: project)
-        var files: [SideFile] = [SideFile(name: sbom, kind: .sbom)]
-        for summed in archives.map(\.name) + [sbom] {
+    /// Kubernetes' side files: every archive and the SBOM get `.sha256`/`.sha512`; then the documents.
+    static func kubernetesSideFiles(config: ReleaseConfig, archives: [PlannedArchive]) -> [SideFile] {
+        let project = config.project
+        var files: [SideFile] = []
+        for summed in archives.map(\.name) + [SBOM.fileName(project: project)] {
             for algorithm in ["sha256", "sha512"] {
                 files.append(SideFile(name: "\(summed).\(algorithm)", kind: .digest, algorithm: algorithm, of: summed))
             }
         }
+        return files + documents(project: project, sums: config.sums)
+    }
+
+    /// The SBOM, the sums files, artifacts.json, the provenance and the signature of the sha256 sums.
+    static func documents(project: String, sums: ReleaseConfig.Sums) -> [SideFile] {
+        var files = [SideFile(name: SBOM.fileName(project: project), kind: .sbom)]
+        for (name, algorithm) in [(sums.sha256, "sha256"), (sums.sha512, "sha512")] {
+            if let name { files.append(SideFile(name: name, kind: .sums, algorithm: algorithm)) }
+        }
         files += [
-            SideFile(name: "SHA256SUMS", kind: .sums, algorithm: "sha256"),
-            SideFile(name: "SHA512SUMS", kind: .sums, algorithm: "sha512"),
             SideFile(name: "artifacts.json", kind: .artifactList),
             SideFile(name: Provenance.fileName(project: project), kind: .provenance),
-            SideFile(name: "SHA256SUMS.sig", kind: .signature, signedOnly: true),
+            SideFile(name: (sums.sha256 ?? "SHA256SUMS") + ".sig", kind: .signature, signedOnly: true),
         ]
         return files
     }

@@ -2,6 +2,7 @@ import Foundation
 import KbuildArchive
 import KbuildArtifact
 import KbuildCore
+import KbuildDigest
 
 /// Packs every archive of the plan from its stage directory into the temporary `release-tars`,
 /// hashing each (sha256 and sha512) as it is written. Archives that others carry (Kubernetes' src and
@@ -21,23 +22,33 @@ struct PackStep: ReleaseStep {
         // One pool for every tarball of this release, so concurrent tarballs share the cores.
         let pool = DeflatePool(threads: ProcessInfo.processInfo.activeProcessorCount)
         defer { pool.shutdown() }
-        let options = TarOptions(
-            compression: .fastGzip(level: context.options.compressionLevel, pool: pool), mtime: plan.sourceDate)
+        let level = context.options.compressionLevel
+        let options = TarOptions(compression: .fastGzip(level: level, pool: pool), mtime: plan.sourceDate)
+        let zip = ZipOptions(mtime: plan.sourceDate, level: level, pool: pool)
+        let layout = plan.layout
         let pack: @Sendable (PlannedArchive) async throws -> PackedTarball = { archive in
             let path = tarsRoot + "/" + archive.name
             let stage = stageRoot + "/" + archive.stageDirectory
-            let written = try await Blocking.run {
-                let entries =
-                    if let sourceTree, let version = archive.gitTreeAddition {
-                        sourceTree.entries(adding: version, from: "\(stage)/\(version)")
-                    } else {
-                        try TarEntry.tree(of: stage, under: "")
-                    }
-                return try Tarball.write(entries, to: path, options: options)
+            let written = try await Blocking.run { () throws -> (size: Int64, checksums: Checksums) in
+                switch archive.format {
+                case .binary:
+                    return try Self.copyAsset(archive, to: path, layout: layout)
+                case .zip:
+                    let written = try Zip.write(try TarEntry.tree(of: stage, under: ""), to: path, options: zip)
+                    return (written.size, try written.digests.checksums(of: path))
+                case .tarGz:
+                    let entries =
+                        if let sourceTree, let version = archive.gitTreeAddition {
+                            sourceTree.entries(adding: version, from: "\(stage)/\(version)")
+                        } else {
+                            try TarEntry.tree(of: stage, under: "")
+                        }
+                    let written = try Tarball.write(entries, to: path, options: options)
+                    return (written.size, try written.digests.checksums(of: path))
+                }
             }
             context.progress(.tarball(name: archive.name, size: written.size))
-            return PackedTarball(
-                tarball: archive, size: written.size, checksums: try written.digests.checksums(of: path))
+            return PackedTarball(tarball: archive, size: written.size, checksums: written.checksums)
         }
         // Archives others carry are packed first, then linked into the stages of those that carry them.
         let nestedNames = Set(plan.archives.flatMap(\.nestedArchives))
@@ -48,6 +59,24 @@ struct PackStep: ReleaseStep {
         packed += try await concurrentMap(outer, limit: context.options.jobs, pack)
         draft.packed = packed
         return .done("\(packed.count) tarballs")
+    }
+
+    /// A binary asset: the built binary's bytes under the asset's name, hashed.
+    private static func copyAsset(_ archive: PlannedArchive, to path: String, layout: OutputLayout) throws
+        -> (size: Int64, checksums: Checksums)
+    {
+        guard let (name, platform) = archive.builtBinaries.first else {
+            throw ReleaseError.missingInput(path: archive.name, what: "the binary of this asset")
+        }
+        let source = layout.binary(name, platform)
+        try Stager(root: Paths.parent(of: path)).place(source, at: Paths.name(of: path))
+        do {
+            let checksums = try Checksums.file(path)
+            let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64 ?? 0
+            return (size, checksums)
+        } catch {
+            throw ReleaseError.io(path: path, reason: "cannot hash: \(error)")
+        }
     }
 
     /// Links the packed nested archives (Kubernetes' src and manifests) where the plan's entries put them.

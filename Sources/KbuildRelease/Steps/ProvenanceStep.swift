@@ -1,4 +1,5 @@
 import Foundation
+import KbuildArtifact
 import KbuildCore
 import KbuildDigest
 import KbuildProof
@@ -52,8 +53,9 @@ struct ProvenanceStep: ReleaseStep {
         try FileOutput.writeAtomically(provenance, to: "\(draft.tarsRoot)/\(file)")
         guard let key = proof.signingKey else { return .done("\(file), unsigned") }
         // Raw 64-byte Ed25519 signature, what `openssl pkeyutl -sign -rawin` writes.
-        try FileOutput.writeAtomically(Data(try key.sign(draft.sha256sums)), to: draft.tarsRoot + "/SHA256SUMS.sig")
-        return .done("\(file) and SHA256SUMS.sig, signed by key \(key.publicKey.keyID.prefix(16))")
+        let signature = context.plan.sideFiles.first { $0.kind == .signature }?.name ?? "SHA256SUMS.sig"
+        try FileOutput.writeAtomically(Data(try key.sign(draft.sha256sums)), to: draft.tarsRoot + "/" + signature)
+        return .done("\(file) and \(signature), signed by key \(key.publicKey.keyID.prefix(16))")
     }
 
     /// The git facts the provenance names: the `origin` remote (credentials and local paths left out), the ref, the commit.

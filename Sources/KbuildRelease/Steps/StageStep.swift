@@ -50,7 +50,8 @@ struct StageStep: ReleaseStep {
         let config = plan.config
         let manifests = try AddonManifests.find(
             workspace: workspace, directories: config.addons.dirs, exclude: config.addons.exclude)
-        for archive in plan.archives {
+        // A binary asset is its binary alone: pack copies it, nothing is staged.
+        for archive in plan.archives where archive.format != .binary {
             let dir = archive.stageDirectory
             for entry in archive.entries {
                 let at = entry.path.isEmpty ? dir : "\(dir)/\(entry.path)"
