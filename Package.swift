@@ -112,7 +112,9 @@ let package = Package(
         .testTarget(name: "KbuildDigestTests", dependencies: ["KbuildDigest", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildArchiveTests", dependencies: ["KbuildArchive", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildVersionTests", dependencies: ["KbuildVersion", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "KbuildConfigTests", dependencies: ["KbuildConfig", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "KbuildConfigTests", dependencies: ["KbuildConfig", "KbuildArtifact", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "KbuildGoTests", dependencies: ["KbuildGo", "KbuildConfig", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildImageTests", dependencies: ["KbuildImage", "TestSupport"], swiftSettings: strict),

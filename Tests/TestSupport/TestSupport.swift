@@ -140,6 +140,17 @@ public enum Repository {
         }
     }
 
+    /// A temp git repository holding a copy of `examples/layouts/<name>`, committed once and tagged `tag`.
+    public static func layoutWorkspace(_ name: String, in directory: String, tag: String) async throws -> GitRepository
+    {
+        try FileManager.default.copyItem(atPath: examples + "/layouts/" + name, toPath: directory)
+        try? FileManager.default.removeItem(atPath: directory + "/_output")
+        let repo = try await GitRepository.create(at: directory)
+        try await repo.commitAll("Initial \(name) layout workspace")
+        try await repo.git("tag", "-a", tag, "-m", tag)
+        return repo
+    }
+
     /// A temp git repository holding a copy of `examples/`, committed once and tagged `tag` if given.
     public static func exampleWorkspace(
         in directory: String, tag: String? = nil, date: String = "2024-01-02T03:04:05Z"
