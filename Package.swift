@@ -86,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "kbuild",
             dependencies: [
-                "KbuildRelease", "KbuildVerify", "KbuildArtifact", "KbuildDigest",
+                "KbuildRelease", "KbuildVerify", "KbuildArtifact", "KbuildConfig", "KbuildDigest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

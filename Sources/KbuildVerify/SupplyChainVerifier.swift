@@ -15,7 +15,7 @@ struct SupplyChainVerifier {
 
     func verify() -> [VerifyCheck] {
         var checks: [VerifyCheck] = []
-        let project = files.project
+        guard let project = files.project else { return verifySumsSignature() }
         let sbom = "\(project).spdx.json"
         if files.names.contains(sbom) { checks += verifySBOM(sbom) }
         let provenance = "\(project).intoto.jsonl"
@@ -167,14 +167,15 @@ struct SupplyChainVerifier {
     }
 
     private func verifySumsSignature() -> [VerifyCheck] {
-        let name = "SHA256SUMS.sig"
+        let name = files.signature
+        let sums = files.sha256Sums
         guard files.names.contains(name) else {
-            return key == nil ? [] : [.fail("signature", name, "missing: --key needs a signature over SHA256SUMS")]
+            return key == nil ? [] : [.fail("signature", name, "missing: --key needs a signature over \(sums)")]
         }
         guard let key else { return [VerifyCheck(.skip, "signature", name, "not checked: no --key")] }
         guard let signature = FileManager.default.contents(atPath: files.path(name)),
-            let message = FileManager.default.contents(atPath: files.path("SHA256SUMS"))
-        else { return [.fail("signature", name, "cannot read it or SHA256SUMS")] }
+            let message = FileManager.default.contents(atPath: files.path(sums))
+        else { return [.fail("signature", name, "cannot read it or \(sums)")] }
         // Raw 64 bytes as `openssl pkeyutl -sign -rawin` writes them; base64 text is accepted too.
         var raw = Array(signature)
         if raw.count != 64,
@@ -184,8 +185,8 @@ struct SupplyChainVerifier {
             raw = Array(decoded)
         }
         guard key.verify(signature: raw, of: Array(message)) else {
-            return [.fail("signature", name, "does not verify SHA256SUMS with the key \(key.keyID.prefix(16))")]
+            return [.fail("signature", name, "does not verify \(sums) with the key \(key.keyID.prefix(16))")]
         }
-        return [.ok("signature", name, "Ed25519 signature over SHA256SUMS by the key \(key.keyID.prefix(16))")]
+        return [.ok("signature", name, "Ed25519 signature over \(sums) by the key \(key.keyID.prefix(16))")]
     }
 }

@@ -9,8 +9,8 @@ struct ReleaseFacts: Sendable {
     var project: String
     /// The release version (from `<project>/version` or `.kube-git-version`), when found.
     var version: String?
-    /// Binaries each tarball kind ships, from the workspace's release config; nil when there is none.
-    var binariesByKind: [String: [String]]?
+    /// Binaries each archive ships (by archive name), from the workspace's plan; nil when there is none.
+    var binariesByArchive: [String: [String]]?
     /// Image artifacts by arch: binary name → reference.
     var imagesByArch: [String: [String: String]]
     /// sha256 of the src and manifests tarballs of the directory, which server and full tarballs nest.
@@ -115,13 +115,13 @@ struct TarballVerifier {
                 break
             }
             let suffix = platform.os == "windows" ? ".exe" : ""
-            if let expected = facts.binariesByKind?[kind.rawValue] {
+            if let expected = facts.binariesByArchive?[name] {
                 let want = Set(expected.map { $0 + suffix })
                 for missing in want.subtracting(binaries.keys).sorted() {
-                    fail(name, "has no \(binDirectory)\(missing) (the release config ships it in \(kind) tarballs)")
+                    fail(name, "has no \(binDirectory)\(missing) (the plan ships it in this archive)")
                 }
                 for extra in Set(binaries.keys).subtracting(want).sorted() {
-                    fail("\(name)!\(binDirectory)\(extra)", "is not a \(kind) binary of the release config")
+                    fail("\(name)!\(binDirectory)\(extra)", "is not a binary the plan ships in this archive")
                 }
             } else if binaries.isEmpty {
                 fail(name, "has no binaries under \(binDirectory)")

@@ -84,6 +84,11 @@ public struct PlanDocument: Codable, Sendable, Hashable {
 }
 
 extension ReleasePlan {
+    /// The release directory's files as planned, for `kbuild verify`.
+    public var releaseLayout: ReleaseLayout {
+        ReleaseLayout(project: project, archives: archives, sideFiles: sideFiles)
+    }
+
     /// The plan as `kbuild plan --json` prints it.
     public var document: PlanDocument {
         PlanDocument(
