@@ -13,7 +13,9 @@ struct ChecksumsStep: ReleaseStep {
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let directory = draft.tarsRoot
-        let summed = draft.packed.map { SummedFile(name: $0.tarball.name, checksums: $0.checksums) } + draft.documents
+        let summed =
+            draft.packed.map { SummedFile(name: $0.tarball.name, size: $0.size, checksums: $0.checksums) }
+            + draft.documents
         let byName = Dictionary(summed.map { ($0.name, $0.checksums) }, uniquingKeysWith: { first, _ in first })
         for side in context.plan.sideFiles {
             let digest = side.algorithm == "sha512" ? \Checksums.sha512 : \Checksums.sha256

@@ -34,7 +34,8 @@ struct SBOMStep: ReleaseStep {
         try FileOutput.writeAtomically(sbom, to: "\(draft.tarsRoot)/\(name)")
         draft.documents.append(
             SummedFile(
-                name: name, checksums: Checksums(sha256: Digest.of(sbom, .sha256), sha512: Digest.of(sbom, .sha512))))
+                name: name, size: Int64(sbom.count),
+                checksums: Checksums(sha256: Digest.of(sbom, .sha256), sha512: Digest.of(sbom, .sha512))))
         return .done("\(name): \(binaries.count) binaries")
     }
 
