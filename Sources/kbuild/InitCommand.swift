@@ -14,7 +14,9 @@ extension Kbuild {
                 and cluster/addons. The config it writes builds every binary for the host platform into \
                 client tarballs and loads as it is: `kbuild init && kbuild release` works. Edit it from \
                 there. An existing config is kept unless --force. When git does not ignore _output/ yet, \
-                /_output/ is added to .gitignore (else every version would be -dirty).
+                /_output/ is added to .gitignore (else every version would be -dirty). --layout picks the \
+                archives: Kubernetes' tarballs (the default), or goreleaser's (<project>_<Os>_<arch>.tar.gz, \
+                zip on Windows, LICENSE*/README*/CHANGELOG*, checksums.txt; see docs/layouts.md).
 
                 Environment: GO (the go executable, else PATH), KBUILD_GOCACHE (a shared Go build cache).
                 """)
@@ -27,13 +29,17 @@ extension Kbuild {
         @Flag(help: "Replace an existing release/kbuild.yaml.")
         var force = false
 
+        @Option(help: ArgumentHelp("The release layout to start from: kubernetes or goreleaser.", valueName: "name"))
+        var layout: StarterLayout = .kubernetes
+
         @Flag(help: "Print what was found and written as JSON (path, binaries, version).")
         var json = false
 
         func run() async throws {
             try await failing {
                 let result = try await WorkspaceInitializer.initialize(
-                    workspace: directory, force: force, environment: ProcessInfo.processInfo.environment)
+                    workspace: directory, force: force, layout: layout,
+                    environment: ProcessInfo.processInfo.environment)
                 if json {
                     let summary: [String: Any] = [
                         "path": result.path, "binaries": result.facts.mains.map(\.name),
@@ -62,3 +68,5 @@ extension Kbuild {
         }
     }
 }
+
+extension StarterLayout: ExpressibleByArgument {}
