@@ -1,6 +1,8 @@
+import Foundation
 import KbuildArtifact
 import KbuildConfig
 import KbuildCore
+import KbuildDigest
 import KbuildGo
 import KbuildImage
 import KbuildProof
@@ -104,20 +106,12 @@ public enum ReleasePlanner {
 }
 
 extension ReleasePlan {
-    /// Every config value that shapes the tarballs, as stable text (no Set iteration order), for cache keys.
-    var configFingerprint: String {
-        var lines = [
-            "project \(config.project)", "package \(config.version.package)", "base \(config.version.baseFile)",
-            "addons \(config.addons.dirs.joined(separator: ","))",
-            "exclude \(config.addons.exclude.joined(separator: ","))",
-            "full \(config.full.include.joined(separator: ","))", "images.base \(config.images.base ?? "scratch")",
-        ]
-        for binary in config.binaries {
-            lines.append(
-                "binary \(binary.name) \(binary.package) \(binary.kinds.map(\.rawValue).sorted()) \(binary.isStatic) \(binary.image)"
-            )
-        }
-        return lines.joined(separator: "\n")
+    /// The sha256 of the plan's canonical JSON (`kbuild plan --json`, sorted keys): every build, image,
+    /// archive with every entry and side file, so a cache key changes with any of them and with nothing
+    /// else (no display text, no hand-kept list of config fields).
+    var documentDigest: String {
+        let data = (try? document.encoded()) ?? Data()
+        return Digest.of(data, .sha256).hex
     }
 }
 

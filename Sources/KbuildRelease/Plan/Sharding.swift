@@ -40,8 +40,9 @@ extension ReleasePlan {
     public var digest: String {
         let go = config.go
         let parts = [
-            rendered, configFingerprint, version.versionFile, version.buildDate, String(sourceDate.seconds),
+            documentDigest, version.versionFile, version.buildDate, String(sourceDate.seconds),
             go.ldflags.joined(separator: "\0"), go.tags.joined(separator: ","), go.mod.rawValue, go.version ?? "",
+            config.images.base ?? "scratch",
         ]
         return OutputCache.key(["plan"] + parts)
     }

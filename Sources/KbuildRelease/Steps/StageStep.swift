@@ -7,13 +7,13 @@ import KbuildCore
 struct StageStep: ReleaseStep {
     let name = "stage"
 
-    /// The plan, the config, the files git tracks (read by the runner), every packed binary (by stat
-    /// signature) and image.
+    /// The plan (the digest of its JSON), the files git tracks (read by the runner), every packed binary
+    /// (by stat signature) and image.
     func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
         let plan = context.plan
         let binaries = plan.packedBinaries
         try requireFiles(binaries + plan.images.flatMap { [$0.tarball, $0.tagFile] })
-        return [plan.rendered, plan.configFingerprint] + draft.tracked
+        return [plan.documentDigest] + draft.tracked
             + binaries.map { "\($0) \(StatSignature(of: $0)?.line ?? "")" }
             + draft.images.map { "\($0.tarball) \($0.sha256)" }
     }
