@@ -177,61 +177,73 @@ extension ConfigReader {
             if let problem = module.problem(package: package, requireMain: true) {
                 throw fail(packageNode, "\(path).package", "binary \(name): " + problem)
             }
-
-            guard let kindsEntry = fields["kinds"] else {
-                throw fail(item, "\(path).kinds", "required for binary \(name); allowed: \(Self.kindList)")
-            }
-            let kindItems = try stringList(kindsEntry.value, "\(path).kinds")
-            guard !kindItems.isEmpty else {
-                throw fail(
-                    kindsEntry.value, "\(path).kinds", "binary \(name) ships in no kind; allowed: \(Self.kindList)")
-            }
-            var kinds = Set<ReleaseConfig.Kind>()
-            for (text, node, kindPath) in kindItems {
-                guard let kind = ReleaseConfig.Kind(rawValue: text) else {
-                    throw fail(node, kindPath, "unknown kind \"\(text)\" for binary \(name); allowed: \(Self.kindList)")
-                }
-                guard kinds.insert(kind).inserted else {
-                    throw fail(node, kindPath, "kind \(kind.rawValue) is listed twice")
-                }
-                if platforms[kind]?.platforms.isEmpty ?? true {
-                    throw fail(
-                        node, kindPath,
-                        "binary \(name) ships in \(kind.rawValue) but platforms.\(kind.rawValue) is empty; add platforms or drop the kind"
-                    )
-                }
-            }
-
+            let kinds = try readKinds(fields["kinds"], item: item, path: path, name: name, platforms: platforms)
             var isStatic = true
             if let given = fields["static"] { isStatic = try bool(given.value, "\(path).static") }
-            var image = false
-            if let given = fields["image"] {
-                image = try bool(given.value, "\(path).image")
-                if image {
-                    guard kinds.contains(.server) else {
-                        throw fail(
-                            given.value, "\(path).image",
-                            "binary \(name) has an image but is not a server binary (kinds: \(kinds.sorted().map(\.rawValue).joined(separator: ", "))); images ship in server tarballs: add server to kinds or set image: false"
-                        )
-                    }
-                    guard platforms[.server]?.platforms.contains(where: { $0.os == "linux" }) ?? false else {
-                        throw fail(
-                            given.value, "\(path).image",
-                            "binary \(name) has an image but platforms.server has no linux platform; images are linux only"
-                        )
-                    }
-                    guard ImageName.isPathComponent(name) else {
-                        throw fail(
-                            given.value, "\(path).image",
-                            "binary \(name) cannot name an image; image names allow lowercase a-z, 0-9 joined by '.', '_', '__' or '-'"
-                        )
-                    }
-                }
+            let image = try fields["image"].map {
+                try readImageFlag($0.value, path: path, name: name, kinds: kinds, platforms: platforms)
             }
             result.append(
-                ReleaseConfig.Binary(name: name, package: package, kinds: kinds, isStatic: isStatic, image: image))
+                ReleaseConfig.Binary(
+                    name: name, package: package, kinds: kinds, isStatic: isStatic, image: image ?? false))
         }
         return result
+    }
+
+    /// `binaries[].kinds`: required, known, each once, each with platforms.
+    private func readKinds(
+        _ entry: Entry?, item: Node, path: String, name: String, platforms: [ReleaseConfig.Kind: KindPlatforms]
+    ) throws -> Set<ReleaseConfig.Kind> {
+        guard let kindsEntry = entry else {
+            throw fail(item, "\(path).kinds", "required for binary \(name); allowed: \(Self.kindList)")
+        }
+        let kindItems = try stringList(kindsEntry.value, "\(path).kinds")
+        guard !kindItems.isEmpty else {
+            throw fail(kindsEntry.value, "\(path).kinds", "binary \(name) ships in no kind; allowed: \(Self.kindList)")
+        }
+        var kinds = Set<ReleaseConfig.Kind>()
+        for (text, node, kindPath) in kindItems {
+            guard let kind = ReleaseConfig.Kind(rawValue: text) else {
+                throw fail(node, kindPath, "unknown kind \"\(text)\" for binary \(name); allowed: \(Self.kindList)")
+            }
+            guard kinds.insert(kind).inserted else {
+                throw fail(node, kindPath, "kind \(kind.rawValue) is listed twice")
+            }
+            if platforms[kind]?.platforms.isEmpty ?? true {
+                throw fail(
+                    node, kindPath,
+                    "binary \(name) ships in \(kind.rawValue) but platforms.\(kind.rawValue) is empty; add platforms or drop the kind"
+                )
+            }
+        }
+        return kinds
+    }
+
+    /// `binaries[].image`: true only for a server binary with a linux server platform and an image-safe name.
+    private func readImageFlag(
+        _ node: Node, path: String, name: String, kinds: Set<ReleaseConfig.Kind>,
+        platforms: [ReleaseConfig.Kind: KindPlatforms]
+    ) throws -> Bool {
+        let image = try bool(node, "\(path).image")
+        guard image else { return false }
+        guard kinds.contains(.server) else {
+            throw fail(
+                node, "\(path).image",
+                "binary \(name) has an image but is not a server binary (kinds: \(kinds.sorted().map(\.rawValue).joined(separator: ", "))); images ship in server tarballs: add server to kinds or set image: false"
+            )
+        }
+        guard platforms[.server]?.platforms.contains(where: { $0.os == "linux" }) ?? false else {
+            throw fail(
+                node, "\(path).image",
+                "binary \(name) has an image but platforms.server has no linux platform; images are linux only")
+        }
+        guard ImageName.isPathComponent(name) else {
+            throw fail(
+                node, "\(path).image",
+                "binary \(name) cannot name an image; image names allow lowercase a-z, 0-9 joined by '.', '_', '__' or '-'"
+            )
+        }
+        return true
     }
 
     func readImages(_ entry: Entry?) throws -> ReleaseConfig.Images {
