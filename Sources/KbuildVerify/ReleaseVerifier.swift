@@ -102,7 +102,8 @@ public struct ReleaseVerifier: Sendable {
                     if kubernetes, let artifact {
                         (checks, images) = TarballVerifier(facts: facts).verify(path, artifact: artifact)
                     }
-                    if let archive { checks += EntryVerifier(archive: archive).verify(path) }
+                    // A binary asset is its bytes alone: the sums and its side files cover it.
+                    if let archive, archive.format != .binary { checks += EntryVerifier(archive: archive).verify(path) }
                     return .checks(checks, images)
                 }
             }

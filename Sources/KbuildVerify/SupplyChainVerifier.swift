@@ -49,7 +49,10 @@ struct SupplyChainVerifier {
             let sha256 = checksums.first { ($0["algorithm"] as? String) == "SHA256" }?["checksumValue"] as? String
             described[Paths.name(of: file)] = sha256?.lowercased() ?? ""
         }
-        for tarball in sums.keys.sorted() where tarball.hasSuffix(".tar.gz") {
+        // The archives: the plan's (tar.gz, zip, binary assets), else Kubernetes' tar.gz files.
+        let archives = Set(files.tarballs)
+        let sumsName = files.sha256Sums
+        for tarball in sums.keys.sorted() where archives.contains(tarball) {
             guard let digest = described[tarball] else {
                 failures.append(.fail("sbom", name, "has no package for \(tarball)"))
                 continue
@@ -58,19 +61,20 @@ struct SupplyChainVerifier {
                 failures.append(
                     .fail(
                         "sbom", name,
-                        "gives \(tarball) sha256 \(digest.isEmpty ? "none" : digest), SHA256SUMS \(sums[tarball] ?? "")"
+                        "gives \(tarball) sha256 \(digest.isEmpty ? "none" : digest), \(sumsName) \(sums[tarball] ?? "")"
                     ))
             }
         }
         for (file, digest) in described.sorted(by: { $0.key < $1.key })
-        where file.hasSuffix(".tar.gz") && sums[file] == nil {
-            failures.append(.fail("sbom", name, "describes \(file) (sha256 \(digest)), which SHA256SUMS does not list"))
+        where (archives.contains(file) || file.hasSuffix(".tar.gz")) && sums[file] == nil {
+            failures.append(
+                .fail("sbom", name, "describes \(file) (sha256 \(digest)), which \(sumsName) does not list"))
         }
         guard failures.isEmpty else { return failures }
         return [
             .ok(
                 "sbom", name,
-                "a package with the SHA256SUMS digest for each of \(sums.keys.filter { $0.hasSuffix(".tar.gz") }.count) tarballs"
+                "a package with the \(sumsName) digest for each of \(sums.keys.filter(archives.contains).count) tarballs"
             )
         ]
     }
@@ -104,19 +108,23 @@ struct SupplyChainVerifier {
         }
         for (file, digest) in sums.sorted(by: { $0.key < $1.key }) {
             guard let claimed = named[file] else {
-                failures.append(.fail("provenance", name, "has no subject \(file) (SHA256SUMS lists it)"))
+                failures.append(.fail("provenance", name, "has no subject \(file) (\(files.sha256Sums) lists it)"))
                 continue
             }
             if claimed != digest {
-                failures.append(.fail("provenance", name, "gives \(file) sha256 \(claimed), SHA256SUMS \(digest)"))
+                failures.append(
+                    .fail("provenance", name, "gives \(file) sha256 \(claimed), \(files.sha256Sums) \(digest)"))
             }
         }
         for file in Set(named.keys).subtracting(sums.keys).sorted() {
-            failures.append(.fail("provenance", name, "has the subject \(file), which SHA256SUMS does not list"))
+            failures.append(
+                .fail("provenance", name, "has the subject \(file), which \(files.sha256Sums) does not list"))
         }
         if failures.isEmpty {
             failures.append(
-                .ok("provenance", name, "subjects are exactly the \(sums.count) files and digests of SHA256SUMS"))
+                .ok(
+                    "provenance", name,
+                    "subjects are exactly the \(sums.count) files and digests of \(files.sha256Sums)"))
         }
         return failures + checks
     }

@@ -118,4 +118,51 @@ import Testing
         #expect(sums.split(separator: "\n").map { String($0.dropFirst(66)) } == ["tool.spdx.json"] + archives)
         try await Tool.check("sha256sum", ["-c", "--quiet", "checksums.txt"], in: tars)
     }
+
+    /// Plain binaries as assets with a digest-only `.sha256`, and an archive with a generated version file;
+    /// `kbuild verify` passes on both.
+    @Test func binaryAssetsAndGeneratedFiles() async throws {
+        let dir = try TemporaryDirectory("kbuild-layout")
+        defer { dir.remove() }
+        let workspace = dir.appending("tool")
+        try FileManager.default.copyItem(atPath: Repository.examples + "/layouts/goreleaser", toPath: workspace)
+        let config = """
+            project: tool
+            version: {package: example.com/tool/version, variables: {version: Version}}
+            platforms: {client: [linux/amd64, windows/amd64]}
+            binaries: [{name: tool, kinds: [client]}]
+            archives:
+              - name: "{{binary}}-{{os}}-{{arch}}"
+                format: binary
+                checksums: [sha256]
+              - name: "{{project}}-{{version}}-{{os}}"
+                wrap: "{{project}}"
+                generated: [{dst: version, content: "{{version}}\\n"}]
+            sums: {sha256: SHA256SUMS}
+
+            """
+        try config.write(toFile: workspace + "/release/kbuild.yaml", atomically: true, encoding: .utf8)
+        let repo = try await GitRepository.create(at: workspace)
+        try await repo.commitAll("Binary assets")
+        try await repo.git("tag", "-a", "v0.3.0", "-m", "v0.3.0")
+        let result = try await runKbuild(["release"], in: workspace, ["SOURCE_DATE_EPOCH": "1700000000"])
+        try #require(result.succeeded, "\(result.stderr)")
+        let tars = workspace + "/_output/release-tars"
+        let names = Set(try FileManager.default.contentsOfDirectory(atPath: tars))
+        for name in [
+            "tool-linux-amd64", "tool-linux-amd64.sha256", "tool-windows-amd64.exe", "tool-windows-amd64.exe.sha256",
+            "tool-v0.3.0-linux.tar.gz", "tool-v0.3.0-windows.tar.gz", "SHA256SUMS",
+        ] {
+            #expect(names.contains(name), "\(name) missing: \(names.sorted())")
+        }
+        #expect(!names.contains("SHA512SUMS"))
+        let digest = try await Tool.check("sha256sum", [tars + "/tool-linux-amd64"]).prefix(64)
+        #expect(try String(contentsOfFile: tars + "/tool-linux-amd64.sha256", encoding: .utf8) == digest + "\n")
+        let printed = try await Tool.check(tars + "/tool-linux-amd64", [])
+        #expect(printed.hasPrefix("tool v0.3.0"), "\(printed)")
+        let version = try await Tool.check("tar", ["-xOzf", tars + "/tool-v0.3.0-linux.tar.gz", "tool/version"])
+        #expect(version == "v0.3.0\n")
+        let verified = try await runKbuild(["verify"], in: workspace)
+        #expect(verified.succeeded, "\(verified.stdout)")
+    }
 }
