@@ -1,4 +1,5 @@
 import Foundation
+import KbuildArtifact
 import KbuildCore
 import KbuildImage
 import KbuildVersion
@@ -250,7 +251,8 @@ extension ConfigReader {
         let fields =
             try entry.map {
                 try mapping(
-                    $0.value, "images", allowed: ["registry", "tagScheme", "archSuffix", "legacyAmd64Name", "base"])
+                    $0.value, "images",
+                    allowed: ["registry", "tagScheme", "archSuffix", "legacyAmd64Name", "base", "name"])
             } ?? [:]
         var images = ReleaseConfig.Images()
         if let given = fields["registry"] {
@@ -264,6 +266,7 @@ extension ConfigReader {
             images.tagScheme = try choice(given.value, "images.tagScheme", ReleaseConfig.TagScheme.self)
         }
         if let given = fields["archSuffix"] { images.archSuffix = try bool(given.value, "images.archSuffix") }
+        if let given = fields["name"], !isNull(given.value) { images.name = try imageName(given.value) }
         if let given = fields["legacyAmd64Name"] {
             images.legacyAmd64Name = try bool(given.value, "images.legacyAmd64Name")
             if images.legacyAmd64Name && !images.archSuffix {
@@ -291,6 +294,27 @@ extension ConfigReader {
             }
         }
         return images
+    }
+
+    /// `images.name`: a template of the repository under the registry; the sample name must be a valid one.
+    private func imageName(_ node: Node) throws -> NameTemplate {
+        let text = try string(node, "images.name")
+        let template: NameTemplate
+        do throws(TemplateError) {
+            template = try NameTemplate(text)
+        } catch {
+            throw fail(node, "images.name", "\"\(text)\": \(error.problem)")
+        }
+        let sample = template.render([
+            .project: "p", .version: "v1.2.3", .bareVersion: "1.2.3", .os: "linux", .arch: "amd64", .binary: "b",
+        ])
+        guard template.fields.contains(.binary), ImageName.registryProblem("r/" + sample) == nil else {
+            throw fail(
+                node, "images.name",
+                "\"\(text)\" is not an image repository for each binary; allowed: lowercase path components with {{binary}}, e.g. {{project}}-{{binary}}"
+            )
+        }
+        return template
     }
 
     func readAddons(_ entry: Entry?) throws -> ReleaseConfig.Addons {

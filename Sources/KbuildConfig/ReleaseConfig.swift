@@ -1,4 +1,5 @@
 import Foundation
+import KbuildArtifact
 import KbuildCore
 import KbuildGo
 import KbuildImage
@@ -71,6 +72,8 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
         public var legacyAmd64Name: Bool
         /// Absolute path of a base image tarball (docker-archive or OCI layout); nil for `scratch`.
         public var base: String?
+        /// The repository name under the registry as a template (`{{project}}-{{binary}}`); nil: `<bin>[-<arch>]`.
+        public var name: NameTemplate?
 
         public init(
             registry: String = Images.defaultRegistry, tagScheme: TagScheme = .md5, archSuffix: Bool = true,

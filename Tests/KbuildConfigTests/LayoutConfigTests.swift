@@ -151,4 +151,15 @@ struct LayoutConfigTests {
         try workspace.expectError(
             minimalYAML + "sums: {sha512: SHA512SUMS}\n", line: 4, column: 7, field: "sums.sha256", "required")
     }
+
+    @Test func imageNamesAreTemplatesWithTheBinary() throws {
+        let config = try workspace.load(minimalYAML + "images: {name: \"{{project}}/{{binary}}\"}\n")
+        #expect(config.images.name?.render([.project: "kubernetes", .binary: "foo"]) == "kubernetes/foo")
+        try workspace.expectError(
+            minimalYAML + "images: {name: \"{{project}}\"}\n", line: 4, column: 16, field: "images.name",
+            "is not an image repository for each binary", "{{binary}}")
+        try workspace.expectError(
+            minimalYAML + "images: {name: \"{{Binary}}\"}\n", line: 4, column: 16, field: "images.name",
+            "unknown field \"Binary\"")
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KbuildArtifact
 import KbuildCore
 import TestSupport
 import Testing
@@ -46,6 +47,18 @@ import Testing
         #expect(server.images == ["kube-proxy"])
         let nested = Set(tarballs.flatMap(\.nestedArchives))
         #expect(tarballs.filter { nested.contains($0.name) }.map(\.kind) == [.src, .manifests])
+    }
+
+    @Test func imageNamesFollowTheConfigsTemplate() throws {
+        let fixture = try ReleaseFixture()
+        defer { fixture.remove() }
+        var config = fixture.plan.config
+        config.images.name = try NameTemplate("{{project}}/{{binary}}-{{arch | uname}}")
+        let plan = ReleasePlanner.plan(
+            config: config, version: fixture.plan.version, sourceDate: fixture.plan.sourceDate,
+            workspace: fixture.plan.workspace)
+        #expect(plan.images.map(\.request.repositories) == [["registry.k8s.io/kubernetes/kube-proxy-x86_64"]])
+        #expect(plan.document.images.map(\.repository) == ["registry.k8s.io/kubernetes/kube-proxy-x86_64"])
     }
 
     @Test func planningIsPure() throws {

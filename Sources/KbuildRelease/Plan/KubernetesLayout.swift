@@ -44,18 +44,22 @@ struct KubernetesLayout {
     /// Every image: each image binary of the server tarballs, for their linux platforms.
     func images() -> [ReleasePlan.PlannedImage] {
         var images: [ReleasePlan.PlannedImage] = []
+        let bare = version.version.hasPrefix("v") ? String(version.version.dropFirst()) : version.version
         for platform in config.platforms(for: .server) where platform.os == "linux" {
             for binary in config.binaries(for: .server) where binary.image {
-                images.append(
-                    .init(
-                        request: ImageRequest(
-                            binary: binary.name, binaryPath: layout.binary(binary.name, platform),
-                            platform: platform, registry: config.images.registry,
-                            tagScheme: config.images.tagScheme == .version ? .version : .md5,
-                            version: version.version, archSuffix: config.images.archSuffix,
-                            legacyAmd64Name: config.images.legacyAmd64Name,
-                            outputDirectory: layout.imageDirectory(arch: platform.arch),
-                            created: sourceDate)))
+                var request = ImageRequest(
+                    binary: binary.name, binaryPath: layout.binary(binary.name, platform),
+                    platform: platform, registry: config.images.registry,
+                    tagScheme: config.images.tagScheme == .version ? .version : .md5,
+                    version: version.version, archSuffix: config.images.archSuffix,
+                    legacyAmd64Name: config.images.legacyAmd64Name,
+                    outputDirectory: layout.imageDirectory(arch: platform.arch),
+                    created: sourceDate)
+                request.name = config.images.name?.render([
+                    .project: project, .version: version.version, .bareVersion: bare, .os: platform.os,
+                    .arch: platform.arch, .binary: binary.name,
+                ])
+                images.append(.init(request: request))
             }
         }
         return images

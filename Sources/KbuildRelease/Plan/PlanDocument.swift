@@ -18,6 +18,8 @@ public struct PlanDocument: Codable, Sendable, Hashable {
     public struct Image: Codable, Sendable, Hashable {
         public var binary: String
         public var platform: String
+        /// The image's name without the tag (the tag may be the binary's md5, known once it is built).
+        public var repository: String
         public var tarball: String
         public var tagFile: String
     }
@@ -102,7 +104,8 @@ extension ReleasePlan {
             images: images.map {
                 .init(
                     binary: $0.request.binary, platform: $0.request.platform.description,
-                    tarball: relative($0.tarball), tagFile: relative($0.tagFile))
+                    repository: $0.request.repositories.first ?? "", tarball: relative($0.tarball),
+                    tagFile: relative($0.tagFile))
             },
             archives: archives.map { archive in
                 .init(

@@ -68,7 +68,7 @@ struct ImagesStep: ReleaseStep {
                 request.registry, request.tagScheme.rawValue, request.version, String(request.archSuffix),
                 String(request.legacyAmd64Name), request.outputDirectory, String(request.created.seconds),
                 base?.path ?? "scratch", base?.signature ?? "",
-            ],
+            ] + (request.name.map { ["name \($0)"] } ?? []),
             outputs: [image.tarball, image.tagFile])
     }
 }
