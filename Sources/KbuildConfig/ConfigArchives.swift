@@ -296,10 +296,23 @@ extension ConfigReader {
                 fields["binaryPath"]?.value ?? node, path + ".binaryPath",
                 "\"\(archive.binaryPath)\" puts every binary at one path; allowed: a path with {{binary}}")
         }
+        if let clash = Self.clashingPath(archive) {
+            throw fail(node, path, "two entries would be at \(clash); allowed: one file per path inside the archive")
+        }
     }
 }
 
 extension ConfigReader {
+    /// The first path inside the archive that two of its binaries, files or generated files would share.
+    static func clashingPath(_ archive: ReleaseConfig.Archive) -> String? {
+        var seen: Set<String> = []
+        let paths =
+            archive.binaries.map { archive.binaryPath.render([.binary: $0, .os: "linux", .arch: "amd64"]) }
+            + archive.files.map(\.destination) + archive.generated.map(\.destination)
+        for path in paths where !seen.insert(path).inserted { return path }
+        return nil
+    }
+
     /// `sums: {sha256: NAME, sha512: NAME}`: the sums files written (absent: SHA256SUMS and SHA512SUMS).
     func readSums(_ entry: Entry?) throws -> ReleaseConfig.Sums {
         guard let entry else { return ReleaseConfig.Sums() }

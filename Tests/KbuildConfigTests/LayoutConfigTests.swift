@@ -113,6 +113,15 @@ struct LayoutConfigTests {
         )
     }
 
+    @Test func twoEntriesAtOnePath() throws {
+        try workspace.expectError(
+            base + "  - name: x-{{os}}-{{arch}}\n    files: [README.md, {src: LICENSE, dst: README.md}]\n", line: 9,
+            column: 5, field: "archives[0]", "two entries would be at README.md")
+        try workspace.expectError(
+            base + "  - name: x-{{os}}-{{arch}}\n    binaries: [foo]\n    generated: [{dst: foo, content: x}]\n",
+            line: 9, column: 5, field: "archives[0]", "two entries would be at foo")
+    }
+
     @Test func aPathThatLeavesTheArchiveRoot() throws {
         try workspace.expectError(
             base + "  - name: x-{{os}}-{{arch}}\n    binaryPath: \"../{{binary}}\"\n", line: 10, column: 17,

@@ -63,7 +63,8 @@ struct StageStep: ReleaseStep {
                 case .imageTag(let name, let arch):
                     try stager.place(plan.layout.imageDirectory(arch: arch) + "/\(name).docker_tag", at: at)
                 case .workspaceFile(let path):
-                    try stager.place(workspace + "/" + path, at: at)
+                    // A symlinked file is followed only while it stays in the workspace.
+                    try stager.placeTree(workspace + "/" + path, at: at, workspace: workspace)
                 case .tree(let path):
                     try stager.placeTree(Paths.absolute(path, relativeTo: workspace), at: at, workspace: workspace)
                 case .addons:
