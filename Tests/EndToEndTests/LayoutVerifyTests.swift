@@ -61,15 +61,23 @@ import Testing
         json.dump(artifacts, open(os.path.join(tars, "artifacts.json"), "w"), indent=2, sort_keys=True)
         """#
 
-    /// Releases the layout once, then for each case restores the release, tampers and verifies.
+    /// Releases the layout once (`kubernetes`: the example workspace), then for each case restores the
+    /// release, tampers and verifies.
     static func check(
         _ layout: String, tag: String, archive: String, cases: [(op: String, target: String, named: String)]
     ) async throws {
         let dir = try TemporaryDirectory("kbuild-layout-verify")
         defer { dir.remove() }
         let workspace = dir.appending(layout)
-        _ = try await Repository.layoutWorkspace(layout, in: workspace, tag: tag)
-        let release = try await runKbuild(["release"], in: workspace, ["SOURCE_DATE_EPOCH": "1700000000"])
+        if layout == "kubernetes" {
+            _ = try await Repository.exampleWorkspace(in: workspace, tag: tag)
+        } else {
+            _ = try await Repository.layoutWorkspace(layout, in: workspace, tag: tag)
+        }
+        // Kubernetes' example on one platform: its server tarball is what the cases tamper with.
+        let platforms = layout == "kubernetes" ? "linux/amd64" : nil
+        let release = try await runKbuild(
+            ["release"], in: workspace, ["SOURCE_DATE_EPOCH": "1700000000", "KUBE_BUILD_PLATFORMS": platforms])
         try #require(release.succeeded, "\(release.stderr)")
         let verified = try await runKbuild(["verify"], in: workspace)
         #expect(verified.succeeded, "\(verified.stdout)")
@@ -112,6 +120,18 @@ import Testing
                 ("retype", "\(wrap)/etcd.exe", "\(wrap)/etcd.exe"),
                 ("remode", "\(wrap)/etcdctl.exe", "\(wrap)/etcdctl.exe"),
                 ("symlink", "\(wrap)/Documentation/lnk", "\(wrap)/Documentation/lnk"),
+            ])
+    }
+
+    /// Kubernetes' server tarball, checked from the same plan: a symlink out of it with a file behind it,
+    /// and a hardlink to /etc/shadow, in its bin/ directory.
+    @Test func kubernetesTarballLinksAreRefused() async throws {
+        let bin = "kubernetes/server/bin"
+        try await Self.check(
+            "kubernetes", tag: "v1.2.3", archive: "kubernetes-server-linux-amd64.tar.gz",
+            cases: [
+                ("symlink", "\(bin)/lnk", "\(bin)/lnk"), ("hardlink", "\(bin)/shadow", "\(bin)/shadow"),
+                ("remode", "\(bin)/kubelet", "\(bin)/kubelet"),
             ])
     }
 }
