@@ -1,4 +1,5 @@
 import Foundation
+import KbuildCore
 import TestSupport
 import Testing
 
@@ -164,5 +165,33 @@ import Testing
         #expect(version == "v0.3.0\n")
         let verified = try await runKbuild(["verify"], in: workspace)
         #expect(verified.succeeded, "\(verified.stdout)")
+
+        // A config that does not load fails verify (one line naming it), rather than dropping the plan's checks.
+        try (config + "archives: [\n").write(
+            toFile: workspace + "/release/kbuild.yaml", atomically: true, encoding: .utf8)
+        let broken = try await runKbuild(["verify"], in: workspace)
+        #expect(!broken.succeeded)
+        #expect(broken.stderr.hasPrefix("error: \(workspace)/release/kbuild.yaml:"), "\(broken.stderr)")
+        #expect(broken.stderr.split(separator: "\n").count == 1, "\(broken.stderr)")
+    }
+
+    /// A configured layout, zip included, is byte-identical from two clones in two directories under
+    /// two time zones.
+    @Test func configuredLayoutsAreReproducible() async throws {
+        let dir = try TemporaryDirectory("kbuild-layout")
+        defer { dir.remove() }
+        var sums: [String] = []
+        for (index, place) in ["one", "two/deeper/place"].enumerated() {
+            let workspace = dir.appending(place)
+            try FileManager.default.createDirectory(
+                atPath: Paths.parent(of: workspace), withIntermediateDirectories: true)
+            _ = try await Repository.layoutWorkspace("etcd", in: workspace, tag: "v3.5.9")
+            let environment = ["SOURCE_DATE_EPOCH": "1700000000", "TZ": index == 0 ? "UTC" : "Pacific/Chatham"]
+            let result = try await runKbuild(["release"], in: workspace, environment)
+            try #require(result.succeeded, "\(result.stderr)")
+            sums.append(try String(contentsOfFile: workspace + "/_output/release-tars/SHA256SUMS", encoding: .utf8))
+        }
+        #expect(sums[0] == sums[1])
+        #expect(sums[0].contains("  etcd-v3.5.9-windows-amd64.zip\n"), "\(sums[0])")
     }
 }
