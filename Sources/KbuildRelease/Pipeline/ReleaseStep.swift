@@ -13,8 +13,8 @@ import KbuildProof
 /// `OutputCache`. Steps with many independent items (`BuildStep` per platform, `ImagesStep` per image)
 /// also cache per item, so one changed binary rebuilds and rewraps only itself.
 protocol ReleaseStep: Sendable {
-    /// The name in progress lines: build, images, stage, pack, checksums, …
-    var name: String { get }
+    /// The name in progress lines and cache keys.
+    var name: StepName { get }
 
     /// Everything this step's outputs depend on beyond the draft's source digest, as stable text.
     /// The runner folds it into the cache key of the phase the step runs in. A step may keep in the
@@ -27,6 +27,11 @@ protocol ReleaseStep: Sendable {
 
 extension ReleaseStep {
     func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] { [] }
+}
+
+/// The steps of a release, in the order they run (shard and merge: the two halves of a sharded one).
+enum StepName: String, Sendable, CaseIterable {
+    case build, images, stage, pack, sbom, checksums, provenance, publish, shard, merge
 }
 
 /// What every step may use: the plan, how to run, and the runner's cache.

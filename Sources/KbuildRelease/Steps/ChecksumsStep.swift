@@ -9,7 +9,7 @@ import KbuildProof
 /// name so the files do not depend on which archive finished first) and `artifacts.json` listing every
 /// archive and image, into the temporary `release-tars`.
 struct ChecksumsStep: ReleaseStep {
-    let name = "checksums"
+    let name = StepName.checksums
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let directory = draft.tarsRoot

@@ -8,7 +8,7 @@ import KbuildDigest
 /// hashing each (sha256 and sha512) as it is written. Archives that others carry (Kubernetes' src and
 /// manifests) are packed first, then linked into the stages of the archives whose entries name them.
 struct PackStep: ReleaseStep {
-    let name = "pack"
+    let name = StepName.pack
 
     /// The gzip level and library: the bytes of a tarball depend on both.
     func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {

@@ -8,7 +8,7 @@ import KbuildProof
 /// subjects are exactly the files of SHA256SUMS) into the temporary `release-tars`; with a signing
 /// key, the statement in a DSSE envelope and `SHA256SUMS.sig`.
 struct ProvenanceStep: ReleaseStep {
-    let name = "provenance"
+    let name = StepName.provenance
 
     /// The key, the kbuild version, the config's bytes, the git source (read by the runner) and toolchain,
     /// the KUBE_* overrides.

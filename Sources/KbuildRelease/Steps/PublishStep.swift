@@ -4,7 +4,7 @@ import KbuildProof
 /// Swaps the finished `release-stage` and `release-tars` into place, each whole (`renameat2`
 /// exchange where the kernel has it): a reader sees the previous release or the new one, never a mix.
 struct PublishStep: ReleaseStep {
-    let name = "publish"
+    let name = StepName.publish
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let layout = context.layout

@@ -6,7 +6,7 @@ import KbuildProof
 /// Writes `<project>.spdx.json` (SPDX 2.3: every tarball, image and Go binary with the modules it
 /// is built from) into the temporary `release-tars`, for the checksums step to list.
 struct SBOMStep: ReleaseStep {
-    let name = "sbom"
+    let name = StepName.sbom
 
     /// The kbuild version (the document's creator); everything else it says comes from the binaries
     /// and tarballs the earlier steps' inputs cover.

@@ -5,7 +5,7 @@ import KbuildCore
 /// Lays out `release-stage` as the plan's archive entries say, in a temporary sibling (and makes the one of
 /// `release-tars`): binaries, images and add-ons of every tarball are hard-linked into place.
 struct StageStep: ReleaseStep {
-    let name = "stage"
+    let name = StepName.stage
 
     /// The plan (the digest of its JSON), the files git tracks (read by the runner), every packed binary
     /// (by stat signature) and image.
