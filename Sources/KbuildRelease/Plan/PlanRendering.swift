@@ -40,7 +40,9 @@ extension ReleasePlan {
             )
         }
         lines.append("")
-        lines.append("tarballs (\(archives.count)):")
+        // Kubernetes' layout calls them tarballs; a configured one may ship zips and plain binaries.
+        let heading = releaseLayout.isKubernetes ? "tarballs" : "archives"
+        lines.append("\(heading) (\(archives.count)):")
         for archive in archives {
             var detail = archive.binaries.joined(separator: ", ")
             if !archive.images.isEmpty { detail += "; images: " + archive.images.joined(separator: ", ") }
