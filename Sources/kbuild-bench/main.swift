@@ -2,6 +2,9 @@
 //   kbuild-bench pack [--jobs N] [--level L] [--compression fast|gzip] [--no-digests] --out DIR SRC...
 //     packs each SRC directory into DIR/<basename>.tar.gz (SRC=NAME: DIR/NAME.tar.gz), up to N at once
 //     (default: cores), the sha256 and sha512 of each computed while it is written, as a release does
+//   kbuild-bench zip [--jobs N] [--level L] [--no-digests] --out DIR SRC...
+//     zips each SRC directory into DIR/<basename>.zip (SRC=NAME: DIR/NAME.zip), up to N at once, one
+//     deflate pool for all of them, as a release writes its zip archives
 //   kbuild-bench sums [--jobs N] --out DIR FILE...
 //     writes DIR/SHA256SUMS and DIR/SHA512SUMS, one read per file for both digests
 // Each prints `key=value` lines (seconds, cpu_seconds, bytes, peak_rss_kb) for the script to parse.
@@ -25,7 +28,7 @@ struct Arguments {
 
     init(_ raw: [String]) throws {
         var rest = raw[...]
-        guard let command = rest.popFirst() else { throw Usage(description: "missing command: pack or sums") }
+        guard let command = rest.popFirst() else { throw Usage(description: "missing command: pack, zip or sums") }
         self.command = command
         func value(_ flag: String) throws -> String {
             guard let next = rest.popFirst() else { throw Usage(description: "\(flag) needs a value") }
@@ -88,6 +91,26 @@ func pack(_ arguments: Arguments) async throws {
     print("peak_rss_kb=\(peakRSSKilobytes())")
 }
 
+func zipArchives(_ arguments: Arguments) async throws {
+    let pool = DeflatePool(threads: ProcessInfo.processInfo.activeProcessorCount)
+    defer { pool.shutdown() }
+    let options = ZipOptions(
+        mtime: try SourceDate(seconds: 0), level: arguments.level, hashing: arguments.digests ? .checksums : .none,
+        pool: pool)
+    let out = arguments.out
+    let start = Date()
+    let written = try await concurrentMap(arguments.inputs, limit: arguments.jobs) { input in
+        let parts = input.split(separator: "=", maxSplits: 1).map(String.init)
+        let source = parts[0]
+        let name = parts.count == 2 ? parts[1] : URL(fileURLWithPath: source).lastPathComponent
+        return try Zip.write(try TarEntry.tree(of: source, under: name), to: "\(out)/\(name).zip", options: options)
+    }
+    print("seconds=\(Date().timeIntervalSince(start))")
+    print("bytes=\(written.reduce(0) { $0 + $1.size })")
+    print("cpu_seconds=\(cpuSeconds())")
+    print("peak_rss_kb=\(peakRSSKilobytes())")
+}
+
 func sums(_ arguments: Arguments) async throws {
     let start = Date()
     let digests = try await concurrentMap(arguments.inputs, limit: arguments.jobs) { file in
@@ -108,8 +131,9 @@ do {
     let arguments = try Arguments(Array(CommandLine.arguments.dropFirst()))
     switch arguments.command {
     case "pack": try await pack(arguments)
+    case "zip": try await zipArchives(arguments)
     case "sums": try await sums(arguments)
-    default: throw Usage(description: "unknown command \(arguments.command): use pack or sums")
+    default: throw Usage(description: "unknown command \(arguments.command): use pack, zip or sums")
     }
 } catch {
     FileHandle.standardError.write(Data("kbuild-bench: \(error)\n".utf8))
