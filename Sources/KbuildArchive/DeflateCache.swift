@@ -6,7 +6,7 @@ import KbuildDigest
 /// Gzip members of `.fastGzip` blocks by content, so that bytes one release packs several times (the
 /// client binaries that the server and node tarballs repeat) are deflated once, and bytes an earlier
 /// release packed are not deflated again. Only entry-aligned blocks are looked up (a large file's
-/// data, cut at its own offsets, so equal files give equal blocks in any archive).
+/// data, cut by its content, so equal files give equal blocks in any archive).
 /// Keyed by the block's sha256, the level and the libdeflate version. Held in memory (bounded, the
 /// oldest dropped first) and, with a directory, on disk under `<directory>/<library>/`; a member read
 /// from disk is inflated and compared with the block before it is used, so a corrupt entry is
@@ -27,6 +27,9 @@ public final class DeflateCache: @unchecked Sendable {
         public var deflatedBytes: Int64 = 0
     }
 
+    /// The smallest bound worth pruning to: a few releases of a small project.
+    public static let minimumDiskBytes: Int64 = 256 << 20
+
     /// Where members are kept across runs; nil keeps them in memory only.
     public let directory: String?
     /// Most bytes of members kept in memory.
@@ -38,8 +41,9 @@ public final class DeflateCache: @unchecked Sendable {
     private var memoryBytes = 0
     private var counts = Counts()
 
-    /// `directory` (e.g. `_output/cache/deflate`) is created when the first member is stored.
-    public init(directory: String?, memoryLimit: Int = 256 << 20) {
+    /// `directory` (e.g. `_output/cache/deflate`) is created when the first member is stored. The
+    /// memory layer is small on purpose: the disk (and the page cache over it) holds the rest.
+    public init(directory: String?, memoryLimit: Int = 16 << 20) {
         self.directory = directory.map { $0 + "/" + FastGzip.library.replacingOccurrences(of: " ", with: "-") }
         self.memoryLimit = memoryLimit
     }

@@ -4,9 +4,10 @@ import Foundation
 /// The gzip stream of `TarOptions.Compression.fastGzip`: the tar bytes are cut into blocks of at
 /// most `blockSize`, and each block becomes one complete gzip member (RFC 1952 allows concatenated
 /// members; GNU gzip/tar, Go's gzip.Reader and libarchive read them). Blocks follow entries: the data
-/// of an entry of `alignedSize` or more (with its padding) starts a block and ends one, and is cut at
-/// its own 1 MiB offsets, so a file gives the same blocks in any archive (the headers and small
-/// files between fill blocks of their own). Joined as whole members, not pigz-style (one deflate
+/// of an entry of `alignedSize` or more (with its padding) starts a block and ends one (the headers and
+/// small files between fill blocks of their own); past `minimumBlockSize` a block also ends at a
+/// content-defined cut (`contentCut`). So a file gives the same blocks in any archive, and mostly the
+/// same when embedded at another offset (a binary inside its image tarball). Joined as whole members, not pigz-style (one deflate
 /// stream, full flushes, a combined CRC-32): libdeflate has no flush, and a whole member, with its own
 /// CRC-32 and size, is reused from `DeflateCache` verbatim.
 /// Blocks are deflated by libdeflate on a shared pool and written in order, so the bytes depend only
@@ -18,6 +19,48 @@ enum FastGzip {
 
     /// The library whose output the bytes depend on (for cache keys and reports).
     static let library = "libdeflate " + LIBDEFLATE_VERSION_STRING
+
+    /// Names the block layout for cache keys; a new layout gets a new name.
+    static let blockLayout =
+        "entry-aligned from \(alignedSize >> 10) KiB, gear cuts \(minimumBlockSize >> 10) KiB to \(blockSize >> 10) KiB, v1"
+
+    /// No content-defined cut before this many bytes of a block.
+    static let minimumBlockSize = 512 << 10
+
+    /// A cut wherever the top `cutBits` of the gear hash are zero: one every 128 KiB on average past the minimum.
+    static let cutBits: UInt64 = 17
+
+    /// The gear hash's table: 256 fixed pseudo-random words (splitmix64 from seed 0). Part of the
+    /// block layout: changing it changes the bytes.
+    static let gearTable: [UInt64] = {
+        var state: UInt64 = 0
+        return (0..<256).map { _ in
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }()
+
+    /// Content-defined chunking (a gear rolling hash, as FastCDC): the first offset in `count` bytes
+    /// after which a block ends, or nil. The hash is shifted one bit per byte, so its top bits depend
+    /// only on the last 64 bytes: a file embedded at another offset (a binary inside an image tarball,
+    /// or after a changed header) finds the same cuts again within a block or two, and gives the same
+    /// blocks from there on. `gear` carries the hash across calls within one block.
+    static func contentCut(in bytes: UnsafeRawPointer, count: Int, gear: inout UInt64) -> Int? {
+        let table = gearTable
+        var hash = gear
+        defer { gear = hash }
+        return table.withUnsafeBufferPointer { table in
+            let shift = 64 - cutBits
+            for index in 0..<count {
+                hash = (hash << 1) &+ table[Int(bytes.load(fromByteOffset: index, as: UInt8.self))]
+                if hash >> shift == 0 { return index + 1 }
+            }
+            return nil
+        }
+    }
 
     /// Entries with at least this much data get blocks of their own, cut at the data's offsets.
     static let alignedSize: Int64 = 256 << 10
@@ -226,6 +269,8 @@ final class ParallelGzipStream {
     private let cache: DeflateCache?
     /// True between `cut(aligned: true)` and the next cut: new blocks are entry-aligned.
     private var aligned = false
+    /// The content-defined cut's rolling hash over the current block's bytes past its minimum size.
+    private var gear: UInt64 = 0
     /// Most blocks of this stream in flight at once.
     private let maxInFlight: Int
     /// Written entries are nil, so that their slots return to the pool at once.
@@ -260,14 +305,26 @@ final class ParallelGzipStream {
         var offset = 0
         while offset < bytes.count {
             let block = current ?? newBlock()
-            if current == nil, aligned { block.cache = cache }
+            if current == nil {
+                if aligned { block.cache = cache }
+                gear = 0
+            }
             current = block
-            let n = min(FastGzip.blockSize - block.inputCount, bytes.count - offset)
             guard let base = bytes.baseAddress else { return true }
+            var n = min(FastGzip.blockSize - block.inputCount, bytes.count - offset)
+            var full = block.inputCount + n == FastGzip.blockSize
+            // Past the minimum, the block may end where the content says (see `FastGzip.contentCut`).
+            let scanFrom = max(FastGzip.minimumBlockSize - block.inputCount, 0)
+            if scanFrom < n,
+                let cut = FastGzip.contentCut(in: base + offset + scanFrom, count: n - scanFrom, gear: &gear)
+            {
+                n = scanFrom + cut
+                full = true
+            }
             (block.input + block.inputCount).copyMemory(from: base + offset, byteCount: n)
             block.inputCount += n
             offset += n
-            if block.inputCount == FastGzip.blockSize {
+            if full {
                 current = nil
                 guard dispatch(block) else { return false }
             }
@@ -277,7 +334,7 @@ final class ParallelGzipStream {
 
     /// Ends the current block at this offset of the stream, so that the next bytes start a block of
     /// their own. With `aligned`, the blocks up to the next cut hold one entry's data, cut at the
-    /// data's own offsets: equal files give equal blocks, looked up in the pool's cache.
+    /// data and its content-defined cuts: equal files give equal blocks, looked up in the pool's cache.
     func cut(aligned: Bool) -> Bool {
         if let block = current, block.inputCount > 0 {
             current = nil

@@ -11,7 +11,7 @@ public struct TarOptions: Sendable, Hashable {
         /// gzip through libarchive (zlib), one member; the header carries no file name and no time.
         case gzip(level: Int)
         /// gzip through libdeflate in blocks of at most 1 MiB that follow entries (a large file's data
-        /// is cut at its own offsets), one gzip member each, compressed in parallel on `pool` (the
+        /// is cut by its content), one gzip member each, compressed in parallel on `pool` (the
         /// caller's, shared by the tarballs it writes at once, with its `DeflateCache` if any: each
         /// distinct block deflated once) and written in order.
         /// Standard gzip that GNU tar/gzip, Go and libarchive read; the bytes depend only on the
@@ -21,6 +21,9 @@ public struct TarOptions: Sendable, Hashable {
 
         /// The library behind `.fastGzip`, e.g. "libdeflate 1.14": part of what its bytes depend on.
         public static var fastGzipLibrary: String { FastGzip.library }
+
+        /// How `.fastGzip` cuts the stream into members: part of what its bytes depend on.
+        public static var fastGzipBlocks: String { FastGzip.blockLayout }
     }
 
     public var compression: Compression

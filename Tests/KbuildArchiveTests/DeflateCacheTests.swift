@@ -50,9 +50,9 @@ import Testing
             FileManager.default.contentsEqual(atPath: plain, andPath: dir.appending("back.tar")), "tar stream changed")
         let listing = try await Tool.check("tar", ["-tzf", packed])
         #expect(listing.split(separator: "\n").count == 6)
-        // The blocks follow the entries: headers of bin/ and bin/kube-proxy, its data in 3 blocks, the
-        // next header, 3 blocks, the next header, 3 blocks, then version, the tar trailer and the padding.
-        #expect(try await gzipMembers(packed) == 13)
+        // The blocks follow the entries: headers of bin/ and bin/kube-proxy, its data in 3 blocks or more
+        // (at most 1 MiB each), the next header, 3+, the next header, 3+, then version, the trailer, the padding.
+        #expect(try await gzipMembers(packed) >= 13)
     }
 
     @Test func eachDistinctBlockIsDeflatedOncePerReleaseAndAcrossRuns() throws {
@@ -66,12 +66,13 @@ import Testing
         let first = DeflateCache(directory: cacheDirectory)
         let pool = DeflatePool(threads: 2, cache: first)
         let client = try pack(root, under: "client", to: dir.appending("client.tar.gz"), pool: pool)
+        let blocks = first.snapshot.deflated
+        #expect(blocks >= 3 * 3)  // three 2.5 MB binaries, blocks of at most 1 MiB
         let server = try pack(root, under: "server", to: dir.appending("server.tar.gz"), pool: pool)
         pool.shutdown()
         #expect(client == reference, "the cache changed the bytes")
-        let blocks = first.snapshot.deflated
-        #expect(blocks == 3 * 3)  // three 2.5 MB binaries, three blocks each
-        #expect(first.snapshot.memoryHits == blocks, "the server tarball deflated the client binaries again")
+        #expect(first.snapshot.deflated == blocks, "the server tarball deflated the client binaries again")
+        #expect(first.snapshot.memoryHits == blocks)
 
         // The next run: nothing to deflate, everything from disk.
         let second = DeflateCache(directory: cacheDirectory)
@@ -90,9 +91,10 @@ import Testing
         let edited = DeflatePool(threads: 2, cache: third)
         let after = try pack(root, under: "server", to: dir.appending("server3.tar.gz"), pool: edited)
         edited.shutdown()
-        #expect(third.snapshot.deflated == 1)
-        #expect(third.snapshot.deflatedBytes == 1 << 20)
-        #expect(third.snapshot.diskHits == blocks - 1)
+        // The edited block, and the next one if the edit moved a content-defined cut.
+        #expect((1...2).contains(third.snapshot.deflated))
+        #expect(third.snapshot.deflatedBytes <= 2 << 20)
+        #expect(third.snapshot.diskHits == blocks - third.snapshot.deflated)
         #expect(after == (try pack(root, under: "server", to: dir.appending("plain3.tar.gz"), pool: nil)))
     }
 
@@ -107,7 +109,7 @@ import Testing
 
         let library = try #require(try FileManager.default.contentsOfDirectory(atPath: cacheDirectory).first)
         let files = try FileManager.default.contentsOfDirectory(atPath: cacheDirectory + "/" + library).sorted()
-        #expect(files.count == 9)
+        #expect(files.count >= 9)
         // Flip one byte inside a deflate stream (CRC and size untouched), truncate another, empty a third.
         let flipped = cacheDirectory + "/" + library + "/" + files[0]
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: flipped)))
@@ -125,14 +127,32 @@ import Testing
         pool.shutdown()
         #expect(cache.snapshot.corrupt == 3)
         #expect(cache.snapshot.deflated == 3)
-        #expect(cache.snapshot.diskHits == 6)
+        #expect(cache.snapshot.diskHits == files.count - 3)
         try await Tool.check("gzip", ["-t", packed])
         // Rewritten: a third run finds all nine.
         let healed = DeflateCache(directory: cacheDirectory)
         let last = DeflatePool(threads: 1, cache: healed)
         #expect(try pack(root, under: "k", to: dir.appending("c.tar.gz"), pool: last) == expected)
         last.shutdown()
-        #expect(healed.snapshot.diskHits == 9 && healed.snapshot.corrupt == 0)
+        #expect(healed.snapshot.diskHits == files.count && healed.snapshot.corrupt == 0)
+    }
+
+    @Test func aFileEmbeddedAtAnotherOffsetSharesItsBlocks() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // A "binary", and an "image tarball" holding it 1,234 bytes in, as server/bin/<bin>.tar does.
+        let binary = pseudoRandomBytes(count: 6 << 20, seed: 7)
+        let image = pseudoRandomBytes(count: 1234, seed: 8) + binary + pseudoRandomBytes(count: 999, seed: 9)
+        let cache = DeflateCache(directory: nil)
+        let pool = DeflatePool(threads: 2, cache: cache)
+        defer { pool.shutdown() }
+        let options = TarOptions(compression: .fastGzip(level: 1, pool: pool), mtime: Self.epoch)
+        try Tarball.write([.data("bin/kubelet", binary)], to: dir.appending("a.tar.gz"), options: options)
+        let alone = cache.snapshot.deflated
+        try Tarball.write([.data("bin/kubelet.tar", image)], to: dir.appending("b.tar.gz"), options: options)
+        // Content-defined cuts find the binary's blocks again after the first one or two.
+        #expect(alone >= 6)
+        #expect(cache.snapshot.memoryHits >= alone - 2, "\(cache.snapshot)")
     }
 
     @Test func pruneKeepsTheNewestWithinTheBound() throws {
