@@ -333,8 +333,8 @@ final class ParallelGzipStream {
     }
 
     /// Ends the current block at this offset of the stream, so that the next bytes start a block of
-    /// their own. With `aligned`, the blocks up to the next cut hold one entry's data, cut at the
-    /// data and its content-defined cuts: equal files give equal blocks, looked up in the pool's cache.
+    /// their own. With `aligned`, the blocks up to the next cut hold one entry's data (ended by its
+    /// content-defined cuts): equal files give equal blocks, looked up in the pool's cache.
     func cut(aligned: Bool) -> Bool {
         if let block = current, block.inputCount > 0 {
             current = nil

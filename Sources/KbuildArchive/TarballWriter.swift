@@ -98,16 +98,8 @@ public final class TarballWriter {
     public init(path: String, options: TarOptions) throws(ArchiveError) {
         self.path = path
         self.options = options
-        temporary = FileOutput.temporarySibling(of: path)
-        let directory = Paths.parent(of: path)
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .io(path: directory, reason: "cannot create directory: \(Escaping.reason(of: error))")
-        }
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io(path: path, reason: "cannot create: \(String(cString: strerror(errno)))") }
-        sink = Sink(fd: fd, path: path, hashing: options.hashing)
+        (sink, temporary) = try Sink.createTemporary(for: path, hashing: options.hashing)
+        let fd = sink.fd
         guard let archive = archive_write_new() else {
             close(fd)
             unlink(temporary)
@@ -243,15 +235,7 @@ public final class TarballWriter {
             unlink(temporary)
             throw error
         }
-        guard fsync(sink.fd) == 0 else {
-            unlink(temporary)
-            throw .io(path: path, reason: "cannot sync: \(String(cString: strerror(errno)))")
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw .io(path: path, reason: "cannot rename into place: \(reason)")
-        }
+        try sink.commit(temporary)
         return WrittenArchive(path: path, size: sink.written, digests: sink.takeDigests())
     }
 
@@ -370,6 +354,35 @@ final class Sink {
         checksums?.update(bytes)
         written += Int64(bytes.count)
         return bytes.count
+    }
+
+    /// Creates `path`'s directory and a new temporary sibling of it, and a sink writing there.
+    static func createTemporary(for path: String, hashing: TarOptions.Hashing) throws(ArchiveError)
+        -> (Sink, String)
+    {
+        let temporary = FileOutput.temporarySibling(of: path)
+        let directory = Paths.parent(of: path)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .io(path: directory, reason: "cannot create directory: \(Escaping.reason(of: error))")
+        }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io(path: path, reason: "cannot create: \(String(cString: strerror(errno)))") }
+        return (Sink(fd: fd, path: path, hashing: hashing), temporary)
+    }
+
+    /// Syncs the finished temporary file and renames it onto `path`; removes it on failure.
+    func commit(_ temporary: String) throws(ArchiveError) {
+        guard fsync(fd) == 0 else {
+            unlink(temporary)
+            throw .io(path: path, reason: "cannot sync: \(String(cString: strerror(errno)))")
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw .io(path: path, reason: "cannot rename into place: \(reason)")
+        }
     }
 
     func takeDigests() -> ArchiveDigests {

@@ -85,21 +85,31 @@ func pack(_ arguments: Arguments) async throws {
     let options = TarOptions(
         compression: compression, mtime: try SourceDate(seconds: 0),
         hashing: arguments.digests ? .checksums : .none)
+    try await archiveEach(arguments, suffix: ".tar.gz") { entries, path in
+        try Tarball.write(entries, to: path, options: options)
+    }
+    if let counts = cache?.snapshot {
+        print("blocks_deflated=\(counts.deflated)")
+        print("blocks_from_memory=\(counts.memoryHits)")
+        print("blocks_from_disk=\(counts.diskHits)")
+    }
+}
+
+/// Writes each input directory (SRC or SRC=NAME) as OUT/NAME<suffix>, up to --jobs at once, and
+/// prints the time, bytes, CPU and peak RSS.
+func archiveEach(
+    _ arguments: Arguments, suffix: String,
+    write: @escaping @Sendable ([TarEntry], String) throws -> WrittenArchive
+) async throws {
     let out = arguments.out
     let start = Date()
     let written = try await concurrentMap(arguments.inputs, limit: arguments.jobs) { input in
         let parts = input.split(separator: "=", maxSplits: 1).map(String.init)
         let source = parts[0]
         let name = parts.count == 2 ? parts[1] : URL(fileURLWithPath: source).lastPathComponent
-        return try Tarball.write(
-            try TarEntry.tree(of: source, under: name), to: "\(out)/\(name).tar.gz", options: options)
+        return try write(try TarEntry.tree(of: source, under: name), "\(out)/\(name)\(suffix)")
     }
     print("seconds=\(Date().timeIntervalSince(start))")
-    if let counts = cache?.snapshot {
-        print("blocks_deflated=\(counts.deflated)")
-        print("blocks_from_memory=\(counts.memoryHits)")
-        print("blocks_from_disk=\(counts.diskHits)")
-    }
     print("bytes=\(written.reduce(0) { $0 + $1.size })")
     print("cpu_seconds=\(cpuSeconds())")
     print("peak_rss_kb=\(peakRSSKilobytes())")
@@ -111,18 +121,9 @@ func zipArchives(_ arguments: Arguments) async throws {
     let options = ZipOptions(
         mtime: try SourceDate(seconds: 0), level: arguments.level, hashing: arguments.digests ? .checksums : .none,
         pool: pool)
-    let out = arguments.out
-    let start = Date()
-    let written = try await concurrentMap(arguments.inputs, limit: arguments.jobs) { input in
-        let parts = input.split(separator: "=", maxSplits: 1).map(String.init)
-        let source = parts[0]
-        let name = parts.count == 2 ? parts[1] : URL(fileURLWithPath: source).lastPathComponent
-        return try Zip.write(try TarEntry.tree(of: source, under: name), to: "\(out)/\(name).zip", options: options)
+    try await archiveEach(arguments, suffix: ".zip") { entries, path in
+        try Zip.write(entries, to: path, options: options)
     }
-    print("seconds=\(Date().timeIntervalSince(start))")
-    print("bytes=\(written.reduce(0) { $0 + $1.size })")
-    print("cpu_seconds=\(cpuSeconds())")
-    print("peak_rss_kb=\(peakRSSKilobytes())")
 }
 
 func sums(_ arguments: Arguments) async throws {
