@@ -43,7 +43,7 @@ public final class DeflateCache: @unchecked Sendable {
 
     /// `directory` (e.g. `_output/cache/deflate`) is created when the first member is stored. The
     /// memory layer is small on purpose: the disk (and the page cache over it) holds the rest.
-    public init(directory: String?, memoryLimit: Int = 16 << 20) {
+    public init(directory: String?, memoryLimit: Int = 8 << 20) {
         self.directory = directory.map { $0 + "/" + FastGzip.library.replacingOccurrences(of: " ", with: "-") }
         self.memoryLimit = memoryLimit
     }
