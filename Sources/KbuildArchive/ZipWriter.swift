@@ -55,16 +55,7 @@ public final class ZipWriter {
         self.path = path
         self.options = options
         time = ZipFormat.DOSTime(options.mtime)
-        temporary = FileOutput.temporarySibling(of: path)
-        let directory = Paths.parent(of: path)
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .io(path: directory, reason: "cannot create directory: \(Escaping.reason(of: error))")
-        }
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io(path: path, reason: "cannot create: \(String(cString: strerror(errno)))") }
-        sink = Sink(fd: fd, path: path, hashing: options.hashing)
+        (sink, temporary) = try Sink.createTemporary(for: path, hashing: options.hashing)
     }
 
     deinit {
@@ -124,15 +115,7 @@ public final class ZipWriter {
         try emit(end.bytes)
         finished = true
         defer { close(sink.fd) }
-        guard fsync(sink.fd) == 0 else {
-            unlink(temporary)
-            throw .io(path: path, reason: "cannot sync: \(String(cString: strerror(errno)))")
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw .io(path: path, reason: "cannot rename into place: \(reason)")
-        }
+        try sink.commit(temporary)
         return WrittenArchive(path: path, size: sink.written, digests: sink.takeDigests())
     }
 

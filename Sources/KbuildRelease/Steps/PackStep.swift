@@ -10,17 +10,22 @@ import KbuildDigest
 struct PackStep: ReleaseStep {
     let name = StepName.pack
 
-    /// The gzip level and library: the bytes of a tarball depend on both.
+    /// The gzip level, library and block layout: the bytes of a tarball depend on them.
     func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
-        [String(context.options.compressionLevel), TarOptions.Compression.fastGzipLibrary]
+        [
+            String(context.options.compressionLevel), TarOptions.Compression.fastGzipLibrary,
+            TarOptions.Compression.fastGzipBlocks,
+        ]
     }
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let plan = context.plan
         let (stageRoot, tarsRoot, sourceTree) = (draft.stageRoot, draft.tarsRoot, draft.sourceTree)
         // Parallel libdeflate gzip members: standard gzip, same bytes whatever the thread count.
-        // One pool for every tarball of this release, so concurrent tarballs share the cores.
-        let pool = DeflatePool(threads: ProcessInfo.processInfo.activeProcessorCount)
+        // One pool for every tarball of this release, so concurrent tarballs share the cores, and one
+        // cache, so a binary that several tarballs carry is deflated once (and not again next run).
+        let cache = DeflateCache(directory: context.layout.cache + "/deflate")
+        let pool = DeflatePool(threads: ProcessInfo.processInfo.activeProcessorCount, cache: cache)
         defer { pool.shutdown() }
         let level = context.options.compressionLevel
         let options = TarOptions(compression: .fastGzip(level: level, pool: pool), mtime: plan.sourceDate)
@@ -58,6 +63,9 @@ struct PackStep: ReleaseStep {
         try stageNested(plan: plan, stager: Stager(root: stageRoot), tarsRoot: tarsRoot)
         packed += try await concurrentMap(outer, limit: context.options.jobs, pack)
         draft.packed = packed
+        // Room for this release's members and about one earlier release's.
+        let keep = max(2 * packed.reduce(0) { $0 + $1.size }, DeflateCache.minimumDiskBytes)
+        try await Blocking.run { cache.prune(maxBytes: keep) }
         return .done("\(packed.count) tarballs")
     }
 
