@@ -41,6 +41,8 @@ let package = Package(
             name: "KbuildCore",
             dependencies: [.product(name: "Subprocess", package: "swift-subprocess")],
             swiftSettings: strict),
+        // The release's files as values: archive kinds, formats, entries, side files (plan, verify, SBOM).
+        .target(name: "KbuildArtifact", dependencies: ["KbuildCore"], swiftSettings: strict),
         // md5 / sha256 / sha512 over libcrypto.
         .target(name: "KbuildDigest", dependencies: ["CCrypto"], swiftSettings: strict),
         // Deterministic tar / tar.gz writing and safe reading over libarchive.
@@ -51,7 +53,8 @@ let package = Package(
         .target(name: "KbuildVersion", dependencies: ["KbuildCore"], swiftSettings: strict),
         // release/kbuild.yaml: typed model and complete validation.
         .target(
-            name: "KbuildConfig", dependencies: ["KbuildCore", "KbuildGo", "KbuildImage", "KbuildVersion", "Yams"],
+            name: "KbuildConfig",
+            dependencies: ["KbuildCore", "KbuildArtifact", "KbuildGo", "KbuildImage", "KbuildVersion", "Yams"],
             swiftSettings: strict),
         // The hermetic Go cross-build matrix.
         .target(
@@ -62,27 +65,28 @@ let package = Package(
             dependencies: ["KbuildCore", "KbuildArchive", "KbuildDigest"],
             swiftSettings: strict),
         // Supply-chain documents as pure values -> bytes: SPDX SBOM, in-toto/SLSA provenance, DSSE.
-        .target(name: "KbuildProof", dependencies: ["KbuildCore", "KbuildDigest"], swiftSettings: strict),
+        .target(
+            name: "KbuildProof", dependencies: ["KbuildCore", "KbuildArtifact", "KbuildDigest"], swiftSettings: strict),
         // A shared cache on the Bazel HTTP remote-cache protocol (/ac/<key>, /cas/<sha256>).
         .target(name: "KbuildRemote", dependencies: ["KbuildCore", "KbuildDigest"], swiftSettings: strict),
         // ReleasePlan and the steps that execute it.
         .target(
             name: "KbuildRelease",
             dependencies: [
-                "KbuildCore", "KbuildArchive", "KbuildDigest", "KbuildVersion", "KbuildConfig",
+                "KbuildCore", "KbuildArtifact", "KbuildArchive", "KbuildDigest", "KbuildVersion", "KbuildConfig",
                 "KbuildGo", "KbuildImage", "KbuildProof", "KbuildRemote", "Yams",
             ],
             swiftSettings: strict),
         // `kbuild verify` and `kbuild diff`: offline checks of a release and explanations of differences.
         .target(
             name: "KbuildVerify",
-            dependencies: ["KbuildCore", "KbuildArchive", "KbuildDigest", "KbuildConfig"],
+            dependencies: ["KbuildCore", "KbuildArtifact", "KbuildArchive", "KbuildDigest", "KbuildConfig"],
             swiftSettings: strict),
         // The thin CLI.
         .executableTarget(
             name: "kbuild",
             dependencies: [
-                "KbuildRelease", "KbuildVerify", "KbuildDigest",
+                "KbuildRelease", "KbuildVerify", "KbuildArtifact", "KbuildConfig", "KbuildDigest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -108,16 +112,19 @@ let package = Package(
         .testTarget(name: "KbuildDigestTests", dependencies: ["KbuildDigest", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildArchiveTests", dependencies: ["KbuildArchive", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildVersionTests", dependencies: ["KbuildVersion", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "KbuildConfigTests", dependencies: ["KbuildConfig", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "KbuildConfigTests", dependencies: ["KbuildConfig", "KbuildArtifact", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "KbuildGoTests", dependencies: ["KbuildGo", "KbuildConfig", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildImageTests", dependencies: ["KbuildImage", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "KbuildProofTests", dependencies: ["KbuildProof", "KbuildDigest", "TestSupport"],
+            name: "KbuildProofTests", dependencies: ["KbuildProof", "KbuildArtifact", "KbuildDigest", "TestSupport"],
             swiftSettings: strict),
         .testTarget(name: "KbuildRemoteTests", dependencies: ["KbuildRemote", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "KbuildReleaseTests", dependencies: ["KbuildRelease", "KbuildConfig", "KbuildRemote", "TestSupport"],
+            name: "KbuildReleaseTests",
+            dependencies: ["KbuildRelease", "KbuildArtifact", "KbuildConfig", "KbuildRemote", "TestSupport"],
             swiftSettings: strict),
         .testTarget(name: "KbuildVerifyTests", dependencies: ["KbuildVerify", "TestSupport"], swiftSettings: strict),
         // Runs the built `kbuild` binary on examples/ and checks results with outside tools.

@@ -18,6 +18,7 @@ declare -A probe=(
   [tar]=/bin/tar
   [pigz]=/usr/bin/pigz
   [file]=/usr/bin/file
+  [unzip]=/usr/bin/unzip   # unzip -t/-l and zipinfo read the zips in the tests
   [openssl]=/usr/bin/openssl
   [util-linux]=/usr/bin/unshare
   [nginx]=/usr/sbin/nginx

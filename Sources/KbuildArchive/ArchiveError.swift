@@ -12,6 +12,10 @@ public enum ArchiveError: Error, CustomStringConvertible, Equatable {
     case duplicateEntry(archive: String, entry: String)
     /// The archive ended early or is not a tar.
     case corrupt(archive: String, reason: String)
+    /// A zip that is truncated, inconsistent or unsafe to trust (read by `ZipReader`).
+    case corruptZip(archive: String, reason: String)
+    /// A zip that would need zip64 (a member or the archive of 4 GiB or more, 65,535 entries or more).
+    case zip64Required(path: String, reason: String)
     /// A compression level the chosen compressor does not have.
     case invalidLevel(path: String, level: Int, allowed: String)
 
@@ -27,6 +31,10 @@ public enum ArchiveError: Error, CustomStringConvertible, Equatable {
             return "\(archive): entry '\(entry)' is added twice"
         case .corrupt(let archive, let reason):
             return "\(archive): not a readable tar archive: \(reason)"
+        case .corruptZip(let archive, let reason):
+            return "\(archive): not a readable zip archive: \(reason)"
+        case .zip64Required(let path, let reason):
+            return "\(path): \(reason)"
         case .invalidLevel(let path, let level, let allowed):
             return "\(path): compression level \(level) is not supported; allowed: \(allowed)"
         }

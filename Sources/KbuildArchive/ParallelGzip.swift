@@ -1,11 +1,17 @@
 import CDeflate
 import Foundation
 
-/// The gzip stream of `TarOptions.Compression.fastGzip`: the tar bytes are cut at fixed input
-/// offsets into blocks of `blockSize`, and each block becomes one complete gzip member
-/// (RFC 1952 allows concatenated members; GNU gzip/tar, Go's gzip.Reader and libarchive read them).
-/// Blocks are deflated by libdeflate on a process-wide pool and written in order, so the bytes
-/// depend only on the input, the level and the libdeflate version, never on thread counts.
+/// The gzip stream of `TarOptions.Compression.fastGzip`: the tar bytes are cut into blocks of at
+/// most `blockSize`, and each block becomes one complete gzip member (RFC 1952 allows concatenated
+/// members; GNU gzip/tar, Go's gzip.Reader and libarchive read them). Blocks follow entries: the data
+/// of an entry of `alignedSize` or more (with its padding) starts a block and ends one (the headers and
+/// small files between fill blocks of their own); past `minimumBlockSize` a block also ends at a
+/// content-defined cut (`contentCut`). So a file gives the same blocks in any archive, and mostly the
+/// same when embedded at another offset (a binary inside its image tarball). Joined as whole members, not pigz-style (one deflate
+/// stream, full flushes, a combined CRC-32): libdeflate has no flush, and a whole member, with its own
+/// CRC-32 and size, is reused from `DeflateCache` verbatim.
+/// Blocks are deflated by libdeflate on a shared pool and written in order, so the bytes depend only
+/// on the input, the level and the libdeflate version, never on thread counts or the cache.
 enum FastGzip {
     /// Input bytes per gzip member: large enough that the lost cross-block dictionary costs
     /// well under 1% of size, small enough that a few blocks in flight keep memory low.
@@ -14,27 +20,102 @@ enum FastGzip {
     /// The library whose output the bytes depend on (for cache keys and reports).
     static let library = "libdeflate " + LIBDEFLATE_VERSION_STRING
 
+    /// Names the block layout for cache keys; a new layout gets a new name.
+    static let blockLayout =
+        "entry-aligned from \(alignedSize >> 10) KiB, gear cuts \(minimumBlockSize >> 10) KiB to \(blockSize >> 10) KiB, v1"
+
+    /// No content-defined cut before this many bytes of a block.
+    static let minimumBlockSize = 512 << 10
+
+    /// A cut wherever the top `cutBits` of the gear hash are zero: one every 128 KiB on average past the minimum.
+    static let cutBits: UInt64 = 17
+
+    /// The gear hash's table: 256 fixed pseudo-random words (splitmix64 from seed 0). Part of the
+    /// block layout: changing it changes the bytes.
+    static let gearTable: [UInt64] = {
+        var state: UInt64 = 0
+        return (0..<256).map { _ in
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }()
+
+    /// Content-defined chunking (a gear rolling hash, as FastCDC): the first offset in `count` bytes
+    /// after which a block ends, or nil. The hash is shifted one bit per byte, so its top bits depend
+    /// only on the last 64 bytes: a file embedded at another offset (a binary inside an image tarball,
+    /// or after a changed header) finds the same cuts again within a block or two, and gives the same
+    /// blocks from there on. `gear` carries the hash across calls within one block.
+    static func contentCut(in bytes: UnsafeRawPointer, count: Int, gear: inout UInt64) -> Int? {
+        let table = gearTable
+        var hash = gear
+        defer { gear = hash }
+        return table.withUnsafeBufferPointer { table in
+            let shift = 64 - cutBits
+            for index in 0..<count {
+                hash = (hash << 1) &+ table[Int(bytes.load(fromByteOffset: index, as: UInt8.self))]
+                if hash >> shift == 0 { return index + 1 }
+            }
+            return nil
+        }
+    }
+
+    /// Entries with at least this much data get blocks of their own, cut at the data's offsets.
+    static let alignedSize: Int64 = 256 << 10
+
     /// Gzip levels libdeflate supports (1–9 as in gzip, 10–12 slower and smaller).
     static let levels = 1...12
 
     /// Member header: no name, no comment, MTIME 0, XFL 0, OS 3 (Unix, as GNU gzip and libarchive).
     static let header: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]
+
+    /// `source` deflated into one complete gzip member: header, deflate stream, CRC-32, size.
+    static func member(of source: UnsafeRawBufferPointer, with compressor: OpaquePointer) -> [UInt8] {
+        let bound = libdeflate_deflate_compress_bound(compressor, source.count)
+        return [UInt8](unsafeUninitializedCapacity: header.count + bound + 8) { buffer, count in
+            let start = UnsafeMutableRawPointer(buffer.baseAddress!)
+            header.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: header.count) }
+            let deflated = libdeflate_deflate_compress(
+                compressor, source.baseAddress, source.count, start + header.count, bound)
+            let crc = libdeflate_crc32(0, source.baseAddress, source.count)
+            count = header.count + deflated
+            for value in [UInt32(crc), UInt32(truncatingIfNeeded: source.count)] {
+                for shift in stride(from: 0, to: 32, by: 8) {
+                    buffer[count] = UInt8(truncatingIfNeeded: value >> UInt32(shift))
+                    count += 1
+                }
+            }
+        }
+    }
+}
+
+/// Work a `DeflatePool` thread runs: a gzip block, a zip member. The pool slot a job holds is
+/// returned when the job is dropped, so memory stays bounded even when a writer is abandoned.
+protocol DeflateJob: AnyObject, Sendable {
+    var level: Int { get }
+    /// Compresses with `compressor`, a level-`level` libdeflate compressor owned by the calling thread.
+    func compress(with compressor: OpaquePointer)
+    func markDone()
 }
 
 /// One block on its way through the pool. The pool slot it holds is returned when it is dropped,
 /// so memory stays bounded even when a writer is abandoned with blocks in flight.
-final class DeflateBlock: @unchecked Sendable {
-    // Safety: `input` is written only before submission, `output`/`outputCount` only by the one
+final class DeflateBlock: DeflateJob, @unchecked Sendable {
+    // Safety: `input` and `cache` are written only before submission, `output` only by the one
     // thread compressing it, and read by the writer only after `done` is signalled.
     /// `FastGzip.blockSize` bytes, of which `inputCount` are filled.
     let input: UnsafeMutableRawPointer
     var inputCount = 0
-    private(set) var output: UnsafeMutableRawBufferPointer?
-    private(set) var outputCount = 0
+    /// The complete gzip member, once compressed.
+    private(set) var output: [UInt8] = []
     let level: Int
     private let done = DispatchSemaphore(value: 0)
     /// The pool whose slot this block holds; nil for a block compressed by its writer.
     let pool: DeflatePool?
+    /// Set for an entry-aligned block: its member is looked up there by content first.
+    var cache: DeflateCache?
 
     init(level: Int, pool: DeflatePool?) {
         input = .allocate(byteCount: FastGzip.blockSize, alignment: 64)
@@ -44,29 +125,18 @@ final class DeflateBlock: @unchecked Sendable {
 
     deinit {
         input.deallocate()
-        output?.deallocate()
         pool?.releaseSlot()
     }
 
-    /// Deflates `input` into a complete gzip member with `compressor` (one per thread).
+    /// Makes `output`, the block's complete gzip member: from the cache, or deflated with
+    /// `compressor` (one per thread).
     func compress(with compressor: OpaquePointer) {
-        let source = UnsafeRawPointer(input)
-        let bound = libdeflate_deflate_compress_bound(compressor, inputCount)
-        let start = UnsafeMutableRawPointer.allocate(byteCount: FastGzip.header.count + bound + 8, alignment: 64)
-        let buffer = UnsafeMutableRawBufferPointer(start: start, count: FastGzip.header.count + bound + 8)
-        FastGzip.header.withUnsafeBytes { buffer.copyMemory(from: $0) }
-        let deflated = libdeflate_deflate_compress(
-            compressor, source, inputCount, start + FastGzip.header.count, bound)
-        let crc = libdeflate_crc32(0, source, inputCount)
-        var trailer = FastGzip.header.count + deflated
-        for value in [crc, UInt32(truncatingIfNeeded: inputCount)] {
-            for shift in stride(from: 0, to: 32, by: 8) {
-                buffer[trailer] = UInt8(truncatingIfNeeded: value >> UInt32(shift))
-                trailer += 1
-            }
+        let source = UnsafeRawBufferPointer(start: input, count: inputCount)
+        guard let cache else {
+            output = FastGzip.member(of: source, with: compressor)
+            return
         }
-        output = buffer
-        outputCount = trailer
+        output = cache.member(of: source, level: level) { FastGzip.member(of: source, with: compressor) }
     }
 
     func markDone() { done.signal() }
@@ -102,16 +172,20 @@ struct CompressorCache: ~Copyable {
 public final class DeflatePool: @unchecked Sendable, Hashable {
     // Safety: `queue`, `freeSlots` and `stopping` are only touched under `condition`.
     public let threads: Int
+    /// Members of entry-aligned blocks by content, shared by the archives this pool compresses.
+    public let cache: DeflateCache?
     private let condition = NSCondition()
-    /// Taken entries are nil: a block the pool still referenced would keep its slot (see `DeflateBlock.deinit`).
-    private var queue: [DeflateBlock?] = []
+    /// Taken entries are nil: a job the pool still referenced would keep its slot (see `DeflateBlock.deinit`).
+    private var queue: [(any DeflateJob)?] = []
     private var queueHead = 0
     private var freeSlots: Int
     private var stopping = false
 
-    /// Starts `threads` deflate threads (at least one).
-    public init(threads: Int) {
+    /// Starts `threads` deflate threads (at least one). With `cache`, each entry-aligned block is
+    /// deflated once (see `DeflateCache`); the bytes written are the same with or without it.
+    public init(threads: Int, cache: DeflateCache? = nil) {
         self.threads = max(threads, 1)
+        self.cache = cache
         // Two per thread keeps every thread busy while writers fill and drain in order.
         freeSlots = 2 * self.threads + 2
         for index in 0..<self.threads {
@@ -124,14 +198,16 @@ public final class DeflatePool: @unchecked Sendable, Hashable {
     /// A new block holding a slot, or nil when every slot is taken (the caller then compresses
     /// on its own thread or waits for one of its own blocks; it never waits for other writers).
     func reserveBlock(level: Int) -> DeflateBlock? {
+        reserveSlot() ? DeflateBlock(level: level, pool: self) : nil
+    }
+
+    /// Takes a slot for a job that calls `releaseSlot()` when dropped; false when every slot is taken.
+    func reserveSlot() -> Bool {
         condition.lock()
-        guard freeSlots > 0 else {
-            condition.unlock()
-            return nil
-        }
+        defer { condition.unlock() }
+        guard freeSlots > 0 else { return false }
         freeSlots -= 1
-        condition.unlock()
-        return DeflateBlock(level: level, pool: self)
+        return true
     }
 
     func releaseSlot() {
@@ -151,9 +227,9 @@ public final class DeflatePool: @unchecked Sendable, Hashable {
     public static func == (lhs: DeflatePool, rhs: DeflatePool) -> Bool { lhs === rhs }
     public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 
-    func submit(_ block: DeflateBlock) {
+    func submit(_ job: any DeflateJob) {
         condition.lock()
-        queue.append(block)
+        queue.append(job)
         condition.signal()
         condition.unlock()
     }
@@ -178,9 +254,9 @@ public final class DeflatePool: @unchecked Sendable, Hashable {
                 queueHead = 0
             }
             condition.unlock()
-            guard let block = taken else { continue }
-            block.compress(with: cache.compressor(level: block.level))
-            block.markDone()
+            guard let job = taken else { continue }
+            job.compress(with: cache.compressor(level: job.level))
+            job.markDone()
         }
     }
 }
@@ -190,6 +266,11 @@ public final class DeflatePool: @unchecked Sendable, Hashable {
 final class ParallelGzipStream {
     private let level: Int
     private let pool: DeflatePool?
+    private let cache: DeflateCache?
+    /// True between `cut(aligned: true)` and the next cut: new blocks are entry-aligned.
+    private var aligned = false
+    /// The content-defined cut's rolling hash over the current block's bytes past its minimum size.
+    private var gear: UInt64 = 0
     /// Most blocks of this stream in flight at once.
     private let maxInFlight: Int
     /// Written entries are nil, so that their slots return to the pool at once.
@@ -209,6 +290,7 @@ final class ParallelGzipStream {
         self.level = level
         let threads = pool?.threads ?? 1
         self.pool = threads > 1 ? pool : nil
+        cache = pool?.cache
         maxInFlight = threads > 1 ? 2 * threads : 0
         self.emit = emit
     }
@@ -223,17 +305,42 @@ final class ParallelGzipStream {
         var offset = 0
         while offset < bytes.count {
             let block = current ?? newBlock()
+            if current == nil {
+                if aligned { block.cache = cache }
+                gear = 0
+            }
             current = block
-            let n = min(FastGzip.blockSize - block.inputCount, bytes.count - offset)
             guard let base = bytes.baseAddress else { return true }
+            var n = min(FastGzip.blockSize - block.inputCount, bytes.count - offset)
+            var full = block.inputCount + n == FastGzip.blockSize
+            // Past the minimum, the block may end where the content says (see `FastGzip.contentCut`).
+            let scanFrom = max(FastGzip.minimumBlockSize - block.inputCount, 0)
+            if scanFrom < n,
+                let cut = FastGzip.contentCut(in: base + offset + scanFrom, count: n - scanFrom, gear: &gear)
+            {
+                n = scanFrom + cut
+                full = true
+            }
             (block.input + block.inputCount).copyMemory(from: base + offset, byteCount: n)
             block.inputCount += n
             offset += n
-            if block.inputCount == FastGzip.blockSize {
+            if full {
                 current = nil
                 guard dispatch(block) else { return false }
             }
         }
+        return true
+    }
+
+    /// Ends the current block at this offset of the stream, so that the next bytes start a block of
+    /// their own. With `aligned`, the blocks up to the next cut hold one entry's data (ended by its
+    /// content-defined cuts): equal files give equal blocks, looked up in the pool's cache.
+    func cut(aligned: Bool) -> Bool {
+        if let block = current, block.inputCount > 0 {
+            current = nil
+            guard dispatch(block) else { return false }
+        }
+        self.aligned = aligned
         return true
     }
 
@@ -293,7 +400,7 @@ final class ParallelGzipStream {
 
     private func write(_ block: DeflateBlock) -> Bool {
         members += 1
-        guard let output = block.output else { return false }
-        return emit(UnsafeRawBufferPointer(rebasing: output[0..<block.outputCount]))
+        guard !block.output.isEmpty else { return false }
+        return block.output.withUnsafeBytes { emit($0) }
     }
 }

@@ -10,8 +10,10 @@ public struct TarOptions: Sendable, Hashable {
         case none
         /// gzip through libarchive (zlib), one member; the header carries no file name and no time.
         case gzip(level: Int)
-        /// gzip through libdeflate in 1 MiB blocks, one gzip member each, compressed in parallel on
-        /// `pool` (the caller's, shared by the tarballs it writes at once) and written in order.
+        /// gzip through libdeflate in blocks of at most 1 MiB that follow entries (a large file's data
+        /// is cut by its content), one gzip member each, compressed in parallel on `pool` (the
+        /// caller's, shared by the tarballs it writes at once, with its `DeflateCache` if any: each
+        /// distinct block deflated once) and written in order.
         /// Standard gzip that GNU tar/gzip, Go and libarchive read; the bytes depend only on the
         /// input, the level (1–12) and the libdeflate version, never on the pool (nil: every block
         /// on the calling thread).
@@ -19,6 +21,9 @@ public struct TarOptions: Sendable, Hashable {
 
         /// The library behind `.fastGzip`, e.g. "libdeflate 1.14": part of what its bytes depend on.
         public static var fastGzipLibrary: String { FastGzip.library }
+
+        /// How `.fastGzip` cuts the stream into members: part of what its bytes depend on.
+        public static var fastGzipBlocks: String { FastGzip.blockLayout }
     }
 
     public var compression: Compression
@@ -93,16 +98,8 @@ public final class TarballWriter {
     public init(path: String, options: TarOptions) throws(ArchiveError) {
         self.path = path
         self.options = options
-        temporary = FileOutput.temporarySibling(of: path)
-        let directory = Paths.parent(of: path)
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .io(path: directory, reason: "cannot create directory: \(Escaping.reason(of: error))")
-        }
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io(path: path, reason: "cannot create: \(String(cString: strerror(errno)))") }
-        sink = Sink(fd: fd, path: path, hashing: options.hashing)
+        (sink, temporary) = try Sink.createTemporary(for: path, hashing: options.hashing)
+        let fd = sink.fd
         guard let archive = archive_write_new() else {
             close(fd)
             unlink(temporary)
@@ -120,8 +117,10 @@ public final class TarballWriter {
                         path: path, level: level, allowed: "\(FastGzip.levels.lowerBound)-\(FastGzip.levels.upperBound)"
                     )
                 }
-                // libarchive writes plain tar (padded to 10240-byte records like GNU tar); we compress.
+                // libarchive writes plain tar, unbuffered so that we see where each entry's data starts
+                // and ends (`add`); we compress, and pad to 10240-byte records like GNU tar (`finish`).
                 try archive_write_add_filter_none(archive).check(archive, "set no compression", path)
+                try archive_write_set_bytes_per_block(archive, 0).check(archive, "set unbuffered", path)
                 sink.compressWithGzip(level: level, pool: pool)
             case .gzip(let level):
                 try archive_write_add_filter_gzip(archive).check(archive, "set gzip", path)
@@ -198,6 +197,10 @@ public final class TarballWriter {
             archive_entry_set_size(header, la_int64_t(info.st_size))
         }
         try checkSink(archive_write_header(archive, header), "write header of \(entry.path)")
+        // A large file's data (with its padding) gets gzip blocks of its own, so that the same file
+        // gives the same members in every archive, deflated once (`DeflateCache`).
+        let aligned = Int64(archive_entry_size(header)) >= FastGzip.alignedSize
+        if aligned { try sink.cut(aligned: true) }
 
         switch entry.content {
         case .data(let bytes):
@@ -211,6 +214,7 @@ public final class TarballWriter {
             break
         }
         try checkSink(archive_write_finish_entry(archive), "finish \(entry.path)")
+        if aligned { try sink.cut(aligned: false) }
     }
 
     /// Adds entries after normalizing them (sorted, parents added).
@@ -225,20 +229,13 @@ public final class TarballWriter {
         finished = true
         defer { close(sink.fd) }
         do throws(ArchiveError) {
+            try sink.padToRecord()
             try sink.finishStream()
         } catch {
             unlink(temporary)
             throw error
         }
-        guard fsync(sink.fd) == 0 else {
-            unlink(temporary)
-            throw .io(path: path, reason: "cannot sync: \(String(cString: strerror(errno)))")
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw .io(path: path, reason: "cannot rename into place: \(reason)")
-        }
+        try sink.commit(temporary)
         return WrittenArchive(path: path, size: sink.written, digests: sink.takeDigests())
     }
 
@@ -289,6 +286,8 @@ final class Sink {
     let fd: CInt
     let path: String
     private(set) var written: Int64 = 0
+    /// Uncompressed bytes given to the compressor.
+    private var streamBytes: Int64 = 0
     private(set) var failure: ArchiveError?
     private var sha256: Digest.Hasher?
     private var checksums: Checksums.Hasher?
@@ -314,11 +313,29 @@ final class Sink {
     /// Bytes from libarchive: to the compressor when there is one, else straight to the file.
     func write(_ bytes: UnsafeRawBufferPointer) -> Int {
         guard let gzip else { return writeOutput(bytes) }
+        streamBytes += Int64(bytes.count)
         guard gzip.append(bytes) else {
             if failure == nil { failure = .io(path: path, reason: "compression failed") }
             return -1
         }
         return bytes.count
+    }
+
+    /// Starts a new gzip block at this offset (see `ParallelGzipStream.cut`); a no-op without compression.
+    func cut(aligned: Bool) throws(ArchiveError) {
+        guard let gzip else { return }
+        guard gzip.cut(aligned: aligned) else { throw failure ?? .io(path: path, reason: "compression failed") }
+    }
+
+    /// Zeros up to a whole 10240-byte record, as libarchive pads when it buffers (it does not for
+    /// `.fastGzip`): the tar bytes stay those of `.none` and `.gzip`. A no-op without compression.
+    func padToRecord() throws(ArchiveError) {
+        guard gzip != nil else { return }
+        let record = 10240
+        let zeros = [UInt8](repeating: 0, count: (record - Int(streamBytes % Int64(record))) % record)
+        guard zeros.withUnsafeBytes({ write($0) }) >= 0 else {
+            throw failure ?? .io(path: path, reason: "compression failed")
+        }
     }
 
     /// Flushes the compressor's last members; a no-op without one.
@@ -337,6 +354,35 @@ final class Sink {
         checksums?.update(bytes)
         written += Int64(bytes.count)
         return bytes.count
+    }
+
+    /// Creates `path`'s directory and a new temporary sibling of it, and a sink writing there.
+    static func createTemporary(for path: String, hashing: TarOptions.Hashing) throws(ArchiveError)
+        -> (Sink, String)
+    {
+        let temporary = FileOutput.temporarySibling(of: path)
+        let directory = Paths.parent(of: path)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .io(path: directory, reason: "cannot create directory: \(Escaping.reason(of: error))")
+        }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io(path: path, reason: "cannot create: \(String(cString: strerror(errno)))") }
+        return (Sink(fd: fd, path: path, hashing: hashing), temporary)
+    }
+
+    /// Syncs the finished temporary file and renames it onto `path`; removes it on failure.
+    func commit(_ temporary: String) throws(ArchiveError) {
+        guard fsync(fd) == 0 else {
+            unlink(temporary)
+            throw .io(path: path, reason: "cannot sync: \(String(cString: strerror(errno)))")
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw .io(path: path, reason: "cannot rename into place: \(reason)")
+        }
     }
 
     func takeDigests() -> ArchiveDigests {

@@ -92,6 +92,7 @@ struct ConfigReader {
 
     static let topKeys = [
         "project", "version", "go", "platforms", "binaries", "images", "addons", "full", "cache", "cgo",
+        "archives", "sums",
     ]
 
     func read(_ root: Node?) throws -> ReleaseConfig {
@@ -126,9 +127,13 @@ struct ConfigReader {
         let full = try readFull(top["full"])
         let cache = try readCache(top["cache"])
         let cgo = try readCgo(top["cgo"])
+        let archives = try readArchives(
+            top["archives"], binaries: binaries, platforms: platforms.mapValues(\.platforms))
+        let sums = try readSums(top["sums"])
 
         return ReleaseConfig(
             project: project, version: version, go: go, platformsByKind: platforms.mapValues(\.platforms),
-            binaries: binaries, images: images, addons: addons, full: full, cache: cache, cgo: cgo)
+            binaries: binaries, images: images, addons: addons, full: full, cache: cache, cgo: cgo,
+            archives: archives, sums: sums)
     }
 }

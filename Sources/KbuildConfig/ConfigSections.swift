@@ -1,4 +1,5 @@
 import Foundation
+import KbuildArtifact
 import KbuildCore
 import KbuildImage
 import KbuildVersion
@@ -177,68 +178,81 @@ extension ConfigReader {
             if let problem = module.problem(package: package, requireMain: true) {
                 throw fail(packageNode, "\(path).package", "binary \(name): " + problem)
             }
-
-            guard let kindsEntry = fields["kinds"] else {
-                throw fail(item, "\(path).kinds", "required for binary \(name); allowed: \(Self.kindList)")
-            }
-            let kindItems = try stringList(kindsEntry.value, "\(path).kinds")
-            guard !kindItems.isEmpty else {
-                throw fail(
-                    kindsEntry.value, "\(path).kinds", "binary \(name) ships in no kind; allowed: \(Self.kindList)")
-            }
-            var kinds = Set<ReleaseConfig.Kind>()
-            for (text, node, kindPath) in kindItems {
-                guard let kind = ReleaseConfig.Kind(rawValue: text) else {
-                    throw fail(node, kindPath, "unknown kind \"\(text)\" for binary \(name); allowed: \(Self.kindList)")
-                }
-                guard kinds.insert(kind).inserted else {
-                    throw fail(node, kindPath, "kind \(kind.rawValue) is listed twice")
-                }
-                if platforms[kind]?.platforms.isEmpty ?? true {
-                    throw fail(
-                        node, kindPath,
-                        "binary \(name) ships in \(kind.rawValue) but platforms.\(kind.rawValue) is empty; add platforms or drop the kind"
-                    )
-                }
-            }
-
+            let kinds = try readKinds(fields["kinds"], item: item, path: path, name: name, platforms: platforms)
             var isStatic = true
             if let given = fields["static"] { isStatic = try bool(given.value, "\(path).static") }
-            var image = false
-            if let given = fields["image"] {
-                image = try bool(given.value, "\(path).image")
-                if image {
-                    guard kinds.contains(.server) else {
-                        throw fail(
-                            given.value, "\(path).image",
-                            "binary \(name) has an image but is not a server binary (kinds: \(kinds.sorted().map(\.rawValue).joined(separator: ", "))); images ship in server tarballs: add server to kinds or set image: false"
-                        )
-                    }
-                    guard platforms[.server]?.platforms.contains(where: { $0.os == "linux" }) ?? false else {
-                        throw fail(
-                            given.value, "\(path).image",
-                            "binary \(name) has an image but platforms.server has no linux platform; images are linux only"
-                        )
-                    }
-                    guard ImageName.isPathComponent(name) else {
-                        throw fail(
-                            given.value, "\(path).image",
-                            "binary \(name) cannot name an image; image names allow lowercase a-z, 0-9 joined by '.', '_', '__' or '-'"
-                        )
-                    }
-                }
+            let image = try fields["image"].map {
+                try readImageFlag($0.value, path: path, name: name, kinds: kinds, platforms: platforms)
             }
             result.append(
-                ReleaseConfig.Binary(name: name, package: package, kinds: kinds, isStatic: isStatic, image: image))
+                ReleaseConfig.Binary(
+                    name: name, package: package, kinds: kinds, isStatic: isStatic, image: image ?? false))
         }
         return result
+    }
+
+    /// `binaries[].kinds`: required, known, each once, each with platforms.
+    private func readKinds(
+        _ entry: Entry?, item: Node, path: String, name: String, platforms: [ReleaseConfig.Kind: KindPlatforms]
+    ) throws -> Set<ReleaseConfig.Kind> {
+        guard let kindsEntry = entry else {
+            throw fail(item, "\(path).kinds", "required for binary \(name); allowed: \(Self.kindList)")
+        }
+        let kindItems = try stringList(kindsEntry.value, "\(path).kinds")
+        guard !kindItems.isEmpty else {
+            throw fail(kindsEntry.value, "\(path).kinds", "binary \(name) ships in no kind; allowed: \(Self.kindList)")
+        }
+        var kinds = Set<ReleaseConfig.Kind>()
+        for (text, node, kindPath) in kindItems {
+            guard let kind = ReleaseConfig.Kind(rawValue: text) else {
+                throw fail(node, kindPath, "unknown kind \"\(text)\" for binary \(name); allowed: \(Self.kindList)")
+            }
+            guard kinds.insert(kind).inserted else {
+                throw fail(node, kindPath, "kind \(kind.rawValue) is listed twice")
+            }
+            if platforms[kind]?.platforms.isEmpty ?? true {
+                throw fail(
+                    node, kindPath,
+                    "binary \(name) ships in \(kind.rawValue) but platforms.\(kind.rawValue) is empty; add platforms or drop the kind"
+                )
+            }
+        }
+        return kinds
+    }
+
+    /// `binaries[].image`: true only for a server binary with a linux server platform and an image-safe name.
+    private func readImageFlag(
+        _ node: Node, path: String, name: String, kinds: Set<ReleaseConfig.Kind>,
+        platforms: [ReleaseConfig.Kind: KindPlatforms]
+    ) throws -> Bool {
+        let image = try bool(node, "\(path).image")
+        guard image else { return false }
+        guard kinds.contains(.server) else {
+            throw fail(
+                node, "\(path).image",
+                "binary \(name) has an image but is not a server binary (kinds: \(kinds.sorted().map(\.rawValue).joined(separator: ", "))); images ship in server tarballs: add server to kinds or set image: false"
+            )
+        }
+        guard platforms[.server]?.platforms.contains(where: { $0.os == "linux" }) ?? false else {
+            throw fail(
+                node, "\(path).image",
+                "binary \(name) has an image but platforms.server has no linux platform; images are linux only")
+        }
+        guard ImageName.isPathComponent(name) else {
+            throw fail(
+                node, "\(path).image",
+                "binary \(name) cannot name an image; image names allow lowercase a-z, 0-9 joined by '.', '_', '__' or '-'"
+            )
+        }
+        return true
     }
 
     func readImages(_ entry: Entry?) throws -> ReleaseConfig.Images {
         let fields =
             try entry.map {
                 try mapping(
-                    $0.value, "images", allowed: ["registry", "tagScheme", "archSuffix", "legacyAmd64Name", "base"])
+                    $0.value, "images",
+                    allowed: ["registry", "tagScheme", "archSuffix", "legacyAmd64Name", "base", "name"])
             } ?? [:]
         var images = ReleaseConfig.Images()
         if let given = fields["registry"] {
@@ -252,6 +266,7 @@ extension ConfigReader {
             images.tagScheme = try choice(given.value, "images.tagScheme", ReleaseConfig.TagScheme.self)
         }
         if let given = fields["archSuffix"] { images.archSuffix = try bool(given.value, "images.archSuffix") }
+        if let given = fields["name"], !isNull(given.value) { images.name = try imageName(given.value) }
         if let given = fields["legacyAmd64Name"] {
             images.legacyAmd64Name = try bool(given.value, "images.legacyAmd64Name")
             if images.legacyAmd64Name && !images.archSuffix {
@@ -279,6 +294,27 @@ extension ConfigReader {
             }
         }
         return images
+    }
+
+    /// `images.name`: a template of the repository under the registry; the sample name must be a valid one.
+    private func imageName(_ node: Node) throws -> NameTemplate {
+        let text = try string(node, "images.name")
+        let template: NameTemplate
+        do throws(TemplateError) {
+            template = try NameTemplate(text)
+        } catch {
+            throw fail(node, "images.name", "\"\(text)\": \(error.problem)")
+        }
+        let sample = template.render([
+            .project: "p", .version: "v1.2.3", .bareVersion: "1.2.3", .os: "linux", .arch: "amd64", .binary: "b",
+        ])
+        guard template.fields.contains(.binary), ImageName.registryProblem("r/" + sample) == nil else {
+            throw fail(
+                node, "images.name",
+                "\"\(text)\" is not an image repository for each binary; allowed: lowercase path components with {{binary}}, e.g. {{project}}-{{binary}}"
+            )
+        }
+        return template
     }
 
     func readAddons(_ entry: Entry?) throws -> ReleaseConfig.Addons {

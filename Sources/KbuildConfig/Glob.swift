@@ -1,5 +1,8 @@
 /// Slash-separated glob matching: `*` and `?` within one path component, `**` across any number of components.
 public enum Glob {
+    /// True when `text` holds a wildcard (`*`, `?`).
+    public static func hasWildcard(_ text: String) -> Bool { text.contains("*") || text.contains("?") }
+
     /// True when `path` (relative, `/`-separated) matches `pattern`.
     public static func matches(pattern: String, path: String) -> Bool {
         let p = pattern.split(separator: "/").map(String.init)

@@ -1,4 +1,5 @@
 import Foundation
+import KbuildArtifact
 import KbuildCore
 import KbuildGo
 import KbuildImage
@@ -71,6 +72,8 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
         public var legacyAmd64Name: Bool
         /// Absolute path of a base image tarball (docker-archive or OCI layout); nil for `scratch`.
         public var base: String?
+        /// The repository name under the registry as a template (`{{project}}-{{binary}}`); nil: `<bin>[-<arch>]`.
+        public var name: NameTemplate?
 
         public init(
             registry: String = Images.defaultRegistry, tagScheme: TagScheme = .md5, archSuffix: Bool = true,
@@ -186,11 +189,16 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
     public var cache: Cache
     /// cgo variables per platform (`CC`, `CXX`, `AR`, `CGO_CFLAGS`, …) for binaries with `static: false`.
     public var cgo: [Platform: [String: String]]
+    /// A configured layout (`archives:`); nil: Kubernetes' tarballs.
+    public var archives: [Archive]?
+    /// The names of the sums files.
+    public var sums: Sums
 
     public init(
         project: String = "kubernetes", version: VersionSettings, go: Go = Go(),
         platformsByKind: [Kind: [Platform]], binaries: [Binary], images: Images = Images(),
-        addons: Addons = Addons(), full: Full = Full(), cache: Cache = Cache(), cgo: [Platform: [String: String]] = [:]
+        addons: Addons = Addons(), full: Full = Full(), cache: Cache = Cache(), cgo: [Platform: [String: String]] = [:],
+        archives: [Archive]? = nil, sums: Sums = Sums()
     ) {
         self.project = project
         self.version = version
@@ -202,6 +210,8 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
         self.full = full
         self.cache = cache
         self.cgo = cgo
+        self.archives = archives
+        self.sums = sums
     }
 
     /// The platforms of `kind`, sorted.

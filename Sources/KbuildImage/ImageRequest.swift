@@ -31,6 +31,9 @@ public struct ImageRequest: Sendable, Hashable {
     public var outputDirectory: String
     /// SOURCE_DATE_EPOCH: the image's `created`, its history time and every tar mtime.
     public var created: SourceDate
+    /// The repository name under the registry, as the config's `images.name` template renders it; nil:
+    /// `<bin>-<arch>` (or `<bin>` without `archSuffix`).
+    public var name: String?
 
     public init(
         binary: String, binaryPath: String, platform: Platform, registry: String, tagScheme: ImageTagScheme,
@@ -58,7 +61,7 @@ public struct ImageRequest: Sendable, Hashable {
     /// The image's repositories (names without tag), the primary first, no duplicates.
     public var repositories: [String] {
         let prefix = registry.isEmpty ? "" : (registry.hasSuffix("/") ? registry : registry + "/")
-        var names = [prefix + (archSuffix ? "\(binary)-\(platform.arch)" : binary)]
+        var names = [prefix + (name ?? (archSuffix ? "\(binary)-\(platform.arch)" : binary))]
         if legacyAmd64Name, platform.arch == "amd64", !names.contains(prefix + binary) {
             names.append(prefix + binary)
         }

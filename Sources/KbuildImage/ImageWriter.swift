@@ -45,6 +45,8 @@ public struct ImageWriter: Sendable {
         }
     }
 
+    private typealias Layer = (file: String, digest: Digest, size: Int64)
+
     private func writeUnwrapped(_ request: ImageRequest) throws -> ImageResult {
         let tag = try request.tag()
         let repoTags = try request.repoTags(tag: tag)
@@ -63,31 +65,55 @@ public struct ImageWriter: Sendable {
             [.file(String(request.entrypoint.dropFirst()), source: request.binaryPath, executable: true)],
             to: layerPath, options: TarOptions(compression: .none, mtime: request.created, hashing: .sha256))
         let layerDigest = try layer.digests.sha256(of: layerPath)
-
         var layers = (baseImage?.layers ?? []).map { (file: $0.file, digest: $0.diffID, size: $0.size) }
         layers.append((file: layerPath, digest: layerDigest, size: layer.size))
 
+        let configBytes = ImageJSON.encode(Self.config(request, base: baseImage, layers: layers))
+        let configDigest = Digest.of(configBytes, .sha256)
+        let entries = Self.entries(
+            request, tag: tag, repoTags: repoTags, config: (configBytes, configDigest), layers: layers,
+            topLayer: layerDigest)
+        let written = try Tarball.write(
+            entries, to: tarball, options: TarOptions(compression: .none, mtime: request.created, hashing: .sha256))
+        do {
+            try FileOutput.writeAtomically(tag + "\n", to: request.dockerTagPath)
+        } catch let error as FileOutputError {
+            throw ImageError.output(path: request.dockerTagPath, reason: error.description)
+        }
+        return ImageResult(
+            repoTags: repoTags, tag: tag, tarball: tarball, size: written.size,
+            sha256: try written.digests.sha256(of: tarball),
+            dockerTagFile: request.dockerTagPath, imageID: configDigest)
+    }
+
+    /// The image config: the platform, the entrypoint, the base's settings, every layer's diff_id, history.
+    private static func config(_ request: ImageRequest, base: BaseImage.Image?, layers: [Layer]) -> ImageConfig {
         let created = request.created.rfc3339
-        var history = baseImage?.history ?? []
+        var history = base?.history ?? []
         history.append(
             ImageConfig.History(
                 created: created, createdBy: "kbuild images: COPY \(request.binary) \(request.entrypoint)",
                 comment: "kbuild"))
-        let config = ImageConfig(
+        return ImageConfig(
             architecture: request.platform.arch, os: request.platform.os, variant: request.platform.ociVariant,
             created: created,
             config: ImageConfig.Settings(
-                entrypoint: [request.entrypoint], env: baseImage?.env ?? [Self.defaultPath], user: baseImage?.user,
-                workingDir: baseImage?.workingDir),
+                entrypoint: [request.entrypoint], env: base?.env ?? [defaultPath], user: base?.user,
+                workingDir: base?.workingDir),
             rootfs: ImageConfig.RootFS(type: "layers", diffIDs: layers.map(\.digest.description)),
             history: history)
-        let configBytes = ImageJSON.encode(config)
-        let configDigest = Digest.of(configBytes, .sha256)
+    }
 
+    /// The tarball's entries: the OCI layout (manifest, index, blobs) and docker-archive's `manifest.json`
+    /// and `repositories`, every blob once.
+    private static func entries(
+        _ request: ImageRequest, tag: String, repoTags: [String], config: (bytes: [UInt8], digest: Digest),
+        layers: [Layer], topLayer: Digest
+    ) -> [TarEntry] {
         let manifest = ImageManifest(
             schemaVersion: 2, mediaType: MediaType.ociManifest,
             config: Descriptor(
-                mediaType: MediaType.ociConfig, digest: configDigest.description, size: Int64(configBytes.count)),
+                mediaType: MediaType.ociConfig, digest: config.digest.description, size: Int64(config.bytes.count)),
             layers: layers.map {
                 Descriptor(mediaType: MediaType.ociLayer, digest: $0.digest.description, size: $0.size)
             })
@@ -108,34 +134,24 @@ public struct ImageWriter: Sendable {
         func blobPath(_ digest: Digest) -> String { "blobs/sha256/" + digest.hex }
         let dockerManifest = [
             DockerManifestEntry(
-                config: blobPath(configDigest), repoTags: repoTags, layers: layers.map { blobPath($0.digest) })
+                config: blobPath(config.digest), repoTags: repoTags, layers: layers.map { blobPath($0.digest) })
         ]
         // Legacy `repositories`: every repository → tag → top layer id (Docker 25: the top layer's diff_id hex).
         var repositories: [String: [String: String]] = [:]
-        for repository in request.repositories { repositories[repository] = [tag: layerDigest.hex] }
+        for repository in request.repositories { repositories[repository] = [tag: topLayer.hex] }
 
         var entries: [TarEntry] = [
-            .data(blobPath(configDigest), configBytes),
+            .data(blobPath(config.digest), config.bytes),
             .data(blobPath(manifestDigest), manifestBytes),
             .data("index.json", ImageJSON.encode(index)),
             .data("manifest.json", ImageJSON.encode(dockerManifest)),
             .data("oci-layout", ImageJSON.encode(OCILayout(imageLayoutVersion: "1.0.0"))),
             .data("repositories", ImageJSON.encode(repositories)),
         ]
-        var seen: Set<Digest> = [configDigest, manifestDigest]
+        var seen: Set<Digest> = [config.digest, manifestDigest]
         for layer in layers where seen.insert(layer.digest).inserted {
             entries.append(.file(blobPath(layer.digest), source: layer.file, executable: false))
         }
-        let written = try Tarball.write(
-            entries, to: tarball, options: TarOptions(compression: .none, mtime: request.created, hashing: .sha256))
-        do {
-            try FileOutput.writeAtomically(tag + "\n", to: request.dockerTagPath)
-        } catch let error as FileOutputError {
-            throw ImageError.output(path: request.dockerTagPath, reason: error.description)
-        }
-        return ImageResult(
-            repoTags: repoTags, tag: tag, tarball: tarball, size: written.size,
-            sha256: try written.digests.sha256(of: tarball),
-            dockerTagFile: request.dockerTagPath, imageID: configDigest)
+        return entries
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KbuildArtifact
 import KbuildCore
 import KbuildDigest
 
@@ -8,8 +9,7 @@ public struct SBOMArtifact: Sendable, Hashable {
     public var name: String
     /// Path relative to `_output`, e.g. `release-images/amd64/kube-proxy.tar` (unique where names are not).
     public var path: String
-    /// `client`, `server`, `node`, `test`, `full`, `src`, `manifests` or `image`.
-    public var kind: String
+    public var kind: ArtifactKind
     public var platform: Platform?
     public var sha256: String
     /// The image reference (`registry/name:tag`) of an image tarball.
@@ -20,7 +20,7 @@ public struct SBOMArtifact: Sendable, Hashable {
     public var containsBinaries: [String]
 
     public init(
-        name: String, path: String, kind: String, platform: Platform? = nil, sha256: String, image: String? = nil,
+        name: String, path: String, kind: ArtifactKind, platform: Platform? = nil, sha256: String, image: String? = nil,
         containsArtifacts: [String] = [], containsBinaries: [String] = []
     ) {
         self.name = name
@@ -101,119 +101,14 @@ public enum SBOM {
 
     /// The document's bytes: pretty JSON, sorted keys, a final newline.
     public static func document(_ input: SBOMInput) -> Data {
-        var ids = SPDXIdentifiers()
-        var packages: [JSONValue] = []
-        var relationships: [(String, String, String)] = []
-        let supplier = "Organization: \(input.project)"
-        let declared = input.license ?? "NOASSERTION"
-
-        let artifacts = input.artifacts.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
-        let binaries = input.binaries.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-        var artifactIDs: [String: String] = [:]
-        for artifact in artifacts { artifactIDs[artifact.path] = ids.make("Artifact-" + artifact.path) }
-        var binaryIDs: [String: String] = [:]
-        for binary in binaries { binaryIDs[binary.key] = ids.make("GoBinary-" + binary.key) }
-
-        for artifact in artifacts {
-            let id = artifactIDs[artifact.path] ?? ""
-            var package = basePackage(id: id, name: artifact.name, version: input.version, supplier: supplier)
-            package["packageFileName"] = .string(artifact.path)
-            package["checksums"] = [["algorithm": "SHA256", "checksumValue": .string(artifact.sha256)]]
-            package["licenseDeclared"] = .string(declared)
-            package["primaryPackagePurpose"] = .string(purpose(of: artifact.kind))
-            package["externalRefs"] = purlRef(purl(of: artifact, version: input.version))
-            if let image = artifact.image { package["description"] = .string("image \(image)") }
-            packages.append(.object(package))
-            let contained = artifacts.contains { $0.containsArtifacts.contains(artifact.path) }
-            if !contained { relationships.append(("SPDXRef-DOCUMENT", "DESCRIBES", id)) }
-            for inner in artifact.containsArtifacts.sorted() {
-                if let innerID = artifactIDs[inner] { relationships.append((id, "CONTAINS", innerID)) }
-            }
-            for key in artifact.containsBinaries.sorted() {
-                if let binaryID = binaryIDs[key] { relationships.append((id, "CONTAINS", binaryID)) }
-            }
-        }
-
-        var modules: [GoModule: String] = [:]
-        var moduleOrder: [GoModule] = []
-        func moduleID(_ module: GoModule) -> String {
-            if let id = modules[module] { return id }
-            let id = ids.make("GoModule-\(module.path)-\(module.version)")
-            modules[module] = id
-            moduleOrder.append(module)
-            return id
-        }
-        for binary in binaries {
-            let id = binaryIDs[binary.key] ?? ""
-            let main = binary.buildInfo?.main?.path
-            var package = basePackage(id: id, name: binary.name, version: input.version, supplier: supplier)
-            package["checksums"] = [["algorithm": "SHA256", "checksumValue": .string(binary.sha256)]]
-            package["licenseDeclared"] = .string(declared)
-            package["primaryPackagePurpose"] = "APPLICATION"
-            let subpath = main.flatMap { main in
-                binary.buildInfo.map { $0.path.hasPrefix(main + "/") ? String($0.path.dropFirst(main.count + 1)) : "" }
-            }
-            package["externalRefs"] = purlRef(
-                .golang(
-                    module: main ?? binary.name, version: input.version, subpath: subpath,
-                    qualifiers: ["goos": binary.platform.os, "goarch": binary.platform.arch]))
-            packages.append(.object(package))
-            if !artifacts.contains(where: { $0.containsBinaries.contains(binary.key) }) {
-                relationships.append(("SPDXRef-DOCUMENT", "DESCRIBES", id))
-            }
-            guard let info = binary.buildInfo else { continue }
-            // The main module and modules replaced by local directories are built from the release's own
-            // tree: their version is the release version.
-            var built = info.dependencies.map { module in
-                module.version == GoModule.develVersion ? GoModule(path: module.path, version: input.version) : module
-            }
-            if let main = info.main { built.insert(GoModule(path: main.path, version: input.version), at: 0) }
-            built.append(GoModule(path: "stdlib", version: info.goVersion))
-            for module in built { relationships.append((id, "DEPENDS_ON", moduleID(module))) }
-        }
-        let mainPaths = Set(
-            binaries.flatMap { binary in
-                [binary.buildInfo?.main?.path].compactMap { $0 }
-                    + (binary.buildInfo?.dependencies ?? []).filter { $0.version == GoModule.develVersion }.map(\.path)
-            })
-        for module in moduleOrder.sorted() {
-            let own = mainPaths.contains(module.path)
-            var package = basePackage(
-                id: modules[module] ?? "", name: module.path, version: module.version,
-                supplier: own ? supplier : moduleSupplier(module.path))
-            package["licenseDeclared"] = .string(
-                own
-                    ? declared
-                    : module.path == "stdlib" ? "BSD-3-Clause" : input.moduleLicenses[module.path] ?? "NOASSERTION")
-            package["primaryPackagePurpose"] = "LIBRARY"
-            package["externalRefs"] = purlRef(.golang(module: module.path, version: module.version))
-            packages.append(.object(package))
-        }
-
-        let document: JSONValue = [
-            "spdxVersion": "SPDX-2.3",
-            "dataLicense": "CC0-1.0",
-            "SPDXID": "SPDXRef-DOCUMENT",
-            "name": .string("\(input.project)-\(input.version)"),
-            "documentNamespace": .string(namespace(input)),
-            "creationInfo": [
-                "created": .string(input.sourceDate.rfc3339),
-                "creators": [.string(supplier), .string("Tool: kbuild-\(input.toolVersion)")],
-            ],
-            "packages": .array(packages),
-            "relationships": .array(
-                relationships.map {
-                    [
-                        "spdxElementId": .string($0.0), "relationshipType": .string($0.1),
-                        "relatedSpdxElement": .string($0.2),
-                    ]
-                }),
-        ]
-        return document.serialized(pretty: true) + Data("\n".utf8)
+        var builder = SBOMBuilder(input: input)
+        builder.addArtifacts()
+        builder.addBinaries()
+        builder.addModules()
+        return builder.document()
     }
 
-    private static func basePackage(id: String, name: String, version: String, supplier: String) -> [String: JSONValue]
-    {
+    static func basePackage(id: String, name: String, version: String, supplier: String) -> [String: JSONValue] {
         [
             "SPDXID": .string(id), "name": .string(name), "versionInfo": .string(version),
             "supplier": .string(supplier), "downloadLocation": "NOASSERTION", "filesAnalyzed": false,
@@ -221,7 +116,7 @@ public enum SBOM {
         ]
     }
 
-    private static func purlRef(_ purl: PackageURL) -> JSONValue {
+    static func purlRef(_ purl: PackageURL) -> JSONValue {
         [
             [
                 "referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
@@ -230,16 +125,8 @@ public enum SBOM {
         ]
     }
 
-    private static func purpose(of kind: String) -> String {
-        switch kind {
-        case "image": return "CONTAINER"
-        case "src": return "SOURCE"
-        default: return "ARCHIVE"
-        }
-    }
-
     /// Image tarballs as `pkg:docker/<name>@<tag>?repository_url=<registry>`; the rest as `pkg:generic`.
-    private static func purl(of artifact: SBOMArtifact, version: String) -> PackageURL {
+    static func purl(of artifact: SBOMArtifact, version: String) -> PackageURL {
         let arch = artifact.platform?.arch
         if let image = artifact.image, let slash = image.lastIndex(of: "/"), let colon = image.lastIndex(of: ":"),
             colon > slash
@@ -278,5 +165,139 @@ struct SPDXIdentifiers {
         }
         used.insert(id)
         return id
+    }
+}
+
+/// Builds the SBOM's packages and relationships, one job per method, in the order the identifiers
+/// are made (artifacts, binaries, then modules as binaries name them): the same input, the same bytes.
+struct SBOMBuilder {
+    let input: SBOMInput
+    let artifacts: [SBOMArtifact]
+    let binaries: [SBOMBinary]
+    let supplier: String
+    let declared: String
+    var ids = SPDXIdentifiers()
+    var packages: [JSONValue] = []
+    var relationships: [(String, String, String)] = []
+    var artifactIDs: [String: String] = [:]
+    var binaryIDs: [String: String] = [:]
+    var modules: [GoModule: String] = [:]
+
+    init(input: SBOMInput) {
+        self.input = input
+        artifacts = input.artifacts.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        binaries = input.binaries.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        supplier = "Organization: \(input.project)"
+        declared = input.license ?? "NOASSERTION"
+        for artifact in artifacts { artifactIDs[artifact.path] = ids.make("Artifact-" + artifact.path) }
+        for binary in binaries { binaryIDs[binary.key] = ids.make("GoBinary-" + binary.key) }
+    }
+
+    /// A package per artifact; the document describes those nothing contains; each contains what it packs.
+    mutating func addArtifacts() {
+        for artifact in artifacts {
+            let id = artifactIDs[artifact.path] ?? ""
+            var package = SBOM.basePackage(id: id, name: artifact.name, version: input.version, supplier: supplier)
+            package["packageFileName"] = .string(artifact.path)
+            package["checksums"] = [["algorithm": "SHA256", "checksumValue": .string(artifact.sha256)]]
+            package["licenseDeclared"] = .string(declared)
+            package["primaryPackagePurpose"] = .string(artifact.kind.spdxPurpose)
+            package["externalRefs"] = SBOM.purlRef(SBOM.purl(of: artifact, version: input.version))
+            if let image = artifact.image { package["description"] = .string("image \(image)") }
+            packages.append(.object(package))
+            let contained = artifacts.contains { $0.containsArtifacts.contains(artifact.path) }
+            if !contained { relationships.append(("SPDXRef-DOCUMENT", "DESCRIBES", id)) }
+            for inner in artifact.containsArtifacts.sorted() {
+                if let innerID = artifactIDs[inner] { relationships.append((id, "CONTAINS", innerID)) }
+            }
+            for key in artifact.containsBinaries.sorted() {
+                if let binaryID = binaryIDs[key] { relationships.append((id, "CONTAINS", binaryID)) }
+            }
+        }
+    }
+
+    /// A package per Go binary, depending on the modules its build info names.
+    mutating func addBinaries() {
+        for binary in binaries {
+            let id = binaryIDs[binary.key] ?? ""
+            let main = binary.buildInfo?.main?.path
+            var package = SBOM.basePackage(id: id, name: binary.name, version: input.version, supplier: supplier)
+            package["checksums"] = [["algorithm": "SHA256", "checksumValue": .string(binary.sha256)]]
+            package["licenseDeclared"] = .string(declared)
+            package["primaryPackagePurpose"] = "APPLICATION"
+            let subpath = main.flatMap { main in
+                binary.buildInfo.map { $0.path.hasPrefix(main + "/") ? String($0.path.dropFirst(main.count + 1)) : "" }
+            }
+            package["externalRefs"] = SBOM.purlRef(
+                .golang(
+                    module: main ?? binary.name, version: input.version, subpath: subpath,
+                    qualifiers: ["goos": binary.platform.os, "goarch": binary.platform.arch]))
+            packages.append(.object(package))
+            if !artifacts.contains(where: { $0.containsBinaries.contains(binary.key) }) {
+                relationships.append(("SPDXRef-DOCUMENT", "DESCRIBES", id))
+            }
+            guard let info = binary.buildInfo else { continue }
+            // The main module and modules replaced by local directories are built from the release's own
+            // tree: their version is the release version.
+            var built = info.dependencies.map { module in
+                module.version == GoModule.develVersion ? GoModule(path: module.path, version: input.version) : module
+            }
+            if let main = info.main { built.insert(GoModule(path: main.path, version: input.version), at: 0) }
+            built.append(GoModule(path: "stdlib", version: info.goVersion))
+            for module in built { relationships.append((id, "DEPENDS_ON", moduleID(module))) }
+        }
+    }
+
+    private mutating func moduleID(_ module: GoModule) -> String {
+        if let id = modules[module] { return id }
+        let id = ids.make("GoModule-\(module.path)-\(module.version)")
+        modules[module] = id
+        return id
+    }
+
+    /// A package per module, sorted; the release's own modules carry its supplier and license.
+    mutating func addModules() {
+        let mainPaths = Set(
+            binaries.flatMap { binary in
+                [binary.buildInfo?.main?.path].compactMap { $0 }
+                    + (binary.buildInfo?.dependencies ?? []).filter { $0.version == GoModule.develVersion }.map(\.path)
+            })
+        for module in modules.keys.sorted() {
+            let own = mainPaths.contains(module.path)
+            var package = SBOM.basePackage(
+                id: modules[module] ?? "", name: module.path, version: module.version,
+                supplier: own ? supplier : SBOM.moduleSupplier(module.path))
+            package["licenseDeclared"] = .string(
+                own
+                    ? declared
+                    : module.path == "stdlib" ? "BSD-3-Clause" : input.moduleLicenses[module.path] ?? "NOASSERTION")
+            package["primaryPackagePurpose"] = "LIBRARY"
+            package["externalRefs"] = SBOM.purlRef(.golang(module: module.path, version: module.version))
+            packages.append(.object(package))
+        }
+    }
+
+    /// The document's bytes: pretty JSON, sorted keys, a final newline.
+    func document() -> Data {
+        let document: JSONValue = [
+            "spdxVersion": "SPDX-2.3",
+            "dataLicense": "CC0-1.0",
+            "SPDXID": "SPDXRef-DOCUMENT",
+            "name": .string("\(input.project)-\(input.version)"),
+            "documentNamespace": .string(SBOM.namespace(input)),
+            "creationInfo": [
+                "created": .string(input.sourceDate.rfc3339),
+                "creators": [.string(supplier), .string("Tool: kbuild-\(input.toolVersion)")],
+            ],
+            "packages": .array(packages),
+            "relationships": .array(
+                relationships.map {
+                    [
+                        "spdxElementId": .string($0.0), "relationshipType": .string($0.1),
+                        "relatedSpdxElement": .string($0.2),
+                    ]
+                }),
+        ]
+        return document.serialized(pretty: true) + Data("\n".utf8)
     }
 }

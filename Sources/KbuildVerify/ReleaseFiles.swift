@@ -1,4 +1,5 @@
 import Foundation
+import KbuildArtifact
 import KbuildDigest
 
 /// The files of a release directory (`_output/release-tars`) and what its own lists say about them.
@@ -12,15 +13,27 @@ struct ReleaseFiles: Sendable {
     let directory: String
     /// Every regular file name in the directory, sorted.
     let names: [String]
-    let project: String
+    /// The project: the plan's, else the prefix of the src tarball, SBOM or provenance; nil when none says.
+    let project: String?
+    /// The layout the workspace's plan gives; nil without a workspace config (Kubernetes' layout assumed).
+    let layout: ReleaseLayout?
+    /// The sums files' names: the plan's, else `SHA256SUMS` and `SHA512SUMS`.
+    let sha256Sums: String
+    let sha512Sums: String?
+    /// The signature over the sha256 sums.
+    var signature: String { sha256Sums + ".sig" }
 
-    /// The release's own bookkeeping files: never listed in the sums (the agreed file set, README "Verify a release").
-    static func isBookkeeping(_ name: String, project: String) -> Bool {
-        ["SHA256SUMS", "SHA512SUMS", "SHA256SUMS.sig", "artifacts.json", "\(project).intoto.jsonl"].contains(name)
+    /// The release's own bookkeeping files: never listed in the sums (the agreed file set, docs/verify.md).
+    func isBookkeeping(_ name: String) -> Bool {
+        if let layout {
+            return layout.sideFiles.contains { $0.name == name && $0.kind != .sbom }
+        }
+        return [sha256Sums, sha512Sums, signature, "artifacts.json"].contains(name)
+            || project.map { name == "\($0).intoto.jsonl" } ?? name.hasSuffix(".intoto.jsonl")
             || name.hasSuffix(".sha256") || name.hasSuffix(".sha512")
     }
 
-    init(directory: String) throws(VerifyError) {
+    init(directory: String, layout: ReleaseLayout? = nil) throws(VerifyError) {
         self.directory = directory
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
@@ -32,20 +45,26 @@ struct ReleaseFiles: Sendable {
             throw .unreadable(
                 path: directory, reason: "cannot list the directory; expected a readable release directory")
         }
-        names = all.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        // The project is the prefix of the src tarball (`<project>-src.tar.gz`), else Kubernetes' default.
-        project =
-            names.first { $0.hasSuffix("-src.tar.gz") }.map { String($0.dropLast("-src.tar.gz".count)) }
-            ?? "kubernetes"
+        let names = all.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        self.names = names
+        self.layout = layout
+        func prefix(_ suffix: String) -> String? {
+            names.first { $0.hasSuffix(suffix) && $0.count > suffix.count }.map { String($0.dropLast(suffix.count)) }
+        }
+        project = layout?.project ?? prefix("-src.tar.gz") ?? prefix(".spdx.json") ?? prefix(".intoto.jsonl")
+        sha256Sums = layout?.sums("sha256") ?? "SHA256SUMS"
+        sha512Sums = layout.map { $0.sums("sha512") } ?? "SHA512SUMS"
     }
 
     func path(_ name: String) -> String { directory + "/" + name }
 
     /// The files the sums must list: everything but the bookkeeping.
-    var summed: [String] { names.filter { !Self.isBookkeeping($0, project: project) } }
+    var summed: [String] { names.filter { !isBookkeeping($0) } }
 
-    /// The release tarballs (`*.tar.gz`).
-    var tarballs: [String] { names.filter { $0.hasSuffix(".tar.gz") } }
+    /// The release archives: the plan's, else every `*.tar.gz`.
+    var tarballs: [String] {
+        layout.map { $0.archives.map(\.name).filter(names.contains) } ?? names.filter { $0.hasSuffix(".tar.gz") }
+    }
 
     /// Parses a `sha256sum`-format file: `<hex>  <name>` (or `<hex> *<name>`) per line.
     func sums(_ file: String, hexLength: Int) -> (sums: [Sum], problems: [String])? {
@@ -80,7 +99,7 @@ struct ReleaseArtifact: Codable, Sendable, Hashable {
     var name: String
     /// Relative to `_output`: `release-tars/<name>` or `release-images/<arch>/<bin>.tar`.
     var path: String
-    var kind: String
+    var kind: ArtifactKind
     var os: String?
     var arch: String?
     var size: Int64

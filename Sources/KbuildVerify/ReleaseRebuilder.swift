@@ -39,7 +39,7 @@ public struct ReleaseRebuilder: Sendable {
         DiffReport, Conditions
     ) {
         let files = try ReleaseFiles(directory: directory)
-        let src = "\(files.project)-src.tar.gz"
+        let src = "\(files.project ?? "kubernetes")-src.tar.gz"
         guard files.names.contains(src), let recorded = SourceVerifier.recorded(in: files.path(src)),
             let commit = recorded.commit, !commit.isEmpty
         else {
@@ -50,28 +50,8 @@ public struct ReleaseRebuilder: Sendable {
         // The release's inputs that are not in the commit: its source date (every tar entry carries it),
         // its platforms and its registry (artifacts.json).
         let sourceDate = recorded.entries.first?.mtime ?? 0
-        let artifacts = files.artifacts().list
-        let platforms = Set(
-            artifacts.filter { $0.kind != "image" }.compactMap { artifact in
-                artifact.os.flatMap { os in artifact.arch.map { "\(os)/\($0)" } }
-            }
-        ).sorted()
-        var overrides: [String: String] = ["SOURCE_DATE_EPOCH": String(sourceDate)]
-        let recordedEnvironment = Self.recordedEnvironment(files)
-        if let recordedEnvironment {
-            // The provenance names the KUBE_* variables the release was made with: replay exactly those.
-            overrides.merge(recordedEnvironment) { $1 }
-        } else if !platforms.isEmpty {
-            overrides["KUBE_BUILD_PLATFORMS"] = platforms.joined(separator: " ")
-        }
-        // Without a provenance, the registry is read back from the image names.
-        if recordedEnvironment == nil, let reference = artifacts.first(where: { $0.image != nil })?.image,
-            let repository = reference.split(separator: ":").dropLast().joined(separator: ":").split(separator: "/")
-                .dropLast().joined(separator: "/") as String?,
-            !repository.isEmpty
-        {
-            overrides["KUBE_DOCKER_REGISTRY"] = repository
-        }
+        var overrides = Self.releaseEnvironment(files)
+        overrides["SOURCE_DATE_EPOCH"] = String(sourceDate)
 
         let repository = try? await runner.run(Command("git", ["-C", workspace, "rev-parse", "--git-dir"]))
         guard repository?.succeeded == true else {
@@ -142,9 +122,42 @@ public struct ReleaseRebuilder: Sendable {
         }
     }
 
+    /// The KUBE_* variables the release in `directory` was made with (the provenance names them; without
+    /// one, its platforms and registry are read back from artifacts.json): its plan is the plan of these.
+    public static func releaseEnvironment(directory: String) -> [String: String] {
+        (try? ReleaseFiles(directory: directory)).map(releaseEnvironment) ?? [:]
+    }
+
+    static func releaseEnvironment(_ files: ReleaseFiles) -> [String: String] {
+        let artifacts = files.artifacts().list
+        let platforms = Set(
+            artifacts.filter { $0.kind != .image }.compactMap { artifact in
+                artifact.os.flatMap { os in artifact.arch.map { "\(os)/\($0)" } }
+            }
+        ).sorted()
+        var overrides: [String: String] = [:]
+        let recordedEnvironment = Self.recordedEnvironment(files)
+        if let recordedEnvironment {
+            // The provenance names the KUBE_* variables the release was made with: replay exactly those.
+            overrides.merge(recordedEnvironment) { $1 }
+        } else if !platforms.isEmpty {
+            overrides["KUBE_BUILD_PLATFORMS"] = platforms.joined(separator: " ")
+        }
+        // Without a provenance, the registry is read back from the image names.
+        if recordedEnvironment == nil, let reference = artifacts.first(where: { $0.image != nil })?.image,
+            let repository = reference.split(separator: ":").dropLast().joined(separator: ":").split(separator: "/")
+                .dropLast().joined(separator: "/") as String?,
+            !repository.isEmpty
+        {
+            overrides["KUBE_DOCKER_REGISTRY"] = repository
+        }
+        return overrides
+    }
+
     /// `externalParameters.environment` of the release's provenance: the KUBE_* variables it was made with.
     static func recordedEnvironment(_ files: ReleaseFiles) -> [String: String]? {
-        guard case .success(let read) = SupplyChainVerifier.readStatement(files.path("\(files.project).intoto.jsonl")),
+        guard let project = files.project,
+            case .success(let read) = SupplyChainVerifier.readStatement(files.path("\(project).intoto.jsonl")),
             let predicate = read.statement["predicate"] as? [String: Any],
             let definition = predicate["buildDefinition"] as? [String: Any],
             let parameters = definition["externalParameters"] as? [String: Any]

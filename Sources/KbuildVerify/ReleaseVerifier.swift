@@ -1,5 +1,5 @@
 import Foundation
-import KbuildConfig
+import KbuildArtifact
 import KbuildCore
 import KbuildDigest
 
@@ -7,8 +7,11 @@ import KbuildDigest
 public struct ReleaseVerifier: Sendable {
     /// The release directory (`_output/release-tars`).
     public var directory: String
-    /// The workspace: its release config names the binaries of each kind, its git repository the sources.
+    /// The workspace: its git repository holds the sources.
     public var workspace: String?
+    /// The release as the workspace's plan lays it out (archives, entries, side files); nil without a
+    /// release config, when Kubernetes' layout is checked by its conventions alone.
+    public var layout: ReleaseLayout?
     /// Verifies the signatures with this key.
     public var key: Ed25519PublicKey?
     /// How many tarballs are checked at once.
@@ -16,11 +19,12 @@ public struct ReleaseVerifier: Sendable {
     public var runner: any ProcessRunner
 
     public init(
-        directory: String, workspace: String?, key: Ed25519PublicKey? = nil,
+        directory: String, workspace: String?, layout: ReleaseLayout? = nil, key: Ed25519PublicKey? = nil,
         jobs: Int = ProcessInfo.processInfo.activeProcessorCount, runner: any ProcessRunner = SubprocessRunner()
     ) {
         self.directory = directory
         self.workspace = workspace
+        self.layout = layout
         self.key = key
         self.jobs = max(1, jobs)
         self.runner = runner
@@ -28,33 +32,14 @@ public struct ReleaseVerifier: Sendable {
 
     /// Runs every check; throws only when the directory itself cannot be read.
     public func verify() async throws(VerifyError) -> VerifyReport {
-        let files = try ReleaseFiles(directory: directory)
+        let files = try ReleaseFiles(directory: directory, layout: layout)
         var checks: [VerifyCheck] = []
         let (artifacts, problem) = files.artifacts()
         let listed = Dictionary(
-            (files.sums("SHA256SUMS", hexLength: 64)?.sums ?? []).map { ($0.name, $0.hex) },
+            (files.sums(files.sha256Sums, hexLength: 64)?.sums ?? []).map { ($0.name, $0.hex) },
             uniquingKeysWith: { a, _ in a })
         let facts = releaseFacts(files: files, artifacts: artifacts, sha256: listed)
-
-        // Hashing every file and opening every tarball are independent: one pool does both.
-        let byName = Dictionary(artifacts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let tarballs = files.tarballs.compactMap { name in byName[name].map { (files.path(name), $0) } }
-        let summed = files.summed.map { ($0, files.path($0)) }
-        let work = Array(0..<(summed.count + tarballs.count))
-        let results: [Outcome] =
-            (try? await concurrentMap(work, limit: jobs) { index -> Outcome in
-                if index < summed.count {
-                    do {
-                        let checksums = try Checksums.file(summed[index].1)
-                        return .digests(summed[index].0, checksums.sha256.hex, checksums.sha512.hex)
-                    } catch {
-                        return .checks([.fail("files", summed[index].0, "cannot be read: \(error)")], [])
-                    }
-                }
-                let (path, artifact) = tarballs[index - summed.count]
-                let verified = TarballVerifier(facts: facts).verify(path, artifact: artifact)
-                return .checks(verified.checks, verified.images)
-            }) ?? []
+        let results = try await hashAndOpen(files: files, artifacts: artifacts, facts: facts)
         var actual: [String: (sha256: String, sha512: String)] = [:]
         var tarballChecks: [VerifyCheck] = []
         var verifiedImages: Set<String> = []
@@ -68,6 +53,7 @@ public struct ReleaseVerifier: Sendable {
         }
         let (sha256, sumChecks) = checkSums(files, actual: actual)
         checks += sumChecks
+        if let layout { checks += checkPlannedFiles(files, layout: layout, actual: actual) }
         if let problem {
             checks.append(.fail("artifacts", "artifacts.json", problem))
         } else {
@@ -76,7 +62,7 @@ public struct ReleaseVerifier: Sendable {
         checks += tarballChecks
         checks += checkReleaseImages(artifacts, verified: verifiedImages)
 
-        if let workspace, let src = artifacts.first(where: { $0.kind == "src" }), files.names.contains(src.name) {
+        if let workspace, let src = artifacts.first(where: { $0.kind == .src }), files.names.contains(src.name) {
             // A release under the workspace must come from it; one elsewhere may come from another repository.
             let origin = directory.hasPrefix(workspace + "/")
             checks += await SourceVerifier(workspace: workspace, runner: runner, isOrigin: origin)
@@ -86,13 +72,54 @@ public struct ReleaseVerifier: Sendable {
         return VerifyReport(directory: directory, checks: checks)
     }
 
+    /// Hashes every summed file and opens every archive, on one pool: the work is independent.
+    /// Kubernetes' tarballs get their conventions checked (binaries, images, nesting); with a plan, every
+    /// archive's entries are compared with it.
+    private func hashAndOpen(files: ReleaseFiles, artifacts: [ReleaseArtifact], facts: ReleaseFacts)
+        async throws(VerifyError) -> [Outcome]
+    {
+        let byName = Dictionary(artifacts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let planned = Dictionary(
+            (layout?.archives ?? []).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let kubernetes = layout?.isKubernetes ?? true
+        let archives = files.tarballs.map { name in (name, files.path(name), byName[name], planned[name]) }
+        let summed = files.summed.map { ($0, files.path($0)) }
+        let work = Array(0..<(summed.count + archives.count))
+        do {
+            return try await concurrentMap(work, limit: jobs) { index -> Outcome in
+                if index < summed.count {
+                    do {
+                        let checksums = try await Blocking.run { try Checksums.file(summed[index].1) }
+                        return .digests(summed[index].0, checksums.sha256.hex, checksums.sha512.hex)
+                    } catch {
+                        return .checks([.fail("files", summed[index].0, "cannot be read: \(error)")], [])
+                    }
+                }
+                let (_, path, artifact, archive) = archives[index - summed.count]
+                return try await Blocking.run { () -> Outcome in
+                    var checks: [VerifyCheck] = []
+                    var images: Set<String> = []
+                    if kubernetes, let artifact {
+                        (checks, images) = TarballVerifier(facts: facts).verify(path, artifact: artifact)
+                    }
+                    // A binary asset is its bytes alone: the sums and its side files cover it.
+                    if let archive, archive.format != .binary { checks += EntryVerifier(archive: archive).verify(path) }
+                    return .checks(checks, images)
+                }
+            }
+        } catch {
+            throw .unreadable(path: directory, reason: "verification stopped: \(error)")
+        }
+    }
+
     /// SHA256SUMS, SHA512SUMS and the `.sha256`/`.sha512` files against the bytes; nothing missing or extra.
     private func checkSums(
         _ files: ReleaseFiles, actual: [String: (sha256: String, sha512: String)]
     ) -> (sha256: [String: String], checks: [VerifyCheck]) {
         var checks: [VerifyCheck] = []
         var listed256: [String: String] = [:]
-        for (file, length, algorithm) in [("SHA256SUMS", 64, "sha256"), ("SHA512SUMS", 128, "sha512")] {
+        let sums = [(files.sha256Sums, 64, "sha256")] + (files.sha512Sums.map { [($0, 128, "sha512")] } ?? [])
+        for (file, length, algorithm) in sums {
             guard let parsed = files.sums(file, hexLength: length) else {
                 checks.append(.fail(algorithm, file, "missing"))
                 continue
@@ -106,7 +133,7 @@ public struct ReleaseVerifier: Sendable {
                 guard let digests = actual[sum.name] else {
                     let reason =
                         files.names.contains(sum.name)
-                        ? "is release bookkeeping, yet listed in \(file); the sums list the tarballs and the SBOM"
+                        ? "is release bookkeeping, yet listed in \(file); the sums list the archives and the SBOM"
                         : "listed in \(file) but missing from the directory"
                     checks.append(.fail(algorithm, sum.name, reason))
                     continue
@@ -128,7 +155,9 @@ public struct ReleaseVerifier: Sendable {
                 checks.append(.ok(algorithm, file, "all \(good) files match"))
             }
         }
-        // `<file>.sha256` / `.sha512`: each matches its file; every tarball has both.
+        // Without a plan, Kubernetes' `<file>.sha256` / `.sha512`: each matches its file; every tarball has both.
+        // With one, `checkPlannedFiles` checks the side files it names.
+        guard files.layout == nil else { return (listed256, checks) }
         for name in files.names where name.hasSuffix(".sha256") || name.hasSuffix(".sha512") {
             let is256 = name.hasSuffix(".sha256")
             let target = String(name.dropLast(7))
@@ -157,6 +186,48 @@ public struct ReleaseVerifier: Sendable {
         checks.append(
             .ok("files", files.directory, "\(files.summed.count) files, \(single) .sha256/.sha512 files checked"))
         return (listed256, checks)
+    }
+
+    /// With a plan: the directory holds exactly its archives and side files (a signature only when
+    /// signed), and every per-archive digest file holds the digest, or the `<digest>  <name>` line, of its archive.
+    private func checkPlannedFiles(
+        _ files: ReleaseFiles, layout: ReleaseLayout, actual: [String: (sha256: String, sha512: String)]
+    ) -> [VerifyCheck] {
+        var checks: [VerifyCheck] = []
+        let planned = Set(layout.archives.map(\.name) + layout.sideFiles.map(\.name))
+        for name in files.names where !planned.contains(name) {
+            checks.append(
+                .fail("files", name, "is in the directory but not in the plan of the workspace's release config"))
+        }
+        for name in layout.archives.map(\.name) + layout.sideFiles.filter({ !$0.signedOnly }).map(\.name)
+        where !files.names.contains(name) {
+            checks.append(.fail("files", name, "missing: the plan writes it"))
+        }
+        var digests = 0
+        for side in layout.sideFiles where side.kind == .digest || side.kind == .digestLine {
+            guard let of = side.of, let have = actual[of], files.names.contains(side.name) else { continue }
+            let hex = side.algorithm == "sha512" ? have.sha512 : have.sha256
+            let want = side.kind == .digest ? hex + "\n" : "\(hex)  \(of)\n"
+            let text = FileManager.default.contents(atPath: files.path(side.name)).map {
+                String(decoding: $0, as: UTF8.self)
+            }
+            if text != want {
+                checks.append(
+                    .fail(
+                        side.algorithm ?? "sha256", side.name,
+                        "says \(Escaping.shown(String((text ?? "").prefix(80)))), \(of) has \(hex.prefix(16))…"))
+            } else {
+                digests += 1
+            }
+        }
+        if checks.isEmpty {
+            checks.append(
+                .ok(
+                    "files", files.directory,
+                    "exactly the \(planned.count) planned files (signature when signed), \(digests) digest files match")
+            )
+        }
+        return checks
     }
 
     private func checkArtifacts(_ artifacts: [ReleaseArtifact], files: ReleaseFiles, sha256: [String: String])
@@ -198,7 +269,7 @@ public struct ReleaseVerifier: Sendable {
     private func checkReleaseImages(_ artifacts: [ReleaseArtifact], verified: Set<String>) -> [VerifyCheck] {
         let output = Paths.parent(of: directory)
         var checks: [VerifyCheck] = []
-        for artifact in artifacts where artifact.kind == "image" {
+        for artifact in artifacts where artifact.kind == .image {
             let path = output + "/" + artifact.path
             guard FileManager.default.fileExists(atPath: path) else { continue }
             let digest = try? Digest.file(path, .sha256).hex
@@ -238,32 +309,27 @@ public struct ReleaseVerifier: Sendable {
     private func releaseFacts(files: ReleaseFiles, artifacts: [ReleaseArtifact], sha256: [String: String])
         -> ReleaseFacts
     {
-        let project = files.project
-        var version: String?
-        if files.names.contains("\(project)-src.tar.gz") {
-            version = SourceVerifier.recorded(in: files.path("\(project)-src.tar.gz"))?.version
-        }
-        var byKind: [String: [String]]?
-        if let workspace, let config = try? ConfigLoader.load(workspace: workspace), config.project == project {
-            var kinds: [String: [String]] = [:]
-            for kind in ReleaseConfig.Kind.allCases {
-                kinds[kind.rawValue] = config.binaries(for: kind).map(\.name)
-            }
-            // Kubernetes' server tarballs carry the client binaries too.
-            kinds["server", default: []] += config.binaries(for: .client).filter { !$0.kinds.contains(.server) }.map(
-                \.name)
-            byKind = kinds
+        let project = files.project ?? "kubernetes"
+        let src = artifacts.first { $0.kind == .src }?.name ?? "\(project)-src.tar.gz"
+        let version = files.names.contains(src) ? SourceVerifier.recorded(in: files.path(src))?.version : nil
+        // The binaries of each archive, as the plan lists them; without a plan, each is checked for having some.
+        let binaries = layout.map { layout in
+            Dictionary(layout.archives.map { ($0.name, $0.binaries) }, uniquingKeysWith: { first, _ in first })
         }
         var images: [String: [String: String]] = [:]
-        for artifact in artifacts where artifact.kind == "image" {
+        for artifact in artifacts where artifact.kind == .image {
             guard let arch = artifact.arch else { continue }
             images[arch, default: [:]][String(artifact.name.dropLast(4))] = artifact.image ?? ""
         }
+        // The archives others carry, from the plan's entries (Kubernetes' src and manifests without one).
+        let nestedNames =
+            layout?.archives.flatMap(\.nestedArchives) ?? ["\(project)-src.tar.gz", "\(project)-manifests.tar.gz"]
         var nested: [String: String] = [:]
-        for name in ["\(project)-src.tar.gz", "\(project)-manifests.tar.gz"] { nested[name] = sha256[name] }
+        for name in nestedNames { nested[name] = sha256[name] }
         return ReleaseFacts(
-            project: project, version: version, binariesByKind: byKind, imagesByArch: images, nested: nested)
+            project: project, version: version, binariesByArchive: binaries, imagesByArch: images, nested: nested)
     }
+
 }
 
 /// What one unit of verify's parallel work found.

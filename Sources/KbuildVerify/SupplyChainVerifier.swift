@@ -15,7 +15,7 @@ struct SupplyChainVerifier {
 
     func verify() -> [VerifyCheck] {
         var checks: [VerifyCheck] = []
-        let project = files.project
+        guard let project = files.project else { return verifySumsSignature() }
         let sbom = "\(project).spdx.json"
         if files.names.contains(sbom) { checks += verifySBOM(sbom) }
         let provenance = "\(project).intoto.jsonl"
@@ -49,7 +49,10 @@ struct SupplyChainVerifier {
             let sha256 = checksums.first { ($0["algorithm"] as? String) == "SHA256" }?["checksumValue"] as? String
             described[Paths.name(of: file)] = sha256?.lowercased() ?? ""
         }
-        for tarball in sums.keys.sorted() where tarball.hasSuffix(".tar.gz") {
+        // The archives: the plan's (tar.gz, zip, binary assets), else Kubernetes' tar.gz files.
+        let archives = Set(files.tarballs)
+        let sumsName = files.sha256Sums
+        for tarball in sums.keys.sorted() where archives.contains(tarball) {
             guard let digest = described[tarball] else {
                 failures.append(.fail("sbom", name, "has no package for \(tarball)"))
                 continue
@@ -58,19 +61,20 @@ struct SupplyChainVerifier {
                 failures.append(
                     .fail(
                         "sbom", name,
-                        "gives \(tarball) sha256 \(digest.isEmpty ? "none" : digest), SHA256SUMS \(sums[tarball] ?? "")"
+                        "gives \(tarball) sha256 \(digest.isEmpty ? "none" : digest), \(sumsName) \(sums[tarball] ?? "")"
                     ))
             }
         }
         for (file, digest) in described.sorted(by: { $0.key < $1.key })
-        where file.hasSuffix(".tar.gz") && sums[file] == nil {
-            failures.append(.fail("sbom", name, "describes \(file) (sha256 \(digest)), which SHA256SUMS does not list"))
+        where (archives.contains(file) || file.hasSuffix(".tar.gz")) && sums[file] == nil {
+            failures.append(
+                .fail("sbom", name, "describes \(file) (sha256 \(digest)), which \(sumsName) does not list"))
         }
         guard failures.isEmpty else { return failures }
         return [
             .ok(
                 "sbom", name,
-                "a package with the SHA256SUMS digest for each of \(sums.keys.filter { $0.hasSuffix(".tar.gz") }.count) tarballs"
+                "a package with the \(sumsName) digest for each of \(sums.keys.filter(archives.contains).count) tarballs"
             )
         ]
     }
@@ -104,19 +108,23 @@ struct SupplyChainVerifier {
         }
         for (file, digest) in sums.sorted(by: { $0.key < $1.key }) {
             guard let claimed = named[file] else {
-                failures.append(.fail("provenance", name, "has no subject \(file) (SHA256SUMS lists it)"))
+                failures.append(.fail("provenance", name, "has no subject \(file) (\(files.sha256Sums) lists it)"))
                 continue
             }
             if claimed != digest {
-                failures.append(.fail("provenance", name, "gives \(file) sha256 \(claimed), SHA256SUMS \(digest)"))
+                failures.append(
+                    .fail("provenance", name, "gives \(file) sha256 \(claimed), \(files.sha256Sums) \(digest)"))
             }
         }
         for file in Set(named.keys).subtracting(sums.keys).sorted() {
-            failures.append(.fail("provenance", name, "has the subject \(file), which SHA256SUMS does not list"))
+            failures.append(
+                .fail("provenance", name, "has the subject \(file), which \(files.sha256Sums) does not list"))
         }
         if failures.isEmpty {
             failures.append(
-                .ok("provenance", name, "subjects are exactly the \(sums.count) files and digests of SHA256SUMS"))
+                .ok(
+                    "provenance", name,
+                    "subjects are exactly the \(sums.count) files and digests of \(files.sha256Sums)"))
         }
         return failures + checks
     }
@@ -167,14 +175,15 @@ struct SupplyChainVerifier {
     }
 
     private func verifySumsSignature() -> [VerifyCheck] {
-        let name = "SHA256SUMS.sig"
+        let name = files.signature
+        let sums = files.sha256Sums
         guard files.names.contains(name) else {
-            return key == nil ? [] : [.fail("signature", name, "missing: --key needs a signature over SHA256SUMS")]
+            return key == nil ? [] : [.fail("signature", name, "missing: --key needs a signature over \(sums)")]
         }
         guard let key else { return [VerifyCheck(.skip, "signature", name, "not checked: no --key")] }
         guard let signature = FileManager.default.contents(atPath: files.path(name)),
-            let message = FileManager.default.contents(atPath: files.path("SHA256SUMS"))
-        else { return [.fail("signature", name, "cannot read it or SHA256SUMS")] }
+            let message = FileManager.default.contents(atPath: files.path(sums))
+        else { return [.fail("signature", name, "cannot read it or \(sums)")] }
         // Raw 64 bytes as `openssl pkeyutl -sign -rawin` writes them; base64 text is accepted too.
         var raw = Array(signature)
         if raw.count != 64,
@@ -184,8 +193,8 @@ struct SupplyChainVerifier {
             raw = Array(decoded)
         }
         guard key.verify(signature: raw, of: Array(message)) else {
-            return [.fail("signature", name, "does not verify SHA256SUMS with the key \(key.keyID.prefix(16))")]
+            return [.fail("signature", name, "does not verify \(sums) with the key \(key.keyID.prefix(16))")]
         }
-        return [.ok("signature", name, "Ed25519 signature over SHA256SUMS by the key \(key.keyID.prefix(16))")]
+        return [.ok("signature", name, "Ed25519 signature over \(sums) by the key \(key.keyID.prefix(16))")]
     }
 }

@@ -65,3 +65,34 @@ public struct VerifyReport: Sendable, Codable {
         return String(decoding: data, as: UTF8.self)
     }
 }
+
+/// Failures of one archive, bounded: a hostile archive may fail the same way for each of 400,000
+/// entries, so the first `listed` of each kind are kept and the rest counted (memory and output bounded).
+struct BoundedFailures {
+    /// How many entries failing one check the same way are listed before the rest are counted.
+    static let listed = 20
+
+    private(set) var listedChecks: [VerifyCheck] = []
+    private var counts: [String: (check: String, archive: String, detail: String, count: Int)] = [:]
+
+    /// Records a failure of `check` at `subject` (`archive!entry`) with `detail`.
+    mutating func fail(_ check: String, archive: String, entry: String?, _ detail: String) {
+        let key = check + "\u{0}" + detail
+        let count = (counts[key]?.count ?? 0) + 1
+        counts[key] = (check, archive, detail, count)
+        if count <= Self.listed {
+            listedChecks.append(.fail(check, entry.map { "\(archive)!\($0)" } ?? archive, detail))
+        }
+    }
+
+    var isEmpty: Bool { listedChecks.isEmpty }
+
+    /// The listed failures, then one line per kind of failure that was cut short.
+    var checks: [VerifyCheck] {
+        listedChecks
+            + counts.values.filter { $0.count > Self.listed }.sorted { ($0.check, $0.detail) < ($1.check, $1.detail) }
+            .map {
+                .fail($0.check, $0.archive, "\($0.count - Self.listed) more entries (\($0.count) in all): \($0.detail)")
+            }
+    }
+}

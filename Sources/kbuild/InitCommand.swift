@@ -15,7 +15,9 @@ extension Kbuild {
                 and cluster/addons. The config it writes builds every binary for the host platform into \
                 client tarballs and loads as it is: `kbuild init && kbuild release` works. Edit it from \
                 there. An existing config is kept unless --force. When git does not ignore _output/ yet, \
-                /_output/ is added to .gitignore (else every version would be -dirty). With \
+                /_output/ is added to .gitignore (else every version would be -dirty). --layout picks the \
+                archives: Kubernetes' tarballs (the default), or goreleaser's (<project>_<Os>_<arch>.tar.gz, \
+                zip on Windows, LICENSE*/README*/CHANGELOG*, checksums.txt; see docs/layouts.md). With \
                 --archive-version it also writes .kbuild-archive-version and its `export-subst` line in \
                 .gitattributes: a `git archive` of a tag then unpacks to a tree whose version is that tag \
                 (tree state archive), as Kubernetes' hack/lib/version.sh placeholders do (kept when present).
@@ -31,6 +33,8 @@ extension Kbuild {
         @Flag(help: "Replace an existing release/kbuild.yaml.")
         var force = false
 
+        @Option(help: ArgumentHelp("The release layout to start from: kubernetes or goreleaser.", valueName: "name"))
+        var layout: StarterLayout = .kubernetes
         @Flag(
             help:
                 "Also write .kbuild-archive-version (export-subst in .gitattributes), so an unpacked git archive of a tag knows its version."
@@ -43,7 +47,7 @@ extension Kbuild {
         func run() async throws {
             try await failing {
                 let result = try await WorkspaceInitializer.initialize(
-                    workspace: directory, force: force, archiveVersion: archiveVersion,
+                    workspace: directory, force: force, layout: layout, archiveVersion: archiveVersion,
                     environment: ProcessInfo.processInfo.environment)
                 if json {
                     let summary: [String: Any] = [
@@ -102,3 +106,5 @@ extension Kbuild {
         }
     }
 }
+
+extension StarterLayout: ExpressibleByArgument {}

@@ -11,14 +11,26 @@ extension Kbuild {
                 The plan is computed from the release config, the environment and the version, exactly \
                 as `kbuild release` would use it. Paths are relative to the workspace.
 
+                --json prints every file the release writes — builds, images, every archive with every \
+                entry (path inside, type, mode, source), every side file — as JSON for tools \
+                (schemaVersion 1, docs/plan-json.md).
+
                 \(EnvironmentHelp.workspace)
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
 
+        @Flag(help: "Print the plan as JSON (schemaVersion 1, docs/plan-json.md).")
+        var json = false
+
         func run() async throws {
             try await failing(verbose: workspace.verbose) {
-                print(try await workspace.load(ProcessInfo.processInfo.environment).plan.rendered, terminator: "")
+                let plan = try await workspace.load(ProcessInfo.processInfo.environment).plan
+                if json {
+                    FileHandle.standardOutput.write(try plan.document.encoded())
+                } else {
+                    print(plan.rendered, terminator: "")
+                }
             }
         }
     }

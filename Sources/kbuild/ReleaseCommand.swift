@@ -88,7 +88,7 @@ extension Kbuild {
                     ? pipeline.release { printer.handle($0) }
                     : pipeline.merge(merge.map { ReleaseLoader.absoluteWorkspace($0) }) { printer.handle($0) }
                 if let remote = options.remoteCache { print(remote.summary) }
-                let tarballs = artifacts.filter { $0.kind != .image }.count
+                let tarballs = artifacts.filter { $0.kind != .image && $0.kind != .sbom }.count
                 print(
                     "release \(loaded.plan.version.version): \(tarballs) tarballs in \(loaded.plan.layout.releaseTars)")
             }

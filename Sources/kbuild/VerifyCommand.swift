@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import KbuildArtifact
+import KbuildConfig
 import KbuildDigest
 import KbuildRelease
 import KbuildVerify
@@ -67,8 +69,18 @@ extension Kbuild {
                     releaseDirectory.map { ReleaseLoader.absoluteWorkspace($0) }
                     ?? workspace + "/_output/release-tars"
                 let publicKey = try key.map { try Ed25519PublicKey(pemFile: $0) }
+                // The plan of the workspace's release config names every archive, entry and side file; a
+                // config that does not load fails verify rather than dropping the checks it would give.
+                // Planned with the KUBE_* variables the release was made with, not those of this shell.
+                var layout: ReleaseLayout?
+                if FileManager.default.fileExists(atPath: workspace + "/" + ReleaseConfig.defaultPath) {
+                    let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KUBE_") }
+                        .merging(ReleaseRebuilder.releaseEnvironment(directory: directory)) { $1 }
+                    layout = try await ReleaseLoader.load(workspace: workspace, environment: environment, warn: warning)
+                        .plan.releaseLayout
+                }
                 let verifier = ReleaseVerifier(
-                    directory: directory, workspace: workspace, key: publicKey,
+                    directory: directory, workspace: workspace, layout: layout, key: publicKey,
                     jobs: jobs ?? WorkspaceOptions.cores)
                 // The rebuild (mostly Go builds in the clone) runs while the offline checks run.
                 let json = self.json

@@ -63,7 +63,7 @@ import Testing
             project: "app", version: "v1", sourceDate: try SourceDate(seconds: 0), toolVersion: "0.1.0",
             artifacts: [
                 SBOMArtifact(
-                    name: "a.tar.gz", path: "release-tars/a.tar.gz", kind: "full",
+                    name: "a.tar.gz", path: "release-tars/a.tar.gz", kind: .full,
                     sha256: String(repeating: "c", count: 64))
             ],
             binaries: [])

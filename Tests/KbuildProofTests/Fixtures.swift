@@ -49,7 +49,7 @@ struct GoFixture {
         var binaries: [SBOMBinary] = []
         var artifacts: [SBOMArtifact] = [
             SBOMArtifact(
-                name: "app-src.tar.gz", path: "release-tars/app-src.tar.gz", kind: "src",
+                name: "app-src.tar.gz", path: "release-tars/app-src.tar.gz", kind: .src,
                 sha256: String(repeating: "a", count: 64))
         ]
         for platform in Self.platforms {
@@ -62,12 +62,12 @@ struct GoFixture {
             let name = "app-client-\(platform.os)-\(platform.arch).tar.gz"
             artifacts.append(
                 SBOMArtifact(
-                    name: name, path: "release-tars/" + name, kind: "client", platform: platform,
+                    name: name, path: "release-tars/" + name, kind: .client, platform: platform,
                     sha256: Digest.of(Data(name.utf8), .sha256).hex, containsBinaries: [key]))
         }
         artifacts.append(
             SBOMArtifact(
-                name: "app.tar", path: "release-images/amd64/app.tar", kind: "image",
+                name: "app.tar", path: "release-images/amd64/app.tar", kind: .image,
                 platform: Platform(os: "linux", arch: "amd64"), sha256: String(repeating: "b", count: 64),
                 image: "registry.example/app-amd64:0123abcd", containsBinaries: ["linux/amd64/app"]))
         return SBOMInput(

@@ -1,4 +1,5 @@
 import Foundation
+import KbuildArtifact
 import KbuildCore
 import TestSupport
 import Testing
@@ -33,7 +34,7 @@ import Testing
     @Test func tarballsNestedOnesFirstAndTheFullOneLast() throws {
         let fixture = try ReleaseFixture()
         defer { fixture.remove() }
-        let tarballs = fixture.plan.tarballs
+        let tarballs = fixture.plan.archives
         #expect(
             tarballs.map(\.name) == [
                 "kubernetes-src.tar.gz", "kubernetes-manifests.tar.gz",
@@ -44,7 +45,20 @@ import Testing
         let server = try #require(tarballs.first { $0.kind == .server })
         #expect(server.binaries == ["kube-proxy", "kubectl", "kubelet"])
         #expect(server.images == ["kube-proxy"])
-        #expect(tarballs.filter(\.kind.isNested).map(\.kind) == [.src, .manifests])
+        let nested = Set(tarballs.flatMap(\.nestedArchives))
+        #expect(tarballs.filter { nested.contains($0.name) }.map(\.kind) == [.src, .manifests])
+    }
+
+    @Test func imageNamesFollowTheConfigsTemplate() throws {
+        let fixture = try ReleaseFixture()
+        defer { fixture.remove() }
+        var config = fixture.plan.config
+        config.images.name = try NameTemplate("{{project}}/{{binary}}-{{arch | uname}}")
+        let plan = ReleasePlanner.plan(
+            config: config, version: fixture.plan.version, sourceDate: fixture.plan.sourceDate,
+            workspace: fixture.plan.workspace)
+        #expect(plan.images.map(\.request.repositories) == [["registry.k8s.io/kubernetes/kube-proxy-x86_64"]])
+        #expect(plan.document.images.map(\.repository) == ["registry.k8s.io/kubernetes/kube-proxy-x86_64"])
     }
 
     @Test func planningIsPure() throws {
@@ -54,7 +68,7 @@ import Testing
             config: fixture.plan.config, version: fixture.plan.version, sourceDate: fixture.plan.sourceDate,
             workspace: fixture.plan.workspace)
         #expect(again.rendered == fixture.plan.rendered)
-        #expect(again.configFingerprint == fixture.plan.configFingerprint)
+        #expect(again.document == fixture.plan.document)
     }
 }
 

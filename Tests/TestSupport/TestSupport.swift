@@ -134,9 +134,21 @@ public enum Repository {
     public static func copyExamples(to destination: String) throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: destination, withIntermediateDirectories: true)
-        for name in try fm.contentsOfDirectory(atPath: examples) where name != "_output" {
+        // examples/layouts/ holds workspaces of their own (other projects' layouts), not part of this one.
+        for name in try fm.contentsOfDirectory(atPath: examples) where name != "_output" && name != "layouts" {
             try fm.copyItem(atPath: examples + "/" + name, toPath: destination + "/" + name)
         }
+    }
+
+    /// A temp git repository holding a copy of `examples/layouts/<name>`, committed once and tagged `tag`.
+    public static func layoutWorkspace(_ name: String, in directory: String, tag: String) async throws -> GitRepository
+    {
+        try FileManager.default.copyItem(atPath: examples + "/layouts/" + name, toPath: directory)
+        try? FileManager.default.removeItem(atPath: directory + "/_output")
+        let repo = try await GitRepository.create(at: directory)
+        try await repo.commitAll("Initial \(name) layout workspace")
+        try await repo.git("tag", "-a", tag, "-m", tag)
+        return repo
     }
 
     /// A temp git repository holding a copy of `examples/`, committed once and tagged `tag` if given.

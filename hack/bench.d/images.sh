@@ -8,7 +8,7 @@ export KBUILD_GOCACHE=$work/gocache
 make_workspace() {
   [ -d "$ws/.git" ] && return
   log "cloning examples/ into $ws"
-  rm -rf "$ws" && cp -r "$root/examples" "$ws" && rm -rf "$ws/_output"
+  rm -rf "$ws" && cp -r "$root/examples" "$ws" && rm -rf "$ws/_output" "$ws/layouts"   # layouts/: workspaces of their own
   (cd "$ws" && git init -q -b main && git add -A &&
     git -c user.name=bench -c user.email=bench@example.com commit -qm bench &&
     git -c user.name=bench -c user.email=bench@example.com tag -a v1.0.0 -m v1.0.0)

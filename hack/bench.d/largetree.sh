@@ -7,7 +7,7 @@ section_largetree() {
   local files=${KBUILD_BENCH_FILES:-20000} big=$work/largetree
   if [ ! -d "$big/.git" ] || [ "$(cat "$big/.files" 2>/dev/null)" != "$files" ]; then
     log "largetree: generating $files files under $big"
-    rm -rf "$big" && cp -r "$root/examples" "$big" && rm -rf "$big/_output"
+    rm -rf "$big" && cp -r "$root/examples" "$big" && rm -rf "$big/_output" "$big/layouts"
     local d dirs=$(( (files + 99) / 100 ))
     for d in $(seq -w 1 "$dirs"); do
       mkdir -p "$big/third_party/blobs/d$d"

@@ -4,11 +4,20 @@ import KbuildCore
 import KbuildGo
 import KbuildVersion
 
+/// The layout `kbuild init --layout` starts a config from.
+public enum StarterLayout: String, Sendable, CaseIterable {
+    /// Kubernetes' tarballs (no `archives:`): the default.
+    case kubernetes
+    /// What `goreleaser init` configures: `<project>_<Os>_<uname arch>.tar.gz`, zip on Windows,
+    /// LICENSE*/README*/CHANGELOG*, one `checksums.txt`.
+    case goreleaser
+}
+
 /// Writes the commented `release/kbuild.yaml` that `kbuild init` proposes for a workspace.
 public enum ConfigTemplate {
     /// The config text for `facts`: every binary for the host platform, client tarballs, the version
     /// variables found, add-ons when there are some. It loads as it is.
-    public static func render(_ facts: WorkspaceFacts, project: String) -> String {
+    public static func render(_ facts: WorkspaceFacts, project: String, layout: StarterLayout = .kubernetes) -> String {
         var lines: [String] = [
             "# The release of this workspace, proposed by `kbuild init`; every field is in kbuild's README",
             "# (\"The release config\"). Check it, then `kbuild plan` and `kbuild release`.",
@@ -69,7 +78,26 @@ public enum ConfigTemplate {
             "", "# cgo:                           # C toolchains of static: false binaries, per platform",
             "#   linux/arm64: {CC: aarch64-linux-gnu-gcc, CXX: aarch64-linux-gnu-g++}", "",
         ]
+        lines += layoutSection(layout)
         return lines.joined(separator: "\n")
+    }
+
+    /// `archives:` and `sums:` of a starter layout (none for Kubernetes' default tarballs).
+    static func layoutSection(_ layout: StarterLayout) -> [String] {
+        switch layout {
+        case .kubernetes:
+            return []
+        case .goreleaser:
+            return [
+                "# goreleaser init's archives (docs/layouts.md): tool_Linux_x86_64.tar.gz, tool_Windows_x86_64.zip, …",
+                "archives:",
+                "  - name: \"{{project}}_{{os | title}}_{{arch | uname}}\"",
+                "    formats: {windows: zip}",
+                "    files: [\"LICENSE*\", \"README*\", \"CHANGELOG*\"]",
+                "sums:",
+                "  sha256: checksums.txt", "",
+            ]
+        }
     }
 
     static func versionSection(_ facts: WorkspaceFacts) -> [String] {
@@ -132,8 +160,8 @@ public enum WorkspaceInitializer {
     /// path and text, the facts, whether `.gitignore` was extended and whether the archive version file
     /// was written.
     public static func initialize(
-        workspace: String, force: Bool, archiveVersion: Bool = false, environment: [String: String],
-        runner: any ProcessRunner = SubprocessRunner()
+        workspace: String, force: Bool, layout: StarterLayout = .kubernetes, archiveVersion: Bool = false,
+        environment: [String: String], runner: any ProcessRunner = SubprocessRunner()
     ) async throws -> (path: String, text: String, facts: WorkspaceFacts, ignoredOutput: Bool, archiveStamp: Bool) {
         let workspace = ReleaseLoader.absoluteWorkspace(workspace)
         let path = workspace + "/" + ReleaseConfig.defaultPath
@@ -155,7 +183,8 @@ public enum WorkspaceInitializer {
             )
         }
         let text = ConfigTemplate.render(
-            facts, project: ConfigTemplate.projectName(modulePath: facts.modulePath, workspace: workspace))
+            facts, project: ConfigTemplate.projectName(modulePath: facts.modulePath, workspace: workspace),
+            layout: layout)
         // What init writes must load: checked before anything is written.
         let known = (try? await toolchain.distList(runner: runner)) ?? ReleaseConfig.knownPlatforms
         _ = try ConfigLoader.parse(yaml: text, file: path, workspace: workspace, knownPlatforms: known)

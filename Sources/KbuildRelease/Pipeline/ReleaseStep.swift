@@ -1,5 +1,6 @@
 import Foundation
 import KbuildArchive
+import KbuildArtifact
 import KbuildCore
 import KbuildDigest
 import KbuildGo
@@ -8,10 +9,12 @@ import KbuildProof
 /// One step of a release, in a file of its own under `Steps/`.
 ///
 /// A step reads what earlier steps left in the draft, does its work, adds what it produced, and says
-/// what it did. Steps never take the lock or touch `OutputCache` themselves: `StepRunner` does both.
+/// what it did. Steps never take the lock: `StepRunner` does, and keys each phase's outputs in
+/// `OutputCache`. Steps with many independent items (`BuildStep` per platform, `ImagesStep` per image)
+/// also cache per item, so one changed binary rebuilds and rewraps only itself.
 protocol ReleaseStep: Sendable {
-    /// The name in progress lines: build, images, stage, pack, checksums, …
-    var name: String { get }
+    /// The name in progress lines and cache keys.
+    var name: StepName { get }
 
     /// Everything this step's outputs depend on beyond the draft's source digest, as stable text.
     /// The runner folds it into the cache key of the phase the step runs in. A step may keep in the
@@ -24,6 +27,11 @@ protocol ReleaseStep: Sendable {
 
 extension ReleaseStep {
     func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] { [] }
+}
+
+/// The steps of a release, in the order they run (shard and merge: the two halves of a sharded one).
+enum StepName: String, Sendable, CaseIterable {
+    case build, images, stage, pack, sbom, checksums, provenance, publish, shard, merge
 }
 
 /// What every step may use: the plan, how to run, and the runner's cache.
@@ -64,12 +72,12 @@ struct ReleaseDraft: Sendable {
     /// The git remote, ref and commit the provenance names (the runner, for runs that package).
     var source: SourceReference?
 
-    /// The tarballs and images, as `artifacts.json` lists them, sorted by path.
+    /// The archives, images and the SBOM, as `artifacts.json` lists them, sorted by path.
     func artifacts(of plan: ReleasePlan) -> [Artifact] {
         var artifacts = packed.map { file in
             Artifact(
                 name: file.tarball.name, path: "release-tars/\(file.tarball.name)",
-                kind: ArtifactKind(file.tarball.kind),
+                kind: file.tarball.kind,
                 os: file.tarball.platform?.os, arch: file.tarball.platform?.arch, size: file.size,
                 sha256: file.checksums.sha256.hex)
         }
@@ -80,19 +88,27 @@ struct ReleaseDraft: Sendable {
                     os: planned.request.platform.os, arch: planned.request.platform.arch, size: image.size,
                     sha256: image.sha256, image: image.repoTags.first))
         }
+        // The SBOM, once written (checksums lists it; the SBOM step's own list cannot include it).
+        for document in documents {
+            artifacts.append(
+                Artifact(
+                    name: document.name, path: "release-tars/\(document.name)", kind: .sbom, os: nil, arch: nil,
+                    size: document.size, sha256: document.checksums.sha256.hex))
+        }
         return artifacts.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
     }
 }
 
-/// A file of release-tars listed in the sums, with its digests.
+/// A file of release-tars listed in the sums, with its size and digests.
 struct SummedFile: Sendable {
     var name: String
+    var size: Int64
     var checksums: Checksums
 }
 
 /// A release tarball as written by the pack step.
 struct PackedTarball: Sendable {
-    var tarball: ReleasePlan.PlannedTarball
+    var tarball: PlannedArchive
     var size: Int64
     var checksums: Checksums
 }

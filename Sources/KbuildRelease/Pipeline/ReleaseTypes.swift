@@ -1,3 +1,4 @@
+import KbuildArtifact
 import KbuildCore
 import KbuildGo
 import KbuildRemote
@@ -28,23 +29,6 @@ public struct ReleaseOptions: Sendable {
         self.sandbox = sandbox
         self.compressionLevel = compressionLevel
         self.goCache = goCache
-    }
-}
-
-/// What an artifact of `artifacts.json` is.
-public enum ArtifactKind: String, Codable, Sendable, Hashable {
-    case client, server, node, test, full, src, manifests, image
-
-    init(_ kind: ReleasePlan.TarballKind) {
-        switch kind {
-        case .client: self = .client
-        case .server: self = .server
-        case .node: self = .node
-        case .test: self = .test
-        case .full: self = .full
-        case .src: self = .src
-        case .manifests: self = .manifests
-        }
     }
 }
 

@@ -34,9 +34,9 @@ struct StepRunner: Sendable {
     func run(_ step: any ReleaseStep, _ draft: inout ReleaseDraft) async throws {
         let clock = ContinuousClock()
         let start = clock.now
-        context.progress(.stepStarted(step.name))
+        context.progress(.stepStarted(step.name.rawValue))
         let outcome = try await step.run(&draft, in: context)
-        context.progress(.stepFinished(step.name, seconds: Self.seconds(clock.now - start), outcome: outcome))
+        context.progress(.stepFinished(step.name.rawValue, seconds: Self.seconds(clock.now - start), outcome: outcome))
     }
 
     /// Runs steps whose outputs (`outputs`) are replaced together, reusing all of them when no input
@@ -46,7 +46,7 @@ struct StepRunner: Sendable {
     {
         var inputs = [draft.sources]
         for step in steps {
-            inputs.append(step.name)
+            inputs.append(step.name.rawValue)
             inputs += try await step.inputs(&draft, in: context)
         }
         let unit = CacheUnit(step: phase, inputs: inputs, outputs: outputs)
@@ -55,9 +55,10 @@ struct StepRunner: Sendable {
         {
             draft.artifacts = artifacts
             for step in steps {
-                context.progress(.stepStarted(step.name))
+                context.progress(.stepStarted(step.name.rawValue))
                 context.progress(
-                    .stepFinished(step.name, seconds: 0, outcome: .reused("nothing changed since the last release")))
+                    .stepFinished(
+                        step.name.rawValue, seconds: 0, outcome: .reused("nothing changed since the last release")))
             }
             return
         }

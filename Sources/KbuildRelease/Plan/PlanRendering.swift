@@ -40,11 +40,13 @@ extension ReleasePlan {
             )
         }
         lines.append("")
-        lines.append("tarballs (\(tarballs.count)):")
-        for tarball in tarballs {
-            var detail = tarball.binaries.joined(separator: ", ")
-            if !tarball.images.isEmpty { detail += "; images: " + tarball.images.joined(separator: ", ") }
-            lines.append("  \(relative(tarballPath(tarball)).padding(58)) \(detail)")
+        // Kubernetes' layout calls them tarballs; a configured one may ship zips and plain binaries.
+        let heading = releaseLayout.isKubernetes ? "tarballs" : "archives"
+        lines.append("\(heading) (\(archives.count)):")
+        for archive in archives {
+            var detail = archive.binaries.joined(separator: ", ")
+            if !archive.images.isEmpty { detail += "; images: " + archive.images.joined(separator: ", ") }
+            lines.append("  \(relative(archivePath(archive)).padding(58)) \(detail)")
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -1,34 +1,22 @@
+import Foundation
+import KbuildArtifact
 import KbuildConfig
 import KbuildCore
+import KbuildDigest
 import KbuildGo
 import KbuildImage
+import KbuildProof
 import KbuildVersion
 
 /// Everything one release will do, with every final path, computed before anything runs.
 /// `kbuild plan` prints it; tests assert on it without running Go.
 public struct ReleasePlan: Sendable {
-    /// The kind of a release tarball.
-    public enum TarballKind: String, Sendable, Codable, CaseIterable {
-        case client, server, node, test, full, src, manifests
-    }
-
     /// One image tarball to write.
     public struct PlannedImage: Sendable, Hashable {
         public var request: ImageRequest
         /// Final paths: `_output/release-images/<arch>/<bin>.tar` and `.docker_tag`.
         public var tarball: String { request.tarballPath }
         public var tagFile: String { request.dockerTagPath }
-    }
-
-    /// One release tarball: its name, what kind it is, and for platform tarballs the platform.
-    public struct PlannedTarball: Sendable, Hashable {
-        public var name: String
-        public var kind: TarballKind
-        public var platform: Platform?
-        /// Binaries shipped under `<project>/<kind>/bin/` (server tarballs also carry client binaries).
-        public var binaries: [String]
-        /// Images (binary names) whose `.tar` and `.docker_tag` go into `server/bin/`.
-        public var images: [String]
     }
 
     public var project: String
@@ -41,109 +29,89 @@ public struct ReleasePlan: Sendable {
     public var builds: [GoBuildTarget]
     /// Every image, sorted by arch then binary.
     public var images: [PlannedImage]
-    /// Every tarball, in the order they are listed (nested ones first).
-    public var tarballs: [PlannedTarball]
+    /// Every archive with every entry, in the order they are listed (nested ones first).
+    public var archives: [PlannedArchive]
+    /// Every file of `release-tars` beside the archives: digests, sums, artifacts.json, SBOM, provenance.
+    public var sideFiles: [SideFile]
 
     /// `_output/release-tars/<name>`.
-    public func tarballPath(_ tarball: PlannedTarball) -> String { layout.releaseTars + "/" + tarball.name }
+    public func archivePath(_ archive: PlannedArchive) -> String { layout.releaseTars + "/" + archive.name }
 
     /// The Go `-ldflags` words that stamp the version into the variables of `config.version.stamp`.
     public var versionLDFlags: [String] { version.ldflags(config.version.stamp) }
 }
 
-/// Computes a `ReleasePlan`: pure, no processes, no file system.
+/// Computes a `ReleasePlan`: pure, no processes; the only file-system facts it uses are which of the
+/// workspace's top-level license and readme files exist (`present`, looked up when not given).
 public enum ReleasePlanner {
     /// The plan for `config` in `workspace` (platforms already narrowed by the environment).
     public static func plan(
         config: ReleaseConfig, version: VersionInfo, sourceDate: SourceDate, workspace: String,
-        layout: OutputLayout? = nil
+        layout: OutputLayout? = nil, present: Set<String>? = nil
     ) -> ReleasePlan {
         let layout = layout ?? OutputLayout(workspace: workspace)
-        let project = config.project
+        let present = present ?? KubernetesLayout.presentFiles(in: workspace)
+        let kubernetes = KubernetesLayout(
+            config: config, version: version, sourceDate: sourceDate, layout: layout, present: present)
+        let configured = config.archives.map { ConfiguredLayout(config: config, version: version, archives: $0) }
+        let archives = configured?.planned() ?? kubernetes.archives()
+        let sideFiles =
+            configured?.sideFiles() ?? kubernetesSideFiles(config: config, archives: archives)
         var builds: Set<GoBuildTarget> = []
-        func build(_ binary: ReleaseConfig.Binary, _ platform: Platform) {
-            builds.insert(
-                GoBuildTarget(
-                    binary: binary.name, package: binary.package, platform: platform, isStatic: binary.isStatic,
-                    output: layout.binary(binary.name, platform)))
-        }
-
-        var tarballs: [ReleasePlan.PlannedTarball] = [
-            .init(name: "\(project)-src.tar.gz", kind: .src, platform: nil, binaries: [], images: []),
-            .init(name: "\(project)-manifests.tar.gz", kind: .manifests, platform: nil, binaries: [], images: []),
-        ]
-        var images: [ReleasePlan.PlannedImage] = []
-        let clientBinaries = config.binaries(for: .client)
-
-        for kind in [ReleaseConfig.Kind.client, .server, .node, .test] {
-            let shipped = config.binaries(for: kind)
-            guard !shipped.isEmpty else { continue }
-            for platform in config.platforms(for: kind) {
-                var binaries = shipped
-                // Kubernetes' server tarballs carry the client binaries too.
-                if kind == .server {
-                    binaries += clientBinaries.filter { !$0.kinds.contains(.server) }
-                }
-                binaries.forEach { build($0, platform) }
-                var imageNames: [String] = []
-                if kind == .server && platform.os == "linux" {
-                    for binary in shipped where binary.image {
-                        imageNames.append(binary.name)
-                        images.append(
-                            .init(
-                                request: ImageRequest(
-                                    binary: binary.name, binaryPath: layout.binary(binary.name, platform),
-                                    platform: platform, registry: config.images.registry,
-                                    tagScheme: config.images.tagScheme == .version ? .version : .md5,
-                                    version: version.version, archSuffix: config.images.archSuffix,
-                                    legacyAmd64Name: config.images.legacyAmd64Name,
-                                    outputDirectory: layout.imageDirectory(arch: platform.arch),
-                                    created: sourceDate)))
-                    }
-                }
-                tarballs.append(
-                    .init(
-                        name: "\(project)-\(kind.rawValue)-\(platform.dashed).tar.gz", kind: tarballKind(kind),
-                        platform: platform, binaries: binaries.map(\.name).sorted(), images: imageNames.sorted()))
+        let byName = Dictionary(config.binaries.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for archive in archives {
+            for (name, platform) in archive.builtBinaries {
+                guard let binary = byName[name] else { continue }
+                builds.insert(
+                    GoBuildTarget(
+                        binary: binary.name, package: binary.package, platform: platform, isStatic: binary.isStatic,
+                        output: layout.binary(binary.name, platform)))
             }
         }
-        tarballs.append(.init(name: "\(project).tar.gz", kind: .full, platform: nil, binaries: [], images: []))
-
         return ReleasePlan(
-            project: project, workspace: workspace, layout: layout, version: version, sourceDate: sourceDate,
+            project: config.project, workspace: workspace, layout: layout, version: version, sourceDate: sourceDate,
             config: config,
             builds: builds.sorted { ($0.platform, $0.binary) < ($1.platform, $1.binary) },
-            images: images.sorted {
+            images: kubernetes.images().sorted {
                 ($0.request.platform, $0.request.binary) < ($1.request.platform, $1.request.binary)
             },
-            tarballs: tarballs)
+            archives: archives, sideFiles: sideFiles)
     }
 
-    private static func tarballKind(_ kind: ReleaseConfig.Kind) -> ReleasePlan.TarballKind {
-        switch kind {
-        case .client: return .client
-        case .server: return .server
-        case .node: return .node
-        case .test: return .test
+    /// Kubernetes' side files: every archive and the SBOM get `.sha256`/`.sha512`; then the documents.
+    static func kubernetesSideFiles(config: ReleaseConfig, archives: [PlannedArchive]) -> [SideFile] {
+        let project = config.project
+        var files: [SideFile] = []
+        for summed in archives.map(\.name) + [SBOM.fileName(project: project)] {
+            for algorithm in ["sha256", "sha512"] {
+                files.append(SideFile(name: "\(summed).\(algorithm)", kind: .digest, algorithm: algorithm, of: summed))
+            }
         }
+        return files + documents(project: project, sums: config.sums)
+    }
+
+    /// The SBOM, the sums files, artifacts.json, the provenance and the signature of the sha256 sums.
+    static func documents(project: String, sums: ReleaseConfig.Sums) -> [SideFile] {
+        var files = [SideFile(name: SBOM.fileName(project: project), kind: .sbom)]
+        for (name, algorithm) in [(sums.sha256, "sha256"), (sums.sha512, "sha512")] {
+            if let name { files.append(SideFile(name: name, kind: .sums, algorithm: algorithm)) }
+        }
+        files += [
+            SideFile(name: "artifacts.json", kind: .artifactList),
+            SideFile(name: Provenance.fileName(project: project), kind: .provenance),
+            SideFile(name: (sums.sha256 ?? "SHA256SUMS") + ".sig", kind: .signature, signedOnly: true),
+        ]
+        return files
     }
 }
 
 extension ReleasePlan {
-    /// Every config value that shapes the tarballs, as stable text (no Set iteration order), for cache keys.
-    var configFingerprint: String {
-        var lines = [
-            "project \(config.project)", "package \(config.version.package)", "base \(config.version.baseFile)",
-            "addons \(config.addons.dirs.joined(separator: ","))",
-            "exclude \(config.addons.exclude.joined(separator: ","))",
-            "full \(config.full.include.joined(separator: ","))", "images.base \(config.images.base ?? "scratch")",
-        ]
-        for binary in config.binaries {
-            lines.append(
-                "binary \(binary.name) \(binary.package) \(binary.kinds.map(\.rawValue).sorted()) \(binary.isStatic) \(binary.image)"
-            )
-        }
-        return lines.joined(separator: "\n")
+    /// The sha256 of the plan's canonical JSON (`kbuild plan --json`, sorted keys): every build, image,
+    /// archive with every entry and side file, so a cache key changes with any of them and with nothing
+    /// else (no display text, no hand-kept list of config fields).
+    var documentDigest: String {
+        let data = (try? document.encoded()) ?? Data()
+        return Digest.of(data, .sha256).hex
     }
 }
 

@@ -40,8 +40,9 @@ extension ReleasePlan {
     public var digest: String {
         let go = config.go
         let parts = [
-            rendered, configFingerprint, version.versionFile, version.buildDate, String(sourceDate.seconds),
+            documentDigest, version.versionFile, version.buildDate, String(sourceDate.seconds),
             go.ldflags.joined(separator: "\0"), go.tags.joined(separator: ","), go.mod.rawValue, go.version ?? "",
+            config.images.base ?? "scratch",
         ]
         return OutputCache.key(["plan"] + parts)
     }
@@ -67,13 +68,14 @@ extension ReleasePlan {
         return shards.map { $0.sorted { ($0.platform, $0.binary) < ($1.platform, $1.binary) } }
     }
 
-    /// The plan narrowed to one shard's builds and the images of those binaries; tarballs are the merge's.
+    /// The plan narrowed to one shard's builds and the images of those binaries; archives are the merge's.
     public func sharded(_ spec: ShardSpec) -> ReleasePlan {
         var plan = self
         plan.builds = shardBuilds(count: spec.count)[spec.index - 1]
         let built = Set(plan.builds.map(\.output))
         plan.images = images.filter { built.contains($0.request.binaryPath) }
-        plan.tarballs = []
+        plan.archives = []
+        plan.sideFiles = []
         return plan
     }
 }

@@ -4,7 +4,7 @@ import KbuildGo
 /// Builds every binary × platform of the plan into `_output/local/bin`, reusing each binary whose
 /// inputs (sources, toolchain, flags, target) did not change since it was built.
 struct BuildStep: ReleaseStep {
-    let name = "build"
+    let name = StepName.build
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let plan = context.plan

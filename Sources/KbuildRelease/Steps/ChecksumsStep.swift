@@ -1,26 +1,39 @@
 import Foundation
+import KbuildArtifact
 import KbuildCore
 import KbuildDigest
 import KbuildProof
 
-/// Writes `SHA256SUMS`, `SHA512SUMS`, `<file>.sha256`/`.sha512` for every tarball and the SBOM (in
-/// `sha256sum`'s format, sorted by name so the files do not depend on which tarball finished first)
-/// and `artifacts.json` listing every tarball and image, into the temporary `release-tars`.
+/// Writes the plan's digest and sums side files (Kubernetes': `SHA256SUMS`, `SHA512SUMS`,
+/// `<file>.sha256`/`.sha512` for every tarball and the SBOM; sums in `sha256sum`'s format, sorted by
+/// name so the files do not depend on which archive finished first) and `artifacts.json` listing every
+/// archive and image, into the temporary `release-tars`.
 struct ChecksumsStep: ReleaseStep {
-    let name = "checksums"
+    let name = StepName.checksums
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let directory = draft.tarsRoot
-        let summed = draft.packed.map { SummedFile(name: $0.tarball.name, checksums: $0.checksums) } + draft.documents
-        for file in summed {
-            try FileOutput.writeAtomically(file.checksums.sha256.hex + "\n", to: "\(directory)/\(file.name).sha256")
-            try FileOutput.writeAtomically(file.checksums.sha512.hex + "\n", to: "\(directory)/\(file.name).sha512")
-        }
-        for (sums, digest) in [("SHA256SUMS", \Checksums.sha256), ("SHA512SUMS", \Checksums.sha512)] {
-            let text = ChecksumLine.render(
-                summed.map { ChecksumLine(digest: $0.checksums[keyPath: digest].hex, name: $0.name) })
-            try FileOutput.writeAtomically(text, to: "\(directory)/\(sums)")
-            if sums == "SHA256SUMS" { draft.sha256sums = Data(text.utf8) }
+        let summed =
+            draft.packed.map { SummedFile(name: $0.tarball.name, size: $0.size, checksums: $0.checksums) }
+            + draft.documents
+        let byName = Dictionary(summed.map { ($0.name, $0.checksums) }, uniquingKeysWith: { first, _ in first })
+        for side in context.plan.sideFiles {
+            let digest = side.algorithm == "sha512" ? \Checksums.sha512 : \Checksums.sha256
+            switch side.kind {
+            case .digest, .digestLine:
+                guard let of = side.of, let checksums = byName[of] else { continue }
+                let hex = checksums[keyPath: digest].hex
+                let text =
+                    side.kind == .digest ? hex + "\n" : ChecksumLine.render([ChecksumLine(digest: hex, name: of)])
+                try FileOutput.writeAtomically(text, to: "\(directory)/\(side.name)")
+            case .sums:
+                let text = ChecksumLine.render(
+                    summed.map { ChecksumLine(digest: $0.checksums[keyPath: digest].hex, name: $0.name) })
+                try FileOutput.writeAtomically(text, to: "\(directory)/\(side.name)")
+                if side.algorithm == "sha256" { draft.sha256sums = Data(text.utf8) }
+            default:
+                continue
+            }
         }
         let artifacts = draft.artifacts(of: context.plan)
         let encoder = JSONEncoder()

@@ -5,7 +5,7 @@ import KbuildImage
 /// Writes every image tarball of the plan (`_output/release-images/<arch>/<bin>.tar` and
 /// `.docker_tag`), reusing each whose binary, base image and naming did not change.
 struct ImagesStep: ReleaseStep {
-    let name = "images"
+    let name = StepName.images
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let plan = context.plan
@@ -68,7 +68,7 @@ struct ImagesStep: ReleaseStep {
                 request.registry, request.tagScheme.rawValue, request.version, String(request.archSuffix),
                 String(request.legacyAmd64Name), request.outputDirectory, String(request.created.seconds),
                 base?.path ?? "scratch", base?.signature ?? "",
-            ],
+            ] + (request.name.map { ["name \($0)"] } ?? []),
             outputs: [image.tarball, image.tagFile])
     }
 }

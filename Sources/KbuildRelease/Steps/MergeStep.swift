@@ -6,7 +6,7 @@ import KbuildCore
 /// then places their binaries and images where `kbuild build` and `kbuild images` would have.
 /// Any problem names the shard and the output; nothing is placed until every shard checked out.
 struct MergeStep: ReleaseStep {
-    let name = "merge"
+    let name = StepName.merge
     let directories: [String]
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {

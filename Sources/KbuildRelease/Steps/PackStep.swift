@@ -1,73 +1,107 @@
 import Foundation
 import KbuildArchive
+import KbuildArtifact
 import KbuildCore
+import KbuildDigest
 
-/// Packs every tarball of the plan from its stage directory into the temporary `release-tars`,
-/// hashing each (sha256 and sha512) as it is written. The src and manifests tarballs nest inside
-/// others: they are packed first, then linked into the stages that carry them.
+/// Packs every archive of the plan from its stage directory into the temporary `release-tars`,
+/// hashing each (sha256 and sha512) as it is written. Archives that others carry (Kubernetes' src and
+/// manifests) are packed first, then linked into the stages of the archives whose entries name them.
 struct PackStep: ReleaseStep {
-    let name = "pack"
+    let name = StepName.pack
 
-    /// The gzip level and library: the bytes of a tarball depend on both.
+    /// The gzip level, library and block layout: the bytes of a tarball depend on them.
     func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
-        [String(context.options.compressionLevel), TarOptions.Compression.fastGzipLibrary]
+        [
+            String(context.options.compressionLevel), TarOptions.Compression.fastGzipLibrary,
+            TarOptions.Compression.fastGzipBlocks,
+        ]
     }
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let plan = context.plan
         let (stageRoot, tarsRoot, sourceTree) = (draft.stageRoot, draft.tarsRoot, draft.sourceTree)
         // Parallel libdeflate gzip members: standard gzip, same bytes whatever the thread count.
-        // One pool for every tarball of this release, so concurrent tarballs share the cores.
-        let pool = DeflatePool(threads: ProcessInfo.processInfo.activeProcessorCount)
+        // One pool for every tarball of this release, so concurrent tarballs share the cores, and one
+        // cache, so a binary that several tarballs carry is deflated once (and not again next run).
+        let cache = DeflateCache(directory: context.layout.cache + "/deflate")
+        let pool = DeflatePool(threads: ProcessInfo.processInfo.activeProcessorCount, cache: cache)
         defer { pool.shutdown() }
-        let options = TarOptions(
-            compression: .fastGzip(level: context.options.compressionLevel, pool: pool), mtime: plan.sourceDate)
-        let pack: @Sendable (ReleasePlan.PlannedTarball) async throws -> PackedTarball = { tarball in
-            let path = tarsRoot + "/" + tarball.name
-            let written = try await Blocking.run {
-                let entries =
-                    if tarball.kind == .src, let sourceTree {
-                        sourceTree.entries(
-                            adding: ReleasePlan.sourceVersionFile,
-                            from: "\(stageRoot)/src/\(ReleasePlan.sourceVersionFile)")
-                    } else {
-                        try TarEntry.tree(of: stageRoot + "/" + plan.stageDirectory(tarball), under: "")
-                    }
-                return try Tarball.write(entries, to: path, options: options)
+        let level = context.options.compressionLevel
+        let options = TarOptions(compression: .fastGzip(level: level, pool: pool), mtime: plan.sourceDate)
+        let zip = ZipOptions(mtime: plan.sourceDate, level: level, pool: pool)
+        let layout = plan.layout
+        let pack: @Sendable (PlannedArchive) async throws -> PackedTarball = { archive in
+            let path = tarsRoot + "/" + archive.name
+            let stage = stageRoot + "/" + archive.stageDirectory
+            let written = try await Blocking.run { () throws -> (size: Int64, checksums: Checksums) in
+                switch archive.format {
+                case .binary:
+                    return try Self.copyAsset(archive, to: path, layout: layout)
+                case .zip:
+                    let written = try Zip.write(try TarEntry.tree(of: stage, under: ""), to: path, options: zip)
+                    return (written.size, try written.digests.checksums(of: path))
+                case .tarGz:
+                    let entries =
+                        if let sourceTree, let version = archive.gitTreeAddition {
+                            sourceTree.entries(adding: version, from: "\(stage)/\(version)")
+                        } else {
+                            try TarEntry.tree(of: stage, under: "")
+                        }
+                    let written = try Tarball.write(entries, to: path, options: options)
+                    return (written.size, try written.digests.checksums(of: path))
+                }
             }
-            context.progress(.tarball(name: tarball.name, size: written.size))
-            return PackedTarball(
-                tarball: tarball, size: written.size, checksums: try written.digests.checksums(of: path))
+            context.progress(.tarball(name: archive.name, size: written.size))
+            return PackedTarball(tarball: archive, size: written.size, checksums: written.checksums)
         }
-        let nested = plan.tarballs.filter(\.kind.isNested)
-        let outer = plan.tarballs.filter { !$0.kind.isNested }
+        // Archives others carry are packed first, then linked into the stages of those that carry them.
+        let nestedNames = Set(plan.archives.flatMap(\.nestedArchives))
+        let nested = plan.archives.filter { nestedNames.contains($0.name) }
+        let outer = plan.archives.filter { !nestedNames.contains($0.name) }
         var packed = try await concurrentMap(nested, limit: context.options.jobs, pack)
         try stageNested(plan: plan, stager: Stager(root: stageRoot), tarsRoot: tarsRoot)
         packed += try await concurrentMap(outer, limit: context.options.jobs, pack)
         draft.packed = packed
+        // Room for this release's members and about one earlier release's.
+        let keep = max(2 * packed.reduce(0) { $0 + $1.size }, DeflateCache.minimumDiskBytes)
+        try await Blocking.run { cache.prune(maxBytes: keep) }
         return .done("\(packed.count) tarballs")
     }
 
-    /// Links the packed src and manifests tarballs into the server and full stages.
+    /// A binary asset: the built binary's bytes under the asset's name, hashed.
+    private static func copyAsset(_ archive: PlannedArchive, to path: String, layout: OutputLayout) throws
+        -> (size: Int64, checksums: Checksums)
+    {
+        guard let (name, platform) = archive.builtBinaries.first else {
+            throw ReleaseError.missingInput(path: archive.name, what: "the binary of this asset")
+        }
+        let source = layout.binary(name, platform)
+        try Stager(root: Paths.parent(of: path)).place(source, at: Paths.name(of: path))
+        do {
+            let checksums = try Checksums.file(path)
+            let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64 ?? 0
+            return (size, checksums)
+        } catch {
+            throw ReleaseError.io(path: path, reason: "cannot hash: \(error)")
+        }
+    }
+
+    /// Links the packed nested archives (Kubernetes' src and manifests) where the plan's entries put them.
     private func stageNested(plan: ReleasePlan, stager: Stager, tarsRoot: String) throws {
-        let project = plan.project
-        for tarball in plan.tarballs {
-            let dir = plan.stageDirectory(tarball)
-            switch tarball.kind {
-            case .server:
-                try stager.place("\(tarsRoot)/\(project)-src.tar.gz", at: "\(dir)/\(project)/\(project)-src.tar.gz")
-            case .full:
-                try stager.place(
-                    "\(tarsRoot)/\(project)-manifests.tar.gz",
-                    at: "\(dir)/\(project)/server/\(project)-manifests.tar.gz")
-            default:
-                continue
+        for archive in plan.archives {
+            for entry in archive.entries {
+                guard case .archive(let name) = entry.source else { continue }
+                try stager.place("\(tarsRoot)/\(name)", at: "\(archive.stageDirectory)/\(entry.path)")
             }
         }
     }
 }
 
-extension ReleasePlan.TarballKind {
-    /// Packed first because other tarballs carry them: src (in server) and manifests (in full).
-    var isNested: Bool { self == .src || self == .manifests }
+extension PlannedArchive {
+    /// For the archive of git's tree: the generated file packed beside the tree (`.kube-git-version`).
+    var gitTreeAddition: String? {
+        guard entries.contains(where: { $0.source == .gitTree }) else { return nil }
+        return entries.first { if case .generated = $0.source { true } else { false } }?.path
+    }
 }

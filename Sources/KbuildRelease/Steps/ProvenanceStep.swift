@@ -1,4 +1,5 @@
 import Foundation
+import KbuildArtifact
 import KbuildCore
 import KbuildDigest
 import KbuildProof
@@ -7,7 +8,7 @@ import KbuildProof
 /// subjects are exactly the files of SHA256SUMS) into the temporary `release-tars`; with a signing
 /// key, the statement in a DSSE envelope and `SHA256SUMS.sig`.
 struct ProvenanceStep: ReleaseStep {
-    let name = "provenance"
+    let name = StepName.provenance
 
     /// The key, the kbuild version, the config's bytes, the git source (read by the runner) and toolchain,
     /// the KUBE_* overrides.
@@ -52,13 +53,9 @@ struct ProvenanceStep: ReleaseStep {
         try FileOutput.writeAtomically(provenance, to: "\(draft.tarsRoot)/\(file)")
         guard let key = proof.signingKey else { return .done("\(file), unsigned") }
         // Raw 64-byte Ed25519 signature, what `openssl pkeyutl -sign -rawin` writes.
-        try FileOutput.writeAtomically(Data(try key.sign(draft.sha256sums)), to: draft.tarsRoot + "/SHA256SUMS.sig")
-        return .done("\(file) and SHA256SUMS.sig, signed by key \(key.publicKey.keyID.prefix(16))")
-    }
-
-    /// Files this step adds to release-tars.
-    static func outputs(of plan: ReleasePlan, signed: Bool) -> [String] {
-        [Provenance.fileName(project: plan.project)] + (signed ? ["SHA256SUMS.sig"] : [])
+        let signature = context.plan.sideFiles.first { $0.kind == .signature }?.name ?? "SHA256SUMS.sig"
+        try FileOutput.writeAtomically(Data(try key.sign(draft.sha256sums)), to: draft.tarsRoot + "/" + signature)
+        return .done("\(file) and \(signature), signed by key \(key.publicKey.keyID.prefix(16))")
     }
 
     /// The git facts the provenance names: the `origin` remote (credentials and local paths left out), the ref, the commit.

@@ -4,7 +4,7 @@ import KbuildProof
 /// Swaps the finished `release-stage` and `release-tars` into place, each whole (`renameat2`
 /// exchange where the kernel has it): a reader sees the previous release or the new one, never a mix.
 struct PublishStep: ReleaseStep {
-    let name = "publish"
+    let name = StepName.publish
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let layout = context.layout
@@ -15,10 +15,7 @@ struct PublishStep: ReleaseStep {
 
     /// Every file the package steps leave in `release-tars`: what a reused release must still find unchanged.
     static func outputs(of plan: ReleasePlan, signed: Bool) -> [String] {
-        let summed = plan.tarballs.map(\.name) + [SBOM.fileName(project: plan.project)]
-        let names =
-            summed.flatMap { [$0, $0 + ".sha256", $0 + ".sha512"] }
-            + ["SHA256SUMS", "SHA512SUMS", "artifacts.json"] + ProvenanceStep.outputs(of: plan, signed: signed)
+        let names = plan.archives.map(\.name) + plan.sideFiles.filter { signed || !$0.signedOnly }.map(\.name)
         return names.map { plan.layout.releaseTars + "/" + $0 }
     }
 }

@@ -6,7 +6,7 @@ import KbuildProof
 /// Writes `<project>.spdx.json` (SPDX 2.3: every tarball, image and Go binary with the modules it
 /// is built from) into the temporary `release-tars`, for the checksums step to list.
 struct SBOMStep: ReleaseStep {
-    let name = "sbom"
+    let name = StepName.sbom
 
     /// The kbuild version (the document's creator); everything else it says comes from the binaries
     /// and tarballs the earlier steps' inputs cover.
@@ -34,28 +34,35 @@ struct SBOMStep: ReleaseStep {
         try FileOutput.writeAtomically(sbom, to: "\(draft.tarsRoot)/\(name)")
         draft.documents.append(
             SummedFile(
-                name: name, checksums: Checksums(sha256: Digest.of(sbom, .sha256), sha512: Digest.of(sbom, .sha512))))
+                name: name, size: Int64(sbom.count),
+                checksums: Checksums(sha256: Digest.of(sbom, .sha256), sha512: Digest.of(sbom, .sha512))))
         return .done("\(name): \(binaries.count) binaries")
     }
 
-    /// The artifacts with what each packs: binaries of its platform, images, the nested src/manifests tarballs.
+    /// The artifacts with what each packs, as the plan's entries say: binaries, images, nested archives.
     private func sbomArtifacts(_ artifacts: [Artifact], plan: ReleasePlan) -> [SBOMArtifact] {
-        let project = plan.project
+        let archives = Dictionary(plan.archives.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         return artifacts.map { artifact in
             var item = SBOMArtifact(
-                name: artifact.name, path: artifact.path, kind: artifact.kind.rawValue,
+                name: artifact.name, path: artifact.path, kind: artifact.kind,
                 platform: artifact.os.flatMap { os in artifact.arch.map { Platform(os: os, arch: $0) } },
                 sha256: artifact.sha256, image: artifact.image)
             if artifact.kind == .image, let platform = item.platform {
                 let binary = artifact.name.hasSuffix(".tar") ? String(artifact.name.dropLast(4)) : artifact.name
                 item.containsBinaries = ["\(platform.os)/\(platform.arch)/\(binary)"]
-            } else if let tarball = plan.tarballs.first(where: { $0.name == artifact.name }) {
-                if let platform = tarball.platform {
-                    item.containsBinaries = tarball.binaries.map { "\(platform.os)/\(platform.arch)/\($0)" }
-                    item.containsArtifacts = tarball.images.map { "release-images/\(platform.arch)/\($0).tar" }
+            }
+            for entry in archives[artifact.name]?.entries ?? [] {
+                switch entry.source {
+                case .binary(let name, let platform):
+                    item.containsBinaries.append("\(platform.os)/\(platform.arch)/\(name)")
+                case .image(let name, let arch):
+                    item.containsArtifacts.append(
+                        plan.layout.relative(plan.layout.imageDirectory(arch: arch) + "/\(name).tar"))
+                case .archive(let name):
+                    item.containsArtifacts.append("release-tars/\(name)")
+                default:
+                    continue
                 }
-                if tarball.kind == .server { item.containsArtifacts.append("release-tars/\(project)-src.tar.gz") }
-                if tarball.kind == .full { item.containsArtifacts.append("release-tars/\(project)-manifests.tar.gz") }
             }
             return item
         }

@@ -6,7 +6,7 @@ import KbuildDigest
 /// tarballs and tags (`images/<arch>/…`) and `shard.json` naming the plan, version, commit, config,
 /// Go and each output's sha256, replaced whole. A merge job takes these directories.
 struct ShardStep: ReleaseStep {
-    let name = "shard"
+    let name = StepName.shard
     let spec: ShardSpec
     /// `ReleasePlan.digest` of the whole release (the context's plan is this shard's slice).
     let planDigest: String

@@ -1,18 +1,19 @@
 import Foundation
+import KbuildArtifact
 import KbuildCore
 
-/// Lays out `release-stage` in the Kubernetes layout, in a temporary sibling (and makes the one of
+/// Lays out `release-stage` as the plan's archive entries say, in a temporary sibling (and makes the one of
 /// `release-tars`): binaries, images and add-ons of every tarball are hard-linked into place.
 struct StageStep: ReleaseStep {
-    let name = "stage"
+    let name = StepName.stage
 
-    /// The plan, the config, the files git tracks (read by the runner), every packed binary (by stat
-    /// signature) and image.
+    /// The plan (the digest of its JSON), the files git tracks (read by the runner), every packed binary
+    /// (by stat signature) and image.
     func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
         let plan = context.plan
         let binaries = plan.packedBinaries
         try requireFiles(binaries + plan.images.flatMap { [$0.tarball, $0.tagFile] })
-        return [plan.rendered, plan.configFingerprint] + draft.tracked
+        return [plan.documentDigest] + draft.tracked
             + binaries.map { "\($0) \(StatSignature(of: $0)?.line ?? "")" }
             + draft.images.map { "\($0.tarball) \($0.sha256)" }
     }
@@ -25,8 +26,11 @@ struct StageStep: ReleaseStep {
         try stager.makeDirectory(draft.stageRoot)
         try stager.makeDirectory(draft.tarsRoot)
         // The src tarball is HEAD's tree (symlinks kept, committed bytes); staged files only without git.
-        draft.sourceTree = try await SourceTree.read(
-            workspace: context.plan.workspace, into: draft.stageRoot + "/src", runner: context.processes)
+        if let source = context.plan.sourceArchive {
+            draft.sourceTree = try await SourceTree.read(
+                workspace: context.plan.workspace, into: draft.stageRoot + "/" + source.stageDirectory,
+                runner: context.processes)
+        }
         // Without a commit to read, the tracked files on disk are staged: only regular files can be
         // (deleted-but-tracked files and submodule directories are skipped).
         let onDisk =
@@ -40,79 +44,57 @@ struct StageStep: ReleaseStep {
         return .done(layout.releaseStage)
     }
 
+    /// Carries out every entry of every archive of the plan but the nested archives (pack places those).
     private func stage(with stager: Stager, tracked: [String], plan: ReleasePlan) throws {
-        let project = plan.project
         let workspace = plan.workspace
         let config = plan.config
         let manifests = try AddonManifests.find(
             workspace: workspace, directories: config.addons.dirs, exclude: config.addons.exclude)
-        let licenses = ["LICENSES", "LICENSE"].map { workspace + "/" + $0 }
-            .first { FileManager.default.fileExists(atPath: $0) }
-        let readme = ["README.md", "README"].map { workspace + "/" + $0 }
-            .first { FileManager.default.fileExists(atPath: $0) }
-        func placeAddons(in dir: String) throws {
-            for manifest in manifests {
-                try stager.place(manifest.source, at: "\(dir)/\(project)/addons/\(manifest.relativePath)")
-            }
-        }
-
-        for tarball in plan.tarballs {
-            let dir = plan.stageDirectory(tarball)
-            switch tarball.kind {
-            case .src:
-                for file in tracked {
-                    try stager.place(workspace + "/" + file, at: "\(dir)/\(file)")
+        // A binary asset is its binary alone: pack copies it, nothing is staged.
+        for archive in plan.archives where archive.format != .binary {
+            let dir = archive.stageDirectory
+            for entry in archive.entries {
+                let at = entry.path.isEmpty ? dir : "\(dir)/\(entry.path)"
+                switch entry.source {
+                case .binary(let name, let platform):
+                    try stager.place(plan.layout.binary(name, platform), at: at)
+                case .image(let name, let arch):
+                    try stager.place(plan.layout.imageDirectory(arch: arch) + "/\(name).tar", at: at)
+                case .imageTag(let name, let arch):
+                    try stager.place(plan.layout.imageDirectory(arch: arch) + "/\(name).docker_tag", at: at)
+                case .workspaceFile(let path):
+                    // A symlinked file is followed only while it stays in the workspace.
+                    try stager.placeTree(workspace + "/" + path, at: at, workspace: workspace)
+                case .tree(let path):
+                    try stager.placeTree(Paths.absolute(path, relativeTo: workspace), at: at, workspace: workspace)
+                case .addons:
+                    for manifest in manifests {
+                        try stager.place(manifest.source, at: "\(at)/\(manifest.relativePath)")
+                    }
+                case .gitTree:
+                    // Staged from disk only without git; with git, pack reads HEAD's tree (`draft.sourceTree`).
+                    for file in tracked { try stager.place(workspace + "/" + file, at: "\(at)/\(file)") }
+                case .generated(let content):
+                    try stager.write(content, at: at)
+                case .directory:
+                    try stager.makeDirectory("\(stager.root)/\(at)")
+                case .archive:
+                    continue
                 }
-                try stager.write(plan.version.versionFile, at: "\(dir)/\(ReleasePlan.sourceVersionFile)")
-            case .manifests:
-                // A workspace without add-ons still gets the tarball (`<project>/addons/`, empty): a stable layout.
-                try stager.makeDirectory("\(stager.root)/\(dir)/\(project)/addons")
-                try placeAddons(in: dir)
-            case .client, .server, .node, .test:
-                guard let platform = tarball.platform else { continue }
-                let bin = "\(dir)/\(project)/\(tarball.kind.rawValue)/bin"
-                for name in tarball.binaries {
-                    try stager.place(
-                        plan.layout.binary(name, platform), at: "\(bin)/\(name)\(platform.executableSuffix)")
-                }
-                for name in tarball.images {
-                    let image = plan.layout.imageDirectory(arch: platform.arch) + "/" + name
-                    try stager.place(image + ".tar", at: "\(bin)/\(name).tar")
-                    try stager.place(image + ".docker_tag", at: "\(bin)/\(name).docker_tag")
-                }
-                if tarball.kind == .server { try placeAddons(in: dir) }
-                if let licenses {
-                    try stager.placeTree(licenses, at: "\(dir)/\(project)/LICENSES", workspace: workspace)
-                }
-            case .full:
-                try stager.write(plan.version.version + "\n", at: "\(dir)/\(project)/version")
-                for include in config.full.include {
-                    try stager.placeTree(
-                        Paths.absolute(include, relativeTo: workspace), at: "\(dir)/\(project)/\(include)",
-                        workspace: workspace)
-                }
-                if let licenses {
-                    try stager.placeTree(licenses, at: "\(dir)/\(project)/LICENSES", workspace: workspace)
-                }
-                if let readme { try stager.place(readme, at: "\(dir)/\(project)/\(Paths.name(of: readme))") }
             }
         }
     }
 }
 
 extension ReleasePlan {
-    /// `release-stage/<kind>/<os>-<arch>` for platform tarballs, `release-stage/<kind>` otherwise (relative).
-    func stageDirectory(_ tarball: PlannedTarball) -> String {
-        tarball.platform.map { "\(tarball.kind.rawValue)/\($0.dashed)" } ?? tarball.kind.rawValue
+    /// The archive that carries git's tree of the release commit (Kubernetes' src tarball), if any.
+    var sourceArchive: PlannedArchive? {
+        archives.first { $0.entries.contains { $0.source == .gitTree } }
     }
 
-    /// Every binary some tarball ships, sorted.
+    /// Every binary some archive ships, sorted.
     var packedBinaries: [String] {
-        Set(
-            tarballs.flatMap { tarball in
-                tarball.binaries.compactMap { name in tarball.platform.map { layout.binary(name, $0) } }
-            }
-        ).sorted()
+        Set(archives.flatMap { $0.builtBinaries.map { layout.binary($0.name, $0.platform) } }).sorted()
     }
 }
 

@@ -18,9 +18,10 @@ enum StampCheck {
         var stamped = [("gitVersion", version.version), ("buildDate", version.buildDate)]
         if !version.commit.isEmpty { stamped.append(("gitCommit", version.commit)) }
         var binaries: [String: String] = [:]
-        for tarball in plan.tarballs {
-            guard let platform = tarball.platform else { continue }
-            for name in tarball.binaries { binaries[plan.layout.binary(name, platform)] = "\(name) for \(platform)" }
+        for archive in plan.archives {
+            for (name, platform) in archive.builtBinaries {
+                binaries[plan.layout.binary(name, platform)] = "\(name) for \(platform)"
+            }
         }
         for (path, binary) in binaries.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
             guard FileManager.default.fileExists(atPath: path) else { continue }

@@ -1,0 +1,12 @@
+// Command containerd-shim stands in for the project's binary of that name (an example for kbuild's layouts).
+package main
+
+import (
+	"fmt"
+
+	"github.com/containerd/containerd/version"
+)
+
+func main() {
+	fmt.Println("containerd-shim", version.Version, version.Revision)
+}

@@ -1,0 +1,12 @@
+// Command ctr stands in for the project's binary of that name (an example for kbuild's layouts).
+package main
+
+import (
+	"fmt"
+
+	"github.com/containerd/containerd/version"
+)
+
+func main() {
+	fmt.Println("ctr", version.Version, version.Revision)
+}

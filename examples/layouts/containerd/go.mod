@@ -1,0 +1,3 @@
+module github.com/containerd/containerd
+
+go 1.19

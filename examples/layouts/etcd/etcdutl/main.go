@@ -1,0 +1,12 @@
+// Command etcdutl stands in for the project's binary of that name (an example for kbuild's layouts).
+package main
+
+import (
+	"fmt"
+
+	"go.etcd.io/etcd/version"
+)
+
+func main() {
+	fmt.Println("etcdutl", version.Version, version.Revision)
+}

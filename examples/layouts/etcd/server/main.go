@@ -1,0 +1,12 @@
+// Command etcd stands in for the project's binary of that name (an example for kbuild's layouts).
+package main
+
+import (
+	"fmt"
+
+	"go.etcd.io/etcd/version"
+)
+
+func main() {
+	fmt.Println("etcd", version.Version, version.Revision)
+}
