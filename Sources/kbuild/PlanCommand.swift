@@ -18,7 +18,9 @@ extension Kbuild {
 
         func run() async throws {
             try await failing(verbose: workspace.verbose) {
-                print(try await workspace.load(ProcessInfo.processInfo.environment).plan.rendered, terminator: "")
+                try await workspace.withLoaded(ProcessInfo.processInfo.environment) {
+                    print($0.plan.rendered, terminator: "")
+                }
             }
         }
     }

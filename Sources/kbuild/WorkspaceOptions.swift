@@ -79,12 +79,16 @@ struct WorkspaceOptions: ParsableArguments {
         ReleaseOptions(jobs: jobs ?? Self.cores, sandbox: sandbox, goCache: environment["KBUILD_GOCACHE"])
     }
 
-    /// Config, version and plan of the workspace, read with `environment` (the process's, read once by the caller);
-    /// `digestSources` for commands whose steps key their outputs on the sources.
-    func load(_ environment: [String: String], digestSources: Bool = false) async throws -> LoadedWorkspace {
+    /// Runs `body` with the config, version and plan of the workspace, read with `environment` (the process's,
+    /// read once by the caller); `digestSources` for commands whose steps key their outputs on the sources.
+    /// Whatever loading started is stopped and awaited before this returns or throws (`LoadedWorkspace.using`).
+    func withLoaded<T>(
+        _ environment: [String: String], digestSources: Bool = false, _ body: (LoadedWorkspace) async throws -> T
+    ) async throws -> T {
         try await ReleaseLoader.load(
             workspace: location.workspace, configPath: location.configFile, environment: environment,
-            hostOnly: quick, strictVersion: strict.strictVersion, digestSources: digestSources, warn: warning)
+            hostOnly: quick, strictVersion: strict.strictVersion, digestSources: digestSources, warn: warning
+        ).using(body)
     }
 }
 

@@ -515,7 +515,42 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
         },
     ]
 
-    static let allCases = configCases + versionCases + buildCases + outsideCases + outsideTestingCases
+    /// Errors that end a command while work started alongside the loader (the source walk, git's and Go's
+    /// queries) still runs: on a large tree that work outlived the error line and crashed the process.
+    static let earlyCases: [FaultCase] = [
+        FaultCase(
+            name: "early: release without a release config",
+            expected: [
+                "error: \(placeholderWorkspace)/release/kbuild.yaml: cannot read the release config: no such file (write one, or pass --config FILE)"
+            ]
+        ) {
+            try FileManager.default.removeItem(atPath: $0.config)
+            return Broken()
+        },
+        FaultCase(
+            name: "early: build without a release config", arguments: ["build"],
+            expected: ["/release/kbuild.yaml: cannot read the release config: no such file"]
+        ) {
+            try FileManager.default.removeItem(atPath: $0.config)
+            return Broken()
+        },
+        FaultCase(
+            name: "early: release with a bad project name",
+            expected: [
+                "project: \"Bad Name!\" is not a safe file name; allowed: letters, digits, '.', '_' and '-', starting with a letter or digit"
+            ]
+        ) {
+            try $0.editConfig("project: kubernetes", "project: \"Bad Name!\"")
+            return Broken()
+        },
+        FaultCase(
+            name: "early: release with KUBE_GIT_VERSION_FILE=/nonexistent",
+            environment: ["KUBE_GIT_VERSION_FILE": "/nonexistent"],
+            expected: ["/nonexistent", "no such file", "KUBE_GIT_VERSION_FILE"]),
+    ]
+
+    static let allCases =
+        configCases + versionCases + buildCases + outsideCases + outsideTestingCases + earlyCases
 
     @Test(arguments: allCases)
     func fails(_ fault: FaultCase) async throws {
@@ -525,18 +560,45 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
         let broken = try await fault.breakIt(fixture)
         let result = try await GoodRelease.kbuild(
             fault.arguments, in: fixture.workspace, fault.environment.merging(broken.environment) { $1 })
+        expectOneErrorLine(result, fault, broken, workspace: fixture.workspace)
+        #expect(try snapshot(of: fixture.releaseTars) == before, "release-tars changed")
+        let leftovers = temporaryLeftovers(in: fixture.output)
+        #expect(leftovers.isEmpty, "leftovers: \(leftovers)")
+    }
+
+    /// The early errors again on a tree of 20,000 more committed files (one tree, restored from git after
+    /// each case), six runs each: the exact status, no signal, and stderr exactly the one line (a crash after
+    /// it added a backtrace and SIGSEGV/SIGILL).
+    @Test func earlyErrorsEndCleanlyOnALargeTree() async throws {
+        let fixture = try await Fixture("large")
+        defer { fixture.cleanup() }
+        try await fixture.addGeneratedFiles(20_000)
+        for fault in Self.earlyCases {
+            let broken = try await fault.breakIt(fixture)
+            for _ in 1...6 {
+                let result = try await GoodRelease.kbuild(
+                    fault.arguments, in: fixture.workspace, fault.environment.merging(broken.environment) { $1 })
+                expectOneErrorLine(result, fault, broken, workspace: fixture.workspace)
+            }
+            try await fixture.repository.git("checkout", "--", ".")
+        }
+    }
+
+    /// The exit status exactly, no signal, and stderr exactly one `error:` line holding every expected text.
+    private func expectOneErrorLine(_ result: CommandResult, _ fault: FaultCase, _ broken: Broken, workspace: String) {
         #expect(result.status == fault.status && !result.signaled, "\(result.status) \(result.stderr)")
         let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         #expect(
             lines.count == 1 && result.stderr.hasPrefix("error: ") && result.stderr.hasSuffix("\n"),
             "not one error line: \(result.stderr)")
         for text in fault.expected + broken.expected {
+            let text = text.replacingOccurrences(of: Self.placeholderWorkspace, with: workspace)
             #expect(result.stderr.lowercased().contains(text.lowercased()), "'\(text)' missing in: \(result.stderr)")
         }
-        #expect(try snapshot(of: fixture.releaseTars) == before, "release-tars changed")
-        let leftovers = temporaryLeftovers(in: fixture.output)
-        #expect(leftovers.isEmpty, "leftovers: \(leftovers)")
     }
+
+    /// Stands for the fixture's workspace in an expected text that must match a whole line.
+    static let placeholderWorkspace = "<workspace>"
 
     @Test func matrixHasAtLeastThirtyCases() {
         #expect(Self.allCases.count >= 30)
