@@ -144,7 +144,8 @@ public struct ReleaseRebuilder: Sendable {
 
     /// `externalParameters.environment` of the release's provenance: the KUBE_* variables it was made with.
     static func recordedEnvironment(_ files: ReleaseFiles) -> [String: String]? {
-        guard case .success(let read) = SupplyChainVerifier.readStatement(files.path("\(files.project).intoto.jsonl")),
+        guard
+            case .success(let read) = SupplyChainVerifier.readStatement(files.contents("\(files.project).intoto.jsonl")),
             let predicate = read.statement["predicate"] as? [String: Any],
             let definition = predicate["buildDefinition"] as? [String: Any],
             let parameters = definition["externalParameters"] as? [String: Any]

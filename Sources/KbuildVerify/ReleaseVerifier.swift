@@ -45,7 +45,8 @@ public struct ReleaseVerifier: Sendable {
             (try? await concurrentMap(work, limit: jobs) { index -> Outcome in
                 if index < summed.count {
                     do {
-                        let checksums = try Checksums.file(summed[index].1)
+                        let file = try files.tree.open(summed[index].0)
+                        let checksums = try Checksums.file(file.reopenPath)
                         return .digests(summed[index].0, checksums.sha256.hex, checksums.sha512.hex)
                     } catch {
                         return .checks([.fail("files", summed[index].0, "cannot be read: \(error)")], [])
@@ -94,7 +95,7 @@ public struct ReleaseVerifier: Sendable {
         var listed256: [String: String] = [:]
         for (file, length, algorithm) in [("SHA256SUMS", 64, "sha256"), ("SHA512SUMS", 128, "sha512")] {
             guard let parsed = files.sums(file, hexLength: length) else {
-                checks.append(.fail(algorithm, file, "missing"))
+                checks.append(.fail(algorithm, file, files.absence(file)))
                 continue
             }
             for problem in parsed.problems { checks.append(.fail(algorithm, file, problem)) }
@@ -107,7 +108,8 @@ public struct ReleaseVerifier: Sendable {
                     let reason =
                         files.names.contains(sum.name)
                         ? "is release bookkeeping, yet listed in \(file); the sums list the tarballs and the SBOM"
-                        : "listed in \(file) but missing from the directory"
+                        : files.refused[sum.name].map { "listed in \(file), but \($0); allowed: a regular file" }
+                            ?? "listed in \(file) but missing from the directory"
                     checks.append(.fail(algorithm, sum.name, reason))
                     continue
                 }
@@ -133,11 +135,11 @@ public struct ReleaseVerifier: Sendable {
             let is256 = name.hasSuffix(".sha256")
             let target = String(name.dropLast(7))
             let text =
-                (FileManager.default.contents(atPath: files.path(name)).map { String(decoding: $0, as: UTF8.self) }
-                ?? "")
+                (files.contents(name).map { String(decoding: $0, as: UTF8.self) } ?? "")
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             guard let digests = actual[target] else {
-                checks.append(.fail("files", name, "names \(target), which is not in the directory"))
+                let what = files.refused[target].map { "which \($0)" } ?? "which is not in the directory"
+                checks.append(.fail("files", name, "names \(target), \(what)"))
                 continue
             }
             let have = is256 ? digests.sha256 : digests.sha512
@@ -150,8 +152,12 @@ public struct ReleaseVerifier: Sendable {
         }
         for tarball in files.tarballs {
             for suffix in [".sha256", ".sha512"] where !files.names.contains(tarball + suffix) {
-                checks.append(.fail("files", tarball + suffix, "missing"))
+                checks.append(.fail("files", tarball + suffix, files.absence(tarball + suffix)))
             }
+        }
+        // Never opened: a symlink could lead out of the release, a FIFO would block.
+        for (name, reason) in files.refused.sorted(by: { $0.key < $1.key }) {
+            checks.append(.fail("files", name, reason + "; allowed: regular files only"))
         }
         let single = files.names.filter { $0.hasSuffix(".sha256") || $0.hasSuffix(".sha512") }.count
         checks.append(
@@ -166,8 +172,11 @@ public struct ReleaseVerifier: Sendable {
         let listed = Set(artifacts.filter { $0.path.hasPrefix("release-tars/") }.map(\.name))
         for artifact in artifacts where artifact.path.hasPrefix("release-tars/") {
             guard files.names.contains(artifact.name) else {
+                let reason = files.refused[artifact.name].map { "listed in artifacts.json, but \($0)" }
                 checks.append(
-                    .fail("artifacts", artifact.name, "listed in artifacts.json but missing from the directory"))
+                    .fail(
+                        "artifacts", artifact.name, reason ?? "listed in artifacts.json but missing from the directory")
+                )
                 continue
             }
             if let digest = sha256[artifact.name], digest != artifact.sha256 {
@@ -176,8 +185,7 @@ public struct ReleaseVerifier: Sendable {
                         "artifacts", artifact.name,
                         "artifacts.json says sha256 \(artifact.sha256.prefix(16))…, SHA256SUMS \(digest.prefix(16))…"))
             }
-            let size =
-                (try? FileManager.default.attributesOfItem(atPath: files.path(artifact.name))[.size] as? Int64) ?? -1
+            let size = (try? files.tree.open(artifact.name).size) ?? -1
             if size != artifact.size {
                 checks.append(
                     .fail(
@@ -200,8 +208,19 @@ public struct ReleaseVerifier: Sendable {
         var checks: [VerifyCheck] = []
         for artifact in artifacts where artifact.kind == "image" {
             let path = output + "/" + artifact.path
-            guard FileManager.default.fileExists(atPath: path) else { continue }
-            let digest = try? Digest.file(path, .sha256).hex
+            // artifacts.json names it: opened beneath _output only, through no symlink, never blocking.
+            guard
+                FileManager.default.fileExists(atPath: path)
+                    || Beneath(output).describe(artifact.path) != "does not exist"
+            else { continue }
+            let file: OpenFile
+            do {
+                file = try Beneath(output).open(artifact.path)
+            } catch {
+                checks.append(.fail("image", artifact.path, error.reason + "; allowed: a regular file beneath _output"))
+                continue
+            }
+            let digest = try? Digest.file(file.reopenPath, .sha256).hex
             if digest != artifact.sha256 {
                 checks.append(
                     .fail(
@@ -216,9 +235,11 @@ public struct ReleaseVerifier: Sendable {
                 continue
             }
             let binary = String(Paths.name(of: artifact.path).dropLast(4))
-            let tag = (try? String(contentsOfFile: Paths.parent(of: path) + "/\(binary).docker_tag", encoding: .utf8))?
+            let tagFile = Paths.parent(of: artifact.path) + "/\(binary).docker_tag"
+            let tag = (try? Beneath(output).read(tagFile, limit: 4096)).map { String(decoding: $0, as: UTF8.self) }?
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
+            guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: file.reopenPath), options: .alwaysMapped)
+            else {
                 checks.append(.fail("image", artifact.path, "cannot be read"))
                 continue
             }
