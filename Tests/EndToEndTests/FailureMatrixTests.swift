@@ -16,6 +16,8 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
     var environment: [String: String?] = [:]
     /// Text the one `error:` line must contain (compared case-insensitively): the culprit and what is allowed.
     var expected: [String]
+    /// Text the error line must not contain (a secret from the input).
+    var absent: [String] = []
     /// 1 for bad input and failed steps, 64 for usage errors (README, "Exit status").
     var status: Int32 = 1
     var breakIt: @Sendable (Fixture) async throws -> Broken = { _ in Broken() }
@@ -549,8 +551,36 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             expected: ["/nonexistent", "no such file", "KUBE_GIT_VERSION_FILE"]),
     ]
 
+    /// Secrets given in URLs are never echoed (issue 21, item 5).
+    static let secretCases: [FaultCase] = [
+        FaultCase(
+            name: "secrets: KBUILD_REMOTE_CACHE with user:password",
+            environment: ["KBUILD_REMOTE_CACHE": "http://bot:s3cr3t-token@cache.example/kbuild"],
+            expected: [
+                "error: KBUILD_REMOTE_CACHE \"http://<redacted>@cache.example/kbuild\": credentials in the URL are not supported (they would show in logs); allowed: http://HOST"
+            ], absent: ["s3cr3t-token", "bot:"]),
+        FaultCase(
+            name: "secrets: --remote-cache with a token query",
+            arguments: ["release", "--remote-cache", "https://cache.example/x?token=s3cr3t-token#s3cr3t-frag"],
+            expected: [
+                "error: --remote-cache \"https://cache.example/x?<redacted>#<redacted>\": has a query or fragment; allowed:"
+            ], absent: ["s3cr3t"]),
+        FaultCase(
+            name: "secrets: cache.remote with user:password in the config",
+            expected: [
+                "cache.remote: \"http://<redacted>@cache.example\": credentials in the URL are not supported"
+            ], absent: ["s3cr3t-token"]
+        ) {
+            try $0.write(
+                "release/kbuild.yaml",
+                try String(contentsOfFile: $0.config, encoding: .utf8)
+                    + "cache:\n  remote: http://bot:s3cr3t-token@cache.example\n")
+            return Broken()
+        },
+    ]
+
     static let allCases =
-        configCases + versionCases + buildCases + outsideCases + outsideTestingCases + earlyCases
+        configCases + versionCases + buildCases + outsideCases + outsideTestingCases + earlyCases + secretCases
 
     @Test(arguments: allCases)
     func fails(_ fault: FaultCase) async throws {
@@ -591,6 +621,9 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
         #expect(
             lines.count == 1 && result.stderr.hasPrefix("error: ") && result.stderr.hasSuffix("\n"),
             "not one error line: \(result.stderr)")
+        for text in fault.absent {
+            #expect(!result.stderr.contains(text), "'\(text)' echoed in: \(result.stderr)")
+        }
         for text in fault.expected + broken.expected {
             let text = text.replacingOccurrences(of: Self.placeholderWorkspace, with: workspace)
             #expect(result.stderr.lowercased().contains(text.lowercased()), "'\(text)' missing in: \(result.stderr)")
