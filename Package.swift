@@ -44,7 +44,7 @@ let package = Package(
             dependencies: ["CSyscall", .product(name: "Subprocess", package: "swift-subprocess")],
             swiftSettings: strict),
         // md5 / sha256 / sha512 over libcrypto.
-        .target(name: "KbuildDigest", dependencies: ["CCrypto"], swiftSettings: strict),
+        .target(name: "KbuildDigest", dependencies: ["CCrypto", "KbuildCore"], swiftSettings: strict),
         // Deterministic tar / tar.gz writing and safe reading over libarchive.
         .target(
             name: "KbuildArchive", dependencies: ["CArchive", "CDeflate", "KbuildDigest", "KbuildCore"],

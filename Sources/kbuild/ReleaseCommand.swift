@@ -62,6 +62,7 @@ extension Kbuild {
                 // The key is read first: a bad key is an error before any work starts.
                 let keyFile = signKey ?? environment["KBUILD_SIGN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
                 let key = try keyFile.map { try Ed25519PrivateKey(pemFile: $0) }
+                if let keyFile, let exposure = Ed25519PrivateKey.exposure(of: keyFile) { warning(exposure) }
                 try await workspace.withLoaded(environment, digestSources: true) { loaded in
                     var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox)
                     options.skipBuild = skipBuild

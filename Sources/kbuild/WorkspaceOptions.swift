@@ -94,15 +94,27 @@ struct WorkspaceOptions: ParsableArguments {
 
 /// `--shard I/N`: one slice of the plan (see `kbuild release --help`).
 struct ShardOption: ParsableArguments {
+    // Unconditional: `--shard -1/2` is a bad value (said so, exit 64), not a missing one.
     @Option(
-        name: .customLong("shard"),
+        name: .customLong("shard"), parsing: .unconditional,
         help: ArgumentHelp(
             "Only shard I of N of the builds and images: whole platforms where possible, the same slice on every machine.",
             valueName: "I/N"))
     var shard: String?
 
+    /// A bad value is a usage error (exit 64), found before any work starts.
+    func validate() throws {
+        do {
+            _ = try spec()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
     /// The parsed spec, if given.
-    func spec() throws -> ShardSpec? { try shard.map { try ShardSpec(parsing: $0) } }
+    func spec() throws(ReleaseError) -> ShardSpec? {
+        try shard.map { (text) throws(ReleaseError) in try ShardSpec(parsing: text) }
+    }
 }
 
 /// Prints `warning: …` on stderr, one line: what the user should know but need not stop for.

@@ -579,8 +579,42 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
         },
     ]
 
+    /// Messages that misled (issue 21, item 9); the release-directory ones are in UnsafeTreeTests.
+    static let messageCases: [FaultCase] = [
+        FaultCase(
+            name: "usage: --shard -1/2 is a bad value, exit 64", arguments: ["release", "--shard", "-1/2"],
+            expected: [
+                "error: --shard \"-1/2\": not a shard of the release; allowed: I/N with 1 <= I <= N <= 64, e.g. 2/3; see kbuild release --help"
+            ], status: 64),
+        FaultCase(
+            name: "usage: --shard x, exit 64", arguments: ["build", "--shard", "x"],
+            expected: [
+                "error: --shard \"x\": not I/N; allowed: I/N with 1 <= I <= N <= 64, e.g. 2/3; see kbuild build --help"
+            ], status: 64),
+        FaultCase(
+            name: "keys: a public key as the signing key", arguments: ["release", "--sign-key", "release/pub.pem"],
+            expected: [
+                "/pub.pem: is a public key; signing needs the private key (give the public one to verify --key); allowed: an unencrypted Ed25519 private key"
+            ], absent: ["DECODER"]
+        ) {
+            let key = $0.directory.appending("key.pem")
+            try await Tool.check("openssl", ["genpkey", "-algorithm", "ed25519", "-out", key])
+            try await Tool.check("openssl", ["pkey", "-in", key, "-pubout", "-out", $0.workspace + "/release/pub.pem"])
+            return Broken()
+        },
+        FaultCase(
+            name: "keys: a FIFO as the signing key (never blocks)",
+            expected: [": is a FIFO; allowed: an unencrypted Ed25519 private key in PEM"]
+        ) {
+            let fifo = $0.directory.appending("key.fifo")
+            guard mkfifo(fifo, 0o600) == 0 else { throw FixtureError("mkfifo \(fifo)") }
+            return Broken(environment: ["KBUILD_SIGN_KEY": fifo])
+        },
+    ]
+
     static let allCases =
         configCases + versionCases + buildCases + outsideCases + outsideTestingCases + earlyCases + secretCases
+        + messageCases
 
     @Test(arguments: allCases)
     func fails(_ fault: FaultCase) async throws {
@@ -632,6 +666,24 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
 
     /// Stands for the fixture's workspace in an expected text that must match a whole line.
     static let placeholderWorkspace = "<workspace>"
+
+    /// A signing key group or others can read still signs, with one warning (ssh refuses such keys).
+    @Test func aWorldReadableSigningKeyIsWarnedAbout() async throws {
+        let fixture = try await Fixture("key-mode")
+        defer { fixture.cleanup() }
+        let key = fixture.directory.appending("key.pem")
+        try await Tool.check("openssl", ["genpkey", "-algorithm", "ed25519", "-out", key])
+        chmod(key, 0o644)
+        let result = try await GoodRelease.kbuild(["release", "--sign-key", key], in: fixture.workspace)
+        #expect(result.succeeded, "\(result.stderr)")
+        #expect(
+            result.stderr
+                == "warning: \(key): the private signing key is readable by group or others (mode 0644); chmod 600 it\n"
+        )
+        chmod(key, 0o600)
+        let quiet = try await GoodRelease.kbuild(["release", "--sign-key", key], in: fixture.workspace)
+        #expect(quiet.succeeded && quiet.stderr.isEmpty, "\(quiet.stderr)")
+    }
 
     @Test func matrixHasAtLeastThirtyCases() {
         #expect(Self.allCases.count >= 30)
