@@ -11,6 +11,9 @@ public struct Beneath: Sendable {
     /// a symlink: the user named it.
     public let root: String
 
+    /// Whether `openat2` is tried first (tests turn it off to exercise the per-component fallback).
+    var openat2 = true
+
     public init(_ root: String) { self.root = root }
 
     /// `root/relative`, for messages.
@@ -115,7 +118,9 @@ public struct Beneath: Sendable {
         guard top >= 0 else { throw UnsafeInput(path: root, reason: Self.reason(errno, root)) }
         defer { close(top) }
         var fd: Int32 = parts.isEmpty ? dup(top) : -1
-        if !parts.isEmpty {
+        if !parts.isEmpty && !openat2 {
+            fd = Self.openEachComponent(top, parts, flags: all)
+        } else if !parts.isEmpty {
             let resolve = UInt64(KBUILD_RESOLVE_BENEATH | KBUILD_RESOLVE_NO_SYMLINKS)
             fd = kbuild_openat2(top, parts.joined(separator: "/"), UInt64(all), 0, resolve)
             if fd < 0 && (errno == ENOSYS || errno == EPERM || errno == E2BIG) {

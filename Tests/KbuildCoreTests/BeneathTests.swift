@@ -1,7 +1,8 @@
 import Foundation
-import KbuildCore
 import TestSupport
 import Testing
+
+@testable import KbuildCore
 
 /// `Beneath` with real symlinks out and real FIFOs: every refusal names the path and what it is, and none
 /// blocks (each FIFO case runs under a watchdog that opens the FIFO's other end if the open hangs, so a
@@ -27,37 +28,48 @@ import Testing
         }
     }
 
-    @Test func refusesASymlinkOutAsTheFileAndAsADirectoryOnTheWay() throws {
+    /// The tree, opened through openat2 or through the per-component fallback.
+    func tree(_ openat2: Bool) -> Beneath {
+        var tree = Beneath(root)
+        tree.openat2 = openat2
+        return tree
+    }
+
+    @Test(arguments: [true, false])
+    func refusesASymlinkOutAsTheFileAndAsADirectoryOnTheWay(openat2: Bool) throws {
         let secret = directory.appending("outside/secret")
         try FileManager.default.createSymbolicLink(atPath: root + "/link", withDestinationPath: secret)
         try FileManager.default.createSymbolicLink(
             atPath: root + "/lib", withDestinationPath: directory.appending("outside"))
-        let error = #expect(throws: UnsafeInput.self) { try Beneath(root).read("link", limit: 100) }
+        let error = #expect(throws: UnsafeInput.self) { try tree(openat2).read("link", limit: 100) }
         #expect(error?.description == "\(root)/link: is a symlink to \(secret)")
-        let through = #expect(throws: UnsafeInput.self) { try Beneath(root).read("lib/secret", limit: 100) }
+        let through = #expect(throws: UnsafeInput.self) { try tree(openat2).read("lib/secret", limit: 100) }
         #expect(through?.reason == "goes through lib, a symlink to \(directory.appending("outside"))")
-        #expect(throws: UnsafeInput.self) { try Beneath(root).files() }
-        #expect(throws: UnsafeInput.self) { try Beneath(root).read("../outside/secret", limit: 100) }
+        #expect(throws: UnsafeInput.self) { try tree(openat2).files() }
+        #expect(throws: UnsafeInput.self) { try tree(openat2).read("../outside/secret", limit: 100) }
         // A symlink staying inside is refused too: nothing beneath is reached through a symlink.
         try FileManager.default.createSymbolicLink(atPath: root + "/inside", withDestinationPath: "SHA256SUMS")
-        #expect(throws: UnsafeInput.self) { try Beneath(root).read("inside", limit: 100) }
+        #expect(throws: UnsafeInput.self) { try tree(openat2).read("inside", limit: 100) }
     }
 
-    @Test func namesAFIFOADirectoryAndACharacterDeviceWithoutBlocking() async throws {
+    @Test(arguments: [true, false])
+    func namesAFIFOADirectoryAndACharacterDeviceWithoutBlocking(openat2: Bool) async throws {
         let fifo = root + "/fifo.tar.gz"
         #expect(mkfifo(fifo, 0o644) == 0)
-        let tree = Beneath(root)
+        let opened = tree(openat2)
         let error = try await watchdog(releasing: fifo) { () throws(UnsafeInput) in
-            _ = try tree.read("fifo.tar.gz", limit: 100)
+            _ = try opened.read("fifo.tar.gz", limit: 100)
         }
         #expect(error?.description == "\(fifo): is a FIFO")
         #expect(throws: UnsafeInput(path: root + "/bin", reason: "is a directory")) {
-            try Beneath(root).read("bin", limit: 100)
+            try tree(openat2).read("bin", limit: 100)
         }
         #expect(throws: UnsafeInput(path: "/dev/zero", reason: "is a character device")) {
-            try Beneath("/dev").read("zero", limit: 100)
+            var dev = Beneath("/dev")
+            dev.openat2 = openat2
+            _ = try dev.read("zero", limit: 100)
         }
-        #expect(Beneath(root).describe("nope") == "does not exist")
+        #expect(tree(openat2).describe("nope") == "does not exist")
     }
 
     @Test func makeDirectoriesRefusesASymlinkedDirectory() throws {
