@@ -40,7 +40,7 @@ public struct ReleaseRebuilder: Sendable {
     ) {
         let files = try ReleaseFiles(directory: directory)
         let src = "\(files.project)-src.tar.gz"
-        guard files.names.contains(src), let recorded = SourceVerifier.recorded(in: files.path(src)),
+        guard let file = try? files.tree.open(src), let recorded = SourceVerifier.recorded(in: file.reopenPath),
             let commit = recorded.commit, !commit.isEmpty
         else {
             throw .rebuild(

@@ -38,22 +38,26 @@ public struct ReleaseVerifier: Sendable {
 
         // Hashing every file and opening every tarball are independent: one pool does both.
         let byName = Dictionary(artifacts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let tarballs = files.tarballs.compactMap { name in byName[name].map { (files.path(name), $0) } }
-        let summed = files.summed.map { ($0, files.path($0)) }
+        let tarballs = files.tarballs.compactMap { name in byName[name].map { (name, $0) } }
+        let summed = files.summed
         let work = Array(0..<(summed.count + tarballs.count))
         let results: [Outcome] =
             (try? await concurrentMap(work, limit: jobs) { index -> Outcome in
                 if index < summed.count {
                     do {
-                        let file = try files.tree.open(summed[index].0)
+                        let file = try files.tree.open(summed[index])
                         let checksums = try Checksums.file(file.reopenPath)
-                        return .digests(summed[index].0, checksums.sha256.hex, checksums.sha512.hex)
+                        return .digests(summed[index], checksums.sha256.hex, checksums.sha512.hex)
                     } catch {
-                        return .checks([.fail("files", summed[index].0, "cannot be read: \(error)")], [])
+                        return .checks([.fail("files", summed[index], "cannot be read: \(error)")], [])
                     }
                 }
-                let (path, artifact) = tarballs[index - summed.count]
-                let verified = TarballVerifier(facts: facts).verify(path, artifact: artifact)
+                let (name, artifact) = tarballs[index - summed.count]
+                // The inode the listing saw, opened beneath the directory: a name swapped meanwhile is not read.
+                guard let file = try? files.tree.open(name) else {
+                    return .checks([.fail("layout", name, files.absence(name))], [])
+                }
+                let verified = TarballVerifier(facts: facts).verify(file.reopenPath, artifact: artifact)
                 return .checks(verified.checks, verified.images)
             }) ?? []
         var actual: [String: (sha256: String, sha512: String)] = [:]
@@ -77,11 +81,13 @@ public struct ReleaseVerifier: Sendable {
         checks += tarballChecks
         checks += checkReleaseImages(artifacts, verified: verifiedImages)
 
-        if let workspace, let src = artifacts.first(where: { $0.kind == "src" }), files.names.contains(src.name) {
+        if let workspace, let src = artifacts.first(where: { $0.kind == "src" }),
+            let file = try? files.tree.open(src.name)
+        {
             // A release under the workspace must come from it; one elsewhere may come from another repository.
             let origin = directory.hasPrefix(workspace + "/")
             checks += await SourceVerifier(workspace: workspace, runner: runner, isOrigin: origin)
-                .verify(files.path(src.name), name: src.name)
+                .verify(file.reopenPath, name: src.name)
         }
         checks += SupplyChainVerifier(files: files, sums: sha256, key: key).verify()
         return VerifyReport(directory: directory, checks: checks)
@@ -257,7 +263,9 @@ public struct ReleaseVerifier: Sendable {
         let project = files.project
         var version: String?
         if files.names.contains("\(project)-src.tar.gz") {
-            version = SourceVerifier.recorded(in: files.path("\(project)-src.tar.gz"))?.version
+            version = (try? files.tree.open("\(project)-src.tar.gz")).flatMap {
+                SourceVerifier.recorded(in: $0.reopenPath)?.version
+            }
         }
         var byKind: [String: [String]]?
         if let workspace, let config = try? ConfigLoader.load(workspace: workspace), config.project == project {
