@@ -244,6 +244,10 @@ public struct ReleaseVerifier: Sendable {
             let tagFile = Paths.parent(of: artifact.path) + "/\(binary).docker_tag"
             let tag = (try? Beneath(output).read(tagFile, limit: 4096)).map { String(decoding: $0, as: UTF8.self) }?
                 .trimmingCharacters(in: .whitespacesAndNewlines)
+            if file.size > ImageVerifier.maxBytes {
+                checks.append(.fail("image", artifact.path, ImageVerifier.oversized(file.size)))
+                continue
+            }
             guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: file.reopenPath), options: .alwaysMapped)
             else {
                 checks.append(.fail("image", artifact.path, "cannot be read"))
