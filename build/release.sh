@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # `make release`: install what is missing, build kbuild, release the workspace.
 #   WORKSPACE=path/to/go/workspace build/release.sh [kbuild release options, e.g. --quick]
-#   KBUILD_BIN=path/to/kbuild uses that kbuild instead of building one.
+#   KBUILD_PREBUILT=path/to/kbuild uses that kbuild instead of building one.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 workspace=${WORKSPACE:-examples}
 case "$workspace" in /*) ;; *) workspace="$root/$workspace" ;; esac
 
 "$root/hack/install-deps.sh"
-if [ -n "${KBUILD_BIN:-}" ]; then
+if [ -n "${KBUILD_PREBUILT:-}" ]; then
   # An already built kbuild (the quick-start test reuses the one under test instead of building again).
-  kbuild=$KBUILD_BIN
-  echo "release.sh: using KBUILD_BIN=$kbuild"
+  kbuild=$KBUILD_PREBUILT
+  echo "release.sh: using KBUILD_PREBUILT=$kbuild"
 else
   echo "release.sh: building kbuild (swift build -c release; the first time takes a few minutes)"
   log=$(mktemp)

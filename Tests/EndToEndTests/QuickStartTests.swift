@@ -5,7 +5,7 @@ import Testing
 
 /// The first thing a newcomer does, literally: a fresh `git clone` of this repository, the README's block that
 /// runs `make release` (it releases `examples/`, a workspace below the repository's top) as one script with
-/// kbuild on PATH, then `kbuild verify` in `examples/`. `KBUILD_BIN` makes build/release.sh use the kbuild under test instead of building Swift again.
+/// kbuild on PATH, then `kbuild verify` in `examples/`. `KBUILD_PREBUILT` makes build/release.sh use the kbuild under test instead of building Swift again.
 @Suite struct QuickStartTests {
     /// The README's shell block that runs `make release` (the example workspace's quick start), without
     /// `make test` (it is what runs this test).
@@ -27,7 +27,7 @@ import Testing
         // kbuild on PATH, as the README assumes after make release; no KUBE_* override of the caller's.
         let path = Paths.parent(of: Repository.kbuildBinary) + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "")
         var environment: [String: String?] = [
-            "KBUILD_BIN": Repository.kbuildBinary, "KBUILD_GOCACHE": SharedGoCache.path, "WORKSPACE": nil,
+            "KBUILD_PREBUILT": Repository.kbuildBinary, "KBUILD_GOCACHE": SharedGoCache.path, "WORKSPACE": nil,
             "PATH": path,
         ]
         for name in ProcessInfo.processInfo.environment.keys where name.hasPrefix("KUBE_") {
