@@ -35,16 +35,18 @@ let package = Package(
             name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CDeflate", path: "Sources/CDeflate", providers: [.apt(["libdeflate-dev"])]),
+        // openat2(2) for KbuildCore's `Beneath` (glibc's syscall() is variadic, so Swift cannot call it).
+        .systemLibrary(name: "CSyscall", path: "Sources/CSyscall"),
 
         // Shared plumbing: the one process runner, atomic outputs, platforms, source date.
         .target(
             name: "KbuildCore",
-            dependencies: [.product(name: "Subprocess", package: "swift-subprocess")],
+            dependencies: ["CSyscall", .product(name: "Subprocess", package: "swift-subprocess")],
             swiftSettings: strict),
         // The release's files as values: archive kinds, formats, entries, side files (plan, verify, SBOM).
         .target(name: "KbuildArtifact", dependencies: ["KbuildCore"], swiftSettings: strict),
         // md5 / sha256 / sha512 over libcrypto.
-        .target(name: "KbuildDigest", dependencies: ["CCrypto"], swiftSettings: strict),
+        .target(name: "KbuildDigest", dependencies: ["CCrypto", "KbuildCore"], swiftSettings: strict),
         // Deterministic tar / tar.gz writing and safe reading over libarchive.
         .target(
             name: "KbuildArchive", dependencies: ["CArchive", "CDeflate", "KbuildDigest", "KbuildCore"],

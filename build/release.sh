@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # `make release`: install what is missing, build kbuild, release the workspace.
 #   WORKSPACE=path/to/go/workspace build/release.sh [kbuild release options, e.g. --quick]
+#   KBUILD_PREBUILT=path/to/kbuild uses that kbuild instead of building one.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 workspace=${WORKSPACE:-examples}
 case "$workspace" in /*) ;; *) workspace="$root/$workspace" ;; esac
 
 "$root/hack/install-deps.sh"
-echo "release.sh: building kbuild (swift build -c release; the first time takes a few minutes)"
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-if ! (cd "$root" && swift build -c release --product kbuild >"$log" 2>&1); then
-  cat "$log" >&2
-  echo "release.sh: kbuild did not build" >&2
-  exit 1
+if [ -n "${KBUILD_PREBUILT:-}" ]; then
+  # An already built kbuild (the quick-start test reuses the one under test instead of building again).
+  kbuild=$KBUILD_PREBUILT
+  echo "release.sh: using KBUILD_PREBUILT=$kbuild"
+else
+  echo "release.sh: building kbuild (swift build -c release; the first time takes a few minutes)"
+  log=$(mktemp)
+  trap 'rm -f "$log"' EXIT
+  if ! (cd "$root" && swift build -c release --product kbuild >"$log" 2>&1); then
+    cat "$log" >&2
+    echo "release.sh: kbuild did not build" >&2
+    exit 1
+  fi
+  kbuild="$(cd "$root" && swift build -c release --show-bin-path)/kbuild"
 fi
-kbuild="$(cd "$root" && swift build -c release --show-bin-path)/kbuild"
 
 echo "release.sh: kbuild release -C $workspace $*"
 "$kbuild" release -C "$workspace" "$@"

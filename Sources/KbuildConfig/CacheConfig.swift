@@ -1,4 +1,5 @@
 import Foundation
+import KbuildCore
 import Yams
 
 extension ReleaseConfig {
@@ -25,7 +26,7 @@ extension ConfigReader {
             case .problem(let problem):
                 throw fail(
                     given.value, "cache.remote",
-                    "\"\(Self.escaped(text))\": \(problem); allowed: \(RemoteCacheAddress.allowed)")
+                    "\"\(Self.escaped(URLSecrets.shown(text)))\": \(problem); allowed: \(RemoteCacheAddress.allowed)")
             }
         }
         return cache

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs `body` over `items` with at most `limit` running at once; results keep the input order.
 /// The first error cancels the rest and is rethrown after they finish.
@@ -43,5 +44,24 @@ public enum Blocking {
             thread.stackSize = 8 << 20
             thread.start()
         }
+    }
+}
+
+/// A stop request that blocking work on a thread of its own (`Blocking.run`) polls: such threads see no
+/// task cancellation, and work still running when the process exits crashes in the runtime's teardown.
+public final class CancellationFlag: Sendable {
+    private let raised = Atomic<Bool>(false)
+
+    public init() {}
+
+    /// Asks the work to stop at its next check.
+    public func raise() { raised.store(true, ordering: .relaxed) }
+
+    /// Whether a stop was asked.
+    public var isRaised: Bool { raised.load(ordering: .relaxed) }
+
+    /// Throws `CancellationError` once a stop was asked.
+    public func check() throws {
+        if isRaised { throw CancellationError() }
     }
 }

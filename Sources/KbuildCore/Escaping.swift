@@ -56,3 +56,51 @@ public enum Escaping {
         return oneLine("\(error)")
     }
 }
+
+/// A URL's parts where secrets hide: `user:password@` before the host, `?token=…` and `#…` after the path.
+/// One splitter for everything that shows or publishes a URL kbuild was given (a git remote, a cache address).
+public struct URLSecrets: Sendable, Equatable {
+    /// `scheme://host[:port]/path` with no userinfo, query or fragment (nil scheme: not a `scheme://` URL).
+    public var scheme: String?
+    public var hostAndPath: String
+    public var hasUserinfo: Bool
+    public var hasQuery: Bool
+    public var hasFragment: Bool
+
+    /// Splits `url` (`scheme://[userinfo@]host/path[?query][#fragment]`); nil when it has no `://`.
+    public init?(_ url: String) {
+        guard let separator = url.range(of: "://") else { return nil }
+        scheme = String(url[..<separator.lowerBound])
+        var rest = url[separator.upperBound...]
+        hasFragment = false
+        if let hash = rest.firstIndex(of: "#") {
+            rest = rest[..<hash]
+            hasFragment = true
+        }
+        hasQuery = false
+        if let question = rest.firstIndex(of: "?") {
+            rest = rest[..<question]
+            hasQuery = true
+        }
+        let hostEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+        hasUserinfo = false
+        if let at = rest[..<hostEnd].lastIndex(of: "@") {
+            rest = rest[rest.index(after: at)...]
+            hasUserinfo = true
+        }
+        hostAndPath = String(rest)
+    }
+
+    /// Without userinfo, query and fragment: fit to publish (a provenance's source URI).
+    public var stripped: String { "\(scheme ?? "")://\(hostAndPath)" }
+
+    /// For an error message: each secret-bearing part replaced by `<redacted>`, so the user sees where the
+    /// problem is and no secret is echoed.
+    public var redacted: String {
+        (scheme ?? "") + "://" + (hasUserinfo ? "<redacted>@" : "") + hostAndPath + (hasQuery ? "?<redacted>" : "")
+            + (hasFragment ? "#<redacted>" : "")
+    }
+
+    /// `url` as an error message may show it: redacted when it is a `scheme://` URL, else as given.
+    public static func shown(_ url: String) -> String { URLSecrets(url)?.redacted ?? url }
+}

@@ -1,5 +1,6 @@
 import CCrypto
 import Foundation
+import KbuildCore
 
 /// An Ed25519 public key: raw 32 bytes, its DER (SubjectPublicKeyInfo) form and the key id kbuild signs with.
 public struct Ed25519PublicKey: Sendable, Hashable {
@@ -74,12 +75,26 @@ public struct Ed25519PrivateKey: Sendable {
     public static let allowed =
         "allowed: an unencrypted Ed25519 private key in PEM (openssl genpkey -algorithm ed25519)"
 
+    /// What to warn about a key file group or others can read (ssh refuses such keys), or nil.
+    public static func exposure(of path: String) -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & 0o077 != 0 else { return nil }
+        let mode = "0" + String(info.st_mode & 0o777, radix: 8)
+        return
+            "\(path.replacingOccurrences(of: "\n", with: "\\n")): the private signing key is readable by group or others (mode \(mode)); chmod 600 it"
+    }
+
     /// Reads `path`; a missing or unreadable file, another key type or a passphrase-protected key is an error.
     public init(pemFile path: String) throws(DigestError) {
         let pem = try readKeyFile(path)
         let text = String(decoding: pem, as: UTF8.self)
         if text.contains("ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED") {
             throw .key(path: path, problem: "the private key is protected by a passphrase")
+        }
+        if text.contains("-----BEGIN PUBLIC KEY-----") && !text.contains("PRIVATE KEY-----") {
+            throw .key(
+                path: path,
+                problem: "is a public key; signing needs the private key (give the public one to verify --key)")
         }
         let key = try withBIO(pem, path: path) { bio in PEM_read_bio_PrivateKey(bio, nil, noPassphrase, nil) }
         defer { EVP_PKEY_free(key) }
@@ -127,16 +142,14 @@ private let noPassphrase:
     @convention(c) (UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?) -> Int32 =
         { _, _, _, _ in -1 }
 
+/// The key file's bytes: opened non-blocking and checked with fstat, so a FIFO or a device is named, not read.
 private func readKeyFile(_ path: String) throws(DigestError) -> [UInt8] {
-    var info = stat()
-    guard stat(path, &info) == 0 else {
-        throw .key(path: path, problem: "cannot read the key: \(String(cString: strerror(errno)))")
+    do throws(FileKindError) {
+        return [UInt8](try FileKind.readRegularFile(path, limit: 1 << 20))
+    } catch {
+        let reason = error.reason.hasPrefix("is ") ? error.reason : "cannot read the key: \(error.reason)"
+        throw .key(path: path, problem: reason)
     }
-    guard info.st_mode & S_IFMT == S_IFREG else { throw .key(path: path, problem: "not a regular file") }
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw .key(path: path, problem: "cannot read the key: permission denied or unreadable")
-    }
-    return [UInt8](data)
 }
 
 private func withBIO(

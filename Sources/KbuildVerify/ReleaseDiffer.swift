@@ -51,11 +51,29 @@ public struct ReleaseDiffer: Sendable {
         return isDirectory.boolValue
     }
 
+    /// The bytes of a file the user named (a symlink they named is theirs to follow): a FIFO or a device is
+    /// refused, never opened blocking.
     static func read(_ path: String) throws(VerifyError) -> Data {
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        return try read(Paths.name(of: resolved), beneath: Paths.parent(of: resolved))
+    }
+
+    /// The regular file `relative` beneath `root`, opened through no symlink and never blocking.
+    static func open(_ relative: String, beneath root: String) throws(VerifyError) -> OpenFile {
         do {
-            return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+            return try Beneath(root).open(relative)
         } catch {
-            throw .unreadable(path: path, reason: "cannot be read; expected a readable file")
+            throw .unreadable(path: error.path, reason: error.reason + "; expected a regular file")
+        }
+    }
+
+    /// The bytes of the regular file `relative` beneath `root` (no symlink followed, never blocking), mapped.
+    static func read(_ relative: String, beneath root: String) throws(VerifyError) -> Data {
+        let file = try open(relative, beneath: root)
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: file.reopenPath), options: .alwaysMapped)
+        } catch {
+            throw .unreadable(path: file.path, reason: "cannot be read; expected a readable file")
         }
     }
 }
@@ -79,25 +97,42 @@ struct DiffWalker {
     var full: Bool { found.count >= differ.limit }
 
     mutating func directories(_ a: String, _ b: String) async throws(VerifyError) {
-        let filesA = Self.files(a)
-        let filesB = Self.files(b)
+        let (filesA, otherA) = Self.files(a)
+        let (filesB, otherB) = Self.files(b)
         for name in filesA.subtracting(filesB).sorted() { add(Difference(.removed, name, "file")) }
         for name in filesB.subtracting(filesA).sorted() { add(Difference(.added, name, "file")) }
+        // Neither followed nor opened: a symlink may lead out of the tree, a FIFO would block.
+        for name in Set(otherA.keys).union(otherB.keys).sorted() {
+            add(Difference(.changed, name, "not a regular file, not compared", a: otherA[name], b: otherB[name]))
+        }
         for name in filesA.intersection(filesB).sorted() where !full {
-            try await files(a + "/" + name, b + "/" + name, path: name)
+            // Opened beneath each directory (no symlink, never blocking); compared through those descriptors.
+            let fileA = try ReleaseDiffer.open(name, beneath: a)
+            let fileB = try ReleaseDiffer.open(name, beneath: b)
+            try await files(fileA.reopenPath, fileB.reopenPath, path: name)
         }
     }
 
-    /// Regular files under `root`, relative, skipping kbuild's temporaries.
-    static func files(_ root: String) -> Set<String> {
-        var result: Set<String> = []
-        guard let enumerator = FileManager.default.enumerator(atPath: root) else { return result }
-        while let relative = enumerator.nextObject() as? String {
-            guard !relative.contains(".kbuild-tmp") else { continue }
-            var info = stat()
-            if lstat(root + "/" + relative, &info) == 0, info.st_mode & S_IFMT == S_IFREG { result.insert(relative) }
+    /// Regular files under `root`, relative, skipping kbuild's temporaries; and what else is there (a symlink,
+    /// a FIFO, a device), by path, in words. Symlinked directories are not descended into.
+    static func files(_ root: String) -> (files: Set<String>, other: [String: String]) {
+        var files: Set<String> = []
+        var other: [String: String] = [:]
+        let tree = Beneath(root)
+        func walk(_ relative: String) {
+            for entry in (try? tree.list(relative)) ?? [] where !entry.name.contains(".kbuild-tmp") {
+                let inside = relative.isEmpty ? entry.name : relative + "/" + entry.name
+                if entry.isRegularFile {
+                    files.insert(inside)
+                } else if entry.isDirectory {
+                    walk(inside)
+                } else {
+                    other[inside] = tree.describe(inside)
+                }
+            }
         }
-        return result
+        walk("")
+        return (files, other)
     }
 
     /// What a file is, from its bytes.

@@ -1,5 +1,6 @@
 import Foundation
 import KbuildArtifact
+import KbuildCore
 import KbuildDigest
 
 /// The files of a release directory (`_output/release-tars`) and what its own lists say about them.
@@ -22,6 +23,13 @@ struct ReleaseFiles: Sendable {
     let sha512Sums: String?
     /// The signature over the sha256 sums.
     var signature: String { sha256Sums + ".sig" }
+    /// What is in the directory that is not a regular file (a symlink, a FIFO, a directory…), by name: never
+    /// opened, each a failed check.
+    let refused: [String: String]
+    /// The directory, read beneath it only (no symlink followed, no FIFO opened).
+    let tree: Beneath
+    /// Side files (sums, artifacts.json, documents) are small: more is refused, not read.
+    static let sideFileLimit = 64 << 20
 
     /// The release's own bookkeeping files: never listed in the sums (the agreed file set, docs/verify.md).
     func isBookkeeping(_ name: String) -> Bool {
@@ -35,18 +43,19 @@ struct ReleaseFiles: Sendable {
 
     init(directory: String, layout: ReleaseLayout? = nil) throws(VerifyError) {
         self.directory = directory
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
-        else {
-            throw .unreadable(
-                path: directory, reason: "no such release directory; expected _output/release-tars of a release")
+        let tree = Beneath(directory)
+        self.tree = tree
+        let entries: [Beneath.Entry]
+        do {
+            entries = try tree.list()
+        } catch {
+            let reason = error.reason == "does not exist" ? "no such release directory" : error.reason
+            throw .unreadable(path: directory, reason: reason + "; expected _output/release-tars of a release")
         }
-        guard let all = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
-            throw .unreadable(
-                path: directory, reason: "cannot list the directory; expected a readable release directory")
-        }
-        let names = all.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let names = entries.filter(\.isRegularFile).map(\.name)
         self.names = names
+        refused = Dictionary(
+            uniqueKeysWithValues: entries.filter { !$0.isRegularFile }.map { ($0.name, tree.describe($0.name)) })
         self.layout = layout
         func prefix(_ suffix: String) -> String? {
             names.first { $0.hasSuffix(suffix) && $0.count > suffix.count }.map { String($0.dropLast(suffix.count)) }
@@ -58,6 +67,18 @@ struct ReleaseFiles: Sendable {
 
     func path(_ name: String) -> String { directory + "/" + name }
 
+    /// The bytes of the regular file `name` (at most `sideFileLimit`), or nil when it is not one.
+    func contents(_ name: String) -> Data? {
+        guard names.contains(name) else { return nil }
+        return try? tree.read(name, limit: Self.sideFileLimit)
+    }
+
+    /// Why `name` cannot be read: "missing", or what it is ("is a symlink to /x; allowed: a regular file").
+    func absence(_ name: String) -> String {
+        if let reason = refused[name] { return reason + "; allowed: a regular file" }
+        return names.contains(name) ? "cannot be read (larger than 64 MiB, or unreadable)" : "missing"
+    }
+
     /// The files the sums must list: everything but the bookkeeping.
     var summed: [String] { names.filter { !isBookkeeping($0) } }
 
@@ -66,27 +87,43 @@ struct ReleaseFiles: Sendable {
         layout.map { $0.archives.map(\.name).filter(names.contains) } ?? names.filter { $0.hasSuffix(".tar.gz") }
     }
 
-    /// Parses a `sha256sum`-format file: `<hex>  <name>` (or `<hex> *<name>`) per line.
+    /// Parses a `sha256sum`-format file: `<hex>  <name>` (or `<hex> *<name>`) per LF-ended line; a CR
+    /// before the LF or a name listed twice is a problem, never part of a name.
     func sums(_ file: String, hexLength: Int) -> (sums: [Sum], problems: [String])? {
-        guard let data = FileManager.default.contents(atPath: path(file)) else { return nil }
+        guard let data = contents(file) else { return nil }
         var sums: [Sum] = []
         var problems: [String] = []
-        for (number, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() {
+        var seen: Set<String> = []
+        var crlf: Int?
+        for (number, bytes) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated()
+        where !bytes.isEmpty {
+            // Reported once; the line is still parsed, so the other checks say what they would.
+            if bytes.last == 0x0D, crlf == nil { crlf = number + 1 }
+            let line = String(decoding: bytes.last == 0x0D ? bytes.dropLast() : bytes, as: UTF8.self)
             let hex = line.prefix(hexLength)
             let rest = line.dropFirst(hexLength)
             guard hex.count == hexLength, hex.allSatisfy(\.isHexDigit), rest.hasPrefix("  ") || rest.hasPrefix(" *")
             else {
-                problems.append("line \(number + 1) is not '<hex>  <name>': \(line.prefix(80))")
+                problems.append("line \(number + 1) is not '<hex>  <name>': \(Escaping.shown(String(line.prefix(80))))")
                 continue
             }
-            sums.append(Sum(hex: hex.lowercased(), name: String(rest.dropFirst(2))))
+            let name = String(rest.dropFirst(2))
+            guard seen.insert(name).inserted else {
+                problems.append("line \(number + 1) lists \(Escaping.shown(name)) again; allowed: each file once")
+                continue
+            }
+            sums.append(Sum(hex: hex.lowercased(), name: name))
+        }
+        if let crlf {
+            problems.insert(
+                "has CRLF line endings (from line \(crlf)); allowed: LF line endings as sha256sum writes", at: 0)
         }
         return (sums, problems)
     }
 
     /// `artifacts.json`, decoded, or what is wrong with it.
     func artifacts() -> (list: [ReleaseArtifact], problem: String?) {
-        guard let data = FileManager.default.contents(atPath: path("artifacts.json")) else { return ([], "missing") }
+        guard let data = contents("artifacts.json") else { return ([], absence("artifacts.json")) }
         guard let list = try? JSONDecoder().decode([ReleaseArtifact].self, from: data) else {
             return ([], "not a JSON list of artifacts (name, path, kind, size, sha256)")
         }

@@ -40,7 +40,7 @@ public struct ReleaseRebuilder: Sendable {
     ) {
         let files = try ReleaseFiles(directory: directory)
         let src = "\(files.project ?? "kubernetes")-src.tar.gz"
-        guard files.names.contains(src), let recorded = SourceVerifier.recorded(in: files.path(src)),
+        guard let file = try? files.tree.open(src), let recorded = SourceVerifier.recorded(in: file.reopenPath),
             let commit = recorded.commit, !commit.isEmpty
         else {
             throw .rebuild(
@@ -157,7 +157,7 @@ public struct ReleaseRebuilder: Sendable {
     /// `externalParameters.environment` of the release's provenance: the KUBE_* variables it was made with.
     static func recordedEnvironment(_ files: ReleaseFiles) -> [String: String]? {
         guard let project = files.project,
-            case .success(let read) = SupplyChainVerifier.readStatement(files.path("\(project).intoto.jsonl")),
+            case .success(let read) = SupplyChainVerifier.readStatement(files.contents("\(project).intoto.jsonl")),
             let predicate = read.statement["predicate"] as? [String: Any],
             let definition = predicate["buildDefinition"] as? [String: Any],
             let parameters = definition["externalParameters"] as? [String: Any]

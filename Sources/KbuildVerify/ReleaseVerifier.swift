@@ -62,11 +62,13 @@ public struct ReleaseVerifier: Sendable {
         checks += tarballChecks
         checks += checkReleaseImages(artifacts, verified: verifiedImages)
 
-        if let workspace, let src = artifacts.first(where: { $0.kind == .src }), files.names.contains(src.name) {
+        if let workspace, let src = artifacts.first(where: { $0.kind == .src }),
+            let file = try? files.tree.open(src.name)
+        {
             // A release under the workspace must come from it; one elsewhere may come from another repository.
             let origin = directory.hasPrefix(workspace + "/")
             checks += await SourceVerifier(workspace: workspace, runner: runner, isOrigin: origin)
-                .verify(files.path(src.name), name: src.name)
+                .verify(file.reopenPath, name: src.name)
         }
         checks += SupplyChainVerifier(files: files, sums: sha256, key: key).verify()
         return VerifyReport(directory: directory, checks: checks)
@@ -82,21 +84,27 @@ public struct ReleaseVerifier: Sendable {
         let planned = Dictionary(
             (layout?.archives ?? []).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let kubernetes = layout?.isKubernetes ?? true
-        let archives = files.tarballs.map { name in (name, files.path(name), byName[name], planned[name]) }
-        let summed = files.summed.map { ($0, files.path($0)) }
+        let archives = files.tarballs.map { name in (name, byName[name], planned[name]) }
+        let summed = files.summed
         let work = Array(0..<(summed.count + archives.count))
         do {
             return try await concurrentMap(work, limit: jobs) { index -> Outcome in
                 if index < summed.count {
                     do {
-                        let checksums = try await Blocking.run { try Checksums.file(summed[index].1) }
-                        return .digests(summed[index].0, checksums.sha256.hex, checksums.sha512.hex)
+                        // The inode the listing saw, opened beneath the directory: a name swapped meanwhile is not read.
+                        let file = try files.tree.open(summed[index])
+                        let checksums = try await Blocking.run { try Checksums.file(file.reopenPath) }
+                        return .digests(summed[index], checksums.sha256.hex, checksums.sha512.hex)
                     } catch {
-                        return .checks([.fail("files", summed[index].0, "cannot be read: \(error)")], [])
+                        return .checks([.fail("files", summed[index], "cannot be read: \(error)")], [])
                     }
                 }
-                let (_, path, artifact, archive) = archives[index - summed.count]
+                let (name, artifact, archive) = archives[index - summed.count]
+                guard let file = try? files.tree.open(name) else {
+                    return .checks([.fail("layout", name, files.absence(name))], [])
+                }
                 return try await Blocking.run { () -> Outcome in
+                    let path = file.reopenPath  // the closure holds the descriptor open while it reads
                     var checks: [VerifyCheck] = []
                     var images: Set<String> = []
                     if kubernetes, let artifact {
@@ -121,7 +129,7 @@ public struct ReleaseVerifier: Sendable {
         let sums = [(files.sha256Sums, 64, "sha256")] + (files.sha512Sums.map { [($0, 128, "sha512")] } ?? [])
         for (file, length, algorithm) in sums {
             guard let parsed = files.sums(file, hexLength: length) else {
-                checks.append(.fail(algorithm, file, "missing"))
+                checks.append(.fail(algorithm, file, files.absence(file)))
                 continue
             }
             for problem in parsed.problems { checks.append(.fail(algorithm, file, problem)) }
@@ -134,7 +142,8 @@ public struct ReleaseVerifier: Sendable {
                     let reason =
                         files.names.contains(sum.name)
                         ? "is release bookkeeping, yet listed in \(file); the sums list the archives and the SBOM"
-                        : "listed in \(file) but missing from the directory"
+                        : files.refused[sum.name].map { "listed in \(file), but \($0); allowed: a regular file" }
+                            ?? "listed in \(file) but missing from the directory"
                     checks.append(.fail(algorithm, sum.name, reason))
                     continue
                 }
@@ -162,11 +171,11 @@ public struct ReleaseVerifier: Sendable {
             let is256 = name.hasSuffix(".sha256")
             let target = String(name.dropLast(7))
             let text =
-                (FileManager.default.contents(atPath: files.path(name)).map { String(decoding: $0, as: UTF8.self) }
-                ?? "")
+                (files.contents(name).map { String(decoding: $0, as: UTF8.self) } ?? "")
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             guard let digests = actual[target] else {
-                checks.append(.fail("files", name, "names \(target), which is not in the directory"))
+                let what = files.refused[target].map { "which \($0)" } ?? "which is not in the directory"
+                checks.append(.fail("files", name, "names \(target), \(what)"))
                 continue
             }
             let have = is256 ? digests.sha256 : digests.sha512
@@ -179,8 +188,12 @@ public struct ReleaseVerifier: Sendable {
         }
         for tarball in files.tarballs {
             for suffix in [".sha256", ".sha512"] where !files.names.contains(tarball + suffix) {
-                checks.append(.fail("files", tarball + suffix, "missing"))
+                checks.append(.fail("files", tarball + suffix, files.absence(tarball + suffix)))
             }
+        }
+        // Never opened: a symlink could lead out of the release, a FIFO would block.
+        for (name, reason) in files.refused.sorted(by: { $0.key < $1.key }) {
+            checks.append(.fail("files", name, reason + "; allowed: regular files only"))
         }
         let single = files.names.filter { $0.hasSuffix(".sha256") || $0.hasSuffix(".sha512") }.count
         checks.append(
@@ -208,9 +221,7 @@ public struct ReleaseVerifier: Sendable {
             guard let of = side.of, let have = actual[of], files.names.contains(side.name) else { continue }
             let hex = side.algorithm == "sha512" ? have.sha512 : have.sha256
             let want = side.kind == .digest ? hex + "\n" : "\(hex)  \(of)\n"
-            let text = FileManager.default.contents(atPath: files.path(side.name)).map {
-                String(decoding: $0, as: UTF8.self)
-            }
+            let text = files.contents(side.name).map { String(decoding: $0, as: UTF8.self) }
             if text != want {
                 checks.append(
                     .fail(
@@ -237,8 +248,11 @@ public struct ReleaseVerifier: Sendable {
         let listed = Set(artifacts.filter { $0.path.hasPrefix("release-tars/") }.map(\.name))
         for artifact in artifacts where artifact.path.hasPrefix("release-tars/") {
             guard files.names.contains(artifact.name) else {
+                let reason = files.refused[artifact.name].map { "listed in artifacts.json, but \($0)" }
                 checks.append(
-                    .fail("artifacts", artifact.name, "listed in artifacts.json but missing from the directory"))
+                    .fail(
+                        "artifacts", artifact.name, reason ?? "listed in artifacts.json but missing from the directory")
+                )
                 continue
             }
             if let digest = sha256[artifact.name], digest != artifact.sha256 {
@@ -247,8 +261,7 @@ public struct ReleaseVerifier: Sendable {
                         "artifacts", artifact.name,
                         "artifacts.json says sha256 \(artifact.sha256.prefix(16))…, SHA256SUMS \(digest.prefix(16))…"))
             }
-            let size =
-                (try? FileManager.default.attributesOfItem(atPath: files.path(artifact.name))[.size] as? Int64) ?? -1
+            let size = (try? files.tree.open(artifact.name).size) ?? -1
             if size != artifact.size {
                 checks.append(
                     .fail(
@@ -271,8 +284,19 @@ public struct ReleaseVerifier: Sendable {
         var checks: [VerifyCheck] = []
         for artifact in artifacts where artifact.kind == .image {
             let path = output + "/" + artifact.path
-            guard FileManager.default.fileExists(atPath: path) else { continue }
-            let digest = try? Digest.file(path, .sha256).hex
+            // artifacts.json names it: opened beneath _output only, through no symlink, never blocking.
+            guard
+                FileManager.default.fileExists(atPath: path)
+                    || Beneath(output).describe(artifact.path) != "does not exist"
+            else { continue }
+            let file: OpenFile
+            do {
+                file = try Beneath(output).open(artifact.path)
+            } catch {
+                checks.append(.fail("image", artifact.path, error.reason + "; allowed: a regular file beneath _output"))
+                continue
+            }
+            let digest = try? Digest.file(file.reopenPath, .sha256).hex
             if digest != artifact.sha256 {
                 checks.append(
                     .fail(
@@ -287,14 +311,15 @@ public struct ReleaseVerifier: Sendable {
                 continue
             }
             let binary = String(Paths.name(of: artifact.path).dropLast(4))
-            let tag = (try? String(contentsOfFile: Paths.parent(of: path) + "/\(binary).docker_tag", encoding: .utf8))?
+            let tagFile = Paths.parent(of: artifact.path) + "/\(binary).docker_tag"
+            let tag = (try? Beneath(output).read(tagFile, limit: 4096)).map { String(decoding: $0, as: UTF8.self) }?
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            var info = stat()
-            if stat(path, &info) == 0, Int64(info.st_size) > ImageVerifier.maxBytes {
-                checks.append(.fail("image", artifact.path, ImageVerifier.oversized(Int64(info.st_size))))
+            if file.size > ImageVerifier.maxBytes {
+                checks.append(.fail("image", artifact.path, ImageVerifier.oversized(file.size)))
                 continue
             }
-            guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
+            guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: file.reopenPath), options: .alwaysMapped)
+            else {
                 checks.append(.fail("image", artifact.path, "cannot be read"))
                 continue
             }
@@ -311,7 +336,7 @@ public struct ReleaseVerifier: Sendable {
     {
         let project = files.project ?? "kubernetes"
         let src = artifacts.first { $0.kind == .src }?.name ?? "\(project)-src.tar.gz"
-        let version = files.names.contains(src) ? SourceVerifier.recorded(in: files.path(src))?.version : nil
+        let version = (try? files.tree.open(src)).flatMap { SourceVerifier.recorded(in: $0.reopenPath)?.version }
         // The binaries of each archive, as the plan lists them; without a plan, each is checked for having some.
         let binaries = layout.map { layout in
             Dictionary(layout.archives.map { ($0.name, $0.binaries) }, uniquingKeysWith: { first, _ in first })

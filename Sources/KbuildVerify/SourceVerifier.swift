@@ -3,7 +3,8 @@ import KbuildArchive
 import KbuildCore
 
 /// Checks `<project>-src.tar.gz` against the git repository it came from: exactly the files git tracks at
-/// the release commit (names, types, sizes), plus `.kube-git-version`.
+/// the release commit in the workspace's subtree (names relative to the workspace, types, sizes), plus
+/// `.kube-git-version`.
 struct SourceVerifier {
     let workspace: String
     let runner: any ProcessRunner
@@ -48,7 +49,9 @@ struct SourceVerifier {
         let tree: CommandResult
         do {
             tree = try await runner.run(
-                Command("git", ["-C", workspace, "ls-tree", "-r", "-l", "-z", "--full-tree", commit]))
+                // The workspace's subtree, paths relative to it: what the release packs for a workspace below
+                // the repository's top (a monorepo's subdirectory), the whole tree at the top.
+                Command("git", ["-C", workspace, "ls-tree", "-r", "-l", "-z", commit]))
         } catch {
             return [.fail("source", name, "git ls-tree \(commit) cannot run: \(error)")]
         }

@@ -29,7 +29,7 @@ struct SupplyChainVerifier {
     }
 
     private func json(_ name: String) -> Any? {
-        FileManager.default.contents(atPath: files.path(name)).flatMap { try? JSONSerialization.jsonObject(with: $0) }
+        files.contents(name).flatMap { try? JSONSerialization.jsonObject(with: $0) }
     }
 
     private func verifySBOM(_ name: String) -> [VerifyCheck] {
@@ -83,7 +83,7 @@ struct SupplyChainVerifier {
         let object: [String: Any]
         let statement: [String: Any]
         let payload: Data?
-        switch Self.readStatement(files.path(name)) {
+        switch Self.readStatement(files.contents(name)) {
         case .failure(let problem): return [.fail("provenance", name, problem.text)]
         case .success(let read): (object, statement, payload) = read
         }
@@ -153,10 +153,10 @@ struct SupplyChainVerifier {
 
     /// The provenance file's line, its in-toto statement (the DSSE payload when it is an envelope) and the
     /// payload bytes of an envelope.
-    static func readStatement(_ path: String) -> Result<
+    static func readStatement(_ data: Data?) -> Result<
         (line: [String: Any], statement: [String: Any], payload: Data?), Unreadable
     > {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data else {
             return .failure(Unreadable(text: "cannot be read"))
         }
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").filter { !$0.isEmpty }
@@ -181,8 +181,7 @@ struct SupplyChainVerifier {
             return key == nil ? [] : [.fail("signature", name, "missing: --key needs a signature over \(sums)")]
         }
         guard let key else { return [VerifyCheck(.skip, "signature", name, "not checked: no --key")] }
-        guard let signature = FileManager.default.contents(atPath: files.path(name)),
-            let message = FileManager.default.contents(atPath: files.path(sums))
+        guard let signature = files.contents(name), let message = files.contents(sums)
         else { return [.fail("signature", name, "cannot read it or \(sums)")] }
         // Raw 64 bytes as `openssl pkeyutl -sign -rawin` writes them; base64 text is accepted too.
         var raw = Array(signature)

@@ -29,17 +29,19 @@ extension Kbuild {
         func run() async throws {
             try await failing(verbose: workspace.verbose) {
                 let environment = ProcessInfo.processInfo.environment
-                var loaded = try await workspace.load(environment, digestSources: true)
-                if let spec = try shard.spec() { loaded.plan = loaded.plan.sharded(spec) }
-                if dryRun {
-                    print(loaded.plan.renderedBuilds, terminator: "")
-                    return
+                try await workspace.withLoaded(environment, digestSources: true) { loaded in
+                    var loaded = loaded
+                    if let spec = try shard.spec() { loaded.plan = loaded.plan.sharded(spec) }
+                    if dryRun {
+                        print(loaded.plan.renderedBuilds, terminator: "")
+                        return
+                    }
+                    var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox)
+                    try remote.apply(to: &options, plan: loaded.plan, environment: environment)
+                    let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
+                    try await ReleasePipeline(loaded, options: options).build { printer.handle($0) }
+                    if let remote = options.remoteCache { print(remote.summary) }
                 }
-                var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox)
-                try remote.apply(to: &options, plan: loaded.plan, environment: environment)
-                let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
-                try await ReleasePipeline(loaded, options: options).build { printer.handle($0) }
-                if let remote = options.remoteCache { print(remote.summary) }
             }
         }
     }

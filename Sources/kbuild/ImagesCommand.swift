@@ -27,12 +27,14 @@ extension Kbuild {
         func run() async throws {
             try await failing(verbose: workspace.verbose) {
                 let environment = ProcessInfo.processInfo.environment
-                var loaded = try await workspace.load(environment)
-                if let spec = try shard.spec() { loaded.plan = loaded.plan.sharded(spec) }
-                let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
-                var options = workspace.releaseOptions(environment)
-                try remote.apply(to: &options, plan: loaded.plan, environment: environment)
-                _ = try await ReleasePipeline(loaded, options: options).images { printer.handle($0) }
+                try await workspace.withLoaded(environment) { loaded in
+                    var loaded = loaded
+                    if let spec = try shard.spec() { loaded.plan = loaded.plan.sharded(spec) }
+                    let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
+                    var options = workspace.releaseOptions(environment)
+                    try remote.apply(to: &options, plan: loaded.plan, environment: environment)
+                    _ = try await ReleasePipeline(loaded, options: options).images { printer.handle($0) }
+                }
             }
         }
     }

@@ -25,11 +25,12 @@ extension Kbuild {
 
         func run() async throws {
             try await failing(verbose: workspace.verbose) {
-                let plan = try await workspace.load(ProcessInfo.processInfo.environment).plan
-                if json {
-                    FileHandle.standardOutput.write(try plan.document.encoded())
-                } else {
-                    print(plan.rendered, terminator: "")
+                try await workspace.withLoaded(ProcessInfo.processInfo.environment) { loaded in
+                    if json {
+                        FileHandle.standardOutput.write(try loaded.plan.document.encoded())
+                    } else {
+                        print(loaded.plan.rendered, terminator: "")
+                    }
                 }
             }
         }

@@ -62,35 +62,38 @@ extension Kbuild {
                 // The key is read first: a bad key is an error before any work starts.
                 let keyFile = signKey ?? environment["KBUILD_SIGN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
                 let key = try keyFile.map { try Ed25519PrivateKey(pemFile: $0) }
-                let loaded = try await workspace.load(environment, digestSources: true)
-                var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox)
-                options.skipBuild = skipBuild
-                options.proof = ProofOptions(
-                    signingKey: key, environment: environment,
-                    configFile: workspace.location.configFile ?? loaded.plan.workspace + "/"
-                        + ReleaseConfig.defaultPath,
-                    toolVersion: Kbuild.configuration.version)
-                try remote.apply(to: &options, plan: loaded.plan, environment: environment)
-                let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
-                let pipeline = ReleasePipeline(loaded, options: options)
-                if let spec = try shard.spec() {
-                    guard merge.isEmpty else {
-                        throw ReleaseError.invalidSetting(
-                            culprit: "--merge", value: merge.joined(separator: " "), problem: "given with --shard",
-                            allowed: "--shard on each of N machines, then --merge on one")
+                if let keyFile, let exposure = Ed25519PrivateKey.exposure(of: keyFile) { warning(exposure) }
+                try await workspace.withLoaded(environment, digestSources: true) { loaded in
+                    var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox)
+                    options.skipBuild = skipBuild
+                    options.proof = ProofOptions(
+                        signingKey: key, environment: environment,
+                        configFile: workspace.location.configFile ?? loaded.plan.workspace + "/"
+                            + ReleaseConfig.defaultPath,
+                        toolVersion: Kbuild.configuration.version)
+                    try remote.apply(to: &options, plan: loaded.plan, environment: environment)
+                    let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
+                    let pipeline = ReleasePipeline(loaded, options: options)
+                    if let spec = try shard.spec() {
+                        guard merge.isEmpty else {
+                            throw ReleaseError.invalidSetting(
+                                culprit: "--merge", value: merge.joined(separator: " "), problem: "given with --shard",
+                                allowed: "--shard on each of N machines, then --merge on one")
+                        }
+                        let directory = try await pipeline.shard(spec) { printer.handle($0) }
+                        print("shard \(spec) of \(loaded.plan.version.version): \(directory)")
+                        return
                     }
-                    let directory = try await pipeline.shard(spec) { printer.handle($0) }
-                    print("shard \(spec) of \(loaded.plan.version.version): \(directory)")
-                    return
+                    let artifacts =
+                        try await merge.isEmpty
+                        ? pipeline.release { printer.handle($0) }
+                        : pipeline.merge(merge.map { ReleaseLoader.absoluteWorkspace($0) }) { printer.handle($0) }
+                    if let remote = options.remoteCache { print(remote.summary) }
+                    let tarballs = artifacts.filter { $0.kind != .image && $0.kind != .sbom }.count
+                    print(
+                        "release \(loaded.plan.version.version): \(tarballs) tarballs in \(loaded.plan.layout.releaseTars)"
+                    )
                 }
-                let artifacts =
-                    try await merge.isEmpty
-                    ? pipeline.release { printer.handle($0) }
-                    : pipeline.merge(merge.map { ReleaseLoader.absoluteWorkspace($0) }) { printer.handle($0) }
-                if let remote = options.remoteCache { print(remote.summary) }
-                let tarballs = artifacts.filter { $0.kind != .image && $0.kind != .sbom }.count
-                print(
-                    "release \(loaded.plan.version.version): \(tarballs) tarballs in \(loaded.plan.layout.releaseTars)")
             }
         }
     }

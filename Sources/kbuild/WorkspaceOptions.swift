@@ -79,26 +79,42 @@ struct WorkspaceOptions: ParsableArguments {
         ReleaseOptions(jobs: jobs ?? Self.cores, sandbox: sandbox, goCache: environment["KBUILD_GOCACHE"])
     }
 
-    /// Config, version and plan of the workspace, read with `environment` (the process's, read once by the caller);
-    /// `digestSources` for commands whose steps key their outputs on the sources.
-    func load(_ environment: [String: String], digestSources: Bool = false) async throws -> LoadedWorkspace {
+    /// Runs `body` with the config, version and plan of the workspace, read with `environment` (the process's,
+    /// read once by the caller); `digestSources` for commands whose steps key their outputs on the sources.
+    /// Whatever loading started is stopped and awaited before this returns or throws (`LoadedWorkspace.using`).
+    func withLoaded<T>(
+        _ environment: [String: String], digestSources: Bool = false, _ body: (LoadedWorkspace) async throws -> T
+    ) async throws -> T {
         try await ReleaseLoader.load(
             workspace: location.workspace, configPath: location.configFile, environment: environment,
-            hostOnly: quick, strictVersion: strict.strictVersion, digestSources: digestSources, warn: warning)
+            hostOnly: quick, strictVersion: strict.strictVersion, digestSources: digestSources, warn: warning
+        ).using(body)
     }
 }
 
 /// `--shard I/N`: one slice of the plan (see `kbuild release --help`).
 struct ShardOption: ParsableArguments {
+    // Unconditional: `--shard -1/2` is a bad value (said so, exit 64), not a missing one.
     @Option(
-        name: .customLong("shard"),
+        name: .customLong("shard"), parsing: .unconditional,
         help: ArgumentHelp(
             "Only shard I of N of the builds and images: whole platforms where possible, the same slice on every machine.",
             valueName: "I/N"))
     var shard: String?
 
+    /// A bad value is a usage error (exit 64), found before any work starts.
+    func validate() throws {
+        do {
+            _ = try spec()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
     /// The parsed spec, if given.
-    func spec() throws -> ShardSpec? { try shard.map { try ShardSpec(parsing: $0) } }
+    func spec() throws(ReleaseError) -> ShardSpec? {
+        try shard.map { (text) throws(ReleaseError) in try ShardSpec(parsing: text) }
+    }
 }
 
 /// Prints `warning: …` on stderr, one line: what the user should know but need not stop for.

@@ -16,6 +16,8 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
     var environment: [String: String?] = [:]
     /// Text the one `error:` line must contain (compared case-insensitively): the culprit and what is allowed.
     var expected: [String]
+    /// Text the error line must not contain (a secret from the input).
+    var absent: [String] = []
     /// 1 for bad input and failed steps, 64 for usage errors (README, "Exit status").
     var status: Int32 = 1
     var breakIt: @Sendable (Fixture) async throws -> Broken = { _ in Broken() }
@@ -515,7 +517,104 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
         },
     ]
 
-    static let allCases = configCases + versionCases + buildCases + outsideCases + outsideTestingCases
+    /// Errors that end a command while work started alongside the loader (the source walk, git's and Go's
+    /// queries) still runs: on a large tree that work outlived the error line and crashed the process.
+    static let earlyCases: [FaultCase] = [
+        FaultCase(
+            name: "early: release without a release config",
+            expected: [
+                "error: \(placeholderWorkspace)/release/kbuild.yaml: cannot read the release config: no such file (write one, or pass --config FILE)"
+            ]
+        ) {
+            try FileManager.default.removeItem(atPath: $0.config)
+            return Broken()
+        },
+        FaultCase(
+            name: "early: build without a release config", arguments: ["build"],
+            expected: ["/release/kbuild.yaml: cannot read the release config: no such file"]
+        ) {
+            try FileManager.default.removeItem(atPath: $0.config)
+            return Broken()
+        },
+        FaultCase(
+            name: "early: release with a bad project name",
+            expected: [
+                "project: \"Bad Name!\" is not a safe file name; allowed: letters, digits, '.', '_' and '-', starting with a letter or digit"
+            ]
+        ) {
+            try $0.editConfig("project: kubernetes", "project: \"Bad Name!\"")
+            return Broken()
+        },
+        FaultCase(
+            name: "early: release with KUBE_GIT_VERSION_FILE=/nonexistent",
+            environment: ["KUBE_GIT_VERSION_FILE": "/nonexistent"],
+            expected: ["/nonexistent", "no such file", "KUBE_GIT_VERSION_FILE"]),
+    ]
+
+    /// Secrets given in URLs are never echoed (issue 21, item 5).
+    static let secretCases: [FaultCase] = [
+        FaultCase(
+            name: "secrets: KBUILD_REMOTE_CACHE with user:password",
+            environment: ["KBUILD_REMOTE_CACHE": "http://bot:s3cr3t-token@cache.example/kbuild"],
+            expected: [
+                "error: KBUILD_REMOTE_CACHE \"http://<redacted>@cache.example/kbuild\": credentials in the URL are not supported (they would show in logs); allowed: http://HOST"
+            ], absent: ["s3cr3t-token", "bot:"]),
+        FaultCase(
+            name: "secrets: --remote-cache with a token query",
+            arguments: ["release", "--remote-cache", "https://cache.example/x?token=s3cr3t-token#s3cr3t-frag"],
+            expected: [
+                "error: --remote-cache \"https://cache.example/x?<redacted>#<redacted>\": has a query or fragment; allowed:"
+            ], absent: ["s3cr3t"]),
+        FaultCase(
+            name: "secrets: cache.remote with user:password in the config",
+            expected: [
+                "cache.remote: \"http://<redacted>@cache.example\": credentials in the URL are not supported"
+            ], absent: ["s3cr3t-token"]
+        ) {
+            try $0.write(
+                "release/kbuild.yaml",
+                try String(contentsOfFile: $0.config, encoding: .utf8)
+                    + "cache:\n  remote: http://bot:s3cr3t-token@cache.example\n")
+            return Broken()
+        },
+    ]
+
+    /// Messages that misled (issue 21, item 9); the release-directory ones are in UnsafeTreeTests.
+    static let messageCases: [FaultCase] = [
+        FaultCase(
+            name: "usage: --shard -1/2 is a bad value, exit 64", arguments: ["release", "--shard", "-1/2"],
+            expected: [
+                "error: --shard \"-1/2\": not a shard of the release; allowed: I/N with 1 <= I <= N <= 64, e.g. 2/3; see kbuild release --help"
+            ], status: 64),
+        FaultCase(
+            name: "usage: --shard x, exit 64", arguments: ["build", "--shard", "x"],
+            expected: [
+                "error: --shard \"x\": not I/N; allowed: I/N with 1 <= I <= N <= 64, e.g. 2/3; see kbuild build --help"
+            ], status: 64),
+        FaultCase(
+            name: "keys: a public key as the signing key", arguments: ["release", "--sign-key", "release/pub.pem"],
+            expected: [
+                "/pub.pem: is a public key; signing needs the private key (give the public one to verify --key); allowed: an unencrypted Ed25519 private key"
+            ], absent: ["DECODER"]
+        ) {
+            let key = $0.directory.appending("key.pem")
+            try await Tool.check("openssl", ["genpkey", "-algorithm", "ed25519", "-out", key])
+            try await Tool.check("openssl", ["pkey", "-in", key, "-pubout", "-out", $0.workspace + "/release/pub.pem"])
+            return Broken()
+        },
+        FaultCase(
+            name: "keys: a FIFO as the signing key (never blocks)",
+            expected: [": is a FIFO; allowed: an unencrypted Ed25519 private key in PEM"]
+        ) {
+            let fifo = $0.directory.appending("key.fifo")
+            guard mkfifo(fifo, 0o600) == 0 else { throw FixtureError("mkfifo \(fifo)") }
+            return Broken(environment: ["KBUILD_SIGN_KEY": fifo])
+        },
+    ]
+
+    static let allCases =
+        configCases + versionCases + buildCases + outsideCases + outsideTestingCases + earlyCases + secretCases
+        + messageCases
 
     @Test(arguments: allCases)
     func fails(_ fault: FaultCase) async throws {
@@ -525,17 +624,65 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
         let broken = try await fault.breakIt(fixture)
         let result = try await GoodRelease.kbuild(
             fault.arguments, in: fixture.workspace, fault.environment.merging(broken.environment) { $1 })
+        expectOneErrorLine(result, fault, broken, workspace: fixture.workspace)
+        #expect(try snapshot(of: fixture.releaseTars) == before, "release-tars changed")
+        let leftovers = temporaryLeftovers(in: fixture.output)
+        #expect(leftovers.isEmpty, "leftovers: \(leftovers)")
+    }
+
+    /// The early errors again on a tree of 20,000 more committed files (one tree, restored from git after
+    /// each case), six runs each: the exact status, no signal, and stderr exactly the one line (a crash after
+    /// it added a backtrace and SIGSEGV/SIGILL).
+    @Test func earlyErrorsEndCleanlyOnALargeTree() async throws {
+        let fixture = try await Fixture("large")
+        defer { fixture.cleanup() }
+        try await fixture.addGeneratedFiles(20_000)
+        for fault in Self.earlyCases {
+            let broken = try await fault.breakIt(fixture)
+            for _ in 1...6 {
+                let result = try await GoodRelease.kbuild(
+                    fault.arguments, in: fixture.workspace, fault.environment.merging(broken.environment) { $1 })
+                expectOneErrorLine(result, fault, broken, workspace: fixture.workspace)
+            }
+            try await fixture.repository.git("checkout", "--", ".")
+        }
+    }
+
+    /// The exit status exactly, no signal, and stderr exactly one `error:` line holding every expected text.
+    private func expectOneErrorLine(_ result: CommandResult, _ fault: FaultCase, _ broken: Broken, workspace: String) {
         #expect(result.status == fault.status && !result.signaled, "\(result.status) \(result.stderr)")
         let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         #expect(
             lines.count == 1 && result.stderr.hasPrefix("error: ") && result.stderr.hasSuffix("\n"),
             "not one error line: \(result.stderr)")
+        for text in fault.absent {
+            #expect(!result.stderr.contains(text), "'\(text)' echoed in: \(result.stderr)")
+        }
         for text in fault.expected + broken.expected {
+            let text = text.replacingOccurrences(of: Self.placeholderWorkspace, with: workspace)
             #expect(result.stderr.lowercased().contains(text.lowercased()), "'\(text)' missing in: \(result.stderr)")
         }
-        #expect(try snapshot(of: fixture.releaseTars) == before, "release-tars changed")
-        let leftovers = temporaryLeftovers(in: fixture.output)
-        #expect(leftovers.isEmpty, "leftovers: \(leftovers)")
+    }
+
+    /// Stands for the fixture's workspace in an expected text that must match a whole line.
+    static let placeholderWorkspace = "<workspace>"
+
+    /// A signing key group or others can read still signs, with one warning (ssh refuses such keys).
+    @Test func aWorldReadableSigningKeyIsWarnedAbout() async throws {
+        let fixture = try await Fixture("key-mode")
+        defer { fixture.cleanup() }
+        let key = fixture.directory.appending("key.pem")
+        try await Tool.check("openssl", ["genpkey", "-algorithm", "ed25519", "-out", key])
+        chmod(key, 0o644)
+        let result = try await GoodRelease.kbuild(["release", "--sign-key", key], in: fixture.workspace)
+        #expect(result.succeeded, "\(result.stderr)")
+        #expect(
+            result.stderr
+                == "warning: \(key): the private signing key is readable by group or others (mode 0644); chmod 600 it\n"
+        )
+        chmod(key, 0o600)
+        let quiet = try await GoodRelease.kbuild(["release", "--sign-key", key], in: fixture.workspace)
+        #expect(quiet.succeeded && quiet.stderr.isEmpty, "\(quiet.stderr)")
     }
 
     @Test func matrixHasAtLeastThirtyCases() {

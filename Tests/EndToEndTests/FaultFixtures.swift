@@ -95,6 +95,19 @@ final class Fixture: @unchecked Sendable {
         try FileManager.default.createSymbolicLink(atPath: workspace + "/" + relative, withDestinationPath: target)
     }
 
+    /// Adds `count` small files under `generated/` (100 per directory) and commits them: a tree the size
+    /// of a real repository, whose source walk outlasts an early error.
+    func addGeneratedFiles(_ count: Int) async throws {
+        for index in 0..<count {
+            let directory = workspace + "/generated/d\(index / 100)"
+            if index % 100 == 0 {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
+            try Data("generated \(index)\n".utf8).write(to: URL(fileURLWithPath: directory + "/f\(index % 100).txt"))
+        }
+        try await repository.commitAll("20,000 more files")
+    }
+
     /// Hands the whole checkout to `nobody` (uid 65534): git, run as root, then refuses it as "dubious".
     func ownByAnotherUser() async throws {
         try await Tool.check("chown", ["-R", "65534:65534", workspace])

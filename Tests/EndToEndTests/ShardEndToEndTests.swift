@@ -95,6 +95,15 @@ import Testing
             #expect(result.stderr == "error: \(message)\n")
             #expect(try machines.releaseTars("merge") == before, "release-tars changed after: \(message)")
         }
+        /// `refused` under coreutils' timeout: a merge blocked on a FIFO is killed (137) instead of hanging.
+        func refusedBounded(_ shards: [String], _ message: String) async throws {
+            let result = try await Tool.run(
+                "timeout", ["--signal=KILL", "300", Repository.kbuildBinary, "release", "--merge"] + shards,
+                in: try await machines.clone("merge"), environment: ShardEndToEndTests.environment)
+            #expect(result.status == 1, "\(result.status): \(result.stderr)")
+            #expect(result.stderr == "error: \(message)\n")
+            #expect(try machines.releaseTars("merge") == before, "release-tars changed after: \(message)")
+        }
         try await refused([one], "shard 2/2: is missing; merge needs all 2 shards")
         try await refused([one, one], "shard \(one): duplicates shard 1/2 of \(one); give each shard once")
 
@@ -113,6 +122,52 @@ import Testing
         #expect(result.stderr.hasPrefix("error: shard \(corrupt): \(binary) has sha256 "), "\(result.stderr)")
         #expect(result.stderr.hasSuffix("it was changed or truncated\n"), "\(result.stderr)")
         #expect(try machines.releaseTars("merge") == before)
+
+        // A shard.json naming another commit (forty zeros), all else equal.
+        let zeros = machines.dir.appending("zeros")
+        try await Tool.check("cp", ["-a", two, zeros])
+        let json = try String(contentsOfFile: zeros + "/shard.json", encoding: .utf8)
+        let commit = try await machines.origin.git("rev-parse", "HEAD")
+        try json.replacingOccurrences(of: commit, with: String(repeating: "0", count: 40))
+            .write(toFile: zeros + "/shard.json", atomically: true, encoding: .utf8)
+        try await refused(
+            [one, zeros],
+            "shard \(zeros): belongs to another release (version v1.2.3, commit \(String(repeating: "0", count: 40))); this one is version v1.2.3, commit \(commit) with this config: shard and merge the same commit and config"
+        )
+
+        // A binary, bin/ and shard.json that are symlinks out of the shard (to the right bytes), a FIFO
+        // binary: refused, naming what each is; nothing outside is placed, nothing blocks.
+        let linked = machines.dir.appending("linked")
+        let outside = machines.dir.appending("outside")
+        try await Tool.check("cp", ["-a", two, linked])
+        try await Tool.check("cp", ["-a", two, outside])
+        try FileManager.default.removeItem(atPath: linked + "/" + binary)
+        try FileManager.default.createSymbolicLink(
+            atPath: linked + "/" + binary, withDestinationPath: outside + "/" + binary)
+        try await refusedBounded(
+            [one, linked],
+            "shard \(linked): \(binary) is a symlink to \(outside)/\(binary); allowed: a regular file inside the shard")
+        try FileManager.default.removeItem(atPath: linked + "/bin")
+        try FileManager.default.createSymbolicLink(atPath: linked + "/bin", withDestinationPath: outside + "/bin")
+        try await refusedBounded(
+            [one, linked],
+            "shard \(linked): \(binary) goes through bin, a symlink to \(outside)/bin; allowed: a regular file inside the shard"
+        )
+        try FileManager.default.removeItem(atPath: linked + "/bin")
+        try await Tool.check("cp", ["-a", outside + "/bin", linked + "/bin"])
+        try FileManager.default.removeItem(atPath: linked + "/shard.json")
+        try FileManager.default.createSymbolicLink(
+            atPath: linked + "/shard.json", withDestinationPath: outside + "/shard.json")
+        try await refusedBounded(
+            [one, linked],
+            "shard \(linked): shard.json is a symlink to \(outside)/shard.json; give the <I>-of-<N> directories that `kbuild release --shard` wrote"
+        )
+        try FileManager.default.removeItem(atPath: linked + "/shard.json")
+        try await Tool.check("cp", [outside + "/shard.json", linked + "/shard.json"])
+        try FileManager.default.removeItem(atPath: linked + "/" + binary)
+        #expect(mkfifo(linked + "/" + binary, 0o755) == 0)
+        try await refusedBounded(
+            [one, linked], "shard \(linked): \(binary) is a FIFO; allowed: a regular file inside the shard")
 
         // A shard of another commit.
         let other = try await machines.clone("shard-2")

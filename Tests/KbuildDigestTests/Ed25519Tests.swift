@@ -53,9 +53,16 @@ import Testing
                 dir.appending("locked.pem"),
             ])
         try "not a key\n".write(toFile: dir.appending("junk.pem"), atomically: true, encoding: .utf8)
+        // A FIFO is named (opened non-blocking, never read); a public key says the private one is needed.
+        #expect(mkfifo(dir.appending("key.fifo"), 0o600) == 0)
+        try await Tool.check("openssl", ["genpkey", "-algorithm", "ed25519", "-out", dir.appending("ed.pem")])
+        try await Tool.check(
+            "openssl", ["pkey", "-in", dir.appending("ed.pem"), "-pubout", "-out", dir.appending("ed.pub")])
         let cases: [(String, String)] = [
             (dir.appending("missing.pem"), "cannot read the key: No such file or directory"),
-            (dir.path, "not a regular file"),
+            (dir.path, "is a directory"),
+            (dir.appending("key.fifo"), "is a FIFO"),
+            (dir.appending("ed.pub"), "is a public key; signing needs the private key"),
             (dir.appending("rsa.pem"), "a RSA private key, not Ed25519"),
             (dir.appending("locked.pem"), "the private key is protected by a passphrase"),
             (dir.appending("junk.pem"), "not a PEM key libcrypto can read"),

@@ -8,6 +8,11 @@ import Testing
         arguments: [
             ("https://github.com/kubernetes/kubernetes.git", "https://github.com/kubernetes/kubernetes.git"),
             ("https://bot:ghp_secret@github.com/org/repo", "https://github.com/org/repo"),
+            ("https://example.com/x.git?token=ghp_secret", "https://example.com/x.git"),
+            ("https://example.com/x.git#ghp_secret", "https://example.com/x.git"),
+            ("https://u:p@example.com/x.git?access_token=s&x=1#frag", "https://example.com/x.git"),
+            ("https://example.com?token=s", "https://example.com"),
+            ("git@github.com:org/repo.git?token=s", "ssh://github.com/org/repo.git"),
             ("ssh://git@example.com:2222/org/repo.git", "ssh://example.com:2222/org/repo.git"),
             ("git@github.com:org/repo.git", "ssh://github.com/org/repo.git"),
             ("/srv/git/repo.git", nil),

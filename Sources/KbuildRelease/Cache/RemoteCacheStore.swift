@@ -1,5 +1,6 @@
 import Foundation
 import KbuildConfig
+import KbuildCore
 import KbuildRemote
 
 extension RemoteCache {
@@ -46,8 +47,10 @@ public enum RemoteCacheSetup {
             switch RemoteCacheAddress.parse(text) {
             case .address(let parsed): address = parsed
             case .problem(let problem):
+                // Redacted: a refused URL with user:password@ or ?token= must not print the secret.
                 throw ReleaseError.invalidSetting(
-                    culprit: culprit, value: text, problem: problem, allowed: RemoteCacheAddress.allowed + ", or off")
+                    culprit: culprit, value: URLSecrets.shown(text), problem: problem,
+                    allowed: RemoteCacheAddress.allowed + ", or off")
             }
         } else if let configured = config.remote {
             address = configured

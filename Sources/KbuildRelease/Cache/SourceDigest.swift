@@ -8,13 +8,15 @@ public struct SourceDigest: Sendable {
     public let workspace: String
     private let index: String
     private let task: Task<SourceIndex.Outcome, any Error>
+    private let stop: CancellationFlag
 
     /// Starts hashing `workspace`'s sources through its `_output/cache/source-index`. Nothing is written
     /// until `value()`: the version's `git status` may be looking at the tree meanwhile.
     public static func start(_ workspace: String) -> SourceDigest {
         let index = OutputLayout(workspace: workspace).cache + "/source-index"
-        let task = Task { try await Blocking.run { try SourceIndex.scan(workspace, indexPath: index) } }
-        return SourceDigest(workspace: workspace, index: index, task: task)
+        let stop = CancellationFlag()
+        let task = Task { try await Blocking.run { try SourceIndex.scan(workspace, indexPath: index, stop: stop) } }
+        return SourceDigest(workspace: workspace, index: index, task: task, stop: stop)
     }
 
     /// The digest, with the refreshed index saved; a tree that cannot be read is `ReleaseError.io`
@@ -22,11 +24,26 @@ public struct SourceDigest: Sendable {
     public func value() async throws -> String {
         let outcome: SourceIndex.Outcome
         do {
-            outcome = try await task.value
+            outcome = try await withTaskCancellationHandler {
+                try await task.value
+            } onCancel: {
+                stop.raise()
+            }
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             throw ReleaseError.io(path: workspace, reason: "cannot read the sources: \(error)")
         }
         outcome.saveIndex(to: index)
         return outcome.digest
+    }
+}
+
+extension SourceDigest {
+    /// Stops the walk at its next file and waits until its thread is done: what an error path calls
+    /// before the process exits (a thread still hashing then crashes in libcrypto's teardown).
+    public func cancel() async {
+        stop.raise()
+        _ = try? await task.value
     }
 }

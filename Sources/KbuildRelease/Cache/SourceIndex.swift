@@ -84,7 +84,7 @@ enum SourceIndex {
 
     /// `digest` without writing anything: the refreshed index comes back in the outcome, for the caller to
     /// save once writing under `_output` cannot disturb anything (git's view of the tree, the lock).
-    static func scan(_ workspace: String, indexPath: String) throws -> Outcome {
+    static func scan(_ workspace: String, indexPath: String, stop: CancellationFlag? = nil) throws -> Outcome {
         let start = now()
         var previous = Index(contentsOf: indexPath)
         var seen: [Seen] = []
@@ -107,6 +107,7 @@ enum SourceIndex {
             }
         }
         try walk(workspace, "") { relative, directory, name, info in
+            try stop?.check()
             switch info.st_mode & S_IFMT {
             case S_IFREG:
                 let signature = Signature(info)

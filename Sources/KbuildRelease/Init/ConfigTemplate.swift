@@ -188,7 +188,13 @@ public enum WorkspaceInitializer {
         // What init writes must load: checked before anything is written.
         let known = (try? await toolchain.distList(runner: runner)) ?? ReleaseConfig.knownPlatforms
         _ = try ConfigLoader.parse(yaml: text, file: path, workspace: workspace, knownPlatforms: known)
-        try FileManager.default.createDirectory(atPath: Paths.parent(of: path), withIntermediateDirectories: true)
+        // release/ is created or used only as a real directory of the repository: never written through a symlink.
+        do {
+            try Beneath(workspace).makeDirectories(Paths.parent(of: ReleaseConfig.defaultPath))
+        } catch {
+            throw ReleaseError.unsafeInput(
+                path: error.path, reason: "\(error.reason); allowed: a directory of the repository, not a symlink")
+        }
         try FileOutput.writeAtomically(text, to: path)
         let ignored = try await ignoreOutput(workspace: workspace, runner: runner)
         let stamped = archiveVersion ? try writeArchiveStamp(workspace: workspace) : false
@@ -229,7 +235,15 @@ public enum WorkspaceInitializer {
         let check = try await runner.run(Command("git", ["-C", workspace, "check-ignore", "-q", "_output/"]))
         guard check.status == 1 else { return false }  // 0: ignored already; 128: not a git work tree
         let file = workspace + "/.gitignore"
-        var text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        var text = ""
+        // Read beneath the repository: a .gitignore that is a symlink out or a FIFO is refused, not followed.
+        if Beneath(workspace).describe(".gitignore") != "does not exist" {
+            do {
+                text = String(decoding: try Beneath(workspace).read(".gitignore", limit: 16 << 20), as: UTF8.self)
+            } catch {
+                throw ReleaseError.unsafeInput(path: file, reason: "\(error.reason); allowed: a regular file")
+            }
+        }
         if !text.isEmpty && !text.hasSuffix("\n") { text += "\n" }
         text += "# kbuild's outputs (kbuild init)\n/_output/\n"
         try FileOutput.writeAtomically(text, to: file)

@@ -11,6 +11,21 @@ public struct LoadedWorkspace: Sendable {
     public var toolchain: Result<GoToolchain, GoBuildError>
     /// The source digest, started before anything else when the command asked for it (`digestSources`).
     public var sources: SourceDigest?
+
+    /// Runs `body`, then stops and awaits what the loader started and `body` left running (the source
+    /// digest), on success and on every error alike: nothing outlives the command, so an error line is
+    /// the process's last word and its exit status is the one it chose.
+    public func using<T>(_ body: (LoadedWorkspace) async throws -> T) async throws -> T {
+        let result: T
+        do {
+            result = try await body(self)
+        } catch {
+            await sources?.cancel()
+            throw error
+        }
+        await sources?.cancel()
+        return result
+    }
 }
 
 /// Reads a workspace into a `ReleasePlan`: config (validated, narrowed by the environment),
@@ -27,6 +42,23 @@ public enum ReleaseLoader {
         try checkWorkspace(workspace)
         // The sources' stat walk needs nothing the loader computes: it runs while git and Go answer.
         let sources = digestSources ? SourceDigest.start(workspace) : nil
+        do {
+            let (plan, toolchain) = try await plan(
+                workspace: workspace, configPath: configPath, environment: environment, style: style,
+                hostOnly: hostOnly, strictVersion: strictVersion, runner: runner, warn: warn)
+            return LoadedWorkspace(plan: plan, toolchain: toolchain, sources: sources)
+        } catch {
+            // An error must not leave the walk running when it ends the process.
+            await sources?.cancel()
+            throw error
+        }
+    }
+
+    /// Config, Go and version into the plan; the async lets are awaited (cancelled first) on every error.
+    private static func plan(
+        workspace: String, configPath: String?, environment: [String: String], style: VersionStyle?,
+        hostOnly: Bool, strictVersion: Bool, runner: any ProcessRunner, warn: @Sendable (String) -> Void
+    ) async throws -> (ReleasePlan, Result<GoToolchain, GoBuildError>) {
         // Go's queries and git's source date do not depend on each other: ask both at once.
         let resolver = VersionResolver(runner: runner)
         async let located = locateToolchain(runner: runner, environment: environment)
@@ -46,7 +78,7 @@ public enum ReleaseLoader {
             try await verifyVersionVariables(
                 plan, toolchain: toolchain, goCache: environment["KBUILD_GOCACHE"], runner: runner)
         }
-        return LoadedWorkspace(plan: plan, toolchain: toolchain, sources: sources)
+        return (plan, toolchain)
     }
 
     /// The Go toolchain (or why there is none) and the platforms it can target (`go tool dist list`;

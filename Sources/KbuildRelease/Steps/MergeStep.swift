@@ -31,7 +31,10 @@ struct MergeStep: ReleaseStep {
                     problem: "duplicates shard \(manifest.index)/\(count) of \(other); give each shard once")
             }
             seen[manifest.index] = directory
-            guard manifest.plan == plan.digest, manifest.config == config else {
+            // The commit and version too: the plan digest alone does not name the commit.
+            guard manifest.plan == plan.digest, manifest.config == config, manifest.commit == plan.version.commit,
+                manifest.version == plan.version.version
+            else {
                 throw ReleaseError.shard(
                     path: directory,
                     problem:
@@ -50,7 +53,7 @@ struct MergeStep: ReleaseStep {
             throw ReleaseError.shard(
                 path: "\(missing)/\(count)", problem: "is missing; merge needs all \(count) shards")
         }
-        var placements: [(source: String, target: String)] = []
+        var placements: [(source: OpenFile, target: String)] = []
         for (directory, manifest) in shards {
             let spec = try ShardSpec(index: manifest.index, count: count)
             let expected = Self.expectedOutputs(plan.sharded(spec))
@@ -63,11 +66,16 @@ struct MergeStep: ReleaseStep {
                 guard let sha256 = listed[relative] else {
                     throw ReleaseError.shard(path: directory, problem: "\(relative) is missing from shard.json")
                 }
-                let source = directory + "/" + relative
-                guard FileManager.default.fileExists(atPath: source) else {
-                    throw ReleaseError.shard(path: directory, problem: "\(relative) is missing")
+                // Opened once, beneath the shard: what is hashed is what is copied, and nothing outside it.
+                let source: OpenFile
+                do {
+                    source = try Beneath(directory).open(relative)
+                } catch {
+                    let what = error.reason == "does not exist" ? "is missing" : error.reason
+                    throw ReleaseError.shard(
+                        path: directory, problem: "\(relative) \(what); allowed: a regular file inside the shard")
                 }
-                let actual = try fileSHA256(source)
+                let actual = try fileSHA256(source.reopenPath)
                 guard actual == sha256 else {
                     throw ReleaseError.shard(
                         path: directory,
@@ -96,12 +104,14 @@ struct MergeStep: ReleaseStep {
     }
 
     private static func read(_ directory: String) throws -> (directory: String, manifest: ShardManifest) {
-        let file = directory + "/" + ShardManifest.fileName
-        guard let data = FileManager.default.contents(atPath: file) else {
+        let data: Data
+        do {
+            data = try Beneath(directory).read(ShardManifest.fileName, limit: 16 << 20)
+        } catch {
             throw ReleaseError.shard(
                 path: directory,
                 problem:
-                    "has no readable \(ShardManifest.fileName); give the <I>-of-<N> directories that `kbuild release --shard` wrote"
+                    "\(ShardManifest.fileName) \(error.reason); give the <I>-of-<N> directories that `kbuild release --shard` wrote"
             )
         }
         guard let manifest = try? JSONDecoder().decode(ShardManifest.self, from: data),
@@ -114,13 +124,13 @@ struct MergeStep: ReleaseStep {
     }
 
     /// A copy renamed into place: the shard directory stays as it was, the target appears complete.
-    private static func place(_ source: String, at target: String) throws {
+    private static func place(_ source: OpenFile, at target: String) throws {
         let temporary = FileOutput.temporarySibling(of: target)
         do {
             try FileManager.default.createDirectory(atPath: Paths.parent(of: target), withIntermediateDirectories: true)
             try? FileManager.default.removeItem(atPath: temporary)
-            try FileManager.default.copyItem(atPath: source, toPath: temporary)
-            chmod(temporary, source.hasSuffix(".tar") || source.hasSuffix(".docker_tag") ? 0o644 : 0o755)
+            try source.copy(
+                to: temporary, mode: target.hasSuffix(".tar") || target.hasSuffix(".docker_tag") ? 0o644 : 0o755)
             guard rename(temporary, target) == 0 else {
                 throw FileOutputError(path: target, operation: "rename into place", errno: errno)
             }

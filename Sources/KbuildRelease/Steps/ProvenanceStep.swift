@@ -81,20 +81,18 @@ struct ProvenanceStep: ReleaseStep {
         return SourceReference(remote: remote, ref: ref, commit: version.commit, treeState: version.treeState)
     }
 
-    /// A remote URL fit to publish: userinfo dropped, scp-like `host:path` as `ssh://host/path`, local paths nil.
+    /// A remote URL fit to publish: userinfo, query and fragment dropped (where tokens hide), scp-like
+    /// `host:path` as `ssh://host/path`, local paths nil.
     static func publicRemote(_ url: String) -> String? {
-        if let scheme = url.range(of: "://") {
-            let name = url[..<scheme.lowerBound].lowercased()
-            guard name != "file" else { return nil }
-            var rest = url[scheme.upperBound...]
-            let hostEnd = rest.firstIndex(of: "/") ?? rest.endIndex
-            if let at = rest[..<hostEnd].lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
-            return "\(name)://\(rest)"
+        if var parts = URLSecrets(url) {
+            parts.scheme = parts.scheme?.lowercased()
+            guard parts.scheme != "file" else { return nil }
+            return parts.stripped
         }
         guard !url.hasPrefix("/"), !url.hasPrefix("."), let colon = url.firstIndex(of: ":") else { return nil }
         var host = url[..<colon]
         if let at = host.lastIndex(of: "@") { host = host[host.index(after: at)...] }
-        return "ssh://\(host)/\(url[url.index(after: colon)...])"
+        return URLSecrets("ssh://\(host)/\(url[url.index(after: colon)...])")?.stripped
     }
 }
 
