@@ -65,6 +65,8 @@ let package = Package(
         .target(name: "KbuildProof", dependencies: ["KbuildCore", "KbuildDigest"], swiftSettings: strict),
         // A shared cache on the Bazel HTTP remote-cache protocol (/ac/<key>, /cas/<sha256>).
         .target(name: "KbuildRemote", dependencies: ["KbuildCore", "KbuildDigest"], swiftSettings: strict),
+        // `kbuild publish`: images to an OCI registry (Distribution API v2), with the container auth files.
+        .target(name: "KbuildPublish", dependencies: ["KbuildCore", "KbuildDigest"], swiftSettings: strict),
         // ReleasePlan and the steps that execute it.
         .target(
             name: "KbuildRelease",
@@ -82,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "kbuild",
             dependencies: [
-                "KbuildRelease", "KbuildVerify", "KbuildDigest",
+                "KbuildRelease", "KbuildVerify", "KbuildDigest", "KbuildPublish", "KbuildImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -119,6 +121,7 @@ let package = Package(
         .testTarget(
             name: "KbuildReleaseTests", dependencies: ["KbuildRelease", "KbuildConfig", "KbuildRemote", "TestSupport"],
             swiftSettings: strict),
+        .testTarget(name: "KbuildPublishTests", dependencies: ["KbuildPublish", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildVerifyTests", dependencies: ["KbuildVerify", "TestSupport"], swiftSettings: strict),
         // Runs the built `kbuild` binary on examples/ and checks results with outside tools.
         .testTarget(

@@ -1,0 +1,128 @@
+import Foundation
+import KbuildCore
+
+/// What one publish did.
+public struct PublishSummary: Sendable, Hashable {
+    public var blobsPushed = 0
+    public var blobsPresent = 0
+    public var bytesPushed: Int64 = 0
+    public var manifestsPushed = 0
+    public var manifestsPresent = 0
+    public var tagsSet = 0
+    public var tagsPresent = 0
+
+    public init() {}
+}
+
+/// Pushes publications to one registry: blobs first (skipping those it has, a bounded number at once),
+/// then each architecture's manifest by digest, then each index by digest, and only then the tags, so
+/// a tag never names content the registry does not have. Everything already there is skipped, so a
+/// re-run after an interruption completes what is missing and a repeat pushes nothing.
+public struct ImagePublisher: Sendable {
+    public let client: RegistryClient
+    /// Blobs uploaded at once.
+    public let jobs: Int
+
+    public init(client: RegistryClient, jobs: Int = 4) {
+        self.client = client
+        self.jobs = max(1, jobs)
+    }
+
+    /// What a publish would do, by digest, without contacting the registry.
+    public static func dryRun(_ publications: [ImagePublication], host: String) -> [String] {
+        var lines: [String] = []
+        for publication in publications {
+            lines.append("index    \(publication.reference(host: host)) \(publication.indexDigest)")
+            for image in publication.images {
+                let platform = [image.platform.os, image.platform.architecture, image.platform.variant]
+                    .compactMap { $0 }.joined(separator: "/")
+                let bytes = image.blobs.reduce(Int64(0)) { $0 + $1.size }
+                lines.append(
+                    "manifest \(host)/\(publication.repository)@\(image.manifestDigest) \(platform), \(image.blobs.count) blobs, \(bytes) bytes"
+                )
+                for blob in image.blobs { lines.append("blob     \(blob.digest) \(blob.size) bytes") }
+            }
+        }
+        return lines
+    }
+
+    /// Pushes every publication; `progress` gets one line per pushed manifest, index and tag.
+    public func push(_ publications: [ImagePublication], progress: @escaping @Sendable (String) -> Void)
+        async throws -> PublishSummary
+    {
+        var summary = PublishSummary()
+        // Each (repository, blob) once: images of one binary may share base layers.
+        var seen: Set<String> = []
+        var blobs: [(repository: String, subject: String, blob: ArchiveBlob)] = []
+        for publication in publications {
+            for image in publication.images {
+                for blob in image.blobs where seen.insert(publication.repository + "@" + blob.digest).inserted {
+                    blobs.append((publication.repository, "\(publication.binary) blob \(blob.digest)", blob))
+                }
+            }
+        }
+        let client = self.client
+        let pushed = try await concurrentMap(blobs, limit: jobs) { item in
+            try await Blocking.run { () throws(PublishError) -> Bool in
+                if try client.hasBlob(item.blob.digest, in: item.repository, subject: item.subject) { return false }
+                try client.pushBlob(item.blob, to: item.repository, subject: item.subject)
+                return true
+            }
+        }
+        for (item, didPush) in zip(blobs, pushed) {
+            if didPush {
+                summary.blobsPushed += 1
+                summary.bytesPushed += item.blob.size
+            } else {
+                summary.blobsPresent += 1
+            }
+        }
+        return try await Blocking.run { [summary] () throws(PublishError) -> PublishSummary in
+            var summary = summary
+            try pushManifests(publications, &summary, progress)
+            try pushTags(publications, &summary, progress)
+            return summary
+        }
+    }
+
+    private func pushManifests(
+        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (String) -> Void
+    ) throws(PublishError) {
+        for publication in publications {
+            let documents =
+                publication.images.map { ($0.manifest, $0.manifestMediaType, $0.manifestDigest) }
+                + [(publication.index, OCIMediaType.index, publication.indexDigest)]
+            for (bytes, mediaType, digest) in documents {
+                let subject = "\(publication.binary) \(digest)"
+                if try client.manifestDigest(digest, in: publication.repository, subject: subject) != nil {
+                    summary.manifestsPresent += 1
+                    continue
+                }
+                try client.putManifest(
+                    bytes, mediaType: mediaType, digest: digest, as: digest, in: publication.repository,
+                    subject: subject)
+                summary.manifestsPushed += 1
+                progress("pushed   \(client.host)/\(publication.repository)@\(digest)")
+            }
+        }
+    }
+
+    private func pushTags(
+        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (String) -> Void
+    ) throws(PublishError) {
+        for publication in publications {
+            let subject = publication.reference(host: client.host)
+            if try client.manifestDigest(publication.tag, in: publication.repository, subject: subject)
+                == publication.indexDigest
+            {
+                summary.tagsPresent += 1
+                continue
+            }
+            try client.putManifest(
+                publication.index, mediaType: OCIMediaType.index, digest: publication.indexDigest,
+                as: publication.tag, in: publication.repository, subject: subject)
+            summary.tagsSet += 1
+            progress("tagged   \(subject) \(publication.indexDigest)")
+        }
+    }
+}
