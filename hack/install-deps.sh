@@ -21,6 +21,8 @@ declare -A probe=(
   [openssl]=/usr/bin/openssl
   [util-linux]=/usr/bin/unshare
   [nginx]=/usr/sbin/nginx
+  [docker-registry]=/usr/bin/docker-registry   # the registry kbuild publish is tested against
+  [apache2-utils]=/usr/bin/htpasswd            # its htpasswd (bcrypt) users for the Basic auth tests
   [gcc-aarch64-linux-gnu]=/usr/bin/aarch64-linux-gnu-gcc   # the cgo cross-build tests (linux/arm64)
   [libc6-dev-arm64-cross]=/usr/aarch64-linux-gnu/include/stdio.h   # its C library headers (only recommended)
 )

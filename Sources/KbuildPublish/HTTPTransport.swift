@@ -34,10 +34,19 @@ struct HTTPAnswer: Sendable {
     }
 }
 
+private func headers(of response: HTTPURLResponse) -> [String: String] {
+    var headers: [String: String] = [:]
+    for (key, value) in response.allHeaderFields {
+        if let key = key as? String, let value = value as? String { headers[key] = value }
+    }
+    return headers
+}
+
 /// HTTP over URLSession with bounded waits; calls block the calling thread (publishing runs them on
 /// threads of their own), the transfers run on URLSession's threads.
 struct HTTPTransport: Sendable {
     private let session: URLSession
+    private let refuser = ChallengeRefuser()
     let connectTimeout: Double
 
     init(connectTimeout: Double = 30, transferTimeout: Double = 3600, connections: Int = 8) {
@@ -50,7 +59,7 @@ struct HTTPTransport: Sendable {
         configuration.httpCookieStorage = nil
         configuration.urlCredentialStorage = nil
         configuration.httpMaximumConnectionsPerHost = connections
-        session = URLSession(configuration: configuration)
+        session = URLSession(configuration: configuration, delegate: refuser, delegateQueue: nil)
     }
 
     /// Longest answer body kept: registries answer with small JSON; a blob is never read back.
@@ -72,6 +81,7 @@ struct HTTPTransport: Sendable {
             ?? session.dataTask(with: request, completionHandler: done)
         task.resume()
         semaphore.wait()
+        if let refused = refuser.take(task) { return .success(refused) }
         return slot.value.withLock { $0 } ?? .failure(Failure(reason: "no answer", retryable: true))
     }
 
@@ -79,6 +89,30 @@ struct HTTPTransport: Sendable {
         var reason: String
         /// A reset, a timeout, a refused connection: worth another try after a pause.
         var retryable: Bool
+    }
+
+    /// Turns every 401 back into an answer: kbuild answers challenges itself (the registry's
+    /// `WWW-Authenticate` decides Basic or Bearer). FoundationNetworking on Linux would otherwise wait
+    /// forever on a 401 it has no credential for (or stop on a Bearer one): the challenge is cancelled
+    /// and its response kept for `send` to return.
+    private final class ChallengeRefuser: NSObject, URLSessionTaskDelegate, Sendable {
+        let refused = Mutex<[Int: HTTPAnswer]>([:])
+
+        func urlSession(
+            _ session: URLSession, task: URLSessionTask, didReceive challenge: URLAuthenticationChallenge,
+            completionHandler: @escaping @Sendable (URLSession.AuthChallengeDisposition, URLCredential?) -> Void
+        ) {
+            if let response = challenge.failureResponse as? HTTPURLResponse {
+                let answer = HTTPAnswer(status: response.statusCode, headers: headers(of: response), body: Data())
+                refused.withLock { $0[task.taskIdentifier] = answer }
+            }
+            completionHandler(.cancelAuthenticationChallenge, nil)
+        }
+
+        /// The refused 401 of `task`, once.
+        func take(_ task: URLSessionTask) -> HTTPAnswer? {
+            refused.withLock { $0.removeValue(forKey: task.taskIdentifier) }
+        }
     }
 
     private final class Slot: Sendable {
@@ -89,23 +123,22 @@ struct HTTPTransport: Sendable {
         HTTPAnswer, Failure
     > {
         if let error {
-            guard let code = URLError.Code(rawValue: (error as NSError).code) else {
-                return .failure(Failure(reason: "network error", retryable: true))
-            }
-            return .failure(describe(code))
+            let ns = error as NSError
+            if let code = URLError.Code(rawValue: ns.code), let known = describe(code) { return .failure(known) }
+            return .failure(
+                Failure(
+                    reason: libcurlMessage(ns).map { "network error: \($0)" } ?? "network error \(ns.code)",
+                    retryable: true))
         }
         guard let http = response as? HTTPURLResponse else {
             return .failure(Failure(reason: "not an HTTP answer", retryable: true))
         }
-        var headers: [String: String] = [:]
-        for (key, value) in http.allHeaderFields {
-            if let key = key as? String, let value = value as? String { headers[key] = value }
-        }
-        return .success(HTTPAnswer(status: http.statusCode, headers: headers, body: (data ?? Data()).prefix(bodyLimit)))
+        return .success(
+            HTTPAnswer(status: http.statusCode, headers: headers(of: http), body: (data ?? Data()).prefix(bodyLimit)))
     }
 
     /// URLSession's error codes in words (never Foundation's own text).
-    private static func describe(_ code: URLError.Code) -> Failure {
+    private static func describe(_ code: URLError.Code) -> Failure? {
         switch code {
         case .timedOut: return Failure(reason: "no answer in time", retryable: true)
         case .cannotConnectToHost: return Failure(reason: "connection refused", retryable: true)
@@ -115,7 +148,18 @@ struct HTTPTransport: Sendable {
             .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot, .clientCertificateRejected:
             return Failure(reason: "TLS handshake failed (certificate not trusted or TLS error)", retryable: false)
         case .badServerResponse: return Failure(reason: "not an HTTP answer", retryable: true)
-        default: return Failure(reason: "network error \(code.rawValue)", retryable: true)
+        default: return nil
         }
+    }
+
+    /// libcurl's own one-line message (e.g. "SSL certificate problem: self-signed certificate") from the
+    /// innermost error, when URLSession has no code for it; never Foundation's multi-line description.
+    private static func libcurlMessage(_ error: NSError) -> String? {
+        var innermost = error
+        while let underlying = innermost.userInfo[NSUnderlyingErrorKey] as? NSError { innermost = underlying }
+        guard let text = innermost.userInfo[NSLocalizedDescriptionKey] as? String, !text.isEmpty, text.count < 200,
+            !text.contains("Domain="), !text.contains("\n"), !text.contains("operation couldn")
+        else { return nil }
+        return text
     }
 }

@@ -113,6 +113,12 @@ extension RegistryClient {
     }
 
     static func rejection(_ answer: HTTPAnswer, subject: String, method: String, address: String) -> PublishError {
-        .rejected(subject: subject, method: method, url: shown(address), status: answer.status, message: answer.message)
+        var message = answer.message
+        if message.isEmpty, answer.status == 401 {
+            message = "unauthorized: the registry refused the user and password"
+        }
+        if message.isEmpty, answer.status == 403 { message = "denied: the user may not push here" }
+        return .rejected(
+            subject: subject, method: method, url: shown(address), status: answer.status, message: message)
     }
 }

@@ -1,0 +1,206 @@
+import Foundation
+import KbuildCore
+import KbuildDigest
+import TestSupport
+import Testing
+
+/// `kbuild publish` against a real registry (Debian's docker-registry, Distribution 2.8), read back by
+/// tools no one here wrote: skopeo (the index and its platforms, `copy --all`) and podman (`pull --arch`).
+@Suite(.serialized) struct PublishEndToEndTests {
+    static let environment: [String: String?] = [
+        "KUBE_BUILD_PLATFORMS": "linux/amd64 linux/arm64", "SOURCE_DATE_EPOCH": "1700000000",
+        "REGISTRY_AUTH_FILE": "/nonexistent/auth.json", "DOCKER_CONFIG": "/nonexistent",
+        "XDG_CONFIG_HOME": "/nonexistent",
+    ]
+
+    /// One release of the example workspace (tag v1.4.0+build.7) shared by the suite: publishing never
+    /// writes to it.
+    static let release = Task { () throws -> String in
+        let directory = try TemporaryDirectory("kbuild-publish-e2e")
+        _ = try await Repository.exampleWorkspace(in: directory.path, tag: "v1.4.0+build.7")
+        let result = try await runKbuild(["release"], in: directory.path, environment)
+        guard result.succeeded else { throw NginxError("release failed: \(result.stderr)") }
+        return directory.path
+    }
+
+    func publish(_ workspace: String, _ arguments: [String], _ extra: [String: String?] = [:]) async throws
+        -> CommandResult
+    {
+        var env = Self.environment
+        env.merge(extra) { $1 }
+        return try await runKbuild(["publish"] + arguments, in: workspace, env)
+    }
+
+    @discardableResult func skopeo(_ arguments: [String]) async throws -> String {
+        try await Tool.check("skopeo", arguments)
+    }
+
+    @Test func publishesAnIndexOverEveryArchitectureThatSkopeoAndPodmanRead() async throws {
+        let workspace = try await Self.release.value
+        let registry = try await RegistryServer.start()
+        defer { registry.stop() }
+        let target = registry.host + "/k8s"
+
+        let dry = try await publish(workspace, ["--registry", target, "--tls-verify=false", "--dry-run"])
+        try #require(dry.succeeded, "\(dry.stderr)")
+        #expect(try registry.requests().isEmpty, "a dry run contacts no registry")
+        let indexLine = try #require(dry.stdout.split(separator: "\n").first { $0.contains("k8s/kube-proxy:") })
+        let indexDigest = String(try #require(indexLine.split(separator: " ").last))
+
+        let first = try await publish(workspace, ["--registry", target, "--tls-verify=false"])
+        try #require(first.succeeded, "\(first.stderr)\n\(first.stdout)")
+        #expect(first.stdout.contains("tagged   \(target)/kube-proxy:v1.4.0_build.7 \(indexDigest)"))
+
+        // The index as the registry serves it: exactly the bytes whose digest the dry run printed.
+        let reference = "docker://\(target)/kube-proxy:v1.4.0_build.7"
+        let raw = try await skopeo(["inspect", "--raw", "--tls-verify=false", reference])
+        #expect("sha256:" + Digest.of(Data(raw.utf8), .sha256).hex == indexDigest)
+        let index = try JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any]
+        #expect(index?["mediaType"] as? String == "application/vnd.oci.image.index.v1+json")
+        let platforms = (index?["manifests"] as? [[String: Any]] ?? []).compactMap {
+            ($0["platform"] as? [String: Any])?["architecture"] as? String
+        }
+        #expect(platforms == ["amd64", "arm64"])
+
+        let copy = try TemporaryDirectory("kbuild-publish-copy")
+        defer { copy.remove() }
+        try await skopeo(["copy", "--all", "--src-tls-verify=false", reference, "oci:\(copy.path)/layout:x"])
+
+        // podman pulls the arm64 image; its binary is the release's, md5 and all.
+        let podman = ["--root", copy.path + "/root", "--runroot", copy.path + "/run", "--storage-driver", "vfs"]
+        let name = "\(target)/kube-proxy:v1.4.0_build.7"
+        try await Tool.check("podman", podman + ["pull", "--tls-verify=false", "--arch", "arm64", name])
+        let mounted = try await Tool.check("podman", podman + ["image", "mount", name])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let pulled = try Digest.file(mounted + "/usr/local/bin/kube-proxy", .md5).hex
+        try await Tool.check("podman", podman + ["image", "unmount", name])
+        #expect(pulled == (try Digest.file(workspace + "/_output/local/bin/linux/arm64/kube-proxy", .md5).hex))
+        let tag = try String(
+            contentsOfFile: workspace + "/_output/release-images/arm64/kube-proxy.docker_tag", encoding: .utf8)
+        #expect(tag == pulled + "\n")
+
+        // Publishing again sends nothing: every blob, manifest and tag is already there.
+        let before = try registry.requests().count
+        let second = try await publish(workspace, ["--registry", target, "--tls-verify=false"])
+        try #require(second.succeeded, "\(second.stderr)")
+        let writes = try registry.requests().dropFirst(before).filter {
+            !$0.hasPrefix("HEAD ") && !$0.hasPrefix("GET ")
+        }
+        #expect(writes.isEmpty, "re-publishing wrote: \(writes)")
+        #expect(
+            second.stdout.contains(
+                "0 blobs pushed (0 bytes), 12 present; 0 manifests pushed, 9 present; 0 tags set, 3 unchanged"))
+    }
+
+    @Test func basicAuthComesFromTheAuthFileAndAWrongPasswordIsOneLine() async throws {
+        let workspace = try await Self.release.value
+        let registry = try await RegistryServer.start(user: "releaser", password: "s3cret-pass")
+        defer { registry.stop() }
+        let files = try TemporaryDirectory("kbuild-publish-auth")
+        defer { files.remove() }
+        func authFile(_ password: String) throws -> String {
+            let auth = Data("releaser:\(password)".utf8).base64EncodedString()
+            let path = files.appending("auth-\(password).json")
+            try writeFile(path, #"{"auths": {"http://\#(registry.host)": {"auth": "\#(auth)"}}}"#)
+            return path
+        }
+        let arguments = ["--registry", registry.host, "--tls-verify=false"]
+
+        let none = try await publish(workspace, arguments)
+        #expect(none.status == 1)
+        #expect(none.stderr.split(separator: "\n").count == 1, "\(none.stderr)")
+        #expect(none.stderr.contains("no auth file has an entry for \(registry.host)"), "\(none.stderr)")
+
+        let wrong = try await publish(workspace, arguments, ["REGISTRY_AUTH_FILE": try authFile("wrong-pass")])
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr.split(separator: "\n").count == 1, "\(wrong.stderr)")
+        #expect(wrong.stderr.contains("HTTP 401"), "\(wrong.stderr)")
+        for secret in ["wrong-pass", Data("releaser:wrong-pass".utf8).base64EncodedString()] {
+            #expect(!wrong.stderr.contains(secret) && !wrong.stdout.contains(secret))
+        }
+
+        let right = try await publish(workspace, arguments, ["REGISTRY_AUTH_FILE": try authFile("s3cret-pass")])
+        try #require(right.succeeded, "\(right.stderr)")
+        #expect(!right.stdout.contains("s3cret-pass"))
+        let raw = try await skopeo([
+            "inspect", "--raw", "--tls-verify=false", "--creds", "releaser:s3cret-pass",
+            "docker://\(registry.host)/kube-apiserver:v1.4.0_build.7",
+        ])
+        #expect(raw.contains("application/vnd.oci.image.index.v1+json"))
+    }
+
+    @Test func aPublishKilledMidwayIsCompletedByTheNextRun() async throws {
+        let workspace = try await Self.release.value
+        let registry = try await RegistryServer.start()
+        defer { registry.stop() }
+        let env = ProcessInfo.processInfo.environment
+        let pid = try spawn(
+            Repository.kbuildBinary, ["publish", "--registry", registry.host, "--tls-verify=false", "--jobs", "1"],
+            in: workspace, environment: env.merging(["REGISTRY_AUTH_FILE": "/nonexistent/auth.json"]) { $1 })
+        // Killed as soon as the registry has stored its first blob.
+        var stored = false
+        for _ in 0..<3000 where !stored {
+            stored = try registry.requests().contains { $0.hasPrefix("PUT ") && $0.contains("/blobs/uploads/") }
+            if !stored { try await Task.sleep(nanoseconds: 5_000_000) }
+        }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        try #require(stored, "the publish never stored a blob")
+
+        let rerun = try await publish(workspace, ["--registry", registry.host, "--tls-verify=false"])
+        try #require(rerun.succeeded, "\(rerun.stderr)")
+        // The killed run's blobs are there and reused: "…, N present;" with N > 0.
+        let present = try #require(rerun.stdout.firstMatch(of: /bytes\), (\d+) present;/)?.1)
+        #expect(Int(present) ?? 0 > 0, "\(rerun.stdout)")
+        for binary in ["kube-apiserver", "kube-controller-manager", "kube-proxy"] {
+            let copy = try TemporaryDirectory("kbuild-publish-resume")
+            defer { copy.remove() }
+            try await skopeo([
+                "copy", "--all", "--src-tls-verify=false", "docker://\(registry.host)/\(binary):v1.4.0_build.7",
+                "oci:\(copy.path)/layout:x",
+            ])
+        }
+    }
+
+    @Test func aReleaseThatFailsVerificationIsNotPublished() async throws {
+        let workspace = try await Self.release.value
+        let registry = try await RegistryServer.start()
+        defer { registry.stop() }
+        // A release copied from another job, one of its tarballs damaged on the way.
+        let copy = try TemporaryDirectory("kbuild-publish-copied")
+        defer { copy.remove() }
+        try FileManager.default.copyItem(atPath: workspace + "/_output", toPath: copy.appending("_output"))
+        let damaged = copy.appending("_output/release-tars/kubernetes-manifests.tar.gz")
+        let handle = try #require(FileHandle(forWritingAtPath: damaged))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("x".utf8))
+        try handle.close()
+
+        let result = try await publish(
+            copy.path, [copy.appending("_output"), "--registry", registry.host, "--tls-verify=false"])
+        #expect(result.status == 1)
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("fails kbuild verify"), "\(result.stderr)")
+        #expect(try registry.requests().isEmpty)
+
+        // The same copy, undamaged, publishes from its own directory (no workspace there).
+        try FileManager.default.removeItem(atPath: damaged)
+        try FileManager.default.copyItem(
+            atPath: workspace + "/_output/release-tars/kubernetes-manifests.tar.gz", toPath: damaged)
+        let good = try await publish(
+            copy.path, [copy.appending("_output"), "--registry", registry.host, "--tls-verify=false"])
+        try #require(good.succeeded, "\(good.stderr)")
+        #expect(good.stdout.contains("3 tags set"))
+    }
+
+    @Test func aRegistryWithAnUntrustedCertificateIsRefused() async throws {
+        let workspace = try await Self.release.value
+        let registry = try await RegistryServer.start(tls: true)
+        defer { registry.stop() }
+        let result = try await publish(workspace, ["--registry", registry.host])
+        #expect(result.status == 1)
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("certificate"), "\(result.stderr)")
+    }
+}
