@@ -129,3 +129,33 @@ import Testing
         #expect(PublishRegistry("registry.k8s.io").repository("kubelet") == "kubelet")
     }
 }
+
+@Suite struct RegistryClientTests {
+    /// A layer over the chunk size goes up in PATCH chunks; skopeo reads back the same bytes (its dir:
+    /// transport keeps layers as the registry serves them).
+    @Test func aLargeLayerIsPushedInChunksAndReadsBackIdentical() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let registry = try await RegistryServer.start()
+        defer { registry.stop() }
+        let layer = pseudoRandomBytes(count: RegistryClient.chunkSize * 2 + 12345, seed: 7)
+        let image = try ImageArchive(
+            path: try await ImageArchiveTests().image(in: directory, arch: "amd64", layer: layer))
+        let index = OCIIndex.over([image]).bytes
+        let publication = ImagePublication(
+            binary: "big", repository: "team/big", tag: "v1", images: [image], index: index,
+            indexDigest: OCIJSON.digest(index))
+        let client = RegistryClient(host: registry.host, plainHTTP: true, credential: nil)
+        let summary = try await ImagePublisher(client: client).push([publication]) { _ in }
+        #expect(summary.blobsPushed == 2 && summary.tagsSet == 1)
+        let patches = try registry.requests().filter { $0.hasPrefix("PATCH ") }
+        #expect(patches.count == 3, "two whole chunks and the rest")
+
+        try await Tool.check(
+            "skopeo",
+            ["copy", "--src-tls-verify=false", "docker://\(registry.host)/team/big:v1", "dir:\(directory.path)/copy"])
+        let copied = try Data(
+            contentsOf: URL(fileURLWithPath: directory.path + "/copy/" + Digest.of(layer, .sha256).hex))
+        #expect(Array(copied) == layer)
+    }
+}
