@@ -92,3 +92,52 @@ public enum ContainerAuthFiles {
         return data
     }
 }
+
+/// Credentials for an upload target: a token variable (`KBUILD_UPLOAD_TOKEN`, sent as Bearer) or the
+/// netrc entry for its host (`$NETRC`, else `~/.netrc`; `machine`/`default`, `login`, `password`),
+/// sent as Basic, as curl's `--netrc` does.
+public enum UploadCredentials {
+    public static let tokenVariable = "KBUILD_UPLOAD_TOKEN"
+
+    /// The Authorization value for `host`, or nil when there is none.
+    public static func authorization(for host: String, environment: [String: String]) throws(PublishError)
+        -> String?
+    {
+        if let token = environment[tokenVariable], !token.isEmpty { return "Bearer " + token }
+        let file =
+            environment["NETRC"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.netrc"
+        guard let data = try ContainerAuthFiles.read(file) else { return nil }
+        return netrc(String(decoding: data, as: UTF8.self), host: host)?.basicAuthorization
+    }
+
+    /// The entry for `host` (a `machine` entry, else `default`) in netrc text.
+    static func netrc(_ text: String, host: String) -> Credential? {
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" })
+            .map(String.init)
+        var entries: [(machine: String?, login: String, password: String)] = []
+        var index = 0
+        while index < words.count {
+            let word = words[index]
+            guard word == "machine" || word == "default" else {
+                index += 1
+                continue
+            }
+            var entry: (machine: String?, login: String, password: String) = (nil, "", "")
+            if word == "machine", index + 1 < words.count {
+                entry.machine = words[index + 1]
+                index += 1
+            }
+            index += 1
+            while index + 1 < words.count, words[index] != "machine", words[index] != "default" {
+                if words[index] == "login" { entry.login = words[index + 1] }
+                if words[index] == "password" { entry.password = words[index + 1] }
+                index += 2
+            }
+            entries.append(entry)
+        }
+        let bare = String(host.prefix { $0 != ":" })
+        let found = entries.first { $0.machine == host || $0.machine == bare } ?? entries.first { $0.machine == nil }
+        return found.map { Credential(username: $0.login, password: $0.password) }
+    }
+}

@@ -66,7 +66,18 @@ struct HTTPTransport: Sendable {
     static let bodyLimit = 4 << 20
 
     /// Sends one request; a network failure is `.failure(reason)`, any HTTP status an answer.
+    /// What a request sends: nothing, bytes in memory (small), or a file streamed from disk.
+    enum Body: Sendable {
+        case none
+        case data(Data)
+        case file(String)
+    }
+
     func send(_ method: String, _ url: URL, headers: [String: String], body: Data?) -> Result<HTTPAnswer, Failure> {
+        send(method, url, headers: headers, body: body.map(Body.data) ?? .none)
+    }
+
+    func send(_ method: String, _ url: URL, headers: [String: String], body: Body) -> Result<HTTPAnswer, Failure> {
         var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: connectTimeout)
         request.httpMethod = method
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
@@ -76,9 +87,13 @@ struct HTTPTransport: Sendable {
             slot.value.withLock { $0 = Self.result(data, response, error) }
             semaphore.signal()
         }
-        let task =
-            body.map { session.uploadTask(with: request, from: $0, completionHandler: done) }
-            ?? session.dataTask(with: request, completionHandler: done)
+        let task: URLSessionTask
+        switch body {
+        case .none: task = session.dataTask(with: request, completionHandler: done)
+        case .data(let data): task = session.uploadTask(with: request, from: data, completionHandler: done)
+        case .file(let path):
+            task = session.uploadTask(with: request, fromFile: URL(fileURLWithPath: path), completionHandler: done)
+        }
         task.resume()
         semaphore.wait()
         if let refused = refuser.take(task) { return .success(refused) }

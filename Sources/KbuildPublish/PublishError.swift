@@ -26,7 +26,7 @@ public enum PublishError: Error, CustomStringConvertible, Equatable, Sendable {
         switch self {
         case .noRegistry:
             return
-                "publish: no registry to push to; set --registry, KUBE_DOCKER_REGISTRY or publish.registry in the config"
+                "publish: nothing to publish to; set --registry (or KUBE_DOCKER_REGISTRY) for images, --upload for the release files"
         case .unverified(let directory, let failures):
             let first = failures.first.map { ": " + Escaping.oneLine($0) } ?? ""
             return

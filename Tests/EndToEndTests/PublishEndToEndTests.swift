@@ -203,4 +203,54 @@ import Testing
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         #expect(result.stderr.contains("certificate"), "\(result.stderr)")
     }
+
+    @Test func releaseFilesGoToAWebDAVServerWithBasicAuthAndARepeatUploadsNothing() async throws {
+        let workspace = try await Self.release.value
+        let server = try await NginxServer.start(user: "uploader", password: "up-secret")
+        defer { server.stop() }
+        let files = try TemporaryDirectory("kbuild-publish-netrc")
+        defer { files.remove() }
+        let netrc = files.appending("netrc")
+        try writeFile(netrc, "machine 127.0.0.1 login uploader password up-secret\n")
+        let prefix = server.url + "/releases/v1.4.0"
+        let tars = workspace + "/_output/release-tars"
+
+        let refused = try await publish(workspace, ["--upload", prefix], ["NETRC": files.appending("none")])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+        #expect(refused.stderr.contains("HTTP 401"), "\(refused.stderr)")
+
+        let first = try await publish(workspace, ["--upload", prefix], ["NETRC": netrc])
+        try #require(first.succeeded, "\(first.stderr)")
+        #expect(!first.stdout.contains("up-secret"))
+        let names = try FileManager.default.contentsOfDirectory(atPath: tars).sorted()
+        let uploaded = server.root + "/releases/v1.4.0"
+        #expect(try FileManager.default.contentsOfDirectory(atPath: uploaded).sorted() == names)
+        for name in names {
+            #expect(
+                FileManager.default.contentsEqual(atPath: tars + "/" + name, andPath: uploaded + "/" + name), "\(name)")
+        }
+        // SHA256SUMS went last: a reader who sees it finds every file it names.
+        let order = first.stdout.split(separator: "\n").filter { $0.hasPrefix("uploaded http") }
+        #expect(order.last?.hasSuffix("/SHA256SUMS") == true)
+        try await Tool.check("sha256sum", ["-c", "SHA256SUMS"], in: uploaded)
+
+        // A second publish uploads nothing: no file on the server is replaced (same inodes).
+        func inodes() throws -> [String: Int] {
+            Dictionary(
+                uniqueKeysWithValues: try names.map {
+                    (
+                        $0,
+                        try FileManager.default.attributesOfItem(atPath: uploaded + "/" + $0)[.systemFileNumber] as? Int
+                            ?? -1
+                    )
+                })
+        }
+        let before = try inodes()
+        let second = try await publish(workspace, ["--upload", prefix], ["NETRC": netrc])
+        try #require(second.succeeded, "\(second.stderr)")
+        #expect(
+            second.stdout.contains("uploaded 0 files to \(prefix), \(names.count) already there"), "\(second.stdout)")
+        #expect(try inodes() == before)
+    }
 }

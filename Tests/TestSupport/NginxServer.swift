@@ -22,8 +22,11 @@ public struct NginxServer: Sendable {
     public var url: String { "\(tls ? "https" : "http")://127.0.0.1:\(port)" }
 
     /// Starts nginx on a free port of 127.0.0.1 with everything under a new temp dir; with `tls`, over
-    /// https with a fresh self-signed certificate (openssl).
-    public static func start(tls: Bool = false) async throws -> NginxServer {
+    /// https with a fresh self-signed certificate (openssl); with `user`, behind Basic auth for that user
+    /// and `password` (an htpasswd file).
+    public static func start(tls: Bool = false, user: String? = nil, password: String = "") async throws
+        -> NginxServer
+    {
         // Debian puts nginx in /usr/sbin, which is not on a normal user's PATH.
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") + ":/usr/sbin:/usr/local/sbin"
         guard let executable = ExecutableLookup.find("nginx", path: path) else {
@@ -48,7 +51,11 @@ public struct NginxServer: Sendable {
                         prefix + "/cert.pem",
                     ])
             }
-            try config(prefix: prefix, root: root, port: port, tls: tls)
+            if let user {
+                let line = try await Tool.check("htpasswd", ["-bnm", user, password])
+                try line.write(toFile: prefix + "/htpasswd", atomically: true, encoding: .utf8)
+            }
+            try config(prefix: prefix, root: root, port: port, tls: tls, basicAuth: user != nil)
                 .write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
             let result = try await Tool.run(
                 executable, ["-p", prefix, "-c", prefix + "/nginx.conf", "-e", prefix + "/logs/error.log"])
@@ -73,7 +80,7 @@ public struct NginxServer: Sendable {
         try? FileManager.default.removeItem(atPath: prefix)
     }
 
-    static func config(prefix: String, root: String, port: Int, tls: Bool) -> String {
+    static func config(prefix: String, root: String, port: Int, tls: Bool, basicAuth: Bool = false) -> String {
         // As root nginx would switch to `nobody`, who cannot write the temp dir.
         let user = geteuid() == 0 ? "user root;\n" : ""
         return """
@@ -94,6 +101,7 @@ public struct NginxServer: Sendable {
                 \(tls ? "ssl_certificate \(prefix)/cert.pem; ssl_certificate_key \(prefix)/key.pem;" : "")
                 root \(root);
                 client_max_body_size 0;
+                \(basicAuth ? "auth_basic kbuild-test; auth_basic_user_file \(prefix)/htpasswd;" : "")
                 location / {
                   dav_methods PUT;
                   create_full_put_path on;
