@@ -3,8 +3,6 @@ import KbuildCore
 /// Failures of `kbuild publish`. Each prints as one line naming the image or file, what the registry or
 /// server said (never a credential), and what is allowed; the local release is never touched.
 public enum PublishError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// No registry from `--registry`, `KUBE_DOCKER_REGISTRY` or the config's `publish.registry`.
-    case noRegistry
     /// The release failed `kbuild verify`: nothing is published.
     case unverified(directory: String, failures: [String])
     /// An image tarball of the release is not what kbuild writes (hostile or damaged input).
@@ -24,9 +22,6 @@ public enum PublishError: Error, CustomStringConvertible, Equatable, Sendable {
 
     public var description: String {
         switch self {
-        case .noRegistry:
-            return
-                "publish: nothing to publish to; set --registry (or KUBE_DOCKER_REGISTRY) for images, --upload for the release files"
         case .unverified(let directory, let failures):
             let first = failures.first.map { ": " + Escaping.oneLine($0) } ?? ""
             return

@@ -86,7 +86,11 @@ extension Kbuild {
                 let workspace = ReleaseLoader.absoluteWorkspace(self.workspace ?? ".")
                 let output = output.map { ReleaseLoader.absoluteWorkspace($0) } ?? workspace + "/_output"
                 let registry = try Self.registry(registry, environment)
-                guard registry != nil || upload != nil else { throw PublishError.noRegistry }
+                guard registry != nil || upload != nil else {
+                    throw ValidationError(
+                        "nothing to publish to; allowed: --registry (or KUBE_DOCKER_REGISTRY) for the images, --upload for the release files, or both"
+                    )
+                }
                 try await Self.verify(
                     output: output, workspace: self.output == nil || self.workspace != nil ? workspace : nil)
                 if let registry { try await publishImages(output: output, registry: registry, environment) }
