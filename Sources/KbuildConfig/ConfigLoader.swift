@@ -92,6 +92,7 @@ struct ConfigReader {
 
     static let topKeys = [
         "project", "version", "go", "platforms", "binaries", "images", "addons", "full", "cache", "cgo",
+        "publish",
     ]
 
     func read(_ root: Node?) throws -> ReleaseConfig {
@@ -127,8 +128,10 @@ struct ConfigReader {
         let cache = try readCache(top["cache"])
         let cgo = try readCgo(top["cgo"])
 
-        return ReleaseConfig(
+        var config = ReleaseConfig(
             project: project, version: version, go: go, platformsByKind: platforms.mapValues(\.platforms),
             binaries: binaries, images: images, addons: addons, full: full, cache: cache, cgo: cgo)
+        config.publish = try readPublish(top["publish"])
+        return config
     }
 }

@@ -186,6 +186,8 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
     public var cache: Cache
     /// cgo variables per platform (`CC`, `CXX`, `AR`, `CGO_CFLAGS`, …) for binaries with `static: false`.
     public var cgo: [Platform: [String: String]]
+    /// Where `kbuild publish` sends the release.
+    public var publish = Publish()
 
     public init(
         project: String = "kubernetes", version: VersionSettings, go: Go = Go(),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KbuildConfig
 import KbuildCore
 import KbuildImage
 import KbuildPublish
@@ -20,7 +21,8 @@ extension Kbuild {
                 a re-run completes an interrupted publish, a repeat pushes nothing. --dry-run prints what \
                 would be pushed, by digest, without contacting the registry.
 
-                Environment: KUBE_DOCKER_REGISTRY is the registry when --registry is not given. \
+                Environment: KUBE_DOCKER_REGISTRY is the registry when --registry is not given (then the \
+                config's publish.registry; --upload defaults to publish.upload). \
                 Credentials come from REGISTRY_AUTH_FILE (else ${XDG_RUNTIME_DIR}/containers/auth.json), \
                 ${XDG_CONFIG_HOME:-~/.config}/containers/auth.json, then ${DOCKER_CONFIG:-~/.docker}/config.json \
                 (their `auths` entries; credential helpers are not run); Basic auth and the Bearer token \
@@ -85,7 +87,12 @@ extension Kbuild {
                 let environment = ProcessInfo.processInfo.environment
                 let workspace = ReleaseLoader.absoluteWorkspace(self.workspace ?? ".")
                 let output = output.map { ReleaseLoader.absoluteWorkspace($0) } ?? workspace + "/_output"
-                let registry = try Self.registry(registry, environment)
+                // The workspace's config, when it has one, names the defaults (a copied DIR may have none).
+                let settings =
+                    FileManager.default.fileExists(atPath: workspace + "/" + ReleaseConfig.defaultPath)
+                    ? try ConfigLoader.load(workspace: workspace).publish : ReleaseConfig.Publish()
+                let registry = try Self.registry(registry, environment) ?? settings.registry
+                let upload = upload ?? settings.upload
                 guard registry != nil || upload != nil else {
                     throw ValidationError(
                         "nothing to publish to; allowed: --registry (or KUBE_DOCKER_REGISTRY) for the images, --upload for the release files, or both"
