@@ -72,13 +72,13 @@ let package = Package(
             name: "KbuildRelease",
             dependencies: [
                 "KbuildCore", "KbuildArchive", "KbuildDigest", "KbuildVersion", "KbuildConfig",
-                "KbuildGo", "KbuildImage", "KbuildProof", "KbuildRemote", "Yams",
+                "KbuildGo", "KbuildImage", "KbuildProof", "KbuildRemote", "KbuildPublish", "Yams",
             ],
             swiftSettings: strict),
         // `kbuild verify` and `kbuild diff`: offline checks of a release and explanations of differences.
         .target(
             name: "KbuildVerify",
-            dependencies: ["KbuildCore", "KbuildArchive", "KbuildDigest", "KbuildConfig"],
+            dependencies: ["KbuildCore", "KbuildArchive", "KbuildDigest", "KbuildConfig", "KbuildPublish"],
             swiftSettings: strict),
         // The thin CLI.
         .executableTarget(

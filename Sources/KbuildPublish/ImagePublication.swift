@@ -21,21 +21,45 @@ public struct ImagePublication: Sendable, Hashable {
     public static func plan(output: String, registry: PublishRegistry, tag: String) throws(PublishError)
         -> [ImagePublication]
     {
+        let images = try ReleaseImages.list(output: output).map {
+            (binary: String($0.name.dropLast(".tar".count)), tarball: output + "/" + $0.path)
+        }
+        return try group(images, tag: tag, repository: registry.repository)
+    }
+
+    /// One publication per binary of `images` (image tarballs by binary), sorted by binary.
+    public static func group(
+        _ images: [(binary: String, tarball: String)], tag: String, repository: (String) -> String
+    ) throws(PublishError) -> [ImagePublication] {
         var byBinary: [String: [ImageArchive]] = [:]
-        for artifact in try ReleaseImages.list(output: output) {
-            let binary = String(artifact.name.dropLast(".tar".count))
-            byBinary[binary, default: []].append(try ImageArchive(path: output + "/" + artifact.path))
+        for image in images {
+            byBinary[image.binary, default: []].append(try ImageArchive(path: image.tarball))
         }
         return byBinary.keys.sorted().map { binary in
             let index = OCIIndex.over(byBinary[binary] ?? [])
             let bytes = index.bytes
             let byDigest = Dictionary(byBinary[binary, default: []].map { ($0.manifestDigest, $0) }) { a, _ in a }
             return ImagePublication(
-                binary: binary, repository: registry.repository(binary), tag: tag,
+                binary: binary, repository: repository(binary), tag: tag,
                 images: index.manifests.compactMap { byDigest[$0.digest] }, index: bytes,
                 indexDigest: OCIJSON.digest(bytes))
         }
     }
+
+    /// The provenance subjects of this publication, known before any push: the index as
+    /// `image:<bin>:<tag>` and each architecture's manifest as `image:<bin>:<tag>:<os>/<arch>[/<variant>]`,
+    /// with their sha256 (hex), whatever registry they go to.
+    public var subjects: [(name: String, sha256: String)] {
+        [("image:\(binary):\(tag)", String(indexDigest.dropFirst("sha256:".count)))]
+            + images.map { image in
+                let platform = [image.platform.os, image.platform.architecture, image.platform.variant]
+                    .compactMap { $0 }.joined(separator: "/")
+                return ("image:\(binary):\(tag):\(platform)", String(image.manifestDigest.dropFirst("sha256:".count)))
+            }
+    }
+
+    /// The prefix of every image subject name.
+    public static let subjectPrefix = "image:"
 
     /// The tag of a version: `+` is not allowed in tags, so `v1.2.3+meta` becomes `v1.2.3_meta`.
     public static func tag(version: String) -> String { version.replacingOccurrences(of: "+", with: "_") }

@@ -62,6 +62,25 @@ import Testing
         }
         #expect(platforms == ["amd64", "arm64"])
 
+        // The provenance recorded these digests before the push; kbuild verify --registry finds them there.
+        let provenance = try String(
+            contentsOfFile: workspace + "/_output/release-tars/kubernetes.intoto.jsonl", encoding: .utf8)
+        #expect(
+            provenance.contains(
+                #"{"digest":{"sha256":"\#(indexDigest.dropFirst(7))"},"name":"image:kube-proxy:v1.4.0_build.7"}"#))
+        let checked = try await runKbuild(
+            ["verify", "--registry", target, "--tls-verify=false"], in: workspace, Self.environment)
+        #expect(checked.succeeded, "\(checked.stdout)\(checked.stderr)")
+        #expect(
+            checked.stdout.contains(
+                "ok   registry   \(target)/kube-proxy:v1.4.0_build.7: \(indexDigest) and its 2 manifests"))
+        let elsewhere = try await runKbuild(
+            ["verify", "--registry", registry.host + "/empty", "--tls-verify=false"], in: workspace, Self.environment)
+        #expect(elsewhere.status == 1)
+        #expect(
+            elsewhere.stdout.contains(
+                "FAIL registry   \(registry.host)/empty/kube-proxy:v1.4.0_build.7: resolves to nothing"))
+
         let copy = try TemporaryDirectory("kbuild-publish-copy")
         defer { copy.remove() }
         try await skopeo(["copy", "--all", "--src-tls-verify=false", reference, "oci:\(copy.path)/layout:x"])
