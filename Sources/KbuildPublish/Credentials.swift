@@ -93,16 +93,19 @@ public enum ContainerAuthFiles {
     }
 }
 
-/// Credentials for an upload target: a token variable (`KBUILD_UPLOAD_TOKEN`, sent as Bearer) or the
-/// netrc entry for its host (`$NETRC`, else `~/.netrc`; `machine`/`default`, `login`, `password`),
-/// sent as Basic, as curl's `--netrc` does.
+/// Credentials for an HTTP server kbuild writes to (the upload target, the shared cache): a token
+/// variable (sent as Bearer) or the netrc entry for its host (`$NETRC`, else `~/.netrc`;
+/// `machine`/`default`, `login`, `password`), sent as Basic, as curl's `--netrc` does.
 public enum UploadCredentials {
+    /// The upload target's token variable.
     public static let tokenVariable = "KBUILD_UPLOAD_TOKEN"
+    /// The shared cache's token variable.
+    public static let cacheTokenVariable = "KBUILD_REMOTE_CACHE_TOKEN"
 
     /// The Authorization value for `host`, or nil when there is none.
-    public static func authorization(for host: String, environment: [String: String]) throws(PublishError)
-        -> String?
-    {
+    public static func authorization(
+        for host: String, environment: [String: String], tokenVariable: String = tokenVariable
+    ) throws(PublishError) -> String? {
         if let token = environment[tokenVariable], !token.isEmpty { return "Bearer " + token }
         let file =
             environment["NETRC"].flatMap { $0.isEmpty ? nil : $0 }

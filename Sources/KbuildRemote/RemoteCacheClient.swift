@@ -17,9 +17,12 @@ public struct RemoteCacheClient: Sendable {
     /// Longest time one transfer may take in all, in seconds.
     public let transferTimeout: Double
     private let session: URLSession
+    /// Sent as the Authorization header of every request (Basic from netrc, or a Bearer token); never printed.
+    private let authorization: String?
 
-    public init(base: String, connectTimeout: Double = 5, transferTimeout: Double = 300) {
+    public init(base: String, connectTimeout: Double = 5, transferTimeout: Double = 300, authorization: String? = nil) {
         self.base = base
+        self.authorization = authorization
         self.connectTimeout = connectTimeout
         self.transferTimeout = transferTimeout
         let configuration = URLSessionConfiguration.ephemeral
@@ -116,6 +119,7 @@ public struct RemoteCacheClient: Sendable {
         var request = URLRequest(
             url: target, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: connectTimeout)
         request.httpMethod = method
+        if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
         if path.hasPrefix("ac/") { request.setValue("application/json", forHTTPHeaderField: "Accept") }
         return request
     }

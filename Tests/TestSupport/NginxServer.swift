@@ -42,15 +42,7 @@ public struct NginxServer: Sendable {
             for sub in ["root", "tmp", "logs"] {
                 try FileManager.default.createDirectory(atPath: prefix + "/" + sub, withIntermediateDirectories: true)
             }
-            if tls {
-                try await Tool.check(
-                    "openssl",
-                    [
-                        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", prefix + "/key.pem", "-out",
-                        prefix + "/cert.pem",
-                    ])
-            }
+            if tls { try await selfSignedCertificate(in: prefix) }
             if let user {
                 let line = try await Tool.check("htpasswd", ["-bnm", user, password])
                 try line.write(toFile: prefix + "/htpasswd", atomically: true, encoding: .utf8)
@@ -146,6 +138,18 @@ public struct NginxServer: Sendable {
         guard named == 0 else { throw NginxError("getsockname: \(String(cString: strerror(errno)))") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
+}
+
+/// Writes `key.pem` and `cert.pem` into `directory`: a fresh self-signed certificate for 127.0.0.1 (openssl),
+/// which no client trusts.
+public func selfSignedCertificate(in directory: String) async throws {
+    try await Tool.check(
+        "openssl",
+        [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", directory + "/key.pem", "-out",
+            directory + "/cert.pem",
+        ])
 }
 
 /// The nginx fixture could not be set up (not a failure of the code under test).

@@ -30,15 +30,7 @@ public struct RegistryServer: Sendable {
             try line.write(toFile: directory + "/htpasswd", atomically: true, encoding: .utf8)
             extra += "auth:\n  htpasswd:\n    realm: kbuild-test\n    path: \(directory)/htpasswd\n"
         }
-        if tls {
-            try await Tool.check(
-                "openssl",
-                [
-                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", directory + "/key.pem", "-out",
-                    directory + "/cert.pem",
-                ])
-        }
+        if tls { try await selfSignedCertificate(in: directory) }
         var lastLog = ""
         // A port found free can be taken before the registry binds it: try a few.
         for _ in 0..<5 {

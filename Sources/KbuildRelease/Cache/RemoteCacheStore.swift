@@ -1,5 +1,6 @@
 import Foundation
 import KbuildConfig
+import KbuildPublish
 import KbuildRemote
 
 extension RemoteCache {
@@ -74,7 +75,15 @@ public enum RemoteCacheSetup {
             }
             timeout = seconds
         }
-        let client = RemoteCacheClient(base: address.url, connectTimeout: Double(timeout))
+        // Credentials as for kbuild publish's upload target: a token variable, else netrc for the host.
+        let components = URLComponents(string: address.url)
+        let host = components?.host.map { host in components?.port.map { "\(host):\($0)" } ?? host }
+        let authorization = try host.flatMap {
+            try UploadCredentials.authorization(
+                for: $0, environment: environment, tokenVariable: UploadCredentials.cacheTokenVariable)
+        }
+        let client = RemoteCacheClient(
+            base: address.url, connectTimeout: Double(timeout), authorization: authorization)
         return RemoteCache(client: client, upload: upload, warn: warn)
     }
 }
