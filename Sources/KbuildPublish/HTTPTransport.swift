@@ -34,14 +34,6 @@ struct HTTPAnswer: Sendable {
     }
 }
 
-private func headers(of response: HTTPURLResponse) -> [String: String] {
-    var headers: [String: String] = [:]
-    for (key, value) in response.allHeaderFields {
-        if let key = key as? String, let value = value as? String { headers[key] = value }
-    }
-    return headers
-}
-
 /// HTTP over URLSession with bounded waits; calls block the calling thread (publishing runs them on
 /// threads of their own), the transfers run on URLSession's threads.
 struct HTTPTransport: Sendable {
@@ -59,6 +51,7 @@ struct HTTPTransport: Sendable {
         configuration.httpCookieStorage = nil
         configuration.urlCredentialStorage = nil
         configuration.httpMaximumConnectionsPerHost = connections
+        // kbuild answers challenges itself (the registry's WWW-Authenticate decides Basic or Bearer).
         session = URLSession(configuration: configuration, delegate: refuser, delegateQueue: nil)
     }
 
@@ -96,7 +89,9 @@ struct HTTPTransport: Sendable {
         }
         task.resume()
         semaphore.wait()
-        if let refused = refuser.take(task) { return .success(refused) }
+        if let refused = refuser.take(task) {
+            return .success(HTTPAnswer(status: refused.status, headers: refused.headers, body: Data()))
+        }
         return slot.value.withLock { $0 } ?? .failure(Failure(reason: "no answer", retryable: true))
     }
 
@@ -104,30 +99,6 @@ struct HTTPTransport: Sendable {
         var reason: String
         /// A reset, a timeout, a refused connection: worth another try after a pause.
         var retryable: Bool
-    }
-
-    /// Turns every 401 back into an answer: kbuild answers challenges itself (the registry's
-    /// `WWW-Authenticate` decides Basic or Bearer). FoundationNetworking on Linux would otherwise wait
-    /// forever on a 401 it has no credential for (or stop on a Bearer one): the challenge is cancelled
-    /// and its response kept for `send` to return.
-    private final class ChallengeRefuser: NSObject, URLSessionTaskDelegate, Sendable {
-        let refused = Mutex<[Int: HTTPAnswer]>([:])
-
-        func urlSession(
-            _ session: URLSession, task: URLSessionTask, didReceive challenge: URLAuthenticationChallenge,
-            completionHandler: @escaping @Sendable (URLSession.AuthChallengeDisposition, URLCredential?) -> Void
-        ) {
-            if let response = challenge.failureResponse as? HTTPURLResponse {
-                let answer = HTTPAnswer(status: response.statusCode, headers: headers(of: response), body: Data())
-                refused.withLock { $0[task.taskIdentifier] = answer }
-            }
-            completionHandler(.cancelAuthenticationChallenge, nil)
-        }
-
-        /// The refused 401 of `task`, once.
-        func take(_ task: URLSessionTask) -> HTTPAnswer? {
-            refused.withLock { $0.removeValue(forKey: task.taskIdentifier) }
-        }
     }
 
     private final class Slot: Sendable {
@@ -149,7 +120,9 @@ struct HTTPTransport: Sendable {
             return .failure(Failure(reason: "not an HTTP answer", retryable: true))
         }
         return .success(
-            HTTPAnswer(status: http.statusCode, headers: headers(of: http), body: (data ?? Data()).prefix(bodyLimit)))
+            HTTPAnswer(
+                status: http.statusCode, headers: ChallengeRefuser.headers(of: http),
+                body: (data ?? Data()).prefix(bodyLimit)))
     }
 
     /// URLSession's error codes in words (never Foundation's own text).

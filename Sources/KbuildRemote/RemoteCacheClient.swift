@@ -1,4 +1,5 @@
 import Foundation
+import KbuildCore
 import Synchronization
 
 #if canImport(FoundationNetworking)
@@ -17,6 +18,7 @@ public struct RemoteCacheClient: Sendable {
     /// Longest time one transfer may take in all, in seconds.
     public let transferTimeout: Double
     private let session: URLSession
+    private let refuser = ChallengeRefuser()
     /// Sent as the Authorization header of every request (Basic from netrc, or a Bearer token); never printed.
     private let authorization: String?
 
@@ -31,7 +33,8 @@ public struct RemoteCacheClient: Sendable {
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         configuration.urlCache = nil
         configuration.httpMaximumConnectionsPerHost = 4
-        session = URLSession(configuration: configuration)
+        // A 401 is an answer (no credential or a wrong one), never a wait on FoundationNetworking's own auth.
+        session = URLSession(configuration: configuration, delegate: refuser, delegateQueue: nil)
     }
 
     /// The body at `path` (e.g. `ac/<key>`), or nil when the server has none (404).
@@ -206,6 +209,7 @@ public struct RemoteCacheClient: Sendable {
         }
         task.resume()
         semaphore.wait()
+        if let refused = refuser.take(task) { return .answered(refused.status, Data()) }
         return slot.value.withLock { $0 }
             ?? .failed(code: URLError.unknown.rawValue, domain: NSURLErrorDomain, detail: nil)
     }

@@ -120,6 +120,13 @@ import Testing
             "\(filled.stdout)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: server.root + "/cas").count >= builds)
         #expect(!filled.stdout.contains("cache-secret") && !filled.stderr.contains("cache-secret"))
+
+        // Without the entry: one warning naming the 401 (never a wait), and the release goes on locally.
+        let other = dir.appending("other")
+        try await Tool.check("git", ["clone", "-q", workspace, other])
+        let refused = try await release(other, ["--remote-cache", server.url], ["NETRC": dir.appending("none")])
+        #expect(refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+        #expect(refused.stderr.contains("HTTP 401"), "\(refused.stderr)")
     }
 
     @Test func serverKilledMidRunLeavesALocalReleaseAndOneWarning() async throws {
