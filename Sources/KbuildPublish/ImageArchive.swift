@@ -23,6 +23,8 @@ public struct ImageArchive: Sendable, Hashable {
     public let platform: OCIPlatform
     /// The config first, then the layers in order.
     public let blobs: [ArchiveBlob]
+    /// The names `docker load` restores (`manifest.json` RepoTags): `<registry>/<bin>-<arch>:<tag>`.
+    public let repoTags: [String]
 
     /// Largest index or manifest document read (they are a few hundred bytes).
     static let documentLimit: Int64 = 4 << 20
@@ -69,6 +71,12 @@ public struct ImageArchive: Sendable, Hashable {
             }
             blobs.append(ArchiveBlob(digest: blob.digest, size: blob.size, file: path, offset: entry.offset))
         }
+        struct DockerEntry: Decodable {
+            var repoTags: [String]?
+            enum CodingKeys: String, CodingKey { case repoTags = "RepoTags" }
+        }
+        let entries2 = (try? JSONDecoder().decode([DockerEntry].self, from: try document("manifest.json"))) ?? []
+        repoTags = entries2.first?.repoTags ?? []
         manifest = bytes
         manifestDigest = "sha256:" + hex
         manifestMediaType = parsed.mediaType ?? descriptor.mediaType

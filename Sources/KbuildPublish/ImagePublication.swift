@@ -12,6 +12,16 @@ public struct ImagePublication: Sendable, Hashable {
     public let images: [ImageArchive]
     public let index: Data
     public let indexDigest: String
+    /// Each architecture's own names, tagged after the index: the image tarball's RepoTags
+    /// (`<bin>-<arch>:<md5>`, Kubernetes' per-arch names) under the publish registry.
+    public let archTags: [ArchTag]
+
+    /// One per-architecture name: `repository:tag` → `image`'s manifest.
+    public struct ArchTag: Sendable, Hashable {
+        public let repository: String
+        public let tag: String
+        public let image: ImageArchive
+    }
 
     /// `<host>/<repository>:<tag>`, what users pull.
     public func reference(host: String) -> String { "\(host)/\(repository):\(tag)" }
@@ -39,11 +49,34 @@ public struct ImagePublication: Sendable, Hashable {
             let index = OCIIndex.over(byBinary[binary] ?? [])
             let bytes = index.bytes
             let byDigest = Dictionary(byBinary[binary, default: []].map { ($0.manifestDigest, $0) }) { a, _ in a }
+            let images = index.manifests.compactMap { byDigest[$0.digest] }
             return ImagePublication(
-                binary: binary, repository: repository(binary), tag: tag,
-                images: index.manifests.compactMap { byDigest[$0.digest] }, index: bytes,
-                indexDigest: OCIJSON.digest(bytes))
+                binary: binary, repository: repository(binary), tag: tag, images: images, index: bytes,
+                indexDigest: OCIJSON.digest(bytes),
+                archTags: archTags(images, multiArch: (repository(binary), tag), repository: repository))
         }
+    }
+
+    /// The RepoTags of `images` as names under the publish registry (the build's registry replaced: only
+    /// the last path component of each name is kept), without the multi-arch name itself.
+    static func archTags(
+        _ images: [ImageArchive], multiArch: (String, String), repository: (String) -> String
+    ) -> [ArchTag] {
+        var tags: [ArchTag] = []
+        var seen: Set<String> = []
+        for image in images {
+            for repoTag in image.repoTags {
+                guard let colon = repoTag.lastIndex(of: ":"), !repoTag[colon...].contains("/") else { continue }
+                let name = String(repoTag[..<colon].split(separator: "/").last ?? "")
+                let tag = String(repoTag[repoTag.index(after: colon)...])
+                let target = repository(name)
+                guard !name.isEmpty, !(target == multiArch.0 && tag == multiArch.1),
+                    seen.insert(target + ":" + tag).inserted
+                else { continue }
+                tags.append(ArchTag(repository: target, tag: tag, image: image))
+            }
+        }
+        return tags
     }
 
     /// The provenance subjects of this publication, known before any push: the index as

@@ -5,6 +5,8 @@ import KbuildCore
 public struct PublishSummary: Sendable, Hashable {
     public var blobsPushed = 0
     public var blobsPresent = 0
+    /// Blobs linked into a per-architecture repository from the multi-arch one (no bytes sent).
+    public var blobsMounted = 0
     public var bytesPushed: Int64 = 0
     public var manifestsPushed = 0
     public var manifestsPresent = 0
@@ -41,6 +43,9 @@ public struct ImagePublisher: Sendable {
                     "manifest \(host)/\(publication.repository)@\(image.manifestDigest) \(platform), \(image.blobs.count) blobs, \(bytes) bytes"
                 )
                 for blob in image.blobs { lines.append("blob     \(blob.digest) \(blob.size) bytes") }
+            }
+            for archTag in publication.archTags {
+                lines.append("tag      \(host)/\(archTag.repository):\(archTag.tag) \(archTag.image.manifestDigest)")
             }
         }
         return lines
@@ -80,6 +85,7 @@ public struct ImagePublisher: Sendable {
         return try await Blocking.run { [summary] () throws(PublishError) -> PublishSummary in
             var summary = summary
             try pushManifests(publications, &summary, progress)
+            try pushArchContent(publications, &summary, progress)
             try pushTags(publications, &summary, progress)
             return summary
         }
@@ -107,6 +113,43 @@ public struct ImagePublisher: Sendable {
         }
     }
 
+    /// Each per-architecture repository gets its image's blobs (mounted from the multi-arch repository,
+    /// uploaded only when the registry will not mount) and manifest, before any tag.
+    private func pushArchContent(
+        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (String) -> Void
+    ) throws(PublishError) {
+        var done: Set<String> = []
+        for publication in publications {
+            for archTag in publication.archTags where archTag.repository != publication.repository {
+                let image = archTag.image
+                guard done.insert(archTag.repository + "@" + image.manifestDigest).inserted else { continue }
+                let subject = "\(archTag.repository) \(image.manifestDigest)"
+                if try client.manifestDigest(image.manifestDigest, in: archTag.repository, subject: subject) != nil {
+                    summary.manifestsPresent += 1
+                    continue
+                }
+                for blob in image.blobs {
+                    if try client.hasBlob(blob.digest, in: archTag.repository, subject: subject) {
+                        summary.blobsPresent += 1
+                    } else if try client.mountBlob(
+                        blob.digest, from: publication.repository, into: archTag.repository, subject: subject)
+                    {
+                        summary.blobsMounted += 1
+                    } else {
+                        try client.pushBlob(blob, to: archTag.repository, subject: subject)
+                        summary.blobsPushed += 1
+                        summary.bytesPushed += blob.size
+                    }
+                }
+                try client.putManifest(
+                    image.manifest, mediaType: image.manifestMediaType, digest: image.manifestDigest,
+                    as: image.manifestDigest, in: archTag.repository, subject: subject)
+                summary.manifestsPushed += 1
+                progress("pushed   \(client.host)/\(archTag.repository)@\(image.manifestDigest)")
+            }
+        }
+    }
+
     private func pushTags(
         _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (String) -> Void
     ) throws(PublishError) {
@@ -123,6 +166,23 @@ public struct ImagePublisher: Sendable {
                 as: publication.tag, in: publication.repository, subject: subject)
             summary.tagsSet += 1
             progress("tagged   \(subject) \(publication.indexDigest)")
+        }
+        for publication in publications {
+            for archTag in publication.archTags {
+                let image = archTag.image
+                let subject = "\(client.host)/\(archTag.repository):\(archTag.tag)"
+                if try client.manifestDigest(archTag.tag, in: archTag.repository, subject: subject)
+                    == image.manifestDigest
+                {
+                    summary.tagsPresent += 1
+                    continue
+                }
+                try client.putManifest(
+                    image.manifest, mediaType: image.manifestMediaType, digest: image.manifestDigest,
+                    as: archTag.tag, in: archTag.repository, subject: subject)
+                summary.tagsSet += 1
+                progress("tagged   \(subject) \(image.manifestDigest)")
+            }
         }
     }
 }

@@ -17,6 +17,21 @@ extension RegistryClient {
         }
     }
 
+    /// Asks the registry to link `digest` from `source` into `repository` (a cross-repository mount, no bytes
+    /// sent); false when it would rather have an upload (202).
+    public func mountBlob(_ digest: String, from source: String, into repository: String, subject: String)
+        throws(PublishError) -> Bool
+    {
+        let address = url(repository, "blobs/uploads/") + "?mount=\(digest)&from=\(source)"
+        let answer = try send(
+            "POST", address, repository: repository, subject: subject, headers: ["Content-Length": "0"])
+        switch answer.status {
+        case 201: return true
+        case 202: return false
+        default: throw Self.rejection(answer, subject: subject, method: "POST", address: address)
+        }
+    }
+
     /// Uploads `blob` to `repository` from its byte range in the release file: `POST` an upload, then
     /// one `PUT ?digest=` with the bytes, or `PATCH` chunks and an empty `PUT ?digest=`. A failure mid-way
     /// starts a fresh upload (the registry drops the abandoned one), up to the client's attempts.

@@ -144,7 +144,7 @@ import Testing
         let index = OCIIndex.over([image]).bytes
         let publication = ImagePublication(
             binary: "big", repository: "team/big", tag: "v1", images: [image], index: index,
-            indexDigest: OCIJSON.digest(index))
+            indexDigest: OCIJSON.digest(index), archTags: [])
         let client = RegistryClient(host: registry.host, plainHTTP: true, credential: nil)
         let summary = try await ImagePublisher(client: client).push([publication]) { _ in }
         #expect(summary.blobsPushed == 2 && summary.tagsSet == 1)
