@@ -14,6 +14,19 @@ public struct PublishSummary: Sendable, Hashable {
     public var tagsPresent = 0
 
     public init() {}
+
+    static func + (a: PublishSummary, b: PublishSummary) -> PublishSummary {
+        var sum = a
+        sum.blobsPushed += b.blobsPushed
+        sum.blobsPresent += b.blobsPresent
+        sum.blobsMounted += b.blobsMounted
+        sum.bytesPushed += b.bytesPushed
+        sum.manifestsPushed += b.manifestsPushed
+        sum.manifestsPresent += b.manifestsPresent
+        sum.tagsSet += b.tagsSet
+        sum.tagsPresent += b.tagsPresent
+        return sum
+    }
 }
 
 /// Pushes publications to one registry: blobs first (skipping those it has, a bounded number at once),
@@ -82,13 +95,25 @@ public struct ImagePublisher: Sendable {
                 summary.blobsPresent += 1
             }
         }
-        return try await Blocking.run { [summary] () throws(PublishError) -> PublishSummary in
-            var summary = summary
-            try pushManifests(publications, &summary, progress)
-            try pushArchContent(publications, &summary, progress)
-            try pushTags(publications, &summary, progress)
-            return summary
+        // Each binary's manifests, index and per-arch content at once (in order within a binary), then
+        // every tag: a tag goes up only once all content of every publication is there.
+        let publisher = self
+        let content = try await concurrentMap(publications, limit: jobs) { publication in
+            try await Blocking.run { () throws(PublishError) -> PublishSummary in
+                var part = PublishSummary()
+                try publisher.pushManifests([publication], &part, progress)
+                try publisher.pushArchContent([publication], &part, progress)
+                return part
+            }
         }
+        let tags = try await concurrentMap(publications, limit: jobs) { publication in
+            try await Blocking.run { () throws(PublishError) -> PublishSummary in
+                var part = PublishSummary()
+                try publisher.pushTags([publication], &part, progress)
+                return part
+            }
+        }
+        return (content + tags).reduce(summary, +)
     }
 
     private func pushManifests(
