@@ -113,7 +113,7 @@ struct HTTPTransport: Sendable {
             if let code = URLError.Code(rawValue: ns.code), let known = describe(code) { return .failure(known) }
             return .failure(
                 Failure(
-                    reason: libcurlMessage(ns).map { "network error: \($0)" } ?? "network error \(ns.code)",
+                    reason: NetworkMessages.libcurl(ns).map { "network error: \($0)" } ?? "network error \(ns.code)",
                     retryable: true))
         }
         guard let http = response as? HTTPURLResponse else {
@@ -138,16 +138,5 @@ struct HTTPTransport: Sendable {
         case .badServerResponse: return Failure(reason: "not an HTTP answer", retryable: true)
         default: return nil
         }
-    }
-
-    /// libcurl's own one-line message (e.g. "SSL certificate problem: self-signed certificate") from the
-    /// innermost error, when URLSession has no code for it; never Foundation's multi-line description.
-    private static func libcurlMessage(_ error: NSError) -> String? {
-        var innermost = error
-        while let underlying = innermost.userInfo[NSUnderlyingErrorKey] as? NSError { innermost = underlying }
-        guard let text = innermost.userInfo[NSLocalizedDescriptionKey] as? String, !text.isEmpty, text.count < 200,
-            !text.contains("Domain="), !text.contains("\n"), !text.contains("operation couldn")
-        else { return nil }
-        return text
     }
 }

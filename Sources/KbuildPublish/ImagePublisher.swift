@@ -175,38 +175,31 @@ public struct ImagePublisher: Sendable {
         }
     }
 
+    /// The index's tag, then each per-arch name's: set unless the registry already has it naming that digest.
     private func pushTags(
         _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (String) -> Void
     ) throws(PublishError) {
         for publication in publications {
-            let subject = publication.reference(host: client.host)
-            if try client.manifestDigest(publication.tag, in: publication.repository, subject: subject)
-                == publication.indexDigest
-            {
-                summary.tagsPresent += 1
-                continue
-            }
-            try client.putManifest(
-                publication.index, mediaType: OCIMediaType.index, digest: publication.indexDigest,
-                as: publication.tag, in: publication.repository, subject: subject)
-            summary.tagsSet += 1
-            progress("tagged   \(subject) \(publication.indexDigest)")
-        }
-        for publication in publications {
-            for archTag in publication.archTags {
-                let image = archTag.image
-                let subject = "\(client.host)/\(archTag.repository):\(archTag.tag)"
-                if try client.manifestDigest(archTag.tag, in: archTag.repository, subject: subject)
-                    == image.manifestDigest
-                {
+            let tags =
+                [
+                    (
+                        publication.repository, publication.tag, publication.index, OCIMediaType.index,
+                        publication.indexDigest
+                    )
+                ]
+                + publication.archTags.map {
+                    ($0.repository, $0.tag, $0.image.manifest, $0.image.manifestMediaType, $0.image.manifestDigest)
+                }
+            for (repository, tag, bytes, mediaType, digest) in tags {
+                let subject = "\(client.host)/\(repository):\(tag)"
+                if try client.manifestDigest(tag, in: repository, subject: subject) == digest {
                     summary.tagsPresent += 1
                     continue
                 }
                 try client.putManifest(
-                    image.manifest, mediaType: image.manifestMediaType, digest: image.manifestDigest,
-                    as: archTag.tag, in: archTag.repository, subject: subject)
+                    bytes, mediaType: mediaType, digest: digest, as: tag, in: repository, subject: subject)
                 summary.tagsSet += 1
-                progress("tagged   \(subject) \(image.manifestDigest)")
+                progress("tagged   \(subject) \(digest)")
             }
         }
     }

@@ -130,7 +130,7 @@ public struct RemoteCacheClient: Sendable {
     private static func outcome(_ response: URLResponse?, _ error: (any Error)?, body: Data) -> Outcome {
         if let error {
             let ns = error as NSError
-            return .failed(code: ns.code, domain: ns.domain, detail: curlMessage(ns))
+            return .failed(code: ns.code, domain: ns.domain, detail: NetworkMessages.libcurl(ns))
         }
         guard let http = response as? HTTPURLResponse else {
             return .failed(code: URLError.badServerResponse.rawValue, domain: NSURLErrorDomain, detail: nil)
@@ -176,17 +176,6 @@ public struct RemoteCacheClient: Sendable {
         case .fileDoesNotExist, .cannotOpenFile: return "cannot read the file to upload"
         default: return nil
         }
-    }
-
-    /// The message libcurl gave (e.g. "SSL certificate problem: self-signed certificate"), found in the
-    /// innermost error; only when it is one plain line, never a Foundation description.
-    private static func curlMessage(_ error: NSError) -> String? {
-        var innermost = error
-        while let underlying = innermost.userInfo[NSUnderlyingErrorKey] as? NSError { innermost = underlying }
-        guard let text = innermost.userInfo[NSLocalizedDescriptionKey] as? String, !text.isEmpty, text.count < 200,
-            !text.contains("Domain="), !text.contains("\n"), !text.contains("operation couldn")
-        else { return nil }
-        return text
     }
 
     private static func seconds(_ value: Double) -> String {
