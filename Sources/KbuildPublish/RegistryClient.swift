@@ -87,7 +87,12 @@ public final class RegistryClient: Sendable {
             if let service = challenge.parameters["service"] {
                 query.append(URLQueryItem(name: "service", value: service))
             }
-            query.append(URLQueryItem(name: "scope", value: "repository:\(repository):pull,push"))
+            // Ours, and any the registry names (a mount also needs pull on the repository it mounts from).
+            let asked = (challenge.parameters["scope"] ?? "").split(separator: " ").map(String.init)
+            for scope in ["repository:\(repository):pull,push"] + asked
+            where !query.contains(where: { $0.value == scope }) {
+                query.append(URLQueryItem(name: "scope", value: scope))
+            }
             components.queryItems = query
             guard let tokenURL = components.url else {
                 throw .unreachable(subject: subject, url: realm, reason: "the token realm is not a URL")

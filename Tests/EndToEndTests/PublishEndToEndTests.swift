@@ -163,6 +163,36 @@ import Testing
         #expect(raw.contains("application/vnd.oci.image.index.v1+json"))
     }
 
+    /// The Bearer token flow: the registry's challenge names a realm, kbuild asks it for a token with the
+    /// auth file's user and password (for its repositories, and for the one it mounts from).
+    @Test func theBearerTokenFlowPushesAndMounts() async throws {
+        let workspace = try await Self.release.value
+        let registry = try await RegistryServer.start(user: "releaser", password: "tok-pass", bearer: true)
+        defer { registry.stop() }
+        let files = try TemporaryDirectory("kbuild-publish-bearer")
+        defer { files.remove() }
+        func authFile(_ password: String) throws -> String {
+            let auth = Data("releaser:\(password)".utf8).base64EncodedString()
+            let path = files.appending("auth-\(password).json")
+            try writeFile(path, #"{"auths": {"\#(registry.host)": {"auth": "\#(auth)"}}}"#)
+            return path
+        }
+        let arguments = ["--registry", registry.host, "--tls-verify=false"]
+        let wrong = try await publish(workspace, arguments, ["REGISTRY_AUTH_FILE": try authFile("wrong")])
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr.split(separator: "\n").count == 1, "\(wrong.stderr)")
+        #expect(wrong.stderr.contains("/token: HTTP 401"), "\(wrong.stderr)")
+
+        let right = try await publish(workspace, arguments, ["REGISTRY_AUTH_FILE": try authFile("tok-pass")])
+        try #require(right.succeeded, "\(right.stderr)")
+        #expect(right.stdout.contains(", 12 mounted, "), "\(right.stdout)")
+        let raw = try await skopeo([
+            "inspect", "--raw", "--tls-verify=false", "--creds", "releaser:tok-pass",
+            "docker://\(registry.host)/kube-proxy:v1.4.0_build.7",
+        ])
+        #expect(raw.contains("application/vnd.oci.image.index.v1+json"))
+    }
+
     @Test func aPublishKilledMidwayIsCompletedByTheNextRun() async throws {
         let workspace = try await Self.release.value
         let registry = try await RegistryServer.start()

@@ -15,9 +15,13 @@ public struct RegistryServer: Sendable {
     /// The log: one access line per request (`"PUT /v2/… HTTP/1.1"`).
     public var log: String { directory + "/registry.log" }
 
-    /// Starts the registry; with `user`, only that user with `password` may use it.
-    public static func start(user: String? = nil, password: String = "", tls: Bool = false) async throws
-        -> RegistryServer
+    /// The token server (python3 with `cryptography`) when the registry uses token auth.
+    public var tokenServer: pid_t?
+
+    /// Starts the registry; with `user`, only that user with `password` may use it: by htpasswd Basic
+    /// auth, or with `bearer`, through the token flow of a token server started beside it.
+    public static func start(user: String? = nil, password: String = "", tls: Bool = false, bearer: Bool = false)
+        async throws -> RegistryServer
     {
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") + ":/usr/sbin"
         guard let executable = ExecutableLookup.find("docker-registry", path: path) else {
@@ -25,7 +29,14 @@ public struct RegistryServer: Sendable {
         }
         let directory = try TemporaryDirectory("kbuild-registry").path
         var extra = ""
-        if let user {
+        var tokenServer: pid_t?
+        if let user, bearer {
+            let (pid, realm) = try await startTokenServer(in: directory, user: user, password: password)
+            tokenServer = pid
+            extra +=
+                "auth:\n  token:\n    realm: \(realm)\n    service: kbuild-registry\n    issuer: kbuild-test\n"
+                + "    rootcertbundle: \(directory)/token-cert.pem\n"
+        } else if let user {
             let line = try await Tool.check("htpasswd", ["-Bbn", user, password])
             try line.write(toFile: directory + "/htpasswd", atomically: true, encoding: .utf8)
             extra += "auth:\n  htpasswd:\n    realm: kbuild-test\n    path: \(directory)/htpasswd\n"
@@ -58,7 +69,9 @@ public struct RegistryServer: Sendable {
             process.standardError = log
             try process.run()
             if await listening(port: port, while: process) {
-                return RegistryServer(directory: directory, port: port, pid: process.processIdentifier, tls: tls)
+                return RegistryServer(
+                    directory: directory, port: port, pid: process.processIdentifier, tls: tls, tokenServer: tokenServer
+                )
             }
             process.terminate()
             lastLog = (try? String(contentsOfFile: directory + "/registry.log", encoding: .utf8)) ?? ""
@@ -99,14 +112,96 @@ public struct RegistryServer: Sendable {
         }
     }
 
+    /// A token server of the registry token protocol on a free port: its signing key and certificate
+    /// (openssl), its script, and the realm URL.
+    static func startTokenServer(in directory: String, user: String, password: String) async throws
+        -> (pid_t, String)
+    {
+        try await Tool.check(
+            "openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=kbuild-token",
+                "-keyout", directory + "/token-key.pem", "-out", directory + "/token-cert.pem",
+            ])
+        try tokenServerScript.write(toFile: directory + "/registry_token_server.py", atomically: true, encoding: .utf8)
+        let port = try NginxServer.freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", directory + "/registry_token_server.py", directory + "/token-key.pem",
+            directory + "/token-cert.pem", String(port), user, password,
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        guard await listening(port: port, while: process) else {
+            throw NginxError("the token server did not start (python3 with cryptography: hack/install-deps.sh)")
+        }
+        return (process.processIdentifier, "http://127.0.0.1:\(port)/token")
+    }
+
     /// Kills the registry at once (SIGKILL).
     public func kill() { _ = Foundation.kill(pid, SIGKILL) }
 
     /// Kills the registry and removes its directory.
     public func stop() {
         kill()
+        if let tokenServer {
+            _ = Foundation.kill(tokenServer, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(tokenServer, &status, 0)
+        }
         var status: Int32 = 0
         _ = waitpid(pid, &status, 0)
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
+
+/// A token server of the Docker registry token protocol: `GET /token?service=&scope=` with Basic auth
+/// `USER:PASSWORD` answers `{"token": <an RS256 JWT whose x5c is the signing certificate>}`.
+let tokenServerScript = #"""
+    import base64, json, sys, time
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from urllib.parse import parse_qs, urlparse
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    key_file, cert_file, port, user, password = sys.argv[1:6]
+    key = serialization.load_pem_private_key(open(key_file, "rb").read(), None)
+    cert = x509.load_pem_x509_certificate(open(cert_file, "rb").read())
+    chain = [base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()]
+    expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            if self.headers.get("Authorization", "") != expected:
+                self.send_response(401)
+                self.end_headers()
+                return
+            query = parse_qs(urlparse(self.path).query)
+            access = []
+            for scope in query.get("scope", []):
+                kind, name, actions = scope.split(":")
+                access.append({"type": kind, "name": name, "actions": actions.split(",")})
+            now = int(time.time())
+            claims = {"iss": "kbuild-test", "sub": user, "aud": query.get("service", [""])[0], "exp": now + 600,
+                      "nbf": now - 60, "iat": now, "jti": str(time.time_ns()), "access": access}
+            header = {"alg": "RS256", "typ": "JWT", "x5c": chain}
+            signing = b64(json.dumps(header).encode()) + "." + b64(json.dumps(claims).encode())
+            signature = key.sign(signing.encode(), padding.PKCS1v15(), hashes.SHA256())
+            body = json.dumps({"token": signing + "." + b64(signature)}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    HTTPServer(("127.0.0.1", int(port)), Handler).serve_forever()
+    """#
