@@ -55,6 +55,7 @@ section_publish() {
   # phase is the difference.
   run_kbuild_dryrun() { (cd "$ws" && "$kbuild" publish --registry "$registry/dry" --tls-verify=false --dry-run); }
   start_registry "$work/registry" || return 1
+  trap stop_registry EXIT   # a failed run exits the bench: the registry goes with it
   log "publish: ${#images[@]} images, $reps reps"
   interleave kbuild_publish skopeo_podman kbuild_dryrun
   row publish "kbuild publish of the example release's ${#images[@]} images + 3 OCI indexes to a fresh local docker-registry (verify included) vs skopeo copy docker-archive per image + podman manifest create/add/push" \
@@ -65,6 +66,7 @@ section_publish() {
   run_kbuild_republish() { (cd "$ws" && "$kbuild" publish --registry "$registry/again" --tls-verify=false); }
   interleave kbuild_republish
   stop_registry
+  trap - EXIT
   local first again dry pct status push repush
   first=$(time_of kbuild_publish) again=$(time_of kbuild_republish) dry=$(time_of kbuild_dryrun)
   pct=$(awk -v a="$again" -v f="$first" 'BEGIN { printf "%.1f", 100 * a / f }')
