@@ -14,11 +14,13 @@ extension Kbuild {
             abstract: "Push a verified release's images to a registry: per-arch images and an OCI index over them.",
             discussion: """
                 Verifies DIR (default: <workspace>/_output; its release-tars as `kbuild verify` does) and \
-                refuses a release that fails (it needs a registry, an --upload URL, or both). Then, for every binary with images, pushes each architecture's \
-                image from _output/release-images/<arch>/<bin>.tar (blobs the registry lacks, then the \
-                manifest by digest) and an OCI image index over them, tagged last as \
-                <registry>/<bin>:<version with + as _>. Blobs and manifests the registry has are skipped: \
-                a re-run completes an interrupted publish, a repeat pushes nothing. --dry-run prints what \
+                refuses a release that fails (it needs a registry, an --upload URL, or both). Then, for every \
+                binary with images, pushes each architecture's image from \
+                _output/release-images/<arch>/<bin>.tar (blobs the registry lacks, then the manifest by \
+                digest) and an OCI image index over them, tagged last as <registry>/<bin>:<version with + as \
+                _>, and each architecture's own name (its tarball's RepoTags, <registry>/<bin>-<arch>:<md5>; \
+                blobs mounted, not resent). Blobs and manifests the registry has are skipped: a re-run \
+                completes an interrupted publish, a repeat pushes nothing. --dry-run prints what \
                 would be pushed, by digest, without contacting the registry.
 
                 Environment: KUBE_DOCKER_REGISTRY is the registry when --registry is not given (then the \
