@@ -71,24 +71,29 @@ let package = Package(
             name: "KbuildProof", dependencies: ["KbuildCore", "KbuildArtifact", "KbuildDigest"], swiftSettings: strict),
         // A shared cache on the Bazel HTTP remote-cache protocol (/ac/<key>, /cas/<sha256>).
         .target(name: "KbuildRemote", dependencies: ["KbuildCore", "KbuildDigest"], swiftSettings: strict),
+        // `kbuild publish`: images to an OCI registry (Distribution API v2), with the container auth files.
+        .target(name: "KbuildPublish", dependencies: ["KbuildCore", "KbuildDigest"], swiftSettings: strict),
         // ReleasePlan and the steps that execute it.
         .target(
             name: "KbuildRelease",
             dependencies: [
                 "KbuildCore", "KbuildArtifact", "KbuildArchive", "KbuildDigest", "KbuildVersion", "KbuildConfig",
-                "KbuildGo", "KbuildImage", "KbuildProof", "KbuildRemote", "Yams",
+                "KbuildGo", "KbuildImage", "KbuildProof", "KbuildRemote", "KbuildPublish", "Yams",
             ],
             swiftSettings: strict),
         // `kbuild verify` and `kbuild diff`: offline checks of a release and explanations of differences.
         .target(
             name: "KbuildVerify",
-            dependencies: ["KbuildCore", "KbuildArtifact", "KbuildArchive", "KbuildDigest", "KbuildConfig"],
+            dependencies: [
+                "KbuildCore", "KbuildArtifact", "KbuildArchive", "KbuildDigest", "KbuildConfig", "KbuildPublish",
+            ],
             swiftSettings: strict),
         // The thin CLI.
         .executableTarget(
             name: "kbuild",
             dependencies: [
-                "KbuildRelease", "KbuildVerify", "KbuildArtifact", "KbuildConfig", "KbuildDigest",
+                "KbuildRelease", "KbuildVerify", "KbuildArtifact", "KbuildConfig", "KbuildDigest", "KbuildPublish",
+                "KbuildImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -128,6 +133,7 @@ let package = Package(
             name: "KbuildReleaseTests",
             dependencies: ["KbuildRelease", "KbuildArtifact", "KbuildConfig", "KbuildRemote", "TestSupport"],
             swiftSettings: strict),
+        .testTarget(name: "KbuildPublishTests", dependencies: ["KbuildPublish", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KbuildVerifyTests", dependencies: ["KbuildVerify", "TestSupport"], swiftSettings: strict),
         // Runs the built `kbuild` binary on examples/ and checks results with outside tools.
         .testTarget(

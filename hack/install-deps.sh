@@ -24,6 +24,8 @@ declare -A probe=(
   [nginx]=/usr/sbin/nginx
   [time]=/usr/bin/time                 # peak RSS of kbuild diff/verify in the memory-bound tests
   [python3]=/usr/bin/python3           # the hostile cache server and the bomb makers of the tests
+  [docker-registry]=/usr/bin/docker-registry   # the registry kbuild publish is tested against
+  [apache2-utils]=/usr/bin/htpasswd            # its htpasswd (bcrypt) users for the Basic auth tests
   [gcc-aarch64-linux-gnu]=/usr/bin/aarch64-linux-gnu-gcc   # the cgo cross-build tests (linux/arm64)
   [libc6-dev-arm64-cross]=/usr/aarch64-linux-gnu/include/stdio.h   # its C library headers (only recommended)
 )

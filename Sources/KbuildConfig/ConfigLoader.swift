@@ -92,7 +92,7 @@ struct ConfigReader {
 
     static let topKeys = [
         "project", "version", "go", "platforms", "binaries", "images", "addons", "full", "cache", "cgo",
-        "archives", "sums",
+        "archives", "sums", "publish",
     ]
 
     func read(_ root: Node?) throws -> ReleaseConfig {
@@ -131,9 +131,11 @@ struct ConfigReader {
             top["archives"], binaries: binaries, platforms: platforms.mapValues(\.platforms))
         let sums = try readSums(top["sums"])
 
-        return ReleaseConfig(
+        var config = ReleaseConfig(
             project: project, version: version, go: go, platformsByKind: platforms.mapValues(\.platforms),
             binaries: binaries, images: images, addons: addons, full: full, cache: cache, cgo: cgo,
             archives: archives, sums: sums)
+        config.publish = try readPublish(top["publish"])
+        return config
     }
 }

@@ -193,6 +193,8 @@ public struct ReleaseConfig: Sendable, Hashable, Codable {
     public var archives: [Archive]?
     /// The names of the sums files.
     public var sums: Sums
+    /// Where `kbuild publish` sends the release.
+    public var publish = Publish()
 
     public init(
         project: String = "kubernetes", version: VersionSettings, go: Go = Go(),

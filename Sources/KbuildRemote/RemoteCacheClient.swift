@@ -21,6 +21,8 @@ public struct RemoteCacheClient: Sendable {
     public let maxBlobBytes: Int64
     private let session: URLSession
     private let delegate: TransferDelegate
+    /// Sent as the Authorization header of every request (Basic from netrc, or a Bearer token); never printed.
+    private let authorization: String?
 
     /// Largest action record read (records hold digests and a small payload).
     public static let maxRecordBytes = 4 << 20
@@ -35,10 +37,11 @@ public struct RemoteCacheClient: Sendable {
         timeout < idleLimit ? timeout + 1 : idleLimit
     }
 
-    public init(base: String, timeout: Double = 30, maxBlobBytes: Int64 = 2 << 30) {
+    public init(base: String, timeout: Double = 30, maxBlobBytes: Int64 = 2 << 30, authorization: String? = nil) {
         self.base = base
         self.timeout = timeout
         self.maxBlobBytes = maxBlobBytes
+        self.authorization = authorization
         let configuration = URLSessionConfiguration.ephemeral
         // Whole seconds: URLSession on Linux drops fractions.
         configuration.timeoutIntervalForRequest = Self.idle(for: timeout).rounded(.up)
@@ -125,6 +128,7 @@ public struct RemoteCacheClient: Sendable {
             url: target, cachePolicy: .reloadIgnoringLocalCacheData,
             timeoutInterval: idle.rounded(.up))
         request.httpMethod = method
+        if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
         if path.hasPrefix("ac/") { request.setValue("application/json", forHTTPHeaderField: "Accept") }
         return request
     }

@@ -35,6 +35,8 @@ final class Transfer: Sendable {
         var received: Int64 = 0
         /// Why kbuild ended the transfer (too long, too large, cancelled); nil when it was not ended.
         var stopped: String?
+        /// The server asked for credentials (a 401 with `WWW-Authenticate`): that status is the answer.
+        var challenged = false
         var outcome: Outcome?
         var continuation: CheckedContinuation<Outcome, Never>?
     }
@@ -105,9 +107,9 @@ final class Transfer: Sendable {
     func complete(_ error: (any Error)?) {
         let (continuation, outcome) = state.withLock { result -> (CheckedContinuation<Outcome, Never>?, Outcome) in
             let outcome: Outcome
-            if let error {
+            if let error, !result.challenged {
                 let ns = error as NSError
-                outcome = .failed(code: ns.code, domain: ns.domain, detail: Self.curlMessage(ns))
+                outcome = .failed(code: ns.code, domain: ns.domain, detail: NetworkMessages.libcurl(ns))
             } else {
                 outcome = .answered(result.status ?? 0, location: result.location)
             }
@@ -118,6 +120,14 @@ final class Transfer: Sendable {
         continuation?.resume(returning: outcome)
     }
 
+    /// The server answered with a credential challenge (401), which the session cancels: the status is kept.
+    func challenged(status: Int) {
+        state.withLock { result in
+            result.status = status
+            result.challenged = true
+        }
+    }
+
     private var allowed: String {
         switch sink {
         case .file: return "the \(ByteCount.text(limit)) the record declares"
@@ -125,16 +135,6 @@ final class Transfer: Sendable {
         }
     }
 
-    /// The message libcurl gave (e.g. "SSL certificate problem: self-signed certificate"), found in the
-    /// innermost error; only when it is one plain line, never a Foundation description.
-    static func curlMessage(_ error: NSError) -> String? {
-        var innermost = error
-        while let underlying = innermost.userInfo[NSUnderlyingErrorKey] as? NSError { innermost = underlying }
-        guard let text = innermost.userInfo[NSLocalizedDescriptionKey] as? String, !text.isEmpty, text.count < 200,
-            !text.contains("Domain="), !text.contains("\n"), !text.contains("operation couldn")
-        else { return nil }
-        return text
-    }
 }
 
 /// The session's delegate: hands each task's events to its `Transfer`, and refuses every redirect
@@ -171,6 +171,18 @@ final class TransferDelegate: NSObject, URLSessionDataDelegate, @unchecked Senda
         newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
     ) {
         completionHandler(nil)
+    }
+
+    /// A 401 is an answer (no credential, or a wrong one): FoundationNetworking on Linux would otherwise
+    /// wait forever on a `WWW-Authenticate` it has no credential for.
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, didReceive challenge: URLAuthenticationChallenge,
+        completionHandler: @escaping (URLSession.AuthChallengeDisposition, URLCredential?) -> Void
+    ) {
+        if let response = challenge.failureResponse as? HTTPURLResponse {
+            transfer(task)?.challenged(status: response.statusCode)
+        }
+        completionHandler(.cancelAuthenticationChallenge, nil)
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {

@@ -30,6 +30,14 @@ public struct ReleaseVerifier: Sendable {
         self.runner = runner
     }
 
+    /// The version the release records (`.kube-git-version` in its `-src` tarball), for `kbuild publish`'s tag.
+    public static func recordedVersion(directory: String) -> String? {
+        guard let files = try? ReleaseFiles(directory: directory),
+            files.names.contains("\(files.project)-src.tar.gz")
+        else { return nil }
+        return SourceVerifier.recorded(in: files.path("\(files.project)-src.tar.gz"))?.version
+    }
+
     /// Runs every check; throws only when the directory itself cannot be read.
     public func verify() async throws(VerifyError) -> VerifyReport {
         let files = try ReleaseFiles(directory: directory, layout: layout)

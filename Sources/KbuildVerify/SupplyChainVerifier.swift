@@ -1,6 +1,7 @@
 import Foundation
 import KbuildCore
 import KbuildDigest
+import KbuildPublish
 
 /// Checks the SBOM (`<project>.spdx.json`), the provenance (`<project>.intoto.jsonl`) and, with a key,
 /// the signatures (the provenance's DSSE envelope and `SHA256SUMS.sig`) against SHA256SUMS.
@@ -99,12 +100,15 @@ struct SupplyChainVerifier {
             return checks + [.fail("provenance", name, "is not an in-toto Statement v1 with subjects")]
         }
         var named: [String: String] = [:]
+        var images: [String: String] = [:]
         var failures: [VerifyCheck] = []
         for subject in subjects {
             let file = subject["name"] as? String ?? ""
             let digest = (subject["digest"] as? [String: Any])?["sha256"] as? String ?? ""
-            if named[file] != nil { failures.append(.fail("provenance", name, "names \(file) twice")) }
-            named[file] = digest
+            if named[file] != nil || images[file] != nil {
+                failures.append(.fail("provenance", name, "names \(file) twice"))
+            }
+            if file.hasPrefix(ImagePublication.subjectPrefix) { images[file] = digest } else { named[file] = digest }
         }
         for (file, digest) in sums.sorted(by: { $0.key < $1.key }) {
             guard let claimed = named[file] else {
@@ -126,7 +130,43 @@ struct SupplyChainVerifier {
                     "provenance", name,
                     "subjects are exactly the \(sums.count) files and digests of \(files.sha256Sums)"))
         }
-        return failures + checks
+        return failures + verifyImageSubjects(name, images) + checks
+    }
+
+    /// The image subjects (`image:<bin>:<tag>` for each index, `…:<os>/<arch>` for each manifest) must be
+    /// exactly the digests of the release's images beside the release (`_output/release-images`), which
+    /// `kbuild publish` pushes.
+    private func verifyImageSubjects(_ name: String, _ claimed: [String: String]) -> [VerifyCheck] {
+        guard let first = claimed.keys.sorted().first else { return [] }
+        let parts = first.dropFirst(ImagePublication.subjectPrefix.count).split(separator: ":")
+        guard parts.count >= 2 else { return [.fail("provenance", name, "image subject \(first) has no tag")] }
+        let output = Paths.parent(of: files.directory)
+        guard FileManager.default.fileExists(atPath: output + "/release-images") else {
+            return [.skip("provenance", name, "\(claimed.count) image subjects not checked: no release-images beside")]
+        }
+        let expected: [String: String]
+        do {
+            let publications = try ImagePublication.plan(
+                output: output, registry: PublishRegistry("registry"), tag: String(parts[1]))
+            expected = Dictionary(publications.flatMap(\.subjects), uniquingKeysWith: { a, _ in a })
+        } catch {
+            return [.fail("provenance", name, "the release's images cannot be read: \(error)")]
+        }
+        var failures: [VerifyCheck] = []
+        for (subject, digest) in claimed.sorted(by: { $0.key < $1.key }) where expected[subject] != digest {
+            let actual = expected[subject].map { "the image has \($0.prefix(16))…" } ?? "the release has no such image"
+            failures.append(.fail("provenance", name, "gives \(subject) sha256 \(digest.prefix(16))…, \(actual)"))
+        }
+        for subject in Set(expected.keys).subtracting(claimed.keys).sorted() {
+            failures.append(.fail("provenance", name, "has no subject \(subject) (the release's images have it)"))
+        }
+        return failures.isEmpty
+            ? [
+                .ok(
+                    "provenance", name,
+                    "\(claimed.count) image subjects are the digests of the release's indexes and manifests")
+            ]
+            : failures
     }
 
     /// DSSE v1: the signature is over PAE(type, body) = "DSSEv1 <len> <type> <len> <body>".

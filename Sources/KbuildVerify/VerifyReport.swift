@@ -32,6 +32,10 @@ public struct VerifyCheck: Sendable, Hashable, Codable {
         VerifyCheck(.fail, check, subject, detail)
     }
 
+    static func skip(_ check: String, _ subject: String, _ detail: String) -> VerifyCheck {
+        VerifyCheck(.skip, check, subject, detail)
+    }
+
     /// `ok   sha256     kubernetes-src.tar.gz: matches SHA256SUMS`.
     public var line: String {
         let status = self.status.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0)

@@ -21,7 +21,8 @@ struct Kbuild: AsyncParsableCommand {
         version: "0.1.0",
         groupedSubcommands: [
             CommandGroup(
-                name: "Release steps", subcommands: [Kbuild.Build.self, Kbuild.Images.self, Kbuild.Release.self]),
+                name: "Release steps",
+                subcommands: [Kbuild.Build.self, Kbuild.Images.self, Kbuild.Release.self, Kbuild.Publish.self]),
             CommandGroup(name: "Inspect", subcommands: [Kbuild.VersionCommand.self, Kbuild.Plan.self]),
             CommandGroup(name: "Prove", subcommands: [Kbuild.Verify.self, Kbuild.Diff.self]),
             CommandGroup(name: "Maintain", subcommands: [Kbuild.Init.self, Kbuild.Cut.self]),

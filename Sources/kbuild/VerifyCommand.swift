@@ -2,7 +2,10 @@ import ArgumentParser
 import Foundation
 import KbuildArtifact
 import KbuildConfig
+import KbuildCore
 import KbuildDigest
+import KbuildImage
+import KbuildPublish
 import KbuildRelease
 import KbuildVerify
 
@@ -24,7 +27,9 @@ extension Kbuild {
                 (<project>.intoto.jsonl), when present, must name exactly the files and digests of SHA256SUMS; \
                 with --key, the DSSE envelope and SHA256SUMS.sig must verify. Entries of one tarball failing \
                 a check the same way are listed up to 20, then counted; an image tarball over 512 MiB is \
-                refused before it is read.
+                refused before it is read. With --registry, every image's \
+                multi-arch tag must resolve in that registry to the index digest the release records, and \
+                every architecture's manifest must be there by digest (credentials as for `kbuild publish`).
 
                 --rebuild releases the release commit again in a fresh temporary clone (another path, TZ, \
                 umask, locale and HOME, an empty kbuild cache) and compares it byte for byte with DIR; a \
@@ -50,6 +55,18 @@ extension Kbuild {
             help: "Also rebuild the release commit in a fresh clone and compare byte for byte.")
         var rebuild = false
 
+        @Option(
+            name: .customLong("registry"),
+            help: ArgumentHelp(
+                "Also check that every image of the release resolves in this registry (host[:port][/path]) to the digests the release records.",
+                valueName: "registry"))
+        var registry: String?
+
+        @Option(
+            name: .customLong("tls-verify"),
+            help: ArgumentHelp("false: talk plain HTTP to --registry.", valueName: "bool"))
+        var tlsVerify: Bool = true
+
         @Flag(name: .customLong("json"), help: "Print the report as JSON.")
         var json = false
 
@@ -60,6 +77,9 @@ extension Kbuild {
 
         func validate() throws {
             if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
+            if let registry, let problem = ImageName.registryProblem(registry) {
+                throw ValidationError("--registry \(Escaping.shown(registry)): \(problem)")
+            }
         }
 
         func run() async throws {
@@ -124,7 +144,14 @@ extension Kbuild {
                         print(rebuilt.table(), terminator: "")
                     }
                 }
-                if !report.passed || rebuilt?.identical == false { throw ExitCode.failure }
+                var registryPassed = true
+                if let registry {
+                    let checks = try await RegistryCheck.run(
+                        output: Paths.parent(of: directory), registry: registry, tlsVerify: tlsVerify)
+                    if !json { for check in checks { print(check.line) } }
+                    registryPassed = !checks.contains { $0.status == .fail }
+                }
+                if !report.passed || rebuilt?.identical == false || !registryPassed { throw ExitCode.failure }
             }
         }
 

@@ -105,6 +105,32 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: readOnly.root).isEmpty)
     }
 
+    /// A cache behind nginx auth_basic: the netrc entry for its host is sent as Basic auth (the one
+    /// credentials mechanism of kbuild publish's upload target); the password never shows.
+    @Test func aCacheBehindBasicAuthIsFilledWithTheNetrcEntry() async throws {
+        let server = try await NginxServer.start(user: "builder", password: "cache-secret")
+        defer { server.stop() }
+        let dir = try TemporaryDirectory("kbuild-remote-auth")
+        defer { dir.remove() }
+        try writeFile(dir.appending("netrc"), "machine 127.0.0.1\n  login builder\n  password cache-secret\n")
+        let workspace = dir.appending("ws")
+        _ = try await Repository.exampleWorkspace(in: workspace, tag: "v1.5.0")
+        let filled = try await release(workspace, ["--remote-cache", server.url], ["NETRC": dir.appending("netrc")])
+        let builds = try #require(builtCount(filled.stdout), "\(filled.stdout)")
+        #expect(
+            filled.stdout.contains("remote cache \(server.url): 0 fetched, \(builds) missed, \(builds) uploaded"),
+            "\(filled.stdout)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: server.root + "/cas").count >= builds)
+        #expect(!filled.stdout.contains("cache-secret") && !filled.stderr.contains("cache-secret"))
+
+        // Without the entry: one warning naming the 401 (never a wait), and the release goes on locally.
+        let other = dir.appending("other")
+        try await Tool.check("git", ["clone", "-q", workspace, other])
+        let refused = try await release(other, ["--remote-cache", server.url], ["NETRC": dir.appending("none")])
+        #expect(refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+        #expect(refused.stderr.contains("HTTP 401"), "\(refused.stderr)")
+    }
+
     @Test func serverKilledMidRunLeavesALocalReleaseAndOneWarning() async throws {
         let server = try await NginxServer.start()
         defer { server.stop() }

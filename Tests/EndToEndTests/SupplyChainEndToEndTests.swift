@@ -64,7 +64,10 @@ import Testing
         let statement = dir.appending("statement.json")
         try text.write(toFile: statement, atomically: true, encoding: .utf8)
         let subjects = try await SupplyChainValidators.checkProvenance(statementJSON: statement)
-        #expect(subjects == "\(summed.count)\n")
+        // Every file of SHA256SUMS, and each image's index and manifests (what kbuild publish pushes).
+        let imageSubjects = text.components(separatedBy: "\"name\":\"image:").count - 1
+        #expect(imageSubjects > 0)
+        #expect(subjects == "\(summed.count + imageSubjects)\n")
         for line in sums.split(separator: "\n") {
             #expect(
                 text.contains("{\"digest\":{\"sha256\":\"\(line.prefix(64))\"},\"name\":\"\(line.dropFirst(66))\"}"))

@@ -22,8 +22,11 @@ public struct NginxServer: Sendable {
     public var url: String { "\(tls ? "https" : "http")://127.0.0.1:\(port)" }
 
     /// Starts nginx on a free port of 127.0.0.1 with everything under a new temp dir; with `tls`, over
-    /// https with a fresh self-signed certificate (openssl).
-    public static func start(tls: Bool = false) async throws -> NginxServer {
+    /// https with a fresh self-signed certificate (openssl); with `user`, behind Basic auth for that user
+    /// and `password` (an htpasswd file).
+    public static func start(tls: Bool = false, user: String? = nil, password: String = "") async throws
+        -> NginxServer
+    {
         // Debian puts nginx in /usr/sbin, which is not on a normal user's PATH.
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") + ":/usr/sbin:/usr/local/sbin"
         guard let executable = ExecutableLookup.find("nginx", path: path) else {
@@ -39,16 +42,12 @@ public struct NginxServer: Sendable {
             for sub in ["root", "tmp", "logs"] {
                 try FileManager.default.createDirectory(atPath: prefix + "/" + sub, withIntermediateDirectories: true)
             }
-            if tls {
-                try await Tool.check(
-                    "openssl",
-                    [
-                        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", prefix + "/key.pem", "-out",
-                        prefix + "/cert.pem",
-                    ])
+            if tls { try await selfSignedCertificate(in: prefix) }
+            if let user {
+                let line = try await Tool.check("htpasswd", ["-bnm", user, password])
+                try line.write(toFile: prefix + "/htpasswd", atomically: true, encoding: .utf8)
             }
-            try config(prefix: prefix, root: root, port: port, tls: tls)
+            try config(prefix: prefix, root: root, port: port, tls: tls, basicAuth: user != nil)
                 .write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
             let result = try await Tool.run(
                 executable, ["-p", prefix, "-c", prefix + "/nginx.conf", "-e", prefix + "/logs/error.log"])
@@ -73,7 +72,7 @@ public struct NginxServer: Sendable {
         try? FileManager.default.removeItem(atPath: prefix)
     }
 
-    static func config(prefix: String, root: String, port: Int, tls: Bool) -> String {
+    static func config(prefix: String, root: String, port: Int, tls: Bool, basicAuth: Bool = false) -> String {
         // As root nginx would switch to `nobody`, who cannot write the temp dir.
         let user = geteuid() == 0 ? "user root;\n" : ""
         return """
@@ -94,6 +93,7 @@ public struct NginxServer: Sendable {
                 \(tls ? "ssl_certificate \(prefix)/cert.pem; ssl_certificate_key \(prefix)/key.pem;" : "")
                 root \(root);
                 client_max_body_size 0;
+                \(basicAuth ? "auth_basic kbuild-test; auth_basic_user_file \(prefix)/htpasswd;" : "")
                 location / {
                   dav_methods PUT;
                   create_full_put_path on;
@@ -138,6 +138,18 @@ public struct NginxServer: Sendable {
         guard named == 0 else { throw NginxError("getsockname: \(String(cString: strerror(errno)))") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
+}
+
+/// Writes `key.pem` and `cert.pem` into `directory`: a fresh self-signed certificate for 127.0.0.1 (openssl),
+/// which no client trusts.
+public func selfSignedCertificate(in directory: String) async throws {
+    try await Tool.check(
+        "openssl",
+        [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", directory + "/key.pem", "-out",
+            directory + "/cert.pem",
+        ])
 }
 
 /// The nginx fixture could not be set up (not a failure of the code under test).

@@ -1,6 +1,7 @@
 import Foundation
 import KbuildConfig
 import KbuildCore
+import KbuildPublish
 import KbuildRemote
 
 extension RemoteCache {
@@ -88,7 +89,15 @@ public enum RemoteCacheSetup {
             }
             cap = bytes
         }
-        let client = RemoteCacheClient(base: address.url, timeout: Double(timeout), maxBlobBytes: cap)
+        // Credentials as for kbuild publish's upload target: a token variable, else netrc for the host.
+        let components = URLComponents(string: address.url)
+        let host = components?.host.map { host in components?.port.map { "\(host):\($0)" } ?? host }
+        let authorization = try host.flatMap {
+            try UploadCredentials.authorization(
+                for: $0, environment: environment, tokenVariable: UploadCredentials.cacheTokenVariable)
+        }
+        let client = RemoteCacheClient(
+            base: address.url, timeout: Double(timeout), maxBlobBytes: cap, authorization: authorization)
         return RemoteCache(client: client, upload: upload, warn: warn)
     }
 

@@ -3,6 +3,7 @@ import KbuildArtifact
 import KbuildCore
 import KbuildDigest
 import KbuildProof
+import KbuildPublish
 
 /// Writes `<project>.intoto.jsonl` (an in-toto Statement with a SLSA v1 provenance predicate whose
 /// subjects are exactly the files of SHA256SUMS) into the temporary `release-tars`; with a signing
@@ -11,16 +12,19 @@ struct ProvenanceStep: ReleaseStep {
     let name = StepName.provenance
 
     /// The key, the kbuild version, the config's bytes, the git source (read by the runner) and toolchain,
-    /// the KUBE_* overrides.
+    /// the KUBE_* overrides, the image subjects.
     func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
         let proof = context.options.proof
         let config = proof.configFile.flatMap { try? Digest.file($0, .sha256).hex } ?? ""
         let source = draft.source.map { "\($0.remote ?? "") \($0.ref) \($0.commit) \($0.treeState)" } ?? ""
         let environment = proof.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        // The image subjects: an image can change without SHA256SUMS changing only through a bug, but the
+        // subjects must follow the images that are there.
+        let images = ((try? Self.imageSubjects(context.plan)) ?? []).map { "\($0.name) \($0.digest)" }
         return [
             proof.signingKey?.publicKey.keyID ?? "unsigned", proof.toolVersion, config, source,
             (try? context.toolchain.get().version) ?? "",
-        ] + environment
+        ] + environment + images
     }
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
@@ -36,7 +40,8 @@ struct ProvenanceStep: ReleaseStep {
         let provenance = try Provenance.file(
             ProvenanceInput(
                 project: plan.project, version: plan.version.version, sourceDate: plan.sourceDate,
-                subjects: try ChecksumLine.parse(String(decoding: draft.sha256sums, as: UTF8.self)),
+                subjects: try ChecksumLine.parse(String(decoding: draft.sha256sums, as: UTF8.self))
+                    + Self.imageSubjects(plan),
                 configPath: proof.configFile.map { plan.documentName($0) } ?? "",
                 configSHA256: try proof.configFile.map(fileSHA256) ?? "",
                 platforms: Dictionary(
@@ -56,6 +61,16 @@ struct ProvenanceStep: ReleaseStep {
         let signature = context.plan.sideFiles.first { $0.kind == .signature }?.name ?? "SHA256SUMS.sig"
         try FileOutput.writeAtomically(Data(try key.sign(draft.sha256sums)), to: draft.tarsRoot + "/" + signature)
         return .done("\(file) and \(signature), signed by key \(key.publicKey.keyID.prefix(16))")
+    }
+
+    /// The digests `kbuild publish` will push, known from the image tarballs: each binary's OCI index
+    /// and each architecture's manifest (see KbuildPublish's `ImagePublication.subjects`).
+    static func imageSubjects(_ plan: ReleasePlan) throws -> [ChecksumLine] {
+        let images = plan.images.filter { FileManager.default.fileExists(atPath: $0.tarball) }
+            .map { (binary: $0.request.binary, tarball: $0.tarball) }
+        return try ImagePublication.group(
+            images, tag: ImagePublication.tag(version: plan.version.version), repository: { $0 }
+        ).flatMap(\.subjects).map { ChecksumLine(digest: $0.sha256, name: $0.name) }
     }
 
     /// The git facts the provenance names: the `origin` remote (credentials and local paths left out), the ref, the commit.

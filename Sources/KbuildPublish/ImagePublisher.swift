@@ -1,0 +1,206 @@
+import Foundation
+import KbuildCore
+
+/// What one publish did.
+public struct PublishSummary: Sendable, Hashable {
+    public var blobsPushed = 0
+    public var blobsPresent = 0
+    /// Blobs linked into a per-architecture repository from the multi-arch one (no bytes sent).
+    public var blobsMounted = 0
+    public var bytesPushed: Int64 = 0
+    public var manifestsPushed = 0
+    public var manifestsPresent = 0
+    public var tagsSet = 0
+    public var tagsPresent = 0
+
+    public init() {}
+
+    static func + (a: PublishSummary, b: PublishSummary) -> PublishSummary {
+        var sum = a
+        sum.blobsPushed += b.blobsPushed
+        sum.blobsPresent += b.blobsPresent
+        sum.blobsMounted += b.blobsMounted
+        sum.bytesPushed += b.bytesPushed
+        sum.manifestsPushed += b.manifestsPushed
+        sum.manifestsPresent += b.manifestsPresent
+        sum.tagsSet += b.tagsSet
+        sum.tagsPresent += b.tagsPresent
+        return sum
+    }
+}
+
+/// Pushes publications to one registry: blobs first (skipping those it has, a bounded number at once),
+/// then each architecture's manifest by digest, then each index by digest, and only then the tags, so
+/// a tag never names content the registry does not have. Everything already there is skipped, so a
+/// re-run after an interruption completes what is missing and a repeat pushes nothing.
+public struct ImagePublisher: Sendable {
+    public let client: RegistryClient
+    /// Blobs uploaded at once.
+    public let jobs: Int
+
+    public init(client: RegistryClient, jobs: Int = 4) {
+        self.client = client
+        self.jobs = max(1, jobs)
+    }
+
+    /// What a publish would do, by digest, without contacting the registry.
+    public static func dryRun(_ publications: [ImagePublication], host: String) -> [String] {
+        var lines: [String] = []
+        for publication in publications {
+            lines.append("index    \(publication.reference(host: host)) \(publication.indexDigest)")
+            for image in publication.images {
+                let platform = [image.platform.os, image.platform.architecture, image.platform.variant]
+                    .compactMap { $0 }.joined(separator: "/")
+                let bytes = image.blobs.reduce(Int64(0)) { $0 + $1.size }
+                lines.append(
+                    "manifest \(host)/\(publication.repository)@\(image.manifestDigest) \(platform), \(image.blobs.count) blobs, \(bytes) bytes"
+                )
+                for blob in image.blobs { lines.append("blob     \(blob.digest) \(blob.size) bytes") }
+            }
+            for archTag in publication.archTags {
+                lines.append("tag      \(host)/\(archTag.repository):\(archTag.tag) \(archTag.image.manifestDigest)")
+            }
+        }
+        return lines
+    }
+
+    /// Pushes every publication; `progress` gets one line per pushed manifest, index and tag.
+    public func push(_ publications: [ImagePublication], progress: @escaping @Sendable (String) -> Void)
+        async throws -> PublishSummary
+    {
+        var summary = PublishSummary()
+        // Each (repository, blob) once: images of one binary may share base layers.
+        var seen: Set<String> = []
+        var blobs: [(repository: String, subject: String, blob: ArchiveBlob)] = []
+        for publication in publications {
+            for image in publication.images {
+                for blob in image.blobs where seen.insert(publication.repository + "@" + blob.digest).inserted {
+                    blobs.append((publication.repository, "\(publication.binary) blob \(blob.digest)", blob))
+                }
+            }
+        }
+        let client = self.client
+        let pushed = try await concurrentMap(blobs, limit: jobs) { item in
+            try await Blocking.run { () throws(PublishError) -> Bool in
+                if try client.hasBlob(item.blob.digest, in: item.repository, subject: item.subject) { return false }
+                try client.pushBlob(item.blob, to: item.repository, subject: item.subject)
+                return true
+            }
+        }
+        for (item, didPush) in zip(blobs, pushed) {
+            if didPush {
+                summary.blobsPushed += 1
+                summary.bytesPushed += item.blob.size
+            } else {
+                summary.blobsPresent += 1
+            }
+        }
+        // Each binary's manifests, index and per-arch content at once (in order within a binary), then
+        // every tag: a tag goes up only once all content of every publication is there.
+        let publisher = self
+        let content = try await concurrentMap(publications, limit: jobs) { publication in
+            try await Blocking.run { () throws(PublishError) -> PublishSummary in
+                var part = PublishSummary()
+                try publisher.pushManifests([publication], &part, progress)
+                try publisher.pushArchContent([publication], &part, progress)
+                return part
+            }
+        }
+        let tags = try await concurrentMap(publications, limit: jobs) { publication in
+            try await Blocking.run { () throws(PublishError) -> PublishSummary in
+                var part = PublishSummary()
+                try publisher.pushTags([publication], &part, progress)
+                return part
+            }
+        }
+        return (content + tags).reduce(summary, +)
+    }
+
+    private func pushManifests(
+        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (String) -> Void
+    ) throws(PublishError) {
+        for publication in publications {
+            let documents =
+                publication.images.map { ($0.manifest, $0.manifestMediaType, $0.manifestDigest) }
+                + [(publication.index, OCIMediaType.index, publication.indexDigest)]
+            for (bytes, mediaType, digest) in documents {
+                let subject = "\(publication.binary) \(digest)"
+                if try client.manifestDigest(digest, in: publication.repository, subject: subject) != nil {
+                    summary.manifestsPresent += 1
+                    continue
+                }
+                try client.putManifest(
+                    bytes, mediaType: mediaType, digest: digest, as: digest, in: publication.repository,
+                    subject: subject)
+                summary.manifestsPushed += 1
+                progress("pushed   \(client.host)/\(publication.repository)@\(digest)")
+            }
+        }
+    }
+
+    /// Each per-architecture repository gets its image's blobs (mounted from the multi-arch repository,
+    /// uploaded only when the registry will not mount) and manifest, before any tag.
+    private func pushArchContent(
+        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (String) -> Void
+    ) throws(PublishError) {
+        var done: Set<String> = []
+        for publication in publications {
+            for archTag in publication.archTags where archTag.repository != publication.repository {
+                let image = archTag.image
+                guard done.insert(archTag.repository + "@" + image.manifestDigest).inserted else { continue }
+                let subject = "\(archTag.repository) \(image.manifestDigest)"
+                if try client.manifestDigest(image.manifestDigest, in: archTag.repository, subject: subject) != nil {
+                    summary.manifestsPresent += 1
+                    continue
+                }
+                for blob in image.blobs {
+                    if try client.hasBlob(blob.digest, in: archTag.repository, subject: subject) {
+                        summary.blobsPresent += 1
+                    } else if try client.mountBlob(
+                        blob.digest, from: publication.repository, into: archTag.repository, subject: subject)
+                    {
+                        summary.blobsMounted += 1
+                    } else {
+                        try client.pushBlob(blob, to: archTag.repository, subject: subject)
+                        summary.blobsPushed += 1
+                        summary.bytesPushed += blob.size
+                    }
+                }
+                try client.putManifest(
+                    image.manifest, mediaType: image.manifestMediaType, digest: image.manifestDigest,
+                    as: image.manifestDigest, in: archTag.repository, subject: subject)
+                summary.manifestsPushed += 1
+                progress("pushed   \(client.host)/\(archTag.repository)@\(image.manifestDigest)")
+            }
+        }
+    }
+
+    /// The index's tag, then each per-arch name's: set unless the registry already has it naming that digest.
+    private func pushTags(
+        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (String) -> Void
+    ) throws(PublishError) {
+        for publication in publications {
+            let tags =
+                [
+                    (
+                        publication.repository, publication.tag, publication.index, OCIMediaType.index,
+                        publication.indexDigest
+                    )
+                ]
+                + publication.archTags.map {
+                    ($0.repository, $0.tag, $0.image.manifest, $0.image.manifestMediaType, $0.image.manifestDigest)
+                }
+            for (repository, tag, bytes, mediaType, digest) in tags {
+                let subject = "\(client.host)/\(repository):\(tag)"
+                if try client.manifestDigest(tag, in: repository, subject: subject) == digest {
+                    summary.tagsPresent += 1
+                    continue
+                }
+                try client.putManifest(
+                    bytes, mediaType: mediaType, digest: digest, as: tag, in: repository, subject: subject)
+                summary.tagsSet += 1
+                progress("tagged   \(subject) \(digest)")
+            }
+        }
+    }
+}
