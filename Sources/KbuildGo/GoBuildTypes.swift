@@ -113,6 +113,8 @@ public enum GoBuildEvent: Sendable, Hashable {
     case finished(GoBuildTarget, seconds: Double)
     /// How compilers are sandboxed.
     case sandbox(SandboxStatus)
+    /// Packages compiled so far by one platform's `go build`, of how many it planned.
+    case progress(WorkProgress)
 }
 
 /// What a successful build did.

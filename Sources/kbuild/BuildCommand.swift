@@ -27,9 +27,10 @@ extension Kbuild {
         var dryRun = false
 
         func run() async throws {
-            try await failing(verbose: workspace.verbose) {
-                let environment = ProcessInfo.processInfo.environment
-                var loaded = try await workspace.load(environment, digestSources: true)
+            let environment = ProcessInfo.processInfo.environment
+            let reporter = workspace.reporter("build", environment)
+            try await reporter.run {
+                var loaded = try await workspace.load(environment, digestSources: true, warn: reporter.warning)
                 if let spec = try shard.spec() { loaded.plan = loaded.plan.sharded(spec) }
                 if dryRun {
                     print(loaded.plan.renderedBuilds, terminator: "")
@@ -37,9 +38,9 @@ extension Kbuild {
                 }
                 var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox)
                 try remote.apply(to: &options, plan: loaded.plan, environment: environment)
-                let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
-                try await ReleasePipeline(loaded, options: options).build { printer.handle($0) }
-                if let remote = options.remoteCache { print(remote.summary) }
+                reporter.expect(builds: loaded.plan.builds.count)
+                try await ReleasePipeline(loaded, options: options).build { reporter.handle($0) }
+                if let remote = options.remoteCache { reporter.result(remote.summary) }
             }
         }
     }

@@ -25,14 +25,14 @@ extension Kbuild {
         @OptionGroup var remote: RemoteCacheOptions
 
         func run() async throws {
-            try await failing(verbose: workspace.verbose) {
-                let environment = ProcessInfo.processInfo.environment
-                var loaded = try await workspace.load(environment)
+            let environment = ProcessInfo.processInfo.environment
+            let reporter = workspace.reporter("images", environment)
+            try await reporter.run {
+                var loaded = try await workspace.load(environment, warn: reporter.warning)
                 if let spec = try shard.spec() { loaded.plan = loaded.plan.sharded(spec) }
-                let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
                 var options = workspace.releaseOptions(environment)
                 try remote.apply(to: &options, plan: loaded.plan, environment: environment)
-                _ = try await ReleasePipeline(loaded, options: options).images { printer.handle($0) }
+                _ = try await ReleasePipeline(loaded, options: options).images { reporter.handle($0) }
             }
         }
     }

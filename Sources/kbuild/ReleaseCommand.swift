@@ -57,12 +57,13 @@ extension Kbuild {
         var signKey: String?
 
         func run() async throws {
-            try await failing(verbose: workspace.verbose) {
-                let environment = ProcessInfo.processInfo.environment
+            let environment = ProcessInfo.processInfo.environment
+            let reporter = workspace.reporter("release", environment)
+            try await reporter.run {
                 // The key is read first: a bad key is an error before any work starts.
                 let keyFile = signKey ?? environment["KBUILD_SIGN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
                 let key = try keyFile.map { try Ed25519PrivateKey(pemFile: $0) }
-                let loaded = try await workspace.load(environment, digestSources: true)
+                let loaded = try await workspace.load(environment, digestSources: true, warn: reporter.warning)
                 var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox)
                 options.skipBuild = skipBuild
                 options.proof = ProofOptions(
@@ -71,7 +72,7 @@ extension Kbuild {
                         + ReleaseConfig.defaultPath,
                     toolVersion: Kbuild.configuration.version)
                 try remote.apply(to: &options, plan: loaded.plan, environment: environment)
-                let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
+                reporter.expect(builds: loaded.plan.builds.count)
                 let pipeline = ReleasePipeline(loaded, options: options)
                 if let spec = try shard.spec() {
                     guard merge.isEmpty else {
@@ -79,18 +80,21 @@ extension Kbuild {
                             culprit: "--merge", value: merge.joined(separator: " "), problem: "given with --shard",
                             allowed: "--shard on each of N machines, then --merge on one")
                     }
-                    let directory = try await pipeline.shard(spec) { printer.handle($0) }
-                    print("shard \(spec) of \(loaded.plan.version.version): \(directory)")
+                    let directory = try await pipeline.shard(spec) { reporter.handle($0) }
+                    reporter.result("shard \(spec) of \(loaded.plan.version.version): \(directory)")
                     return
                 }
                 let artifacts =
                     try await merge.isEmpty
-                    ? pipeline.release { printer.handle($0) }
-                    : pipeline.merge(merge.map { ReleaseLoader.absoluteWorkspace($0) }) { printer.handle($0) }
-                if let remote = options.remoteCache { print(remote.summary) }
+                    ? pipeline.release { reporter.handle($0) }
+                    : pipeline.merge(merge.map { ReleaseLoader.absoluteWorkspace($0) }) { reporter.handle($0) }
+                if let remote = options.remoteCache { reporter.say(remote.summary) }
                 let tarballs = artifacts.filter { $0.kind != .image }.count
-                print(
-                    "release \(loaded.plan.version.version): \(tarballs) tarballs in \(loaded.plan.layout.releaseTars)")
+                reporter.released(
+                    artifacts, plan: loaded.plan,
+                    message:
+                        "release \(loaded.plan.version.version): \(tarballs) tarballs in \(loaded.plan.layout.releaseTars)"
+                )
             }
         }
     }

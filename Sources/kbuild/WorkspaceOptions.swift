@@ -40,7 +40,8 @@ enum EnvironmentHelp {
         KUBE_FASTBUILD=true builds the host platform only; KUBE_DOCKER_REGISTRY replaces images.registry; \
         SOURCE_DATE_EPOCH sets every timestamp (else the HEAD commit time); KUBE_GIT_VERSION_FILE, \
         KUBE_GIT_VERSION, KUBE_GIT_COMMIT, KUBE_GIT_TREE_STATE override the version (see `kbuild version --help`); \
-        GO names the go executable (else PATH); KBUILD_GOCACHE shares one Go build cache across workspaces.
+        GO names the go executable (else PATH); KBUILD_GOCACHE shares one Go build cache across workspaces. \
+        \(OutputOptions.environmentHelp)
         """
 }
 
@@ -67,6 +68,14 @@ struct WorkspaceOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Print every step in detail.")
     var verbose = false
 
+    @OptionGroup var output: OutputOptions
+
+    /// The reporter of `command` on this workspace.
+    func reporter(_ command: String, _ environment: [String: String]) -> Reporter {
+        output.reporter(
+            command: command, workspace: location.workspace, verbose: verbose, environment: environment)
+    }
+
     func validate() throws {
         if let jobs, jobs < 1 {
             throw ValidationError(
@@ -81,10 +90,13 @@ struct WorkspaceOptions: ParsableArguments {
 
     /// Config, version and plan of the workspace, read with `environment` (the process's, read once by the caller);
     /// `digestSources` for commands whose steps key their outputs on the sources.
-    func load(_ environment: [String: String], digestSources: Bool = false) async throws -> LoadedWorkspace {
+    func load(
+        _ environment: [String: String], digestSources: Bool = false,
+        warn: @escaping @Sendable (String) -> Void = warning
+    ) async throws -> LoadedWorkspace {
         try await ReleaseLoader.load(
             workspace: location.workspace, configPath: location.configFile, environment: environment,
-            hostOnly: quick, strictVersion: strict.strictVersion, digestSources: digestSources, warn: warning)
+            hostOnly: quick, strictVersion: strict.strictVersion, digestSources: digestSources, warn: warn)
     }
 }
 

@@ -101,4 +101,6 @@ public enum ReleaseEvent: Sendable {
     case buildReused(GoBuildTarget)
     case image(BuiltImage, reused: Bool)
     case tarball(name: String, size: Int64)
+    /// Work that takes a while, as it goes: packing, pushing, uploading (compiling comes as `build`).
+    case progress(WorkProgress)
 }

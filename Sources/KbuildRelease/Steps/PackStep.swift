@@ -22,8 +22,12 @@ struct PackStep: ReleaseStep {
         defer { pool.shutdown() }
         let options = TarOptions(
             compression: .fastGzip(level: context.options.compressionLevel, pool: pool), mtime: plan.sourceDate)
+        let progress = ItemProgress(
+            .pack, subject: "release-tars", total: plan.tarballs.count, report: context.progress)
+        defer { progress.finish() }
         let pack: @Sendable (ReleasePlan.PlannedTarball) async throws -> PackedTarball = { tarball in
             let path = tarsRoot + "/" + tarball.name
+            progress.started(tarball.name)
             let written = try await Blocking.run {
                 let entries =
                     if tarball.kind == .src, let sourceTree {
@@ -35,6 +39,7 @@ struct PackStep: ReleaseStep {
                     }
                 return try Tarball.write(entries, to: path, options: options)
             }
+            progress.finished(tarball.name)
             context.progress(.tarball(name: tarball.name, size: written.size))
             return PackedTarball(
                 tarball: tarball, size: written.size, checksums: try written.digests.checksums(of: path))
