@@ -6,6 +6,7 @@ import KbuildDigest
 import KbuildGo
 import KbuildProof
 import KbuildRelease
+import KbuildVerify
 import Synchronization
 
 /// Everything a command that works says while it runs: progress, steps, files, warnings and its
@@ -157,6 +158,18 @@ final class Reporter: Sendable {
         }
         github?.summarize(release: plan.version.version, project: plan.project, artifacts: artifacts, command: command)
         result(message)
+    }
+
+    /// One check of `kbuild verify`: its report line, or a `check` event.
+    func check(_ check: VerifyCheck) {
+        guard json else { return say(check.line) }
+        emit(
+            "check",
+            [
+                "check": .string(check.check),
+                "status": .string(check.status == .fail ? "fail" : check.status.rawValue),
+                "subject": .string(check.subject), "detail": .string(check.detail),
+            ])
     }
 
     /// The command's last line: `result` in JSON.

@@ -99,6 +99,8 @@ import Testing
         try #require(first.succeeded, "\(first.stderr)")
         let again = try await runKbuild(["release", "--log-format", "json"], in: repo.path, env)
         try #require(again.succeeded, "\(again.stderr)")
+        let verified = try await runKbuild(["verify", "--log-format", "json"], in: repo.path, env)
+        try #require(verified.succeeded, "\(verified.stderr)")
         let config = repo.path + "/release/kbuild.yaml"
         let text = try String(contentsOfFile: config, encoding: .utf8)
         try writeFile(
@@ -110,19 +112,19 @@ import Testing
         #expect(broken.status == 1 && broken.stderr.hasPrefix("error: "), "\(broken.stderr)")
 
         let log = dir.appending("events.jsonl")
-        try writeFile(log, first.stdout + again.stdout + broken.stdout)
+        try writeFile(log, first.stdout + again.stdout + verified.stdout + broken.stdout)
         let validated = try await Tool.check(
             "python3",
             [Repository.root + "/hack/validate-log-events.py", Repository.root + "/docs/log-format.schema.json", log])
         #expect(validated.hasPrefix("valid: "), "\(validated)")
 
-        let events = try (first.stdout + again.stdout + broken.stdout).split(separator: "\n").map {
+        let events = try (first.stdout + again.stdout + verified.stdout + broken.stdout).split(separator: "\n").map {
             try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
         }
         let kinds = Set(events.compactMap { $0["event"] as? String })
         for kind in [
             "step-started", "step-finished", "binary-built", "binary-reused", "image-written", "file-written", "result",
-            "error",
+            "error", "check",
         ] {
             #expect(kinds.contains(kind), "\(kind) in \(kinds.sorted())")
         }
