@@ -226,7 +226,8 @@ public struct GoBuilder: Sendable {
         let start = ContinuousClock.now
         for target in group.targets { progress(.started(target)) }
         // What Go will compile, asked beside the build: its answer takes a fraction of a second.
-        async let planned: Void = counter.plan(await plannedCompiles(group, wrapper: wrapper))
+        async let planned: Void = counter.plan(
+            settings.countsPackages ? await plannedCompiles(group, wrapper: wrapper) : nil)
         if group.targets.count == 1 {
             try await buildAlone(group.targets[0], wrapper: wrapper, keep: true, counter: counter)
         } else {
@@ -314,7 +315,7 @@ public struct GoBuilder: Sendable {
         flag: String? = nil, errorLine: (@Sendable (Substring) -> Void)? = nil
     ) async throws -> CommandResult {
         var arguments = try buildArguments(output: output, packages: packages)
-        if let flag { arguments.insert(flag, at: 1) }
+        if let flag, flag == "-n" || settings.countsPackages { arguments.insert(flag, at: 1) }
         let environment = Command.Environment.exact(environment(for: platform, isStatic: isStatic))
         let command =
             if let wrapper {
@@ -325,7 +326,7 @@ public struct GoBuilder: Sendable {
                 Command(toolchain.executable, arguments, environment: environment, workingDirectory: settings.workspace)
             }
         do {
-            if let errorLine { return try await runner.run(command, errorLine: errorLine) }
+            if let errorLine, settings.countsPackages { return try await runner.run(command, errorLine: errorLine) }
             return try await runner.run(command)
         } catch let error as CommandError {
             throw GoBuildError.toolchainFailed(command: command.description, detail: "\(error)")

@@ -85,7 +85,10 @@ struct WorkspaceOptions: ParsableArguments {
 
     /// How the steps run: jobs, sandbox, and a shared Go build cache from `KBUILD_GOCACHE` (CI, tests).
     func releaseOptions(_ environment: [String: String], sandbox: SandboxMode = .auto) -> ReleaseOptions {
-        ReleaseOptions(jobs: jobs ?? Self.cores, sandbox: sandbox, goCache: environment["KBUILD_GOCACHE"])
+        var options = ReleaseOptions(jobs: jobs ?? Self.cores, sandbox: sandbox, goCache: environment["KBUILD_GOCACHE"])
+        // Nothing shows progress: Go is not asked for its plan nor to name packages.
+        options.reportsProgress = output.progress != .none
+        return options
     }
 
     /// Config, version and plan of the workspace, read with `environment` (the process's, read once by the caller);

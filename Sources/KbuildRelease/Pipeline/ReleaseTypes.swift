@@ -17,6 +17,8 @@ public struct ReleaseOptions: Sendable {
     public var proof = ProofOptions()
     /// A shared cache consulted after `_output/cache` and filled after a build (see `RemoteCacheSetup`).
     public var remoteCache: RemoteCache?
+    /// Report work in progress (`ReleaseEvent.progress`, compile counts); false when nothing shows it.
+    public var reportsProgress = true
 
     /// `jobs` is required: the CLI computes its default (the cores) once.
     public init(
