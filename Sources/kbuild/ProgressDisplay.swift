@@ -54,13 +54,14 @@ final class ProgressDisplay: Sendable {
         state.withLock { $0.ticker = ticker }
     }
 
-    /// A permanent line (a step done, a binary built, a JSON event).
-    func line(_ text: String) {
+    /// A permanent line (a step done, a binary built, a JSON event); on stderr (a warning) when `error`.
+    /// Both streams may be the one terminal: the live region is taken away around the line.
+    func line(_ text: String, error: Bool = false) {
         state.withLock { state in
-            var out = erase(&state)
-            out += text + "\n"
-            out += draw(&state)
-            write(out)
+            guard error else { return write(erase(&state) + text + "\n" + draw(&state)) }
+            write(erase(&state))
+            FileHandle.standardError.write(Data((text + "\n").utf8))
+            write(draw(&state))
         }
     }
 

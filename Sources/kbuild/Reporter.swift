@@ -186,7 +186,7 @@ final class Reporter: Sendable {
 
     /// What the user should know but need not stop for: `warning: …` on stderr, and an event.
     @Sendable func warning(_ message: String) {
-        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+        display.line("warning: \(message)", error: true)
         if json { emit("warning", ["message": .string(message)]) }
         github?.annotate("warning", message: message, location: nil)
     }
