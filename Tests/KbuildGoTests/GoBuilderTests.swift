@@ -32,6 +32,21 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
         #expect(reports.last?.finished == true && reports.last?.done == total)
         #expect(reports.allSatisfy { $0.subject == "linux/arm64" && $0.waiting == TinyModule.binaries })
 
+        // Counting changes no byte: the same build without it (no -n, no -v) gives the same binaries.
+        let quiet = try Workspace("kbuild-go-quiet")
+        defer { quiet.remove() }
+        var settings = quiet.settings()
+        settings.countsPackages = false
+        let recorded = RecordingRunner()
+        let quietEvents = EventLog()
+        _ = try await GoBuilder(toolchain: builder.toolchain, settings: settings, runner: recorded).build(
+            quiet.targets([Platform("linux/arm64")!])
+        ) { quietEvents.record($0) }
+        #expect(recorded.commands.allSatisfy { !$0.arguments.contains("-n") && !$0.arguments.contains("-v") })
+        for (counted, plain) in zip(targets, quiet.targets([Platform("linux/arm64")!])) {
+            #expect(try fileBytes(counted.output) == (try fileBytes(plain.output)), "\(counted.binary)")
+        }
+
         let warm = EventLog()
         _ = try await builder.build(targets) { warm.record($0) }
         #expect(
