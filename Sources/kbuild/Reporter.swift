@@ -155,6 +155,16 @@ final class Reporter: Sendable {
                 if let image = artifact.image { fields["image"] = .string(image) }
                 emit("file-written", fields)
             }
+            let listed = Set(artifacts.map { plan.layout.root + "/" + $0.path })
+            for path in Self.regularFiles(in: plan.layout.releaseTars) where !listed.contains(path) {
+                guard let size = Self.size(of: path), let digest = try? Digest.file(path, .sha256) else { continue }
+                emit(
+                    "file-written",
+                    [
+                        "path": .string(relative(path)), "kind": .string("metadata"), "size": .int(size),
+                        "sha256": .string(digest.hex),
+                    ])
+            }
         }
         github?.summarize(release: plan.version.version, project: plan.project, artifacts: artifacts, command: command)
         result(message)
@@ -242,6 +252,19 @@ final class Reporter: Sendable {
         object["command"] = .string(command)
         object["time"] = .string(timestamp())
         return String(decoding: JSONValue.object(object).serialized(), as: UTF8.self)
+    }
+
+    /// The regular files directly in `directory`, sorted (symlinks and the rest left out).
+    private static func regularFiles(in directory: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.sorted().map { directory + "/" + $0 }.filter { size(of: $0) != nil }
+    }
+
+    /// The size of a regular file, not following a symlink; nil for anything else.
+    private static func size(of path: String) -> Int64? {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        return Int64(info.st_size)
     }
 
     private func binaryFields(_ target: GoBuildTarget) -> [String: JSONValue] {

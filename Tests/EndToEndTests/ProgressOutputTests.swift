@@ -129,6 +129,13 @@ import Testing
             #expect(kinds.contains(kind), "\(kind) in \(kinds.sorted())")
         }
         #expect(events.contains { $0["event"] as? String == "step-finished" && $0["outcome"] as? String == "reused" })
+        let metadata = Set(
+            events.filter { $0["kind"] as? String == "metadata" }.compactMap {
+                ($0["path"] as? String)?.split(separator: "/").last
+            })
+        for name in ["SHA256SUMS", "SHA512SUMS", "artifacts.json", "kubernetes.spdx.json", "kubernetes.intoto.jsonl"] {
+            #expect(metadata.contains(Substring(name)), "\(name) in \(metadata.sorted())")
+        }
         // Every digest is the file's, as sha256sum computes it.
         for event in events
         where event["event"] as? String == "file-written" || event["event"] as? String == "binary-built" {
