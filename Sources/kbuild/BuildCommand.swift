@@ -15,10 +15,13 @@ extension Kbuild {
 
                 \(EnvironmentHelp.workspace)
 
+                \(OutputOptions.environmentHelp)
+
                 \(RemoteCacheOptions.discussion)
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
+        @OptionGroup var output: OutputOptions
         @OptionGroup var sandbox: SandboxOption
         @OptionGroup var shard: ShardOption
         @OptionGroup var remote: RemoteCacheOptions
@@ -28,7 +31,7 @@ extension Kbuild {
 
         func run() async throws {
             let environment = ProcessInfo.processInfo.environment
-            let reporter = workspace.reporter("build", environment)
+            let reporter = workspace.reporter("build", output, environment)
             try await reporter.run {
                 var loaded = try await workspace.load(environment, digestSources: true, warn: reporter.warning)
                 if let spec = try shard.spec() { loaded.plan = loaded.plan.sharded(spec) }
@@ -36,7 +39,7 @@ extension Kbuild {
                     print(loaded.plan.renderedBuilds, terminator: "")
                     return
                 }
-                var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox)
+                var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox, output: output)
                 try remote.apply(to: &options, plan: loaded.plan, environment: environment)
                 reporter.expect(builds: loaded.plan.builds.count)
                 try await ReleasePipeline(loaded, options: options).build { reporter.handle($0) }

@@ -16,21 +16,24 @@ extension Kbuild {
 
                 \(EnvironmentHelp.workspace)
 
+                \(OutputOptions.environmentHelp)
+
                 \(RemoteCacheOptions.discussion) (Today the shared cache holds binaries: images are \
                 written locally; the options are accepted so one set of flags serves every command.)
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
+        @OptionGroup var output: OutputOptions
         @OptionGroup var shard: ShardOption
         @OptionGroup var remote: RemoteCacheOptions
 
         func run() async throws {
             let environment = ProcessInfo.processInfo.environment
-            let reporter = workspace.reporter("images", environment)
+            let reporter = workspace.reporter("images", output, environment)
             try await reporter.run {
                 var loaded = try await workspace.load(environment, warn: reporter.warning)
                 if let spec = try shard.spec() { loaded.plan = loaded.plan.sharded(spec) }
-                var options = workspace.releaseOptions(environment)
+                var options = workspace.releaseOptions(environment, output: output)
                 try remote.apply(to: &options, plan: loaded.plan, environment: environment)
                 _ = try await ReleasePipeline(loaded, options: options).images { reporter.handle($0) }
             }

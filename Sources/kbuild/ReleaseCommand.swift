@@ -31,10 +31,13 @@ extension Kbuild {
 
                 \(EnvironmentHelp.workspace) KBUILD_SIGN_KEY names the signing key.
 
+                \(OutputOptions.environmentHelp)
+
                 \(RemoteCacheOptions.discussion)
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
+        @OptionGroup var output: OutputOptions
         @OptionGroup var sandbox: SandboxOption
         @OptionGroup var shard: ShardOption
 
@@ -58,13 +61,13 @@ extension Kbuild {
 
         func run() async throws {
             let environment = ProcessInfo.processInfo.environment
-            let reporter = workspace.reporter("release", environment)
+            let reporter = workspace.reporter("release", output, environment)
             try await reporter.run {
                 // The key is read first: a bad key is an error before any work starts.
                 let keyFile = signKey ?? environment["KBUILD_SIGN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
                 let key = try keyFile.map { try Ed25519PrivateKey(pemFile: $0) }
                 let loaded = try await workspace.load(environment, digestSources: true, warn: reporter.warning)
-                var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox)
+                var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox, output: output)
                 options.skipBuild = skipBuild
                 options.proof = ProofOptions(
                     signingKey: key, environment: environment,

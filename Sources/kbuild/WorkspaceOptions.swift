@@ -40,8 +40,7 @@ enum EnvironmentHelp {
         KUBE_FASTBUILD=true builds the host platform only; KUBE_DOCKER_REGISTRY replaces images.registry; \
         SOURCE_DATE_EPOCH sets every timestamp (else the HEAD commit time); KUBE_GIT_VERSION_FILE, \
         KUBE_GIT_VERSION, KUBE_GIT_COMMIT, KUBE_GIT_TREE_STATE override the version (see `kbuild version --help`); \
-        GO names the go executable (else PATH); KBUILD_GOCACHE shares one Go build cache across workspaces. \
-        \(OutputOptions.environmentHelp)
+        GO names the go executable (else PATH); KBUILD_GOCACHE shares one Go build cache across workspaces.
         """
 }
 
@@ -68,10 +67,8 @@ struct WorkspaceOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Print every step in detail.")
     var verbose = false
 
-    @OptionGroup var output: OutputOptions
-
-    /// The reporter of `command` on this workspace.
-    func reporter(_ command: String, _ environment: [String: String]) -> Reporter {
+    /// The reporter of `command` on this workspace, as `output` asks.
+    func reporter(_ command: String, _ output: OutputOptions, _ environment: [String: String]) -> Reporter {
         output.reporter(
             command: command, workspace: location.workspace, verbose: verbose, environment: environment)
     }
@@ -84,7 +81,9 @@ struct WorkspaceOptions: ParsableArguments {
     }
 
     /// How the steps run: jobs, sandbox, and a shared Go build cache from `KBUILD_GOCACHE` (CI, tests).
-    func releaseOptions(_ environment: [String: String], sandbox: SandboxMode = .auto) -> ReleaseOptions {
+    func releaseOptions(
+        _ environment: [String: String], sandbox: SandboxMode = .auto, output: OutputOptions
+    ) -> ReleaseOptions {
         var options = ReleaseOptions(jobs: jobs ?? Self.cores, sandbox: sandbox, goCache: environment["KBUILD_GOCACHE"])
         // Nothing shows progress: Go is not asked for its plan nor to name packages.
         options.reportsProgress = output.progress != .none
