@@ -33,18 +33,25 @@ import Testing
             _ = try? Process.run(URL(fileURLWithPath: "/usr/bin/env"), arguments: ["tmux"] + tmux + ["kill-server"])
         }
         let script =
-            "cd '\(repo.path)' && env -u KBUILD_GOCACHE KUBE_BUILD_PLATFORMS='linux/amd64 linux/arm64' "
+            "cd '\(repo.path)' && env -u KBUILD_GOCACHE -u NO_COLOR KUBE_BUILD_PLATFORMS='linux/amd64 linux/arm64' "
             + "'\(Repository.kbuildBinary)' build --jobs 2; echo EXIT=$?; sleep 600"
         try await Tool.check(
             "tmux", tmux + ["new-session", "-d", "-s", "build", "-x", "120", "-y", "40", script])
 
         var screens: [String] = []
+        var colored: String?
         for _ in 0..<600 {
             try await Task.sleep(for: .milliseconds(500))
             let screen = try await Tool.check("tmux", tmux + ["capture-pane", "-p", "-t", "build"])
             screens.append(screen)
             if screen.contains("EXIT=") { break }
+            if colored == nil, screen.contains(": compiling ") {
+                // With its attributes (-e): the live lines are coloured, as NO_COLOR is not set.
+                colored = try await Tool.check("tmux", tmux + ["capture-pane", "-p", "-e", "-t", "build"])
+            }
         }
+        let escaped = try #require(colored, "a progress line was seen")
+        #expect(escaped.contains("\u{1b}[36m"), "\(escaped.debugDescription)")
         let last = try #require(screens.last)
         #expect(last.contains("EXIT=0"), "\(last)")
         #expect(last.contains("[10/10] built"), "a counter on a terminal: \(last)")
