@@ -21,7 +21,9 @@ declare -A probe=(
   [openssl]=/usr/bin/openssl
   [util-linux]=/usr/bin/unshare
   [nginx]=/usr/sbin/nginx
-  [tmux]=/usr/bin/tmux   # the live progress display, tested in a real terminal
+  [time]=/usr/bin/time                 # peak RSS of kbuild diff/verify in the memory-bound tests
+  [python3]=/usr/bin/python3           # the hostile cache server and the bomb makers of the tests
+  [tmux]=/usr/bin/tmux                 # the live progress display, tested in a real terminal
   [gcc-aarch64-linux-gnu]=/usr/bin/aarch64-linux-gnu-gcc   # the cgo cross-build tests (linux/arm64)
   [libc6-dev-arm64-cross]=/usr/aarch64-linux-gnu/include/stdio.h   # its C library headers (only recommended)
 )

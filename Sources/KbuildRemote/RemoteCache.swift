@@ -48,21 +48,27 @@ public final class RemoteCache: Sendable {
 
     private var isOff: Bool { state.withLock { $0.failure != nil } }
 
-    /// Fetches the record of `key` and places its outputs (absolute paths under `root`), each verified
-    /// and renamed into place. Returns the step's payload, or nil on a miss or when the remote is off.
-    public func fetch(key: String, outputs: [String], root: String) -> Data? {
+    /// Fetches the record of `key` and places its outputs (absolute paths under `root`), each downloaded
+    /// into `scratch` (a directory of kbuild's own, cleaned of leftovers at the start of each run),
+    /// verified and renamed into place. Returns the step's payload, or nil on a miss or when the remote
+    /// is off. A record naming paths outside the workspace or blobs over the cap turns the remote off
+    /// with one warning.
+    public func fetch(key: String, outputs: [String], root: String, scratch: String) async -> Data? {
         guard !isOff, let relative = Self.relative(outputs, to: root) else { return nil }
         do {
-            guard let data = try client.get("ac/" + key),
-                let record = try? JSONDecoder().decode(ActionRecord.self, from: data),
-                record.outputFiles.map(\.path).sorted() == relative.sorted(),
-                record.outputFiles.allSatisfy({ Self.isSHA256($0.digest.hash) })
+            guard let data = try await client.get("ac/" + key),
+                let record = try? JSONDecoder().decode(ActionRecord.self, from: data)
             else {
                 count { $0.missed += 1 }
                 return nil
             }
+            try check(record, key: key)
+            guard record.outputFiles.map(\.path).sorted() == relative.sorted() else {
+                count { $0.missed += 1 }
+                return nil
+            }
             for file in record.outputFiles {
-                guard try place(file, at: root + "/" + file.path) else {
+                guard try await place(file, at: root + "/" + file.path, scratch: scratch) else {
                     count { $0.missed += 1 }
                     return nil
                 }
@@ -75,9 +81,38 @@ public final class RemoteCache: Sendable {
         }
     }
 
+    /// Refuses a record no honest server sends: a path that is absolute, empty or climbs out (`..`), a
+    /// digest that is not a sha256, a size below zero or over the client's cap.
+    private func check(_ record: ActionRecord, key: String) throws(RemoteCacheError) {
+        let address = client.url("ac/" + key)
+        for file in record.outputFiles {
+            let parts = file.path.split(separator: "/", omittingEmptySubsequences: false)
+            guard !file.path.hasPrefix("/"), !parts.contains(where: { $0.isEmpty || $0 == ".." || $0 == "." }),
+                !file.path.contains("\0")
+            else {
+                throw .refused(
+                    url: address,
+                    reason: "the record names an output outside the workspace: \(Escaping.shown(file.path)); refused")
+            }
+            guard Self.isSHA256(file.digest.hash) else {
+                throw .refused(
+                    url: address,
+                    reason: "the record names a blob that is not a sha256: \(Escaping.shown(file.digest.hash)); refused"
+                )
+            }
+            guard file.digest.sizeBytes >= 0, file.digest.sizeBytes <= client.maxBlobBytes else {
+                throw .refused(
+                    url: address,
+                    reason:
+                        "the record declares \(ByteCount.text(file.digest.sizeBytes)) for \(Escaping.shown(file.path)), over the \(ByteCount.text(client.maxBlobBytes)) cap (KBUILD_REMOTE_CACHE_MAX_BYTES); refused"
+                )
+            }
+        }
+    }
+
     /// Uploads `outputs` (absolute paths under `root`) to the CAS, then the record of `key`: a reader
     /// that finds the record finds its blobs. Rewriting what is there is harmless (same bytes).
-    public func store(key: String, outputs: [String], root: String, payload: Data) {
+    public func store(key: String, outputs: [String], root: String, payload: Data) async {
         guard upload, !isOff, let relative = Self.relative(outputs, to: root) else { return }
         do {
             var files: [ActionRecord.OutputFile] = []
@@ -86,41 +121,53 @@ public final class RemoteCache: Sendable {
                 guard stat(path, &info) == 0 else { return }
                 let digest: String
                 do {
-                    digest = try Digest.file(path, .sha256).hex
+                    digest = try await Self.sha256(path)
                 } catch {
                     return  // the output vanished: nothing to share
                 }
-                try client.put("cas/" + digest, file: path)
+                try await client.put("cas/" + digest, file: path)
                 files.append(
                     ActionRecord.OutputFile(
                         path: name, digest: .init(hash: digest, sizeBytes: Int64(info.st_size)),
                         isExecutable: info.st_mode & 0o111 != 0))
             }
             let record = ActionRecord(outputFiles: files, stdoutRaw: payload)
-            try client.put("ac/" + key, data: record.encoded(), contentType: "application/json")
+            try await client.put("ac/" + key, data: record.encoded(), contentType: "application/json")
             count { $0.uploaded += 1 }
         } catch {
             turnOff(error)
         }
     }
 
-    /// Downloads one blob beside `target`, checks size and sha256, sets the mode and renames it into
-    /// place. False when the server lacks it or it does not match (then nothing is left behind).
-    private func place(_ file: ActionRecord.OutputFile, at target: String) throws(RemoteCacheError) -> Bool {
-        let directory = Paths.parent(of: target)
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .io(path: directory, reason: "cannot create the directory")
+    /// Downloads one blob into `scratch` (never more than its declared size), checks its sha256, sets
+    /// the mode and renames it onto `target`. False when the server lacks it or it does not match; the
+    /// temporary file is gone on every way out.
+    private func place(_ file: ActionRecord.OutputFile, at target: String, scratch: String)
+        async throws(RemoteCacheError)
+        -> Bool
+    {
+        for directory in [scratch, Paths.parent(of: target)] {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw .io(path: directory, reason: "cannot create the directory")
+            }
         }
-        let temporary = FileOutput.temporarySibling(of: target)
+        let temporary = FileOutput.temporarySibling(of: scratch + "/" + file.digest.hash)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .io(path: temporary, reason: String(cString: strerror(errno))) }
         var placed = false
         defer { if !placed { unlink(temporary) } }
-        guard try client.download("cas/" + file.digest.hash, to: temporary) else { return false }
-        let actual = try? Digest.file(temporary, .sha256).hex
-        var info = stat()
-        guard actual == file.digest.hash, stat(temporary, &info) == 0, Int64(info.st_size) == file.digest.sizeBytes
-        else {
+        let received: Int64?
+        do {
+            received = try await client.download("cas/" + file.digest.hash, into: fd, size: file.digest.sizeBytes)
+            close(fd)
+        } catch {
+            close(fd)
+            throw error
+        }
+        guard let received else { return false }
+        guard received == file.digest.sizeBytes, (try? await Self.sha256(temporary)) == file.digest.hash else {
             count { $0.corrupt += 1 }
             return false
         }
@@ -156,6 +203,11 @@ public final class RemoteCache: Sendable {
             result.append(name)
         }
         return result
+    }
+
+    /// A file's sha256, read on a thread of its own (a binary is tens of MB: not on Swift's pool).
+    static func sha256(_ path: String) async throws -> String {
+        try await Blocking.run { try Digest.file(path, .sha256).hex }
     }
 
     static func isSHA256(_ text: String) -> Bool {

@@ -1,99 +1,114 @@
 import Foundation
-import Synchronization
+import KbuildCore
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
 
-/// HTTP/1.1 GET and PUT against a Bazel remote cache (`<base>/ac/<key>`, `<base>/cas/<sha256>`), with
-/// bounded waits. Calls block the calling thread: the cache steps ask one key at a time, and the
-/// transfers themselves run on URLSession's own threads.
+/// HTTP/1.1 GET and PUT against a Bazel remote cache (`<base>/ac/<key>`, `<base>/cas/<sha256>`).
+///
+/// The server is untrusted: every request ends within `timeout` seconds in all (a server trickling a
+/// byte at a time cannot hold a run), a body is read only up to the size the caller expects (into
+/// memory up to a bound, or into a file descriptor the caller owns), and redirects are not followed (a
+/// 3xx is an answer like a 500). Calls are `async`: the transfer runs on URLSession's own threads, the
+/// calling task waits without holding a thread of the cooperative pool.
 public struct RemoteCacheClient: Sendable {
     /// The cache's base URL, without a trailing slash.
     public let base: String
-    /// Longest wait for a connection or for the next bytes of an answer, in seconds (whole seconds:
-    /// URLSession on Linux drops fractions).
-    public let connectTimeout: Double
-    /// Longest time one transfer may take in all, in seconds.
-    public let transferTimeout: Double
+    /// Longest time one request may take in all, from connecting to its last byte, in seconds.
+    public let timeout: Double
+    /// Largest blob fetched; a record declaring a larger one is refused before anything is read.
+    public let maxBlobBytes: Int64
     private let session: URLSession
+    private let delegate: TransferDelegate
 
-    public init(base: String, connectTimeout: Double = 5, transferTimeout: Double = 300) {
+    /// Largest action record read (records hold digests and a small payload).
+    public static let maxRecordBytes = 4 << 20
+    /// Longest wait for a connection or for the next bytes of an answer, in seconds.
+    public static let idleLimit: Double = 5
+
+    /// The idle bound URLSession enforces: `idleLimit`, or past `timeout` when that is shorter, so the
+    /// whole-transfer bound (which says how much came) is the one that ends a short run.
+    private var idle: Double { Self.idle(for: timeout) }
+
+    private static func idle(for timeout: Double) -> Double {
+        timeout < idleLimit ? timeout + 1 : idleLimit
+    }
+
+    public init(base: String, timeout: Double = 30, maxBlobBytes: Int64 = 2 << 30) {
         self.base = base
-        self.connectTimeout = connectTimeout
-        self.transferTimeout = transferTimeout
+        self.timeout = timeout
+        self.maxBlobBytes = maxBlobBytes
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = connectTimeout
-        configuration.timeoutIntervalForResource = transferTimeout
+        // Whole seconds: URLSession on Linux drops fractions.
+        configuration.timeoutIntervalForRequest = Self.idle(for: timeout).rounded(.up)
+        configuration.timeoutIntervalForResource = timeout.rounded(.up) + 1
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         configuration.urlCache = nil
         configuration.httpMaximumConnectionsPerHost = 4
-        session = URLSession(configuration: configuration)
+        let delegate = TransferDelegate()
+        self.delegate = delegate
+        session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: nil)
     }
 
-    /// The body at `path` (e.g. `ac/<key>`), or nil when the server has none (404).
-    public func get(_ path: String) throws(RemoteCacheError) -> Data? {
+    /// The body at `path` (e.g. `ac/<key>`), at most `limit` bytes, or nil when the server has none (404).
+    public func get(_ path: String, limit: Int = RemoteCacheClient.maxRecordBytes) async throws(RemoteCacheError)
+        -> Data?
+    {
         let request = try makeRequest(path, method: "GET")
-        let outcome = wait { done in
-            session.dataTask(with: request) { data, response, error in
-                done(Self.outcome(response, error, body: data ?? Data()))
-            }
-        }
-        let (status, body) = try check(outcome, request)
+        let transfer = Transfer(sink: .memory, limit: Int64(limit))
+        let status = try await run(session.dataTask(with: request), transfer, request)
         if status == 404 { return nil }
         guard status == 200 else { throw .status(method: "GET", url: url(path), code: status) }
-        return body
+        let result = transfer.result
+        if let stop = result.stopped { throw .refused(url: url(path), reason: stop) }
+        return result.body
     }
 
-    /// Streams the body at `path` into `file` (created or replaced); false when the server has none (404).
-    public func download(_ path: String, to file: String) throws(RemoteCacheError) -> Bool {
+    /// Streams the body at `path` into `fd` (the caller's, open for writing), never more than `size`
+    /// bytes; returns how many a complete answer held (fewer than `size`: a truncated blob), or nil when
+    /// the server has none (404). A connection lost mid-body is an error saying how far it came.
+    public func download(_ path: String, into fd: CInt, size: Int64) async throws(RemoteCacheError) -> Int64? {
         let request = try makeRequest(path, method: "GET")
-        let outcome = wait { done in
-            session.downloadTask(with: request) { location, response, error in
-                // URLSession removes `location` when this returns: move it now.
-                var result = Self.outcome(response, error, body: Data())
-                if case .answered(200, _) = result, let location {
-                    do {
-                        try? FileManager.default.removeItem(atPath: file)
-                        try FileManager.default.moveItem(atPath: location.path, toPath: file)
-                    } catch {
-                        result = .localFailure("cannot move the download into place: \(Self.reason(error))")
-                    }
-                }
-                done(result)
+        let transfer = Transfer(sink: .file(fd), limit: size)
+        let status: Int
+        do {
+            status = try await run(session.dataTask(with: request), transfer, request)
+        } catch {
+            // A connection lost in the middle of the body: say how far it came.
+            let result = transfer.result
+            guard result.status == 200, result.stopped == nil, case .unreachable(_, let reason) = error else {
+                throw error
             }
+            throw .refused(
+                url: url(path),
+                reason:
+                    "the body ended after \(ByteCount.text(result.received)) of the \(ByteCount.text(size)) declared (\(reason))"
+            )
         }
-        let (status, _) = try check(outcome, request, file: file)
-        if status == 404 { return false }
+        if status == 404 { return nil }
         guard status == 200 else { throw .status(method: "GET", url: url(path), code: status) }
-        return true
+        let result = transfer.result
+        if let stop = result.stopped { throw .refused(url: url(path), reason: stop) }
+        return result.received
     }
 
     /// PUTs `data` at `path`; any 2xx is success (201 created, 204 replaced, 200).
     public func put(_ path: String, data: Data, contentType: String = "application/octet-stream")
-        throws(RemoteCacheError)
+        async throws(RemoteCacheError)
     {
         var request = try makeRequest(path, method: "PUT")
         request.setValue(contentType, forHTTPHeaderField: "Content-Type")
-        let outcome = wait { done in
-            session.uploadTask(with: request, from: data) { body, response, error in
-                done(Self.outcome(response, error, body: body ?? Data()))
-            }
-        }
-        let (status, _) = try check(outcome, request)
+        let status = try await run(session.uploadTask(with: request, from: data), Transfer.discard, request)
         guard (200..<300).contains(status) else { throw .status(method: "PUT", url: url(path), code: status) }
     }
 
     /// PUTs the contents of `file` at `path`, streamed from disk.
-    public func put(_ path: String, file: String) throws(RemoteCacheError) {
+    public func put(_ path: String, file: String) async throws(RemoteCacheError) {
         var request = try makeRequest(path, method: "PUT")
         request.setValue("application/octet-stream", forHTTPHeaderField: "Content-Type")
-        let outcome = wait { done in
-            session.uploadTask(with: request, fromFile: URL(fileURLWithPath: file)) { body, response, error in
-                done(Self.outcome(response, error, body: body ?? Data()))
-            }
-        }
-        let (status, _) = try check(outcome, request, file: file)
+        let task = session.uploadTask(with: request, fromFile: URL(fileURLWithPath: file))
+        let status = try await run(task, Transfer.discard, request, file: file)
         guard (200..<300).contains(status) else { throw .status(method: "PUT", url: url(path), code: status) }
     }
 
@@ -102,62 +117,80 @@ public struct RemoteCacheClient: Sendable {
 
     // MARK: - Plumbing
 
-    private enum Outcome: Sendable {
-        case answered(Int, Data)
-        /// `detail`: libcurl's own one-line message when URLSession has no code for it (TLS trust, say).
-        case failed(code: Int, domain: String, detail: String?)
-        case localFailure(String)
-    }
-
     private func makeRequest(_ path: String, method: String) throws(RemoteCacheError) -> URLRequest {
         guard let target = URL(string: url(path)) else {
             throw .unreachable(url: url(path), reason: "not a valid URL")
         }
         var request = URLRequest(
-            url: target, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: connectTimeout)
+            url: target, cachePolicy: .reloadIgnoringLocalCacheData,
+            timeoutInterval: idle.rounded(.up))
         request.httpMethod = method
         if path.hasPrefix("ac/") { request.setValue("application/json", forHTTPHeaderField: "Accept") }
         return request
     }
 
-    private static func outcome(_ response: URLResponse?, _ error: (any Error)?, body: Data) -> Outcome {
-        if let error {
-            let ns = error as NSError
-            return .failed(code: ns.code, domain: ns.domain, detail: curlMessage(ns))
+    /// Runs `task` to its end, or cancels it when `timeout` passes or the calling task is cancelled;
+    /// returns the status of the answer (a redirect is returned as it is, never followed).
+    private func run(_ task: URLSessionTask, _ transfer: Transfer, _ request: URLRequest, file: String? = nil)
+        async throws(RemoteCacheError) -> Int
+    {
+        let limit = timeout
+        let outcome = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Transfer.Outcome, Never>) in
+                transfer.waiting(continuation)
+                delegate.register(task, transfer)
+                task.resume()
+                DispatchQueue.global().asyncAfter(deadline: .now() + limit) { [task] in
+                    if transfer.stop(
+                        "the transfer took over \(Self.seconds(limit)) s (\(ByteCount.text(transfer.result.received)) received)"
+                    ) {
+                        task.cancel()
+                    }
+                }
+            }
+        } onCancel: { [task] in
+            if transfer.stop("the run was cancelled") { task.cancel() }
         }
-        guard let http = response as? HTTPURLResponse else {
-            return .failed(code: URLError.badServerResponse.rawValue, domain: NSURLErrorDomain, detail: nil)
+        let address = request.url?.absoluteString ?? base
+        if let stop = transfer.result.stopped, outcome.status == nil {
+            throw .refused(url: address, reason: stop)
         }
-        return .answered(http.statusCode, body)
+        switch outcome {
+        case .answered(let status, let location):
+            if (300..<400).contains(status) {
+                let target = location.map { " to " + Escaping.shown($0) } ?? ""
+                throw .refused(
+                    url: address,
+                    reason: "HTTP \(status) redirect\(target); redirects are not followed: give the cache's own URL")
+            }
+            return status
+        case .failed(let code, let domain, let detail):
+            throw Self.failure(
+                code: code, domain: domain, detail: detail, request: request, address: address, file: file, idle: idle)
+        }
     }
 
-    private func check(_ outcome: Outcome, _ request: URLRequest, file: String? = nil) throws(RemoteCacheError)
-        -> (Int, Data)
-    {
-        let address = request.url?.absoluteString ?? base
-        switch outcome {
-        case .answered(let status, let body):
-            return (status, body)
-        case .localFailure(let reason):
-            throw .io(path: file ?? address, reason: reason)
-        case .failed(let code, let domain, let detail):
-            guard domain == NSURLErrorDomain else {
-                throw .unreachable(
-                    url: address, reason: "\(request.httpMethod ?? "request") failed (\(domain) \(code))")
-            }
-            let known = URLError.Code(rawValue: code).flatMap(describe)
-            throw .unreachable(
-                url: address, reason: known ?? detail.map { "network error: \($0)" } ?? "network error \(code)")
+    private static func failure(
+        code: Int, domain: String, detail: String?, request: URLRequest, address: String, file: String?,
+        idle: Double
+    ) -> RemoteCacheError {
+        guard domain == NSURLErrorDomain else {
+            return .unreachable(url: address, reason: "\(request.httpMethod ?? "request") failed (\(domain) \(code))")
         }
+        let known = URLError.Code(rawValue: code)
+        if known == .fileDoesNotExist || known == .cannotOpenFile, let file {
+            return .io(path: file, reason: "cannot read the file to upload")
+        }
+        let words = known.flatMap { describe($0, idle: idle) }
+        return .unreachable(
+            url: address, reason: words ?? detail.map { "network error: \($0)" } ?? "network error \(code)")
     }
 
     /// URLSession's error codes in words (never Foundation's own text, which is not one clean line);
     /// nil for codes without a fixed meaning.
-    private func describe(_ code: URLError.Code) -> String? {
+    private static func describe(_ code: URLError.Code, idle: Double) -> String? {
         switch code {
-        case .timedOut:
-            return
-                "no answer within \(Self.seconds(connectTimeout)) s (or the transfer took over \(Self.seconds(transferTimeout)) s)"
+        case .timedOut: return "no answer within \(seconds(idle)) s"
         case .cannotConnectToHost: return "connection refused"
         case .cannotFindHost, .dnsLookupFailed: return "unknown host"
         case .networkConnectionLost: return "connection lost"
@@ -171,43 +204,7 @@ public struct RemoteCacheClient: Sendable {
         }
     }
 
-    /// The message libcurl gave (e.g. "SSL certificate problem: self-signed certificate"), found in the
-    /// innermost error; only when it is one plain line, never a Foundation description.
-    private static func curlMessage(_ error: NSError) -> String? {
-        var innermost = error
-        while let underlying = innermost.userInfo[NSUnderlyingErrorKey] as? NSError { innermost = underlying }
-        guard let text = innermost.userInfo[NSLocalizedDescriptionKey] as? String, !text.isEmpty, text.count < 200,
-            !text.contains("Domain="), !text.contains("\n"), !text.contains("operation couldn")
-        else { return nil }
-        return text
-    }
-
-    private static func seconds(_ value: Double) -> String {
+    static func seconds(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : String(value)
-    }
-
-    private static func reason(_ error: any Error) -> String {
-        let ns = error as NSError
-        if ns.domain == NSPOSIXErrorDomain, let text = strerror(Int32(ns.code)) { return String(cString: text) }
-        return "error \(ns.code)"
-    }
-
-    /// Starts a task and blocks until its completion handler reports.
-    private func wait(_ start: (@escaping @Sendable (Outcome) -> Void) -> URLSessionTask) -> Outcome {
-        let slot = Slot()
-        let semaphore = DispatchSemaphore(value: 0)
-        let task = start { outcome in
-            slot.value.withLock { $0 = outcome }
-            semaphore.signal()
-        }
-        task.resume()
-        semaphore.wait()
-        return slot.value.withLock { $0 }
-            ?? .failed(code: URLError.unknown.rawValue, domain: NSURLErrorDomain, detail: nil)
-    }
-
-    /// Where a completion handler leaves its outcome for the waiting thread.
-    private final class Slot: Sendable {
-        let value = Mutex<Outcome?>(nil)
     }
 }

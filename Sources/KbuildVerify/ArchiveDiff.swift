@@ -84,7 +84,8 @@ extension DiffWalker {
         guard dataA != dataB else { return }
         if depth < 4 {
             let before = found.count
-            await content(Data(dataA), Data(dataB), path: path, depth: depth + 1)
+            // Slices share the archive's storage: no copy per nesting level.
+            await content(dataA, dataB, path: path, depth: depth + 1)
             if found.count > before { return }
         }
         add(Difference(.changed, path, "content sha256", a: Self.sha256(dataA), b: Self.sha256(dataB)))

@@ -1,4 +1,5 @@
 import Foundation
+import KbuildCore
 import KbuildDigest
 
 /// What one image tarball must be: its reference, tag, architecture and (md5 scheme) the binary's md5.
@@ -19,6 +20,13 @@ struct ImageExpectation: Sendable {
 /// "kbuild images"): blob digests, manifest.json, config architecture/variant, RepoTags and the md5 tag.
 /// Works on the tarball's bytes in memory (image tarballs are a few MB; no temporary files).
 struct ImageVerifier {
+    /// The largest image tarball checked (it is held in memory): kbuild's images are a binary on a base
+    /// image (tens of MB; Kubernetes' kube-apiserver about 140 MB); a larger one is refused before it is read.
+    static let maxBytes: Int64 = 512 << 20
+
+    static func oversized(_ size: Int64) -> String {
+        "is \(ByteCount.text(size)); kbuild verify reads an image tarball of at most \(ByteCount.text(maxBytes))"
+    }
     private struct DockerManifest: Decodable {
         var config: String
         var repoTags: [String]?

@@ -36,7 +36,7 @@ public struct ReleaseDiffer: Sendable {
         if kindA {
             try await walker.directories(a, b)
         } else {
-            await walker.content(try Self.read(a), try Self.read(b), path: Paths.name(of: b), depth: 0)
+            try await walker.files(a, b, path: Paths.name(of: b))
         }
         return DiffReport(a: a, b: b, differences: walker.found)
     }
@@ -84,8 +84,7 @@ struct DiffWalker {
         for name in filesA.subtracting(filesB).sorted() { add(Difference(.removed, name, "file")) }
         for name in filesB.subtracting(filesA).sorted() { add(Difference(.added, name, "file")) }
         for name in filesA.intersection(filesB).sorted() where !full {
-            await content(
-                try ReleaseDiffer.read(a + "/" + name), try ReleaseDiffer.read(b + "/" + name), path: name, depth: 0)
+            try await files(a + "/" + name, b + "/" + name, path: name)
         }
     }
 
@@ -140,13 +139,33 @@ struct DiffWalker {
     }
 
     mutating func gzip(_ a: Data, _ b: Data, path: String, depth: Int) async {
-        if let headerA = GzipHeader(a), let headerB = GzipHeader(b) {
+        counter += 1
+        let fileA = scratch + "/\(counter)a.gz"
+        let fileB = scratch + "/\(counter)b.gz"
+        defer {
+            unlink(fileA)
+            unlink(fileB)
+        }
+        guard FileManager.default.createFile(atPath: fileA, contents: a),
+            FileManager.default.createFile(atPath: fileB, contents: b)
+        else { return }
+        await gzipFiles(
+            fileA, fileB, GzipHeader(a), GzipHeader(b), sizes: (Int64(a.count), Int64(b.count)), path: path,
+            depth: depth)
+    }
+
+    /// Two gzip files: header fields, then the decompressed streams (held, or digested as they stream).
+    mutating func gzipFiles(
+        _ fileA: String, _ fileB: String, _ headerA: GzipHeader?, _ headerB: GzipHeader?, sizes: (Int64, Int64),
+        path: String, depth: Int
+    ) async {
+        if let headerA, let headerB {
             for ((field, valueA), (_, valueB)) in zip(headerA.fields, headerB.fields) where valueA != valueB {
                 add(Difference(.changed, path, field, a: valueA, b: valueB))
             }
         }
-        guard let plainA = decompress(a), let plainB = decompress(b) else {
-            if let headerA = GzipHeader(a), let headerB = GzipHeader(b),
+        guard let streamA = await inflate(fileA), let streamB = await inflate(fileB) else {
+            if let headerA, let headerB,
                 headerA.trailerCRC != headerB.trailerCRC || headerA.trailerSize != headerB.trailerSize
             {
                 add(
@@ -156,47 +175,98 @@ struct DiffWalker {
             }
             add(
                 Difference(
-                    .changed, path, "gzip stream", a: "\(a.count) bytes",
-                    b: "\(b.count) bytes (one does not decompress)"))
+                    .changed, path, "gzip stream", a: "\(sizes.0) bytes",
+                    b: "\(sizes.1) bytes (one does not decompress)"))
+            return
+        }
+        guard let plainA = streamA.bytes, let plainB = streamB.bytes else {
+            await large(streamA, streamB, headerA, headerB, sizes: sizes, path: path, depth: depth)
             return
         }
         if plainA == plainB {
-            if let headerA = GzipHeader(a), let headerB = GzipHeader(b),
-                headerA.fields.elementsEqual(headerB.fields, by: ==)
-            {
-                if headerA.trailerCRC != headerB.trailerCRC || headerA.trailerSize != headerB.trailerSize {
-                    // Same content yet another CRC-32 or size: the trailer itself was altered.
-                    add(
-                        Difference(
-                            .changed, path, "gzip trailer",
-                            a: "crc32 \(headerA.trailerCRC) size \(headerA.trailerSize)",
-                            b: "crc32 \(headerB.trailerCRC) size \(headerB.trailerSize)"))
-                } else {
-                    // Same content, same header and trailer: the compressor or its level differ.
-                    add(
-                        Difference(
-                            .changed, path, "gzip compressed bytes (same content)", a: "\(a.count) bytes",
-                            b: "\(b.count) bytes"))
-                }
-            }
+            sameContent(headerA, headerB, sizes: sizes, path: path)
             return
         }
         await content(plainA, plainB, path: path, depth: depth)
     }
 
-    /// The whole decompressed stream (libarchive, so multi-member gzip works).
-    mutating func decompress(_ bytes: Data) -> Data? {
-        counter += 1
-        let source = scratch + "/\(counter).gz"
-        let target = scratch + "/\(counter).plain"
-        defer {
-            unlink(source)
-            unlink(target)
+    /// Streams over `heldBytes` (a decompression bomb, a huge archive): compared by what was counted
+    /// and digested while streaming and by the kind their first bytes show; two tar streams entry by entry.
+    mutating func large(
+        _ streamA: Inflated, _ streamB: Inflated, _ headerA: GzipHeader?, _ headerB: GzipHeader?,
+        sizes: (Int64, Int64), path: String, depth: Int
+    ) async {
+        if streamA.size == streamB.size && streamA.sha256 == streamB.sha256 {
+            sameContent(headerA, headerB, sizes: sizes, path: path)
+            return
         }
-        guard FileManager.default.createFile(atPath: source, contents: bytes),
-            (try? Decompressor.decompress(source, to: target)) != nil
-        else { return nil }
-        return FileManager.default.contents(atPath: target)
+        let kindA = Self.kind(streamA.head)
+        let kindB = Self.kind(streamB.head)
+        guard kindA == kindB else {
+            add(Difference(.changed, path, "file type", a: kindA.rawValue, b: kindB.rawValue))
+            return
+        }
+        if kindA == .tar, await streamedTar(streamA.file, streamB.file, path: path, depth: depth) { return }
+        add(
+            Difference(
+                .changed, path, "decompressed content (over \(ByteCount.text(Self.heldBytes)): compared by sha256)",
+                a: streamA.summary, b: streamB.summary))
+    }
+
+    /// Two gzip streams of the same content: the trailer was altered, or the compressor differs.
+    mutating func sameContent(
+        _ headerA: GzipHeader?, _ headerB: GzipHeader?, sizes: (Int64, Int64), path: String
+    ) {
+        if let headerA, let headerB, headerA.fields.elementsEqual(headerB.fields, by: ==) {
+            if headerA.trailerCRC != headerB.trailerCRC || headerA.trailerSize != headerB.trailerSize {
+                // Same content yet another CRC-32 or size: the trailer itself was altered.
+                add(
+                    Difference(
+                        .changed, path, "gzip trailer",
+                        a: "crc32 \(headerA.trailerCRC) size \(headerA.trailerSize)",
+                        b: "crc32 \(headerB.trailerCRC) size \(headerB.trailerSize)"))
+            } else {
+                // Same content, same header and trailer: the compressor or its level differ.
+                add(
+                    Difference(
+                        .changed, path, "gzip compressed bytes (same content)", a: "\(sizes.0) bytes",
+                        b: "\(sizes.1) bytes"))
+            }
+        }
+    }
+
+    /// Most decompressed bytes held in memory per side; a larger stream is digested as it streams.
+    static let heldBytes: Int64 = 64 << 20
+
+    /// A decompressed stream: its size and sha256, its first 64 KiB, and all of it when it fits `heldBytes`.
+    struct Inflated {
+        /// The compressed file it came from.
+        var file: String
+        var size: Int64
+        var sha256: String
+        var head: Data
+        var bytes: Data?
+        var summary: String { "\(ByteCount.text(size)) (\(size) bytes), sha256 \(sha256)" }
+    }
+
+    /// Decompresses `file` (libarchive: multi-member gzip works) first into nothing, counting and
+    /// digesting, so a bomb costs time, never memory or disk; then, when small enough, into memory.
+    mutating func inflate(_ file: String) async -> Inflated? {
+        counter += 1
+        let target = scratch + "/\(counter).plain"
+        defer { unlink(target) }
+        guard let (size, digest) = try? Decompressor.decompress(file, to: "/dev/null") else { return nil }
+        if size <= Self.heldBytes {
+            guard (try? Decompressor.decompress(file, to: target)) != nil,
+                let plain = FileManager.default.contents(atPath: target)
+            else { return nil }
+            return Inflated(file: file, size: size, sha256: digest.hex, head: plain.prefix(1 << 16), bytes: plain)
+        }
+        // The head alone, from gzip itself (it stops when head has read enough), as base64 text.
+        let head = try? await differ.runner.run(
+            Command("/bin/sh", ["-c", "gzip -dc < \"$1\" | head -c 65536 | base64 -w0", "sh", file]))
+        let decoded = head.flatMap { Data(base64Encoded: $0.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        return Inflated(file: file, size: size, sha256: digest.hex, head: decoded ?? Data(), bytes: nil)
     }
 
     mutating func bytes(_ a: Data, _ b: Data, path: String) {

@@ -218,6 +218,11 @@ public struct ReleaseVerifier: Sendable {
             let binary = String(Paths.name(of: artifact.path).dropLast(4))
             let tag = (try? String(contentsOfFile: Paths.parent(of: path) + "/\(binary).docker_tag", encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines)
+            var info = stat()
+            if stat(path, &info) == 0, Int64(info.st_size) > ImageVerifier.maxBytes {
+                checks.append(.fail("image", artifact.path, ImageVerifier.oversized(Int64(info.st_size))))
+                continue
+            }
             guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
                 checks.append(.fail("image", artifact.path, "cannot be read"))
                 continue

@@ -20,6 +20,9 @@ struct ReleaseFacts: Sendable {
 struct TarballVerifier {
     let facts: ReleaseFacts
 
+    /// How many entries failing one check the same way are listed before the rest are counted.
+    static let listedRepeats = 20
+
     private struct Binary {
         var entry: String
         var format: BinaryFormat?
@@ -33,11 +36,23 @@ struct TarballVerifier {
         let project = facts.project
         var checks: [VerifyCheck] = []
         var verifiedImages: Set<String> = []
-        func fail(_ subject: String, _ detail: String) { checks.append(.fail("layout", subject, detail)) }
+        // A hostile tarball may fail the same way for each of 400,000 entries: the first few are
+        // listed, the rest counted (memory and output stay bounded).
+        var repeats: [String: Int] = [:]
+        func fail(_ subject: String, _ detail: String) {
+            repeats[detail, default: 0] += 1
+            if repeats[detail, default: 0] <= Self.listedRepeats { checks.append(.fail("layout", subject, detail)) }
+        }
         let kind = artifact.kind
         let platform = artifact.os.flatMap { os in artifact.arch.map { (os: os, arch: $0) } }
         let binDirectory = "\(project)/\(kind)/bin/"
+        // Only the entries a check looks up are kept, not every name of the tarball.
+        let required = [
+            "\(project)/version", "\(project)/server/\(project)-manifests.tar.gz", "\(project)/\(project)-src.tar.gz",
+        ]
         var entries: Set<String> = []
+        var entryCount = 0
+        var oversized: [String: Int64] = [:]
         var binaries: [String: Binary] = [:]
         var imageTars: [String: Data] = [:]
         var imageDigests: [String: String] = [:]
@@ -48,7 +63,13 @@ struct TarballVerifier {
         do {
             let reader = try TarReader(path: path)
             while let header = try reader.next() {
-                entries.insert(header.path)
+                entryCount += 1
+                if required.contains(header.path) { entries.insert(header.path) }
+                if kind == "manifests", !header.path.hasPrefix("\(project)/addons"), header.path != project,
+                    header.path != project + "/"
+                {
+                    fail("\(name)!\(header.path)", "is not under \(project)/addons/")
+                }
                 guard SafePath.staysInside(header.path) else {
                     fail("\(name)!\(header.path)", "entry leaves the archive root")
                     continue
@@ -57,8 +78,10 @@ struct TarballVerifier {
                 let entry = header.path
                 if entry.hasPrefix(binDirectory), !entry.dropFirst(binDirectory.count).contains("/") {
                     let file = String(entry.dropFirst(binDirectory.count))
-                    if file.hasSuffix(".tar") {
-                        let bytes = Data(try reader.readAll(limit: 1 << 30))
+                    if file.hasSuffix(".tar"), header.size > ImageVerifier.maxBytes {
+                        oversized[String(file.dropLast(4))] = header.size
+                    } else if file.hasSuffix(".tar") {
+                        let bytes = Data(try reader.readAll(limit: Int(ImageVerifier.maxBytes)))
                         imageTars[String(file.dropLast(4))] = bytes
                         imageDigests[String(file.dropLast(4))] = Digest.of(bytes, .sha256).hex
                     } else if file.hasSuffix(".docker_tag") {
@@ -94,10 +117,7 @@ struct TarballVerifier {
         case "src":
             if texts[".kube-git-version"] == nil { fail(name, "has no .kube-git-version") }
         case "manifests":
-            for entry in entries
-            where !entry.hasPrefix("\(project)/addons") && entry != project && entry != project + "/" {
-                fail("\(name)!\(entry)", "is not under \(project)/addons/")
-            }
+            break  // checked entry by entry while reading
         case "full":
             if let version = facts.version, let text = texts["\(project)/version"], text != version + "\n" {
                 fail(
@@ -148,7 +168,8 @@ struct TarballVerifier {
             }
             if kind == "server" {
                 let images = verifyImages(
-                    name: name, platform: platform, binaries: binaries, imageTars: imageTars, dockerTags: dockerTags)
+                    name: name, platform: platform, binaries: binaries, imageTars: imageTars, dockerTags: dockerTags,
+                    oversized: oversized)
                 checks += images.flatMap(\.value)
                 for (binary, found) in images where !found.contains(where: { $0.status == .fail }) {
                     if let digest = imageDigests[binary] { verifiedImages.insert(digest) }
@@ -160,21 +181,29 @@ struct TarballVerifier {
         default:
             fail(name, "artifacts.json gives the unknown kind \(kind)")
         }
+        for (detail, count) in repeats.sorted(by: { $0.key < $1.key }) where count > Self.listedRepeats {
+            checks.append(
+                .fail("layout", name, "\(count - Self.listedRepeats) more entries (\(count) in all): \(detail)"))
+        }
         if !checks.contains(where: { $0.check == "layout" }) {
-            checks.insert(.ok("layout", name, "opens; \(entries.count) entries as the \(kind) layout says"), at: 0)
+            checks.insert(.ok("layout", name, "opens; \(entryCount) entries as the \(kind) layout says"), at: 0)
         }
         return (checks, verifiedImages)
     }
 
     private func verifyImages(
         name: String, platform: (os: String, arch: String), binaries: [String: Binary], imageTars: [String: Data],
-        dockerTags: [String: String]
+        dockerTags: [String: String], oversized: [String: Int64]
     ) -> [(key: String, value: [VerifyCheck])] {
         var checks: [(key: String, value: [VerifyCheck])] = []
         let bin = "\(facts.project)/server/bin/"
         let expected = platform.os == "linux" ? facts.imagesByArch[platform.arch] ?? [:] : [:]
-        for binary in Set(expected.keys).union(imageTars.keys).sorted() {
+        for binary in Set(expected.keys).union(imageTars.keys).union(oversized.keys).sorted() {
             let subject = "\(name)!\(bin)\(binary).tar"
+            if let size = oversized[binary] {
+                checks.append((binary, [.fail("image", subject, ImageVerifier.oversized(size))]))
+                continue
+            }
             guard let tar = imageTars[binary] else {
                 checks.append(
                     (binary, [.fail("image", name, "has no \(bin)\(binary).tar (artifacts.json lists the image)")]))

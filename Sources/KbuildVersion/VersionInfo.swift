@@ -16,6 +16,8 @@ public enum VersionSource: String, Sendable, Codable {
     case environment
     /// The defaults compiled into the binary (`pkg/version/base.go`).
     case baseGo = "base.go"
+    /// The placeholders `git archive` filled in an unpacked archive (`ArchiveStamp`).
+    case archive = "git archive"
 }
 
 /// The version of a workspace, as stamped into every binary.

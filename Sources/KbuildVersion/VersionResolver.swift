@@ -73,8 +73,8 @@ public struct VersionResolver: Sendable {
         return info
     }
 
-    /// The release timestamp: `SOURCE_DATE_EPOCH` when set, else the HEAD commit time,
-    /// else 0 (base.go's 1970-01-01T00:00:00Z default).
+    /// The release timestamp: `SOURCE_DATE_EPOCH` when set, else the HEAD commit time, else the commit
+    /// time `git archive` wrote into `.kbuild-archive-version`, else 0 (base.go's 1970-01-01T00:00:00Z).
     public func sourceDate(workspace: String, environment: [String: String]) async throws -> SourceDate {
         if let epoch = environment["SOURCE_DATE_EPOCH"], !epoch.isEmpty {
             do throws(SourceDateError) {
@@ -86,6 +86,11 @@ public struct VersionResolver: Sendable {
         if try await headCommit(workspace) != nil,
             let result = await git(workspace, ["show", "-s", "--format=%ct", "HEAD"]), result.succeeded,
             let seconds = Int64(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)),
+            let date = try? SourceDate(seconds: seconds)
+        {
+            return date
+        }
+        if let seconds = ArchiveStamp.read(workspace: workspace)?.commitTime,
             let date = try? SourceDate(seconds: seconds)
         {
             return date
@@ -130,6 +135,11 @@ public struct VersionResolver: Sendable {
                     version: Self.rewrite(version, style: style, treeState: overrides.treeState ?? ""),
                     major: both ? overrides.major ?? "" : "", minor: both ? overrides.minor ?? "" : "", commit: "",
                     treeState: overrides.treeState ?? "", buildDate: buildDate, source: .environment)
+            }
+            if let stamp = ArchiveStamp.read(workspace: workspace) {
+                return try Self.fromArchive(
+                    stamp, workspace: workspace, baseFile: baseFile, overrides: overrides, style: style,
+                    buildDate: buildDate)
             }
             return try Self.fromBaseFile(
                 workspace: workspace, baseFile: baseFile, overrides: overrides, buildDate: buildDate,
@@ -201,6 +211,31 @@ public struct VersionResolver: Sendable {
         }
     }
 
+    /// An unpacked `git archive`: its tag, commit and tree state `archive` (the environment's commit or
+    /// tree state win); an untagged commit keeps base.go's version, as version.sh does.
+    static func fromArchive(
+        _ stamp: ArchiveStamp, workspace: String, baseFile: String, overrides: VersionVariables, style: VersionStyle,
+        buildDate: String
+    ) throws -> VersionInfo {
+        var archived = overrides
+        archived.commit = overrides.commit ?? stamp.commit
+        archived.treeState = overrides.treeState ?? "archive"
+        guard let tag = stamp.tag else {
+            var info = try fromBaseFile(
+                workspace: workspace, baseFile: baseFile, overrides: archived, buildDate: buildDate,
+                reason: "the archive's commit has no v* tag (\(stamp.file))")
+            info.source = .archive
+            return info
+        }
+        let version = rewrite(tag, style: style, treeState: archived.treeState ?? "archive")
+        let parts = VersionRewriter.majorMinor(of: version)
+        return VersionInfo(
+            version: version, major: parts?.major ?? overrides.major ?? "",
+            minor: parts?.minor ?? overrides.minor ?? "",
+            commit: archived.commit ?? stamp.commit, treeState: archived.treeState ?? "archive", buildDate: buildDate,
+            source: .archive)
+    }
+
     /// The version from base.go; `overrides` (environment or git) win for commit and tree state.
     static func fromBaseFile(
         workspace: String, baseFile: String, overrides: VersionVariables, buildDate: String, reason: String
@@ -237,6 +272,7 @@ public struct VersionResolver: Sendable {
         case .environment:
             return VersionVariables(environment: environment).version == nil ? "git describe" : "KUBE_GIT_VERSION"
         case .baseGo: return baseFile
+        case .archive: return "git archive placeholders"
         }
     }
 
@@ -269,6 +305,12 @@ public struct VersionResolver: Sendable {
             absentWhen: ["unknown revision", "needed a single revision", "bad revision"], noRepositoryIsAbsent: true)
         let commit = output?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         return commit.isEmpty ? nil : commit
+    }
+
+    /// Throws `unreadableRepository` with git's own reason when git refuses the workspace's repository
+    /// (dubious ownership, a corrupt `.git`); no repository at all is fine.
+    public func checkRepository(_ workspace: String) async throws {
+        _ = try await headCommit(workspace)
     }
 
     /// True when the workspace is a shallow clone.

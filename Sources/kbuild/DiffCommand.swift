@@ -15,7 +15,10 @@ extension Kbuild {
                 records) or the content, recursing into nested archives; the gzip header (name, mtime, OS) \
                 when that is where two tar.gz differ; in JSON (manifest.json, image configs) the keys that \
                 differ; for two Go binaries the `go version -m` build info that differs, else the first \
-                differing byte. Exit status 0 when identical, 1 when they differ. Honours GO and PATH (the \
+                differing byte. Memory stays bounded on any input: a file or decompressed stream over 64 MiB \
+                is never held — a gzip bomb is counted and digested as it streams, two large tar streams are \
+                read side by side entry by entry (entries up to 16 MiB explained). Exit status 0 when \
+                identical, 1 when they differ. Honours GO and PATH (the \
                 `go` used for `go version -m`) and TMPDIR.
                 """)
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KbuildCore
 import KbuildRelease
 
 extension Kbuild {
@@ -14,7 +15,10 @@ extension Kbuild {
                 and cluster/addons. The config it writes builds every binary for the host platform into \
                 client tarballs and loads as it is: `kbuild init && kbuild release` works. Edit it from \
                 there. An existing config is kept unless --force. When git does not ignore _output/ yet, \
-                /_output/ is added to .gitignore (else every version would be -dirty).
+                /_output/ is added to .gitignore (else every version would be -dirty). With \
+                --archive-version it also writes .kbuild-archive-version and its `export-subst` line in \
+                .gitattributes: a `git archive` of a tag then unpacks to a tree whose version is that tag \
+                (tree state archive), as Kubernetes' hack/lib/version.sh placeholders do (kept when present).
 
                 Environment: GO (the go executable, else PATH), KBUILD_GOCACHE (a shared Go build cache).
                 """)
@@ -27,27 +31,63 @@ extension Kbuild {
         @Flag(help: "Replace an existing release/kbuild.yaml.")
         var force = false
 
+        @Flag(
+            help:
+                "Also write .kbuild-archive-version (export-subst in .gitattributes), so an unpacked git archive of a tag knows its version."
+        )
+        var archiveVersion = false
+
         @Flag(help: "Print what was found and written as JSON (path, binaries, version).")
         var json = false
 
         func run() async throws {
             try await failing {
                 let result = try await WorkspaceInitializer.initialize(
-                    workspace: directory, force: force, environment: ProcessInfo.processInfo.environment)
+                    workspace: directory, force: force, archiveVersion: archiveVersion,
+                    environment: ProcessInfo.processInfo.environment)
                 if json {
                     let summary: [String: Any] = [
-                        "path": result.path, "binaries": result.facts.mains.map(\.name),
+                        "path": result.path, "binaries": result.facts.released.map(\.name),
+                        "tools": result.facts.mains.filter { !result.facts.released.contains($0) }.map(\.name),
+                        "notProposed": result.facts.dropped, "namesReadFrom": result.facts.namesRead,
                         "version": Self.describe(result.facts.version), "gitignoreUpdated": result.ignoredOutput,
+                        "archiveVersionFile": result.archiveStamp,
                     ]
                     let data = try JSONSerialization.data(
                         withJSONObject: summary, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
                     print(String(decoding: data, as: UTF8.self))
                 } else {
+                    let facts = result.facts
                     print(
-                        "wrote \(result.path): \(result.facts.mains.count) binaries, version: \(Self.describe(result.facts.version))"
+                        "wrote \(result.path): \(facts.released.count) binaries, version: \(Self.describe(facts.version))"
                     )
+                    let tools = facts.mains.filter { !facts.released.contains($0) }
+                    if !tools.isEmpty {
+                        print(
+                            "left commented out: \(tools.map(\.directory).joined(separator: ", ")) (tools under hack/, tools/, test/, examples/)"
+                        )
+                    }
+                    for main in facts.released where main.nameSource != nil {
+                        print("named \(main.name) as \(main.nameSource ?? "") builds \(main.directory)")
+                    }
+                    if !facts.namesRead.isEmpty {
+                        print("read for binary names: \(facts.namesRead.joined(separator: ", "))")
+                    }
+                    for line in facts.dropped { print("not proposed: \(Escaping.oneLine(line))") }
                     if result.ignoredOutput {
                         print("added /_output/ to .gitignore (kbuild's outputs must not make the tree dirty)")
+                    }
+                    if result.archiveStamp {
+                        print(
+                            "wrote .kbuild-archive-version (export-subst in .gitattributes): a git archive of a tag knows its version"
+                        )
+                    } else if !archiveVersion,
+                        !WorkspaceInitializer.carriesArchivePlaceholders(
+                            Paths.parent(of: Paths.parent(of: result.path)))
+                    {
+                        print(
+                            "tip: kbuild init --archive-version lets a git archive of a tag know its version (.kbuild-archive-version)"
+                        )
                     }
                 }
             }

@@ -23,7 +23,9 @@ struct RemoteCacheOptions: ParsableArguments {
         Remote cache: --remote-cache URL (or KBUILD_REMOTE_CACHE, or cache.remote in the release config) \
         shares built binaries through GET/PUT URL/ac/<key> and URL/cas/<sha256>; every blob is checked \
         against its sha256. KBUILD_REMOTE_CACHE_UPLOAD=false reads only; KBUILD_REMOTE_CACHE_TIMEOUT=SECONDS \
-        bounds each wait (default 5). A server that is down or slow costs one warning; the run goes on locally.
+        bounds each request whole (default 30); KBUILD_REMOTE_CACHE_MAX_BYTES=SIZE caps a blob (default 2G). \
+        Redirects are not followed. A server that is down, slow or hostile costs one warning; the run goes \
+        on locally.
         """
 
     /// Sets `options.remoteCache` from the flags, the environment and the config.

@@ -20,7 +20,9 @@ extension Kbuild {
                 and md5 tag. With the workspace's git repository, <project>-src.tar.gz must hold exactly the \
                 files git tracks at the release commit. The SBOM (<project>.spdx.json) and provenance \
                 (<project>.intoto.jsonl), when present, must name exactly the files and digests of SHA256SUMS; \
-                with --key, the DSSE envelope and SHA256SUMS.sig must verify.
+                with --key, the DSSE envelope and SHA256SUMS.sig must verify. Entries of one tarball failing \
+                a check the same way are listed up to 20, then counted; an image tarball over 512 MiB is \
+                refused before it is read.
 
                 --rebuild releases the release commit again in a fresh temporary clone (another path, TZ, \
                 umask, locale and HOME, an empty kbuild cache) and compares it byte for byte with DIR; a \

@@ -19,13 +19,15 @@ extension Kbuild {
                 Overrides, strongest first: KUBE_GIT_VERSION_FILE names a file of KEY='value' lines \
                 (as written by --save) that is used as it is; else KUBE_GIT_COMMIT, KUBE_GIT_TREE_STATE \
                 and KUBE_GIT_VERSION replace what git would say. Without a git repository or a v* tag, \
-                the version falls back to gitVersion in pkg/version/base.go. A shallow clone without \
+                the version falls back to gitVersion in pkg/version/base.go — except in a tree unpacked from \
+                `git archive`, whose export-subst placeholders (.kbuild-archive-version, or Kubernetes' \
+                hack/lib/version.sh) give the archived commit, its v* tag and tree state archive. A shallow clone without \
                 v* tags falls back too, with a warning on stderr; --strict-version (or CI=true) makes \
                 it an error. A repository git refuses (dubious ownership: see safe.directory) or \
                 cannot read is always an error.
 
                 buildDate comes from SOURCE_DATE_EPOCH (seconds since 1970, UTC), else the HEAD \
-                commit time.
+                commit time (in an unpacked git archive: the one .kbuild-archive-version carries).
 
                 Environment: KUBE_GIT_VERSION_FILE, KUBE_GIT_VERSION, KUBE_GIT_COMMIT, KUBE_GIT_TREE_STATE, \
                 SOURCE_DATE_EPOCH (above).

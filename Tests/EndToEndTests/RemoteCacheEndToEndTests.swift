@@ -25,12 +25,14 @@ import Testing
 
     /// A `go` that logs its subcommand to `log` (and, on `build`, first kills `victim`), then runs the real go.
     /// kbuild runs Go with a cleared environment, so everything it needs is written into the script.
+    /// Building the version-variable probe (a tool of kbuild's, not a release binary) logs `probe`.
     func goWrapper(in directory: String, log: String, killingOnBuild victim: pid_t? = nil) throws -> String {
         let real = try #require(
             ExecutableLookup.find("go", path: ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"))
-        let kill = victim.map { "if [ \"$1\" = build ]; then kill -9 \($0) 2>/dev/null; fi\n" } ?? ""
+        let kill = victim.map { "if [ \"$sub\" = build ]; then kill -9 \($0) 2>/dev/null; fi\n" } ?? ""
         let script = directory + "/go"
-        try "#!/bin/sh\necho \"$1\" >> '\(log)'\n\(kill)exec '\(real)' \"$@\"\n"
+        let subcommand = "sub=\"$1\"; case \"$*\" in *kbuild-version-probe*) sub=probe ;; esac\n"
+        try "#!/bin/sh\n\(subcommand)echo \"$sub\" >> '\(log)'\n\(kill)exec '\(real)' \"$@\"\n"
             .write(toFile: script, atomically: true, encoding: .utf8)
         chmod(script, 0o755)
         return script

@@ -59,27 +59,27 @@ import Testing
 }
 
 @Suite struct OutputCacheTests {
-    @Test func aRecordHitsUntilAnOutputOrAnInputChanges() throws {
+    @Test func aRecordHitsUntilAnOutputOrAnInputChanges() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let cache = OutputCache(directory: dir.appending("cache"))
         let output = dir.appending("out.bin")
         try writeFile(output, "one")
         let unit = CacheUnit(step: "build", inputs: ["sources", "go1.19"], outputs: [output])
-        #expect(cache.lookup(unit) == nil)
-        cache.record(unit, payload: Data("payload".utf8))
-        #expect(cache.lookup(unit) == Data("payload".utf8))
+        #expect(await cache.lookup(unit) == nil)
+        await cache.record(unit, payload: Data("payload".utf8))
+        #expect(await cache.lookup(unit) == Data("payload".utf8))
 
         var changedInput = unit
         changedInput.inputs[1] = "go1.20"
-        #expect(cache.lookup(changedInput) == nil)
+        #expect(await cache.lookup(changedInput) == nil)
         var otherOutputs = unit
         otherOutputs.outputs.append(dir.appending("other"))
-        #expect(cache.lookup(otherOutputs) == nil)
+        #expect(await cache.lookup(otherOutputs) == nil)
 
         // A rewrite renamed into place is a new file, even with the same bytes.
         try FileOutput.writeAtomically("one", to: output)
-        #expect(cache.lookup(unit) == nil)
+        #expect(await cache.lookup(unit) == nil)
     }
 
     @Test func keysSeparateTheirParts() {

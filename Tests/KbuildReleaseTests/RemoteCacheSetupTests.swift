@@ -34,12 +34,15 @@ import Testing
 
     @Test func uploadsAndTimeout() throws {
         #expect(try resolve()?.upload == true)
-        #expect(try resolve()?.client.connectTimeout == 5)
+        #expect(try resolve()?.client.timeout == 30)
         #expect(try resolve(["KBUILD_REMOTE_CACHE_UPLOAD": "false"])?.upload == false)
         #expect(try resolve(["KBUILD_REMOTE_CACHE_UPLOAD": "0"])?.upload == false)
         #expect(try resolve(upload: true, ["KBUILD_REMOTE_CACHE_UPLOAD": "false"])?.upload == true)
         #expect(try resolve(upload: false)?.upload == false)
-        #expect(try resolve(["KBUILD_REMOTE_CACHE_TIMEOUT": "12"])?.client.connectTimeout == 12)
+        #expect(try resolve(["KBUILD_REMOTE_CACHE_TIMEOUT": "12"])?.client.timeout == 12)
+        #expect(try resolve()?.client.maxBlobBytes == 2 << 30)
+        #expect(try resolve(["KBUILD_REMOTE_CACHE_MAX_BYTES": "300M"])?.client.maxBlobBytes == 300 << 20)
+        #expect(try resolve(["KBUILD_REMOTE_CACHE_MAX_BYTES": "4096"])?.client.maxBlobBytes == 4096)
     }
 
     @Test func badValuesAreOneLineErrorsNamingTheCulprit() {
@@ -57,6 +60,14 @@ import Testing
             (
                 nil, ["KBUILD_REMOTE_CACHE_TIMEOUT": "0"],
                 "KBUILD_REMOTE_CACHE_TIMEOUT \"0\": not a whole number of seconds in 1-600"
+            ),
+            (
+                nil, ["KBUILD_REMOTE_CACHE_MAX_BYTES": "2T"],
+                "KBUILD_REMOTE_CACHE_MAX_BYTES \"2T\": not a size in bytes; allowed: a whole number of bytes, or with K, M or G"
+            ),
+            (
+                nil, ["KBUILD_REMOTE_CACHE_MAX_BYTES": "99999999999999999G"],
+                "KBUILD_REMOTE_CACHE_MAX_BYTES \"99999999999999999G\": not a size in bytes"
             ),
         ]
         for (flag, environment, expected) in cases {

@@ -30,13 +30,13 @@ struct OutputCache: Sendable {
     static let steps = ["build", "image", "package"]
 
     /// The payload recorded for `unit` when its outputs are unchanged since; nil otherwise.
-    func lookup(_ unit: CacheUnit) -> Data? {
-        lookup(unit.step, key: unit.key, outputs: unit.outputs)
+    func lookup(_ unit: CacheUnit) async -> Data? {
+        await lookup(unit.step, key: unit.key, outputs: unit.outputs)
     }
 
     /// Records that `unit` produced its outputs as they are now.
-    func record(_ unit: CacheUnit, payload: Data = Data()) {
-        record(unit.step, key: unit.key, outputs: unit.outputs, payload: payload)
+    func record(_ unit: CacheUnit, payload: Data = Data()) async {
+        await record(unit.step, key: unit.key, outputs: unit.outputs, payload: payload)
     }
 
     /// What a record holds: the outputs' signatures and what the step returned.
@@ -47,9 +47,9 @@ struct OutputCache: Sendable {
 
     /// The payload recorded for `key` when the record names exactly these outputs and none of them
     /// changed since; nil otherwise.
-    func lookup(_ step: String, key: String, outputs: [String]) -> Data? {
+    func lookup(_ step: String, key: String, outputs: [String]) async -> Data? {
         if let payload = lookupLocally(step, key: key, outputs: outputs) { return payload }
-        return lookupRemotely(step, key: key, outputs: outputs)
+        return await lookupRemotely(step, key: key, outputs: outputs)
     }
 
     func lookupLocally(_ step: String, key: String, outputs: [String]) -> Data? {
@@ -62,9 +62,9 @@ struct OutputCache: Sendable {
     }
 
     /// Records that `key` produced `outputs` as they are now. A failure to record only costs a redo.
-    func record(_ step: String, key: String, outputs: [String], payload: Data = Data()) {
+    func record(_ step: String, key: String, outputs: [String], payload: Data = Data()) async {
         recordLocally(step, key: key, outputs: outputs, payload: payload)
-        upload(step, key: key, outputs: outputs, payload: payload)
+        await upload(step, key: key, outputs: outputs, payload: payload)
     }
 
     func recordLocally(_ step: String, key: String, outputs: [String], payload: Data) {

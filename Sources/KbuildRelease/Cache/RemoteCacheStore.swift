@@ -12,18 +12,20 @@ extension RemoteCache {
 extension OutputCache {
     /// On a local miss: the remote record, its outputs fetched and verified, then recorded locally so
     /// the next run hits without asking.
-    func lookupRemotely(_ step: String, key: String, outputs: [String]) -> Data? {
+    /// Blobs download into the step's record directory, whose leftovers every run removes first.
+    func lookupRemotely(_ step: String, key: String, outputs: [String]) async -> Data? {
         guard let remote, RemoteCache.sharedSteps.contains(step),
-            let payload = remote.cache.fetch(key: key, outputs: outputs, root: remote.workspace)
+            let payload = await remote.cache.fetch(
+                key: key, outputs: outputs, root: remote.workspace, scratch: directory + "/" + step)
         else { return nil }
         recordLocally(step, key: key, outputs: outputs, payload: payload)
         return payload
     }
 
     /// After a step ran: its outputs and record to the remote (unless uploads are off).
-    func upload(_ step: String, key: String, outputs: [String], payload: Data) {
+    func upload(_ step: String, key: String, outputs: [String], payload: Data) async {
         guard let remote, RemoteCache.sharedSteps.contains(step) else { return }
-        remote.cache.store(key: key, outputs: outputs, root: remote.workspace, payload: payload)
+        await remote.cache.store(key: key, outputs: outputs, root: remote.workspace, payload: payload)
     }
 }
 
@@ -63,18 +65,41 @@ public enum RemoteCacheSetup {
             }
             upload = value
         }
-        var timeout = 5
+        var timeout = 30
         if let text = environment["KBUILD_REMOTE_CACHE_TIMEOUT"], !text.isEmpty {
             // Whole seconds: URLSession on Linux drops fractions (0.5 would mean no wait at all).
             guard let seconds = Int(text), seconds >= 1, seconds <= 600 else {
                 throw ReleaseError.invalidSetting(
                     culprit: "KBUILD_REMOTE_CACHE_TIMEOUT", value: text,
                     problem: "not a whole number of seconds in 1-600",
-                    allowed: "e.g. 5")
+                    allowed: "e.g. 30")
             }
             timeout = seconds
         }
-        let client = RemoteCacheClient(base: address.url, connectTimeout: Double(timeout))
+        var cap: Int64 = 2 << 30
+        if let text = environment["KBUILD_REMOTE_CACHE_MAX_BYTES"], !text.isEmpty {
+            guard let bytes = Self.byteCount(text), bytes >= 1 else {
+                throw ReleaseError.invalidSetting(
+                    culprit: "KBUILD_REMOTE_CACHE_MAX_BYTES", value: text, problem: "not a size in bytes",
+                    allowed: "a whole number of bytes, or with K, M or G (binary units), e.g. 2G")
+            }
+            cap = bytes
+        }
+        let client = RemoteCacheClient(base: address.url, timeout: Double(timeout), maxBlobBytes: cap)
         return RemoteCache(client: client, upload: upload, warn: warn)
+    }
+
+    /// `123`, `512K`, `300M`, `2G` (binary units) as bytes; nil for anything else or an overflow.
+    static func byteCount(_ text: String) -> Int64? {
+        let units: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        var digits = Substring(text)
+        var scale: Int64 = 1
+        if let last = text.last, let unit = units[last] {
+            digits = digits.dropLast()
+            scale = unit
+        }
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let number = Int64(digits) else { return nil }
+        let (bytes, overflow) = number.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : bytes
     }
 }

@@ -38,14 +38,24 @@ public enum ConfigTemplate {
             "",
             "binaries:                        # every `package main` of the workspace (go list ./...)",
         ]
+        if !facts.namesRead.isEmpty {
+            lines.append(
+                "  # names as the project's own build gives them, read in: \(facts.namesRead.joined(separator: ", "))")
+        }
+        let released = facts.released
         for main in facts.mains {
-            lines.append("  - name: \(quote(main.name))")
-            lines.append("    package: \(quote(main.directory))")
-            lines.append("    kinds: [client]")
+            let shipped = released.contains(main)
+            let prefix = shipped ? "  " : "  # "
+            let named = main.nameSource.map { "   # named as \($0) builds \(main.directory)" } ?? ""
+            let tool = shipped ? "" : "   # a tool under \(main.directory.split(separator: "/")[1])/: not released"
+            lines.append(prefix + "- name: \(quote(main.name))" + named + tool)
+            lines.append(prefix + "  package: \(quote(main.directory))")
+            lines.append(prefix + "  kinds: [client]")
             if main.usesCgo {
-                lines.append("    static: false                # has cgo files: CGO_ENABLED=1 (see cgo: below)")
+                lines.append(prefix + "  static: false                # has cgo files: CGO_ENABLED=1 (see cgo: below)")
             }
         }
+        for line in facts.dropped { lines.append("  # not proposed: " + Escaping.oneLine(line)) }
         lines += ["", "addons:"]
         lines.append(
             facts.hasAddons
@@ -77,6 +87,12 @@ public enum ConfigTemplate {
                 lines.insert(
                     "  # The binaries import the vendored k8s.io/component-base/version (go list -deps): Kubernetes' names;"
                         + "\n  # delete the fields your hack/lib/version.sh does not stamp.", at: 1)
+            }
+            if let baseFile = facts.versionBaseFile {
+                let count = list.count
+                lines[1] =
+                    "  variables:                     # Kubernetes' names, the \(count) of six the package declares (asked of Go)"
+                lines.insert("  baseFile: \(quote(baseFile))        # the version without git", at: 1)
             }
             for (field, target) in list { lines.append("    \(field.rawValue): \(quote(target))") }
             return lines
@@ -111,25 +127,31 @@ public enum ConfigTemplate {
 
 /// `kbuild init`: inspect, render, check that the config loads, write it atomically.
 public enum WorkspaceInitializer {
-    /// Writes `<workspace>/release/kbuild.yaml` (refused when it exists, unless `force`) and ignores `_output`
-    /// in git; returns the config's path and text, the facts, and whether `.gitignore` was extended.
+    /// Writes `<workspace>/release/kbuild.yaml` (refused when it exists, unless `force`), ignores `_output`
+    /// in git and, with `archiveVersion`, writes kbuild's `git archive` version file; returns the config's
+    /// path and text, the facts, whether `.gitignore` was extended and whether the archive version file
+    /// was written.
     public static func initialize(
-        workspace: String, force: Bool, environment: [String: String], runner: any ProcessRunner = SubprocessRunner()
-    ) async throws -> (path: String, text: String, facts: WorkspaceFacts, ignoredOutput: Bool) {
+        workspace: String, force: Bool, archiveVersion: Bool = false, environment: [String: String],
+        runner: any ProcessRunner = SubprocessRunner()
+    ) async throws -> (path: String, text: String, facts: WorkspaceFacts, ignoredOutput: Bool, archiveStamp: Bool) {
         let workspace = ReleaseLoader.absoluteWorkspace(workspace)
         let path = workspace + "/" + ReleaseConfig.defaultPath
         if FileManager.default.fileExists(atPath: path) && !force {
             throw ReleaseError.conflict("\(path): a release config exists; kbuild init --force replaces it")
         }
+        // A repository git refuses makes Go list nothing: name git's reason instead of "no package main".
+        try await VersionResolver(runner: runner).checkRepository(workspace)
         let toolchain = try await GoToolchain.locate(runner: runner, environment: environment)
         let goCache = environment["KBUILD_GOCACHE"].flatMap { $0.isEmpty ? nil : $0 }
         let facts = try await WorkspaceInspector(
             workspace: workspace, toolchain: toolchain, runner: runner, goCache: goCache
         )
         .inspect()
-        guard !facts.mains.isEmpty else {
+        guard !facts.released.isEmpty else {
+            let skipped = facts.dropped.first.map { " (not proposed: \($0))" } ?? ""
             throw ReleaseError.conflict(
-                "\(workspace): go list ./... found no package main with a clear binary name; kbuild releases Go binaries: write \(ReleaseConfig.defaultPath) by hand"
+                "\(workspace): go list ./... found no package main with a clear binary name\(skipped); kbuild releases Go binaries: write \(ReleaseConfig.defaultPath) by hand"
             )
         }
         let text = ConfigTemplate.render(
@@ -140,7 +162,36 @@ public enum WorkspaceInitializer {
         try FileManager.default.createDirectory(atPath: Paths.parent(of: path), withIntermediateDirectories: true)
         try FileOutput.writeAtomically(text, to: path)
         let ignored = try await ignoreOutput(workspace: workspace, runner: runner)
-        return (path, text, facts, ignored)
+        let stamped = archiveVersion ? try writeArchiveStamp(workspace: workspace) : false
+        return (path, text, facts, ignored, stamped)
+    }
+
+    /// Writes kbuild's `export-subst` file and its `.gitattributes` line, so that a `git archive` of a
+    /// tag unpacks to a tree that knows its version; not when the workspace carries Kubernetes'
+    /// placeholders (hack/lib/version.sh) or the file already. True when it wrote them.
+    static func writeArchiveStamp(workspace: String) throws -> Bool {
+        guard !carriesArchivePlaceholders(workspace) else { return false }
+        let file = workspace + "/" + ArchiveStamp.kbuildFile
+        try FileOutput.writeAtomically(ArchiveStamp.kbuildTemplate, to: file)
+        let attributes = workspace + "/.gitattributes"
+        var text = (try? String(contentsOfFile: attributes, encoding: .utf8)) ?? ""
+        if !text.split(separator: "\n").contains(where: { $0.hasPrefix(ArchiveStamp.kbuildAttribute) }) {
+            if !text.isEmpty && !text.hasSuffix("\n") { text += "\n" }
+            text += "# git archive fills in the version kbuild reads (kbuild init)\n\(ArchiveStamp.kbuildAttribute)\n"
+            try FileOutput.writeAtomically(text, to: attributes)
+        }
+        return true
+    }
+
+    /// True when `git archive` of the workspace already fills a version: Kubernetes' hack/lib/version.sh
+    /// placeholders, or kbuild's own file (anything at its name counts: it is the user's).
+    public static func carriesArchivePlaceholders(_ workspace: String) -> Bool {
+        let kubernetes = workspace + "/" + ArchiveStamp.kubernetesFile
+        if let text = try? String(contentsOfFile: kubernetes, encoding: .utf8), text.contains("$Format:%H$") {
+            return true
+        }
+        var info = stat()
+        return lstat(workspace + "/" + ArchiveStamp.kbuildFile, &info) == 0
     }
 
     /// Adds `/_output/` to `.gitignore` when git does not ignore it yet: kbuild's own outputs would

@@ -16,7 +16,14 @@ public struct WorkspaceFacts: Sendable, Hashable {
         public var directory: String
         /// It has cgo files of its own (built with `static: false`).
         public var usesCgo: Bool
+        /// A developer tool (under `hack/`, `tools/`, `test/` or `examples/`): proposed commented out.
+        public var isTool = false
+        /// Where the project's own build names it (`Makefile:12`), when `name` was read there.
+        public var nameSource: String? = nil
     }
+
+    /// Directories whose `package main`s are tools of the project, not what its release ships.
+    public static let toolDirectories: Set<String> = ["hack", "tools", "test", "examples"]
 
     /// How the version reaches the binaries.
     public enum VersionStyle: Sendable, Hashable {
@@ -63,6 +70,18 @@ public struct WorkspaceFacts: Sendable, Hashable {
     public var addonExcludes: [String]
     /// The platform of this machine (the platform init configures).
     public var host: Platform
+    /// base.go beside the version variables, when they are Kubernetes' names but not all six.
+    public var versionBaseFile: String? = nil
+    /// Packages main that are not proposed, each with why (one line each, for the user).
+    public var dropped: [String] = []
+    /// The files read for the project's own binary names (Makefile, hack/ scripts).
+    public var namesRead: [String] = []
+
+    /// The binaries the release ships (tools left out, unless there is nothing else).
+    public var released: [MainPackage] {
+        let shipped = mains.filter { !$0.isTool }
+        return shipped.isEmpty ? mains : shipped
+    }
 }
 
 /// Inspects a workspace for `kbuild init`.
@@ -95,24 +114,64 @@ public struct WorkspaceInspector: Sendable {
         // In workspace mode ./... stops at nested modules: list every used module by its path instead.
         let patterns = hasWork ? GoModule.workModulePaths(workspace: workspace).map { $0 + "/..." } : ["./..."]
         let packages = try await listPackages(mode, patterns: patterns.isEmpty ? ["./..."] : patterns)
-        var taken: [String: Int] = [:]
-        for package in packages where package.isMain { taken[package.name, default: 0] += 1 }
-        let mains = packages.filter { $0.isMain && taken[$0.name] == 1 && GoBuilder.goOutputNameIsClear($0.importPath) }
-            .map {
-                WorkspaceFacts.MainPackage(
-                    name: $0.name, importPath: $0.importPath, directory: $0.relativeDirectory, usesCgo: $0.usesCgo)
-            }
+        let projectNames = ProjectBinaryNames.scan(workspace: workspace)
+        let (mains, dropped) = Self.mains(packages, projectNames: projectNames)
         var version = try await detectVersion(packages, mains: mains, check: check)
         if version == .none, mode == .vendor, let vendored = try await componentBaseVersion(mains: mains, check: check)
         {
             version = vendored
         }
-        return WorkspaceFacts(
+        var facts = WorkspaceFacts(
             modulePath: modulePath, goVersion: GoModule.directive("go", in: goMod),
             workModules: hasWork ? GoModule.workModulePaths(workspace: workspace) : [], hasVendor: hasVendor,
             mains: mains,
             version: version, hasAddons: FileManager.default.fileExists(atPath: workspace + "/cluster/addons"),
             addonExcludes: unlabelledAddons(), host: .host)
+        facts.dropped = dropped
+        facts.namesRead = projectNames.read
+        if case .variables(let list) = version, let first = list.first,
+            let package = packages.first(where: { first.target == $0.importPath + ".gitVersion" }),
+            FileManager.default.fileExists(atPath: package.directory + "/base.go")
+        {
+            facts.versionBaseFile = String((package.directory + "/base.go").dropFirst(package.workspace.count + 1))
+        }
+        return facts
+    }
+
+    /// The main packages to propose, named as the project's own build names them, tools marked; and a
+    /// line for each one left out (Go refused its directory's name, two share a name, no clear name).
+    static func mains(_ packages: [Listed], projectNames: ProjectBinaryNames) -> (
+        [WorkspaceFacts.MainPackage], [String]
+    ) {
+        var dropped = packages.compactMap(\.refusal)
+        let candidates = packages.filter(\.isMain).map { package in
+            var main = WorkspaceFacts.MainPackage(
+                name: package.name, importPath: package.importPath, directory: package.relativeDirectory,
+                usesCgo: package.usesCgo)
+            let parents = main.directory.split(separator: "/").dropFirst().dropLast()
+            main.isTool = parents.contains { WorkspaceFacts.toolDirectories.contains(String($0)) }
+            if let (name, source) = projectNames.names[main.directory] {
+                (main.name, main.nameSource) = (name, source)
+            }
+            return main
+        }
+        var taken: [String: [String]] = [:]
+        for main in candidates { taken[main.name, default: []].append(main.directory) }
+        var mains: [WorkspaceFacts.MainPackage] = []
+        for main in candidates {
+            if let directories = taken[main.name], directories.count > 1 {
+                dropped.append(
+                    "\(main.directory): \(directories.count) packages main are named \(Escaping.shown(main.name)) (\(directories.joined(separator: ", "))); add them by hand with distinct names"
+                )
+            } else if main.nameSource == nil, !GoBuilder.goOutputNameIsClear(main.importPath) {
+                dropped.append(
+                    "\(main.directory): go build gives it no clear name (a module root or a /vN directory); add it by hand"
+                )
+            } else {
+                mains.append(main)
+            }
+        }
+        return (mains, dropped)
     }
 
     /// `cluster/addons` manifests that `AddonManifests.find` would refuse for lack of the add-on label.
@@ -145,7 +204,25 @@ public struct WorkspaceInspector: Sendable {
         var files: [String]
         var usesCgo: Bool
         var workspace: String
+        /// Go's error loading it (`go list -e`), when there was one.
+        var error: String = ""
         var isMain: Bool { packageName == "main" }
+        /// Why Go will not build this package at all, for a directory name Go refuses in import paths.
+        var refusal: String? {
+            guard packageName.isEmpty, error.contains("malformed import path"),
+                let start = error.range(of: "invalid char '")
+            else { return nil }
+            let character = error[start.upperBound...].prefix { $0 != "'" }
+            let what =
+                switch character {
+                case " ": "a space"
+                case "\\n": "a newline"
+                case "\\t": "a tab"
+                default: "the character '\(character)'"
+                }
+            return
+                "\(Escaping.shown(importPath)): \(what) in its directory's name; Go refuses such import paths (rename the directory to build it)"
+        }
         /// The binary name `go build` gives it.
         var name: String { importPath.split(separator: "/").last.map(String.init) ?? importPath }
         var relativeDirectory: String {
@@ -155,7 +232,9 @@ public struct WorkspaceInspector: Sendable {
 
     /// `go list -e <patterns>` of the workspace (vendor, testdata, `_output` and dot-dirs are skipped by Go itself).
     func listPackages(_ mode: GoModMode, patterns: [String], deps: Bool = false) async throws -> [Listed] {
-        let format = "{{.ImportPath}}\t{{.Name}}\t{{.Dir}}\t{{join .GoFiles \" \"}}\t{{len .CgoFiles}}\tend"
+        // Import paths and errors quoted: a directory name with a newline must not split a line.
+        let format =
+            "{{printf \"%q\" .ImportPath}}\t{{.Name}}\t{{.Dir}}\t{{join .GoFiles \" \"}}\t{{len .CgoFiles}}\t{{if .Error}}{{printf \"%q\" .Error.Err}}{{end}}\tend"
         var environment = GoBuilder(toolchain: toolchain, settings: settings(mode), runner: runner)
             .environment(for: .host, isStatic: true)
         environment["CGO_ENABLED"] = "1"  // list cgo files as the build of a cgo binary would
@@ -168,10 +247,19 @@ public struct WorkspaceInspector: Sendable {
         let real = Paths.parent(of: workspace + "/x")
         return output.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 6, !fields[1].isEmpty, fields[2].hasPrefix(real) else { return nil }
+            guard fields.count == 7, let importPath = GoQuoted.unquote(fields[0]) else { return nil }
+            let error = GoQuoted.unquote(fields[5]) ?? ""
+            if fields[1].isEmpty {
+                // Kept only to say why Go refused it.
+                return Listed(
+                    importPath: importPath, packageName: "", directory: "", files: [], usesCgo: false, workspace: real,
+                    error: error)
+            }
+            guard fields[2].hasPrefix(real) else { return nil }
             return Listed(
-                importPath: fields[0], packageName: fields[1], directory: fields[2],
-                files: fields[3].split(separator: " ").map(String.init), usesCgo: fields[4] != "0", workspace: real)
+                importPath: importPath, packageName: fields[1], directory: fields[2],
+                files: fields[3].split(separator: " ").map(String.init), usesCgo: fields[4] != "0", workspace: real,
+                error: error)
         }
     }
 
@@ -186,11 +274,17 @@ public struct WorkspaceInspector: Sendable {
                     $1.importPath.hasSuffix("/pkg/version") ? 0 : 1, $1.importPath.count
                 )
             }
-        let names = ["gitVersion", "Version", "Revision", "GitCommit", "Commit", "BuildDate", "Date"]
+        let names =
+            Self.kubernetesNames.map(\.variable) + ["Version", "Revision", "GitCommit", "Commit", "BuildDate", "Date"]
         for package in candidates {
             let kinds = try await check.probe(directory: package.directory, files: package.files, names: names)
             let isString = { (name: String) in kinds[name] == "string" }
             if isString("gitVersion") {
+                // Every name kbuild would stamp, asked of Go: a missing one would be ignored by the linker.
+                let present = Self.kubernetesNames.filter { isString($0.variable) }
+                guard present.count == Self.kubernetesNames.count else {
+                    return .variables(present.map { (field: $0.field, target: package.importPath + "." + $0.variable) })
+                }
                 let base = package.directory + "/base.go"
                 let relativeBase =
                     FileManager.default.fileExists(atPath: base)
@@ -228,6 +322,12 @@ extension WorkspaceInspector {
     /// hack/lib/version.sh stamps `-X k8s.io/component-base/version.gitVersion=…`, `version.Get()` and verflag print it.
     static let componentBaseVersion = "k8s.io/component-base/version"
 
+    /// Kubernetes' six version variables, as `version.package` stamps them.
+    static let kubernetesNames: [(field: VersionField, variable: String)] = [
+        (.version, "gitVersion"), (.commit, "gitCommit"), (.treeState, "gitTreeState"), (.buildDate, "buildDate"),
+        (.major, "gitMajor"), (.minor, "gitMinor"),
+    ]
+
     /// Kubernetes' names in the vendored `k8s.io/component-base/version`, when a binary depends on it (`go list -deps`:
     /// vendored is not enough, and the workspace's own variables were looked for first).
     func componentBaseVersion(mains: [WorkspaceFacts.MainPackage], check: VersionVariableCheck) async throws
@@ -240,10 +340,7 @@ extension WorkspaceInspector {
         guard let package = dependencies.first(where: { $0.importPath == Self.componentBaseVersion }),
             !package.files.isEmpty
         else { return nil }
-        let names: [(field: VersionField, variable: String)] = [
-            (.version, "gitVersion"), (.commit, "gitCommit"), (.treeState, "gitTreeState"), (.buildDate, "buildDate"),
-            (.major, "gitMajor"), (.minor, "gitMinor"),
-        ]
+        let names = Self.kubernetesNames
         let kinds = try await check.probe(
             directory: package.directory, files: package.files, names: names.map(\.variable))
         guard kinds["gitVersion"] == "string" else { return nil }
@@ -251,5 +348,53 @@ extension WorkspaceInspector {
         return .variables(
             names.filter { kinds[$0.variable] == "string" }
                 .map { (field: $0.field, target: Self.componentBaseVersion + "." + $0.variable) })
+    }
+}
+
+/// Go's `%q` strings (strconv.Quote) back to text: what `go list` prints for a path that may hold a
+/// newline, a tab or a quote.
+enum GoQuoted {
+    /// The text of `"…"`; an empty field is empty text; nil for anything not in `%q`'s form.
+    static func unquote(_ quoted: String) -> String? {
+        if quoted.isEmpty { return "" }
+        guard quoted.count >= 2, quoted.hasPrefix("\""), quoted.hasSuffix("\"") else { return nil }
+        var scalars = Array(quoted.unicodeScalars.dropFirst().dropLast())[...]
+        var result = String.UnicodeScalarView()
+        var bytes: [UInt8] = []  // \xNN escapes: raw bytes, decoded together
+        func flush() {
+            if !bytes.isEmpty { result.append(contentsOf: String(decoding: bytes, as: UTF8.self).unicodeScalars) }
+            bytes = []
+        }
+        while let scalar = scalars.popFirst() {
+            guard scalar == "\\" else {
+                flush()
+                result.append(scalar)
+                continue
+            }
+            guard let kind = scalars.popFirst() else { return nil }
+            let simple: [Unicode.Scalar: Unicode.Scalar] = [
+                "n": "\n", "t": "\t", "r": "\r", "\"": "\"", "\\": "\\", "a": "\u{7}", "b": "\u{8}", "f": "\u{c}",
+                "v": "\u{b}",
+            ]
+            if let plain = simple[kind] {
+                flush()
+                result.append(plain)
+                continue
+            }
+            let width = ["x": 2, "u": 4, "U": 8][kind] ?? 0
+            guard width > 0, scalars.count >= width,
+                let value = UInt32(String(String.UnicodeScalarView(scalars.prefix(width))), radix: 16)
+            else { return nil }
+            scalars = scalars.dropFirst(width)
+            if kind == "x" {
+                bytes.append(UInt8(value))
+            } else {
+                flush()
+                guard let decoded = Unicode.Scalar(value) else { return nil }
+                result.append(decoded)
+            }
+        }
+        flush()
+        return String(result)
     }
 }

@@ -50,7 +50,7 @@ struct StepRunner: Sendable {
             inputs += try await step.inputs(&draft, in: context)
         }
         let unit = CacheUnit(step: phase, inputs: inputs, outputs: outputs)
-        if let payload = context.cache.lookup(unit),
+        if let payload = await context.cache.lookup(unit),
             let artifacts = try? JSONDecoder().decode([Artifact].self, from: payload)
         {
             draft.artifacts = artifacts
@@ -68,7 +68,7 @@ struct StepRunner: Sendable {
             }
         }
         for step in steps { try await run(step, &draft) }
-        context.cache.record(unit, payload: try JSONEncoder().encode(draft.artifacts))
+        await context.cache.record(unit, payload: try JSONEncoder().encode(draft.artifacts))
     }
 
     /// Temp files of interrupted earlier runs; safe to remove because we hold the lock.

@@ -76,13 +76,13 @@ public enum ReleaseLoader {
         throw .unsafeInput(path: workspace, reason: "\(what) (-C); allowed: a directory, the Go workspace")
     }
 
-    /// Asks Go that every configured `version.variables` target is a string variable (Kubernetes' default
-    /// names are not probed: base.go declares them). Without Go, planning goes on and the build reports it.
+    /// Asks Go that every variable the release stamps is a string variable — `version.variables`, and
+    /// Kubernetes' six default names too (a pkg/version may declare only some; the linker would silently
+    /// ignore the rest). Without Go, planning goes on and the build reports it.
     public static func verifyVersionVariables(
         _ plan: ReleasePlan, toolchain: GoToolchain, goCache: String?, runner: any ProcessRunner
     ) async throws {
         let version = plan.config.version
-        guard version.stamp != .kubernetes(package: version.package) else { return }
         let settings = GoBuildSettings(
             workspace: plan.workspace, goState: plan.layout.goState, modMode: plan.config.go.mod,
             tags: plan.config.go.tags, jobs: 1, goCache: goCache.flatMap { $0.isEmpty ? nil : $0 })

@@ -20,7 +20,7 @@ struct BuildStep: ReleaseStep {
             let unit = Self.unit(
                 target, output: plan.relative(target.output), sources: draft.sources, toolchain: toolchain,
                 settings: settings)
-            if context.cache.lookup(unit) != nil {
+            if await context.cache.lookup(unit) != nil {
                 context.progress(.buildReused(target))
             } else {
                 pending.append((target, unit))
@@ -30,7 +30,7 @@ struct BuildStep: ReleaseStep {
         guard !pending.isEmpty else { return .reused("0 built, \(reused) up to date") }
         let builder = GoBuilder(toolchain: toolchain, settings: settings, runner: context.processes)
         let report = try await builder.build(pending.map(\.0)) { context.progress(.build($0)) }
-        for (_, unit) in pending { context.cache.record(unit) }
+        for (_, unit) in pending { await context.cache.record(unit) }
         return .done("\(pending.count) built, \(reused) up to date, sandbox: \(report.sandbox)")
     }
 

@@ -22,7 +22,7 @@ struct ImagesStep: ReleaseStep {
         var pending: [(index: Int, unit: CacheUnit)] = []
         for (index, image) in plan.images.enumerated() {
             let unit = Self.unit(image, base: basePath.map { ($0, baseSignature ?? "") })
-            if let payload = context.cache.lookup(unit),
+            if let payload = await context.cache.lookup(unit),
                 let built = try? JSONDecoder().decode(BuiltImage.self, from: payload)
             {
                 results.append(built)
@@ -48,7 +48,7 @@ struct ImagesStep: ReleaseStep {
             }
             for (item, built) in zip(pending, written) {
                 results[item.index] = built
-                context.cache.record(item.unit, payload: try JSONEncoder().encode(built))
+                await context.cache.record(item.unit, payload: try JSONEncoder().encode(built))
             }
         }
         draft.images = results.compactMap { $0 }
