@@ -26,18 +26,21 @@ declare -A probe=(
   [python3]=/usr/bin/python3           # the hostile cache server and the bomb makers of the tests
   [docker-registry]=/usr/bin/docker-registry   # the registry kbuild publish is tested against
   [apache2-utils]=/usr/bin/htpasswd            # its htpasswd (bcrypt) users for the Basic auth tests
+  [tmux]=/usr/bin/tmux                 # the live progress display, tested in a real terminal
   [gcc-aarch64-linux-gnu]=/usr/bin/aarch64-linux-gnu-gcc   # the cgo cross-build tests (linux/arm64)
   [libc6-dev-arm64-cross]=/usr/aarch64-linux-gnu/include/stdio.h   # its C library headers (only recommended)
 )
 extra=("$@")   # e.g. hack/install-deps.sh buildah hyperfine (for benchmarks)
 
 # PyPI package -> a python3 check that proves it is installed: the outside validators of the SBOM
-# (spdx-tools, ntia-conformance-checker), the provenance (in-toto-attestation) and DSSE (securesystemslib).
+# (spdx-tools, ntia-conformance-checker), the provenance (in-toto-attestation) and DSSE (securesystemslib),
+# and of kbuild's JSON log events (jsonschema).
 declare -A pyprobe=(
   [spdx-tools]="import shutil, spdx_tools; assert shutil.which('pyspdxtools')"
   [ntia-conformance-checker]="import shutil, ntia_conformance_checker; assert shutil.which('ntia-checker')"
   [in-toto-attestation]="import in_toto_attestation.predicates.provenance.v1.provenance_pb2"
   [securesystemslib[crypto]]="import securesystemslib.dsse, cryptography"
+  [jsonschema]="import jsonschema; jsonschema.Draft202012Validator"   # --log-format json against its schema
 )
 pymissing=()
 for pkg in "${!pyprobe[@]}"; do

@@ -84,9 +84,20 @@ public enum CommandError: Error, CustomStringConvertible, Equatable {
 /// Runs external commands. Planning code never spawns processes; only steps hold a runner.
 public protocol ProcessRunner: Sendable {
     func run(_ command: Command) async throws -> CommandResult
+    /// Runs `command`, handing each line of its stderr to `errorLine` as it is written (for progress);
+    /// the result's `stderr` is its tail. Runners that cannot stream hand the lines over at the end.
+    func run(_ command: Command, errorLine: @escaping @Sendable (Substring) -> Void) async throws -> CommandResult
 }
 
 extension ProcessRunner {
+    public func run(_ command: Command, errorLine: @escaping @Sendable (Substring) -> Void) async throws
+        -> CommandResult
+    {
+        let result = try await run(command)
+        for line in result.stderr.split(separator: "\n") { errorLine(line) }
+        return result
+    }
+
     /// Runs `command` and throws `CommandError.failed` unless it exits 0.
     @discardableResult
     public func check(_ command: Command) async throws -> CommandResult {
@@ -149,6 +160,47 @@ public struct SubprocessRunner: ProcessRunner {
     }
 
     public func run(_ command: Command) async throws -> CommandResult {
+        let (executable, environment, directory) = Self.spawning(command)
+        do {
+            let result = try await Subprocess.run(
+                executable, arguments: Arguments(command.arguments), environment: environment,
+                workingDirectory: directory, input: .string(command.input ?? ""),
+                // Bytes, decoded below: Subprocess's own string decoding is the slowest part of reading a
+                // 20,000-path `git ls-files` (measured); the standard library's UTF-8 decoder is not.
+                output: .bytes(limit: outputLimit), error: .bytes(limit: outputLimit))
+            return Self.result(
+                result.terminationStatus, stdout: result.standardOutput,
+                stderr: String(decoding: result.standardError, as: UTF8.self))
+        } catch let error as SubprocessError {
+            throw CommandError.launchFailed(command: command.description, reason: "\(error)")
+        }
+    }
+
+    public func run(_ command: Command, errorLine: @escaping @Sendable (Substring) -> Void) async throws
+        -> CommandResult
+    {
+        let (executable, environment, directory) = Self.spawning(command)
+        let limit = outputLimit
+        do {
+            let result = try await Subprocess.run(
+                executable, arguments: Arguments(command.arguments), environment: environment,
+                workingDirectory: directory, input: .string(command.input ?? ""),
+                output: .bytes(limit: outputLimit), error: .sequence
+            ) { execution in
+                var lines = LineSplitter(keep: limit)
+                for try await buffer in execution.standardError {
+                    buffer.withUnsafeBytes { lines.append($0, errorLine) }
+                }
+                return lines.finish(errorLine)
+            }
+            return Self.result(result.terminationStatus, stdout: result.standardOutput, stderr: result.closureResult)
+        } catch let error as SubprocessError {
+            throw CommandError.launchFailed(command: command.description, reason: "\(error)")
+        }
+    }
+
+    /// The executable, environment and directory swift-subprocess is given for `command`.
+    private static func spawning(_ command: Command) -> (Executable, Subprocess.Environment, FilePath?) {
         // A bare name is looked up on PATH here, once: left to swift-subprocess, every PATH entry before
         // the right one costs a fork (eight for `git` on a typical PATH), which adds up per command.
         let executable: Executable
@@ -170,24 +222,45 @@ public struct SubprocessRunner: ProcessRunner {
             for (key, value) in variables { all[Subprocess.Environment.Key(stringLiteral: key)] = value }
             environment = .custom(all)
         }
-        let directory = command.workingDirectory.map { FilePath($0) }
-        do {
-            let result = try await Subprocess.run(
-                executable, arguments: Arguments(command.arguments), environment: environment,
-                workingDirectory: directory, input: .string(command.input ?? ""),
-                // Bytes, decoded below: Subprocess's own string decoding is the slowest part of reading a
-                // 20,000-path `git ls-files` (measured); the standard library's UTF-8 decoder is not.
-                output: .bytes(limit: outputLimit), error: .bytes(limit: outputLimit))
-            let (status, signaled): (Int32, Bool)
-            switch result.terminationStatus {
-            case .exited(let code): (status, signaled) = (Int32(code), false)
-            case .signaled(let code): (status, signaled) = (Int32(code), true)
-            }
-            return CommandResult(
-                status: status, signaled: signaled, stdout: String(decoding: result.standardOutput, as: UTF8.self),
-                stderr: String(decoding: result.standardError, as: UTF8.self))
-        } catch let error as SubprocessError {
-            throw CommandError.launchFailed(command: command.description, reason: "\(error)")
+        return (executable, environment, command.workingDirectory.map { FilePath($0) })
+    }
+
+    private static func result(_ termination: TerminationStatus, stdout: [UInt8], stderr: String) -> CommandResult {
+        let (status, signaled): (Int32, Bool)
+        switch termination {
+        case .exited(let code): (status, signaled) = (Int32(code), false)
+        case .signaled(let code): (status, signaled) = (Int32(code), true)
         }
+        return CommandResult(
+            status: status, signaled: signaled, stdout: String(decoding: stdout, as: UTF8.self), stderr: stderr)
+    }
+}
+
+/// Cuts a byte stream into lines as it arrives, keeping the last `keep` bytes of it for the result.
+struct LineSplitter {
+    let keep: Int
+    private var partial: [UInt8] = []
+    private var tail: [UInt8] = []
+
+    init(keep: Int) { self.keep = keep }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer, _ line: (Substring) -> Void) {
+        tail.append(contentsOf: bytes)
+        if tail.count > 2 * keep { tail.removeFirst(tail.count - keep) }
+        for byte in bytes {
+            if byte == UInt8(ascii: "\n") {
+                line(Substring(String(decoding: partial, as: UTF8.self)))
+                partial.removeAll(keepingCapacity: true)
+            } else if partial.count < 64 << 10 {
+                // A line longer than that is not one progress reads; the rest of it is dropped.
+                partial.append(byte)
+            }
+        }
+    }
+
+    /// The last unterminated line, then the kept tail as text.
+    mutating func finish(_ line: (Substring) -> Void) -> String {
+        if !partial.isEmpty { line(Substring(String(decoding: partial, as: UTF8.self))) }
+        return String(decoding: tail.suffix(keep), as: UTF8.self)
     }
 }

@@ -82,6 +82,8 @@ public struct GoBuildSettings: Sendable, Hashable {
     public var groupPackages: Bool
     /// cgo variables per platform (`CC`, `CXX`, `CGO_CFLAGS`, …) for binaries with `static: false`.
     public var cgo: [Platform: [String: String]]
+    /// Count compiled packages for progress (`go build -n` beside `go build -v`); false when nothing shows it.
+    public var countsPackages = true
 
     public init(
         workspace: String, goState: String, ldflags: [String] = [], modMode: GoModMode = .mod, tags: [String] = [],
@@ -113,6 +115,8 @@ public enum GoBuildEvent: Sendable, Hashable {
     case finished(GoBuildTarget, seconds: Double)
     /// How compilers are sandboxed.
     case sandbox(SandboxStatus)
+    /// Packages compiled so far by one platform's `go build`, of how many it planned.
+    case progress(WorkProgress)
 }
 
 /// What a successful build did.

@@ -1,5 +1,6 @@
 import Foundation
 import KbuildCore
+import Synchronization
 
 /// Builds a matrix of Go binaries hermetically, in parallel, and renames each into place when complete.
 public struct GoBuilder: Sendable {
@@ -26,8 +27,15 @@ public struct GoBuilder: Sendable {
         try prepareDirectories(targets)
 
         let groups = Self.groups(targets, combine: settings.groupPackages)
+        let perPlatform = Dictionary(grouping: groups, by: \.platform).mapValues(\.count)
         _ = try await concurrentMap(groups, limit: max(settings.jobs, 1)) { group in
-            try await self.build(group, wrapper: sandbox.wrapper, progress: progress)
+            // A platform split over several `go build`s (cgo and static, say) names each by its binaries.
+            let subject =
+                perPlatform[group.platform, default: 1] > 1
+                ? "\(group.platform) (\(group.targets.map(\.binary).joined(separator: ", ")))"
+                : group.platform.description
+            let counter = CompileCounter(subject: subject, binaries: group.targets.map(\.binary), report: progress)
+            try await self.build(group, wrapper: sandbox.wrapper, counter: counter, progress: progress)
         }
         let elapsed = ContinuousClock.now - start
         return GoBuildReport(
@@ -211,32 +219,58 @@ public struct GoBuilder: Sendable {
     // MARK: - Running
 
     private func build(
-        _ group: Group, wrapper: String?, progress: @escaping @Sendable (GoBuildEvent) -> Void
+        _ group: Group, wrapper: String?, counter: CompileCounter,
+        progress: @escaping @Sendable (GoBuildEvent) -> Void
     ) async throws {
         try Task.checkCancellation()
         let start = ContinuousClock.now
         for target in group.targets { progress(.started(target)) }
+        // What Go will compile, asked beside the build: its answer takes a fraction of a second.
+        async let planned: Void = counter.plan(
+            settings.countsPackages ? await plannedCompiles(group, wrapper: wrapper) : nil)
         if group.targets.count == 1 {
-            try await buildAlone(group.targets[0], wrapper: wrapper, keep: true)
+            try await buildAlone(group.targets[0], wrapper: wrapper, keep: true, counter: counter)
         } else {
-            try await buildTogether(group, wrapper: wrapper)
+            try await buildTogether(group, wrapper: wrapper, counter: counter)
         }
+        await planned
+        counter.finish()
         let seconds = Self.seconds(ContinuousClock.now - start)
         for target in group.targets { progress(.finished(target, seconds: seconds)) }
     }
 
+    /// How many packages `go build -n` (which consults Go's cache and runs nothing) would compile; nil
+    /// when it cannot tell. `go build -v` names each package as it compiles it: together, progress.
+    private func plannedCompiles(_ group: Group, wrapper: String?) async -> Int? {
+        let output = group.targets.count == 1 ? group.targets[0].output : group.directory + "/"
+        let count = Mutex(0)
+        let result = try? await runGo(
+            group.targets.map(\.package), output: output, group.platform, group.isStatic, wrapper, flag: "-n"
+        ) { line in
+            if line.split(separator: " ", maxSplits: 1).first?.hasSuffix("/compile") == true {
+                count.withLock { $0 += 1 }
+            }
+        }
+        guard let result, result.succeeded else { return nil }
+        return count.withLock { $0 }
+    }
+
     /// `go build -o <temp sibling>` then rename onto the output (or discard when `keep` is false).
-    private func buildAlone(_ target: GoBuildTarget, wrapper: String?, keep: Bool) async throws {
+    private func buildAlone(
+        _ target: GoBuildTarget, wrapper: String?, keep: Bool, counter: CompileCounter? = nil
+    ) async throws {
         let temporary = FileOutput.temporarySibling(of: target.output)
         defer { unlink(temporary) }
-        let result = try await runGo([target.package], output: temporary, target.platform, target.isStatic, wrapper)
+        let result = try await runGo(
+            [target.package], output: temporary, target.platform, target.isStatic, wrapper, flag: "-v",
+            errorLine: { counter?.line($0) })
         guard result.succeeded else { throw Self.failure(result, target) }
         try Self.requireExecutable(temporary, target)
         if keep { try Self.install(temporary, as: target.output) }
     }
 
     /// One `go build -o <temp dir>/ pkg…` for the group, then each binary renamed into place.
-    private func buildTogether(_ group: Group, wrapper: String?) async throws {
+    private func buildTogether(_ group: Group, wrapper: String?, counter: CompileCounter) async throws {
         let directory = FileOutput.temporarySibling(of: group.directory + "/go-build")
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
@@ -245,7 +279,8 @@ public struct GoBuilder: Sendable {
         }
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let result = try await runGo(
-            group.targets.map(\.package), output: directory + "/", group.platform, group.isStatic, wrapper)
+            group.targets.map(\.package), output: directory + "/", group.platform, group.isStatic, wrapper,
+            flag: "-v", errorLine: { counter.line($0) })
         guard result.succeeded else {
             // Go's text names packages, not our binaries: rebuild each alone (cached, quick) to name the culprit.
             for target in group.targets {
@@ -273,10 +308,14 @@ public struct GoBuilder: Sendable {
         }
     }
 
+    /// `flag` goes after `build`: `-v` (names packages as they compile, for progress; not part of any
+    /// cache key, as it changes no byte) or `-n` (prints the plan, runs nothing).
     private func runGo(
-        _ packages: [String], output: String, _ platform: Platform, _ isStatic: Bool, _ wrapper: String?
+        _ packages: [String], output: String, _ platform: Platform, _ isStatic: Bool, _ wrapper: String?,
+        flag: String? = nil, errorLine: (@Sendable (Substring) -> Void)? = nil
     ) async throws -> CommandResult {
-        let arguments = try buildArguments(output: output, packages: packages)
+        var arguments = try buildArguments(output: output, packages: packages)
+        if let flag, flag == "-n" || settings.countsPackages { arguments.insert(flag, at: 1) }
         let environment = Command.Environment.exact(environment(for: platform, isStatic: isStatic))
         let command =
             if let wrapper {
@@ -287,6 +326,7 @@ public struct GoBuilder: Sendable {
                 Command(toolchain.executable, arguments, environment: environment, workingDirectory: settings.workspace)
             }
         do {
+            if let errorLine, settings.countsPackages { return try await runner.run(command, errorLine: errorLine) }
             return try await runner.run(command)
         } catch let error as CommandError {
             throw GoBuildError.toolchainFailed(command: command.description, detail: "\(error)")
@@ -375,6 +415,7 @@ public struct GoBuilder: Sendable {
         var lines: [Substring] = []
         for line in (result.stderr.isEmpty ? result.stdout : result.stderr).split(separator: "\n") {
             if line.hasPrefix("go: finding module for package") || line == lines.last { continue }
+            if CompileCounter.isPackageLine(line) { continue }
             lines.append(line)
         }
         return SubprocessRunner.tail(lines.joined(separator: "\n"))

@@ -32,10 +32,10 @@ public struct ReleaseVerifier: Sendable {
 
     /// The version the release records (`.kube-git-version` in its `-src` tarball), for `kbuild publish`'s tag.
     public static func recordedVersion(directory: String) -> String? {
-        guard let files = try? ReleaseFiles(directory: directory),
-            files.names.contains("\(files.project)-src.tar.gz")
+        guard let files = try? ReleaseFiles(directory: directory), let project = files.project,
+            let file = try? files.tree.open("\(project)-src.tar.gz")
         else { return nil }
-        return SourceVerifier.recorded(in: files.path("\(files.project)-src.tar.gz"))?.version
+        return SourceVerifier.recorded(in: file.reopenPath)?.version
     }
 
     /// Runs every check; throws only when the directory itself cannot be read.

@@ -15,10 +15,13 @@ extension Kbuild {
 
                 \(EnvironmentHelp.workspace)
 
+                \(OutputOptions.environmentHelp)
+
                 \(RemoteCacheOptions.discussion)
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
+        @OptionGroup var output: OutputOptions
         @OptionGroup var sandbox: SandboxOption
         @OptionGroup var shard: ShardOption
         @OptionGroup var remote: RemoteCacheOptions
@@ -27,20 +30,21 @@ extension Kbuild {
         var dryRun = false
 
         func run() async throws {
-            try await failing(verbose: workspace.verbose) {
-                let environment = ProcessInfo.processInfo.environment
-                try await workspace.withLoaded(environment, digestSources: true) { loaded in
+            let environment = ProcessInfo.processInfo.environment
+            let reporter = workspace.reporter("build", output, environment)
+            try await reporter.run {
+                try await workspace.withLoaded(environment, digestSources: true, warn: reporter.warning) { loaded in
                     var loaded = loaded
                     if let spec = try shard.spec() { loaded.plan = loaded.plan.sharded(spec) }
                     if dryRun {
                         print(loaded.plan.renderedBuilds, terminator: "")
                         return
                     }
-                    var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox)
+                    var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox, output: output)
                     try remote.apply(to: &options, plan: loaded.plan, environment: environment)
-                    let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
-                    try await ReleasePipeline(loaded, options: options).build { printer.handle($0) }
-                    if let remote = options.remoteCache { print(remote.summary) }
+                    reporter.expect(builds: loaded.plan.builds.count)
+                    try await ReleasePipeline(loaded, options: options).build { reporter.handle($0) }
+                    if let remote = options.remoteCache { reporter.result(remote.summary) }
                 }
             }
         }

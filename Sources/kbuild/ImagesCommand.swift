@@ -16,24 +16,27 @@ extension Kbuild {
 
                 \(EnvironmentHelp.workspace)
 
+                \(OutputOptions.environmentHelp)
+
                 \(RemoteCacheOptions.discussion) (Today the shared cache holds binaries: images are \
                 written locally; the options are accepted so one set of flags serves every command.)
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
+        @OptionGroup var output: OutputOptions
         @OptionGroup var shard: ShardOption
         @OptionGroup var remote: RemoteCacheOptions
 
         func run() async throws {
-            try await failing(verbose: workspace.verbose) {
-                let environment = ProcessInfo.processInfo.environment
-                try await workspace.withLoaded(environment) { loaded in
+            let environment = ProcessInfo.processInfo.environment
+            let reporter = workspace.reporter("images", output, environment)
+            try await reporter.run {
+                try await workspace.withLoaded(environment, warn: reporter.warning) { loaded in
                     var loaded = loaded
                     if let spec = try shard.spec() { loaded.plan = loaded.plan.sharded(spec) }
-                    let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
-                    var options = workspace.releaseOptions(environment)
+                    var options = workspace.releaseOptions(environment, output: output)
                     try remote.apply(to: &options, plan: loaded.plan, environment: environment)
-                    _ = try await ReleasePipeline(loaded, options: options).images { printer.handle($0) }
+                    _ = try await ReleasePipeline(loaded, options: options).images { reporter.handle($0) }
                 }
             }
         }

@@ -31,10 +31,13 @@ extension Kbuild {
 
                 \(EnvironmentHelp.workspace) KBUILD_SIGN_KEY names the signing key.
 
+                \(OutputOptions.environmentHelp)
+
                 \(RemoteCacheOptions.discussion)
                 """)
 
         @OptionGroup var workspace: WorkspaceOptions
+        @OptionGroup var output: OutputOptions
         @OptionGroup var sandbox: SandboxOption
         @OptionGroup var shard: ShardOption
 
@@ -57,14 +60,15 @@ extension Kbuild {
         var signKey: String?
 
         func run() async throws {
-            try await failing(verbose: workspace.verbose) {
-                let environment = ProcessInfo.processInfo.environment
+            let environment = ProcessInfo.processInfo.environment
+            let reporter = workspace.reporter("release", output, environment)
+            try await reporter.run {
                 // The key is read first: a bad key is an error before any work starts.
                 let keyFile = signKey ?? environment["KBUILD_SIGN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
                 let key = try keyFile.map { try Ed25519PrivateKey(pemFile: $0) }
-                if let keyFile, let exposure = Ed25519PrivateKey.exposure(of: keyFile) { warning(exposure) }
-                try await workspace.withLoaded(environment, digestSources: true) { loaded in
-                    var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox)
+                if let keyFile, let exposure = Ed25519PrivateKey.exposure(of: keyFile) { reporter.warning(exposure) }
+                try await workspace.withLoaded(environment, digestSources: true, warn: reporter.warning) { loaded in
+                    var options = workspace.releaseOptions(environment, sandbox: sandbox.sandbox, output: output)
                     options.skipBuild = skipBuild
                     options.proof = ProofOptions(
                         signingKey: key, environment: environment,
@@ -72,7 +76,7 @@ extension Kbuild {
                             + ReleaseConfig.defaultPath,
                         toolVersion: Kbuild.configuration.version)
                     try remote.apply(to: &options, plan: loaded.plan, environment: environment)
-                    let printer = ProgressPrinter(plan: loaded.plan, verbose: workspace.verbose)
+                    reporter.expect(builds: loaded.plan.builds.count)
                     let pipeline = ReleasePipeline(loaded, options: options)
                     if let spec = try shard.spec() {
                         guard merge.isEmpty else {
@@ -80,18 +84,20 @@ extension Kbuild {
                                 culprit: "--merge", value: merge.joined(separator: " "), problem: "given with --shard",
                                 allowed: "--shard on each of N machines, then --merge on one")
                         }
-                        let directory = try await pipeline.shard(spec) { printer.handle($0) }
-                        print("shard \(spec) of \(loaded.plan.version.version): \(directory)")
+                        let directory = try await pipeline.shard(spec) { reporter.handle($0) }
+                        reporter.result("shard \(spec) of \(loaded.plan.version.version): \(directory)")
                         return
                     }
                     let artifacts =
                         try await merge.isEmpty
-                        ? pipeline.release { printer.handle($0) }
-                        : pipeline.merge(merge.map { ReleaseLoader.absoluteWorkspace($0) }) { printer.handle($0) }
-                    if let remote = options.remoteCache { print(remote.summary) }
+                        ? pipeline.release { reporter.handle($0) }
+                        : pipeline.merge(merge.map { ReleaseLoader.absoluteWorkspace($0) }) { reporter.handle($0) }
+                    if let remote = options.remoteCache { reporter.say(remote.summary) }
                     let tarballs = artifacts.filter { $0.kind != .image && $0.kind != .sbom }.count
-                    print(
-                        "release \(loaded.plan.version.version): \(tarballs) tarballs in \(loaded.plan.layout.releaseTars)"
+                    reporter.released(
+                        artifacts, plan: loaded.plan,
+                        message:
+                            "release \(loaded.plan.version.version): \(tarballs) tarballs in \(loaded.plan.layout.releaseTars)"
                     )
                 }
             }

@@ -35,6 +35,11 @@ extension Kbuild {
                 umask, locale and HOME, an empty kbuild cache) and compares it byte for byte with DIR; a \
                 difference is explained as `kbuild diff` does. It honours KBUILD_GOCACHE (a shared Go build \
                 cache: content-addressed, so it cannot change a byte), GO and TMPDIR (where the clone goes).
+
+                --log-format json prints one `check` event per check and a `result` (docs/log-format.md); \
+                --json prints the whole report as one document instead.
+
+                \(OutputOptions.environmentHelp)
                 """)
 
         @Argument(help: ArgumentHelp("The release directory.", valueName: "dir"))
@@ -70,6 +75,8 @@ extension Kbuild {
         @Flag(name: .customLong("json"), help: "Print the report as JSON.")
         var json = false
 
+        @OptionGroup var output: OutputOptions
+
         @Option(
             name: .customLong("jobs"),
             help: ArgumentHelp("Tarballs checked at once (default: the number of cores).", valueName: "n"))
@@ -83,8 +90,11 @@ extension Kbuild {
         }
 
         func run() async throws {
-            try await failing {
-                let workspace = ReleaseLoader.absoluteWorkspace(self.workspace)
+            let workspace = ReleaseLoader.absoluteWorkspace(self.workspace)
+            let reporter = output.reporter(
+                command: "verify", workspace: workspace, verbose: false,
+                environment: ProcessInfo.processInfo.environment)
+            try await reporter.run {
                 let directory =
                     releaseDirectory.map { ReleaseLoader.absoluteWorkspace($0) }
                     ?? workspace + "/_output/release-tars"
@@ -103,7 +113,7 @@ extension Kbuild {
                     directory: directory, workspace: workspace, layout: layout, key: publicKey,
                     jobs: jobs ?? WorkspaceOptions.cores)
                 // The rebuild (mostly Go builds in the clone) runs while the offline checks run.
-                let json = self.json
+                let json = self.json || reporter.json
                 let rebuilding: Task<DiffReport, any Error>? =
                     rebuild
                     ? Task {
@@ -122,20 +132,25 @@ extension Kbuild {
                     _ = try? await rebuilding?.value
                     throw error
                 }
-                if !json {
-                    for check in report.checks { print(check.line) }
+                if !self.json {
+                    for check in report.checks { reporter.check(check) }
                     let failed = report.failures.count
-                    print(
+                    reporter.result(
                         failed == 0
                             ? "verified: \(report.checks.count) checks passed"
                             : "verify failed: \(failed) of \(report.checks.count) checks")
                 }
                 let rebuilt = try await rebuilding?.value
-                if json {
+                if self.json {
                     // {"rebuild": <diff report>, "verify": <verify report>} with --rebuild, else the verify report.
                     print(
                         rebuilt.map { "{\n\"rebuild\" : \($0.json()),\n\"verify\" : \(report.json())\n}" }
                             ?? report.json())
+                } else if let rebuilt, reporter.json {
+                    reporter.check(
+                        VerifyCheck(
+                            rebuilt.identical ? .ok : .fail, "rebuild", rebuilt.b,
+                            rebuilt.identical ? "byte-identical to \(directory)" : "differs from \(directory)"))
                 } else if let rebuilt {
                     if rebuilt.identical {
                         print("ok   rebuild    \(rebuilt.b): byte-identical to \(directory)")

@@ -67,6 +67,12 @@ struct WorkspaceOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Print every step in detail.")
     var verbose = false
 
+    /// The reporter of `command` on this workspace, as `output` asks.
+    func reporter(_ command: String, _ output: OutputOptions, _ environment: [String: String]) -> Reporter {
+        output.reporter(
+            command: command, workspace: location.workspace, verbose: verbose, environment: environment)
+    }
+
     func validate() throws {
         if let jobs, jobs < 1 {
             throw ValidationError(
@@ -75,19 +81,25 @@ struct WorkspaceOptions: ParsableArguments {
     }
 
     /// How the steps run: jobs, sandbox, and a shared Go build cache from `KBUILD_GOCACHE` (CI, tests).
-    func releaseOptions(_ environment: [String: String], sandbox: SandboxMode = .auto) -> ReleaseOptions {
-        ReleaseOptions(jobs: jobs ?? Self.cores, sandbox: sandbox, goCache: environment["KBUILD_GOCACHE"])
+    func releaseOptions(
+        _ environment: [String: String], sandbox: SandboxMode = .auto, output: OutputOptions
+    ) -> ReleaseOptions {
+        var options = ReleaseOptions(jobs: jobs ?? Self.cores, sandbox: sandbox, goCache: environment["KBUILD_GOCACHE"])
+        // Nothing shows progress: Go is not asked for its plan nor to name packages.
+        options.reportsProgress = output.progress != .none
+        return options
     }
 
     /// Runs `body` with the config, version and plan of the workspace, read with `environment` (the process's,
     /// read once by the caller); `digestSources` for commands whose steps key their outputs on the sources.
     /// Whatever loading started is stopped and awaited before this returns or throws (`LoadedWorkspace.using`).
     func withLoaded<T>(
-        _ environment: [String: String], digestSources: Bool = false, _ body: (LoadedWorkspace) async throws -> T
+        _ environment: [String: String], digestSources: Bool = false,
+        warn: @escaping @Sendable (String) -> Void = warning, _ body: (LoadedWorkspace) async throws -> T
     ) async throws -> T {
         try await ReleaseLoader.load(
             workspace: location.workspace, configPath: location.configFile, environment: environment,
-            hostOnly: quick, strictVersion: strict.strictVersion, digestSources: digestSources, warn: warning
+            hostOnly: quick, strictVersion: strict.strictVersion, digestSources: digestSources, warn: warn
         ).using(body)
     }
 }

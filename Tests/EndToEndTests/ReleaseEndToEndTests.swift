@@ -210,7 +210,7 @@ func runKbuild(_ arguments: [String], in directory: String, _ environment: [Stri
     var env: [String: String?] = ["KBUILD_GOCACHE": SharedGoCache.path]
     let settings = [
         "KBUILD_REMOTE_CACHE", "KBUILD_REMOTE_CACHE_UPLOAD", "KBUILD_REMOTE_CACHE_TIMEOUT",
-        "KBUILD_REMOTE_CACHE_MAX_BYTES", "KBUILD_SIGN_KEY",
+        "KBUILD_REMOTE_CACHE_MAX_BYTES", "KBUILD_SIGN_KEY", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY",
     ]
     for name in ProcessInfo.processInfo.environment.keys where name.hasPrefix("KUBE_") || settings.contains(name) {
         env[name] = .some(nil)

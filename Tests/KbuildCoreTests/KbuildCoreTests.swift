@@ -1,8 +1,9 @@
 import Foundation
-import KbuildCore
 import Synchronization
 import TestSupport
 import Testing
+
+@testable import KbuildCore
 
 @Suite struct ProcessRunnerTests {
     let runner = SubprocessRunner()
@@ -13,6 +14,20 @@ import Testing
         #expect(result.status == 3 && !result.signaled && !result.succeeded)
         #expect(result.stdout == "from stdin")
         #expect(result.stderr == "err\n")
+    }
+
+    @Test func streamsStderrLinesAsWrittenAndKeepsTheTail() async throws {
+        let lines = Mutex<[String]>([])
+        let result = try await runner.run(
+            Command("/bin/sh", ["-c", "echo out; echo a >&2; echo 'b c' >&2; printf tail >&2; exit 3"])
+        ) { line in lines.withLock { $0.append(String(line)) } }
+        #expect(lines.withLock { $0 } == ["a", "b c", "tail"])
+        #expect(result.stdout == "out\n" && result.stderr == "a\nb c\ntail" && result.status == 3)
+        // Only the last bytes are kept; every line is still handed over.
+        var splitter = LineSplitter(keep: 4)
+        var seen: [Substring] = []
+        Array("one\ntwo\nthree\n".utf8).withUnsafeBytes { splitter.append($0) { seen.append($0) } }
+        #expect(seen == ["one", "two", "three"] && splitter.finish { seen.append($0) } == "ree\n")
     }
 
     @Test func anExactEnvironmentPassesNothingElse() async throws {

@@ -11,6 +11,52 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
 
 /// Real `go build`s on a tiny module. Serialized: they share one GOCACHE and two CPU cores.
 @Suite(.serialized) struct GoBuilderTests {
+    /// The progress count is right: on a cold Go cache, `go build -n`'s plan is exactly the packages
+    /// `go build -v` then names (standard library included); warm, both are zero.
+    @Test func compileProgressCountsWhatGoCompiles() async throws {
+        let workspace = try Workspace()
+        defer { workspace.remove() }
+        let builder = GoBuilder(toolchain: try await locateGo(), settings: workspace.settings(goCache: nil))
+        let targets = workspace.targets([Platform("linux/arm64")!])
+        let cold = EventLog()
+        _ = try await builder.build(targets) { cold.record($0) }
+        let reports = cold.all.compactMap { event -> WorkProgress? in
+            if case .progress(let progress) = event { return progress }
+            return nil
+        }
+        let running = reports.filter { !$0.finished }
+        let total = try #require(running.last?.total)
+        #expect(total > 20, "the standard library is compiled too: \(total)")
+        #expect(running.last?.done == total, "every planned package named by -v, none more")
+        #expect(running.map(\.done) == running.map(\.done).sorted())
+        #expect(reports.last?.finished == true && reports.last?.done == total)
+        #expect(reports.allSatisfy { $0.subject == "linux/arm64" && $0.waiting == TinyModule.binaries })
+
+        // Counting changes no byte: the same build without it (no -n, no -v) gives the same binaries.
+        let quiet = try Workspace("kbuild-go-quiet")
+        defer { quiet.remove() }
+        var settings = quiet.settings()
+        settings.countsPackages = false
+        let recorded = RecordingRunner()
+        let quietEvents = EventLog()
+        _ = try await GoBuilder(toolchain: builder.toolchain, settings: settings, runner: recorded).build(
+            quiet.targets([Platform("linux/arm64")!])
+        ) { quietEvents.record($0) }
+        #expect(recorded.commands.allSatisfy { !$0.arguments.contains("-n") && !$0.arguments.contains("-v") })
+        for (counted, plain) in zip(targets, quiet.targets([Platform("linux/arm64")!])) {
+            #expect(try fileBytes(counted.output) == (try fileBytes(plain.output)), "\(counted.binary)")
+        }
+
+        let warm = EventLog()
+        _ = try await builder.build(targets) { warm.record($0) }
+        #expect(
+            warm.all.contains(
+                .progress(
+                    WorkProgress(
+                        activity: .compile, subject: "linux/arm64", done: 0, total: 0, unit: .packages,
+                        waiting: TinyModule.binaries, finished: true))))
+    }
+
     @Test func buildsTheCrossPlatformMatrix() async throws {
         let workspace = try Workspace()
         defer { workspace.remove() }
@@ -146,8 +192,9 @@ let releasePlatforms = ["linux/amd64", "linux/arm64", "linux/arm", "darwin/arm64
         for (a, b) in zip(clean.targets(platforms), planted.targets(platforms)) {
             #expect(try fileBytes(a.output) == (try fileBytes(b.output)), "\(a.binary) \(a.platform)")
         }
+        // One go build per platform, and beside each the `go build -n` that plans the progress count.
         let builds = runner.commands.filter { $0.arguments.contains("build") }
-        #expect(builds.count == platforms.count)
+        #expect(builds.filter { !$0.arguments.contains("-n") }.count == platforms.count)
         for command in builds {
             guard case .exact(let environment) = command.environment else {
                 Issue.record("go build must get an exact environment, got \(command.environment)")

@@ -78,6 +78,11 @@ final class EventLog: Sendable {
     private let events = Mutex<[ReleaseEvent]>([])
     func record(_ event: ReleaseEvent) { events.withLock { $0.append(event) } }
 
+    /// The progress reports, in order.
+    var progress: [WorkProgress] {
+        events.withLock { events in events.compactMap { if case .progress(let report) = $0 { report } else { nil } } }
+    }
+
     /// Every step's outcome, by step name, in order.
     var outcomes: [(String, StepOutcome)] {
         events.withLock { events in

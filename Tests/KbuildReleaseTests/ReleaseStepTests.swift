@@ -51,6 +51,16 @@ import Testing
         #expect(first.outcomes.map(\.0) == ["images", "stage", "pack", "sbom", "checksums", "provenance", "publish"])
         #expect(first.outcomes.allSatisfy { if case .done = $0.1 { true } else { false } })
         #expect(artifacts.map(\.kind).filter { $0 == .image }.count == 1)
+        // Packing reports each tarball under way and done, and ends with all of them.
+        let packing = first.progress.filter { $0.activity == .pack }
+        let tarballs = Int64(fixture.plan.archives.count)
+        #expect(
+            packing.last
+                == WorkProgress(
+                    activity: .pack, subject: "release-tars", done: tarballs, total: tarballs, unit: .files,
+                    finished: true))
+        #expect(packing.map(\.done) == packing.map(\.done).sorted() && packing.contains { !$0.waiting.isEmpty })
+        #expect(Set(packing.flatMap(\.waiting)) == Set(fixture.plan.archives.map(\.name)))
         try await Tool.check("sha256sum", ["-c", "--strict", "SHA256SUMS"], in: tars)
         try await Tool.check("sha512sum", ["-c", "--strict", "SHA512SUMS"], in: tars)
         let server = try await Tool.check("tar", ["-tzf", tars + "/kubernetes-server-linux-amd64.tar.gz"])

@@ -18,6 +18,8 @@ public struct ReleaseOptions: Sendable {
     public var proof = ProofOptions()
     /// A shared cache consulted after `_output/cache` and filled after a build (see `RemoteCacheSetup`).
     public var remoteCache: RemoteCache?
+    /// Report work in progress (`ReleaseEvent.progress`, compile counts); false when nothing shows it.
+    public var reportsProgress = true
 
     /// `jobs` is required: the CLI computes its default (the cores) once.
     public init(
@@ -85,4 +87,6 @@ public enum ReleaseEvent: Sendable {
     case buildReused(GoBuildTarget)
     case image(BuiltImage, reused: Bool)
     case tarball(name: String, size: Int64)
+    /// Work that takes a while, as it goes: packing, pushing, uploading (compiling comes as `build`).
+    case progress(WorkProgress)
 }

@@ -9,11 +9,12 @@ struct BuildStep: ReleaseStep {
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let plan = context.plan
         let toolchain = try context.toolchain.get()
-        let settings = GoBuildSettings(
+        var settings = GoBuildSettings(
             workspace: plan.workspace, goState: plan.layout.goState,
             ldflags: plan.versionLDFlags + plan.config.go.ldflags, modMode: plan.config.go.mod,
             tags: plan.config.go.tags, requiredGoVersion: plan.config.go.version, sandbox: context.options.sandbox,
             jobs: context.options.jobs, goCache: context.options.goCache, cgo: plan.config.cgo)
+        settings.countsPackages = context.options.reportsProgress
         var pending: [(GoBuildTarget, CacheUnit)] = []
         for target in plan.builds {
             let unit = Self.unit(

@@ -31,8 +31,12 @@ struct PackStep: ReleaseStep {
         let options = TarOptions(compression: .fastGzip(level: level, pool: pool), mtime: plan.sourceDate)
         let zip = ZipOptions(mtime: plan.sourceDate, level: level, pool: pool)
         let layout = plan.layout
+        let progress = ItemProgress(
+            .pack, subject: "release-tars", total: plan.archives.count, report: context.progress)
+        defer { progress.finish() }
         let pack: @Sendable (PlannedArchive) async throws -> PackedTarball = { archive in
             let path = tarsRoot + "/" + archive.name
+            progress.started(archive.name)
             let stage = stageRoot + "/" + archive.stageDirectory
             let written = try await Blocking.run { () throws -> (size: Int64, checksums: Checksums) in
                 switch archive.format {
@@ -52,6 +56,7 @@ struct PackStep: ReleaseStep {
                     return (written.size, try written.digests.checksums(of: path))
                 }
             }
+            progress.finished(archive.name)
             context.progress(.tarball(name: archive.name, size: written.size))
             return PackedTarball(tarball: archive, size: written.size, checksums: written.checksums)
         }

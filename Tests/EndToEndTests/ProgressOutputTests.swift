@@ -1,0 +1,203 @@
+import Foundation
+import KbuildCore
+import TestSupport
+import Testing
+
+/// What a person and a CI job see while kbuild works: the live display in a real terminal (tmux),
+/// plain progress in a pipe, JSON events checked against docs/log-format.schema.json, and GitHub
+/// Actions' annotations and step summary.
+@Suite(.serialized) struct ProgressOutputTests {
+    /// Two platforms on an empty Go cache: Go compiles the standard library for each (~20 s here).
+    static let coldBuild: [String: String?] = [
+        "KBUILD_GOCACHE": nil, "KUBE_BUILD_PLATFORMS": "linux/amd64 linux/arm64",
+        "SOURCE_DATE_EPOCH": "1700000000",
+    ]
+
+    /// `kubectl`'s platform line: `linux/amd64: compiling 12/53 packages, 4s, for …` → (12, 53, 4).
+    static func progress(_ line: Substring, platform: String) -> (done: Int, total: Int, seconds: Int)? {
+        guard line.hasPrefix("\(platform): compiling ") else { return nil }
+        let words = line.dropFirst("\(platform): compiling ".count).split(separator: " ")
+        let counts = words.first?.split(separator: "/").compactMap { Int($0) } ?? []
+        guard counts.count == 2, words.count >= 3, let seconds = Int(words[2].dropLast(2)) else { return nil }
+        return (counts[0], counts[1], seconds)
+    }
+
+    @Test func liveDisplayRedrawsInPlaceInATerminal() async throws {
+        try #require(Tool.available("tmux"), "tmux is a test dependency (hack/install-deps.sh)")
+        let dir = try TemporaryDirectory("kbuild-progress-tty")
+        defer { dir.remove() }
+        let repo = try await Repository.exampleWorkspace(in: dir.appending("ws"), tag: "v1.0.0")
+        // A tmux server of this test's own, stopped whatever happens.
+        let tmux = ["-L", "kbuild-test-\(getpid())"]
+        defer {
+            _ = try? Process.run(URL(fileURLWithPath: "/usr/bin/env"), arguments: ["tmux"] + tmux + ["kill-server"])
+        }
+        let script =
+            "cd '\(repo.path)' && env -u KBUILD_GOCACHE -u NO_COLOR KUBE_BUILD_PLATFORMS='linux/amd64 linux/arm64' "
+            + "'\(Repository.kbuildBinary)' build --jobs 2; echo EXIT=$?; sleep 600"
+        try await Tool.check(
+            "tmux", tmux + ["new-session", "-d", "-s", "build", "-x", "120", "-y", "40", script])
+
+        var screens: [String] = []
+        var colored: String?
+        for _ in 0..<600 {
+            try await Task.sleep(for: .milliseconds(500))
+            let screen = try await Tool.check("tmux", tmux + ["capture-pane", "-p", "-t", "build"])
+            screens.append(screen)
+            if screen.contains("EXIT=") { break }
+            if colored == nil, screen.contains(": compiling ") {
+                // With its attributes (-e): the live lines are coloured, as NO_COLOR is not set.
+                colored = try await Tool.check("tmux", tmux + ["capture-pane", "-p", "-e", "-t", "build"])
+            }
+        }
+        let escaped = try #require(colored, "a progress line was seen")
+        #expect(escaped.contains("\u{1b}[36m"), "\(escaped.debugDescription)")
+        let last = try #require(screens.last)
+        #expect(last.contains("EXIT=0"), "\(last)")
+        #expect(last.contains("[10/10] built"), "a counter on a terminal: \(last)")
+        #expect(!last.contains("compiling"), "the live region is gone at the end: \(last)")
+
+        var seen: [Int] = []
+        for screen in screens {
+            let lines = screen.split(separator: "\n")
+            for platform in ["linux/amd64", "linux/arm64"] {
+                let drawn = lines.compactMap { Self.progress($0, platform: platform) }
+                // Redrawn in place: one line per platform on the screen at any time, never a scrolling log.
+                #expect(drawn.count <= 1, "\(platform) drawn \(drawn.count) times:\n\(screen)")
+                if platform == "linux/amd64", let now = drawn.first {
+                    #expect(now.total > 20 && now.done <= now.total, "\(screen)")
+                    seen.append(now.done)
+                }
+            }
+            #expect(!screen.contains("\u{1b}"), "no escape shows as text")
+        }
+        #expect(Set(seen).count >= 3, "the count goes up while Go compiles: \(seen)")
+        #expect(seen == seen.sorted(), "and never down: \(seen)")
+    }
+
+    @Test func plainProgressInAPipeIsALinePerPlatformAtMostEveryTenSeconds() async throws {
+        let dir = try TemporaryDirectory("kbuild-progress-plain")
+        defer { dir.remove() }
+        let repo = try await Repository.exampleWorkspace(in: dir.appending("ws"), tag: "v1.0.0")
+        let result = try await runKbuild(["build", "--jobs", "2"], in: repo.path, Self.coldBuild)
+        try #require(result.succeeded, "\(result.stderr)")
+        #expect(!result.stdout.contains("\u{1b}"), "no ANSI in a pipe")
+        #expect(!result.stdout.contains("[1/"), "no counter in a pipe")
+        let lines = result.stdout.split(separator: "\n")
+        for platform in ["linux/amd64", "linux/arm64"] {
+            let reports = lines.compactMap { Self.progress($0, platform: platform) }
+            #expect(!reports.isEmpty, "a cold build shows life per platform: \(result.stdout)")
+            #expect(reports.allSatisfy { $0.total > 20 && $0.done <= $0.total }, "\(reports)")
+            for (before, after) in zip(reports, reports.dropFirst()) {
+                #expect(after.seconds - before.seconds >= 10, "\(platform): \(before) then \(after)")
+                #expect(after.done >= before.done)
+            }
+        }
+    }
+
+    @Test func jsonEventsValidateAgainstTheDocumentedSchema() async throws {
+        let dir = try TemporaryDirectory("kbuild-progress-json")
+        defer { dir.remove() }
+        let repo = try await Repository.exampleWorkspace(in: dir.appending("ws"), tag: "v1.0.0")
+        let env: [String: String?] = [
+            "KUBE_BUILD_PLATFORMS": "linux/amd64 linux/arm64", "SOURCE_DATE_EPOCH": "1700000000",
+        ]
+        let first = try await runKbuild(["release", "--log-format", "json"], in: repo.path, env)
+        try #require(first.succeeded, "\(first.stderr)")
+        let again = try await runKbuild(["release", "--log-format", "json"], in: repo.path, env)
+        try #require(again.succeeded, "\(again.stderr)")
+        let verified = try await runKbuild(["verify", "--log-format", "json"], in: repo.path, env)
+        try #require(verified.succeeded, "\(verified.stderr)")
+        let config = repo.path + "/release/kbuild.yaml"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try writeFile(
+            config, text.replacingOccurrences(of: "linux/amd64, linux/arm64, linux/arm]", with: "linux/mips128]"))
+        let line =
+            text.split(separator: "\n", omittingEmptySubsequences: false)
+            .firstIndex { $0.contains("linux/arm64, linux/arm]") }! + 1
+        let broken = try await runKbuild(["release", "--log-format", "json"], in: repo.path, env)
+        #expect(broken.status == 1 && broken.stderr.hasPrefix("error: "), "\(broken.stderr)")
+
+        let log = dir.appending("events.jsonl")
+        try writeFile(log, first.stdout + again.stdout + verified.stdout + broken.stdout)
+        let validated = try await Tool.check(
+            "python3",
+            [Repository.root + "/hack/validate-log-events.py", Repository.root + "/docs/log-format.schema.json", log])
+        #expect(validated.hasPrefix("valid: "), "\(validated)")
+
+        let events = try (first.stdout + again.stdout + verified.stdout + broken.stdout).split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        let kinds = Set(events.compactMap { $0["event"] as? String })
+        for kind in [
+            "step-started", "step-finished", "binary-built", "binary-reused", "image-written", "file-written", "result",
+            "error", "check",
+        ] {
+            #expect(kinds.contains(kind), "\(kind) in \(kinds.sorted())")
+        }
+        #expect(events.contains { $0["event"] as? String == "step-finished" && $0["outcome"] as? String == "reused" })
+        let metadata = Set(
+            events.filter { $0["kind"] as? String == "metadata" }.compactMap {
+                ($0["path"] as? String)?.split(separator: "/").last
+            })
+        for name in ["SHA256SUMS", "SHA512SUMS", "artifacts.json", "kubernetes.spdx.json", "kubernetes.intoto.jsonl"] {
+            #expect(metadata.contains(Substring(name)), "\(name) in \(metadata.sorted())")
+        }
+        // Every digest is the file's, as sha256sum computes it.
+        for event in events
+        where event["event"] as? String == "file-written" || event["event"] as? String == "binary-built" {
+            let path = try #require(event["path"] as? String)
+            let sum = try await Tool.check("sha256sum", [path], in: repo.path)
+            #expect(sum.hasPrefix(try #require(event["sha256"] as? String) + " "), "\(path)")
+        }
+        let error = try #require(events.first { $0["event"] as? String == "error" })
+        #expect(
+            (error["file"] as? String)?.hasSuffix("release/kbuild.yaml") == true && error["line"] as? Int == line,
+            "\(error)")
+        #expect(error["column"] as? Int != nil, "\(error)")
+    }
+
+    @Test func underGitHubActionsConfigErrorsAnnotateAndReleasesSummarize() async throws {
+        let dir = try TemporaryDirectory("kbuild-progress-github")
+        defer { dir.remove() }
+        let repo = try await Repository.exampleWorkspace(in: dir.appending("ws"), tag: "v1.0.0")
+        let summary = dir.appending("step-summary.md")
+        try writeFile(summary, "An earlier step's summary.\n")
+        let env: [String: String?] = [
+            "GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": repo.path, "GITHUB_STEP_SUMMARY": summary,
+            "KUBE_BUILD_PLATFORMS": "linux/amd64", "SOURCE_DATE_EPOCH": "1700000000",
+        ]
+        let released = try await runKbuild(["release"], in: repo.path, env)
+        try #require(released.succeeded, "\(released.stderr)")
+        let table = try String(contentsOfFile: summary, encoding: .utf8)
+        #expect(table.hasPrefix("An earlier step's summary.\n"), "appended, never replaced")
+        #expect(table.contains("### kbuild release: kubernetes v1.0.0"), "\(table)")
+        #expect(table.contains("| File | Kind | Platform | Size | SHA-256 |"), "\(table)")
+        let sums = try String(contentsOfFile: repo.path + "/_output/release-tars/SHA256SUMS", encoding: .utf8)
+        for line in sums.split(separator: "\n") where line.hasSuffix(".tar.gz") {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            #expect(table.contains("| \(parts[1]) |") && table.contains("`\(parts[0])`"), "\(line) in\n\(table)")
+        }
+
+        let config = repo.path + "/release/kbuild.yaml"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try writeFile(
+            config,
+            text.replacingOccurrences(of: "linux/amd64, linux/arm64, linux/arm]", with: "linux/amd64, linux/mips128]"))
+        let line =
+            text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex {
+                $0.contains("linux/arm64, linux/arm]")
+            }! + 1
+        let failed = try await runKbuild(["release"], in: repo.path, env)
+        #expect(failed.status == 1)
+        let annotation = try #require(
+            failed.stdout.split(separator: "\n").first { $0.hasPrefix("::error ") }, "\(failed.stdout)")
+        #expect(annotation.hasPrefix("::error file=release/kbuild.yaml,line=\(line),col="), "\(annotation)")
+        #expect(annotation.contains("::") && annotation.contains("linux/mips128"), "\(annotation)")
+        #expect(try String(contentsOfFile: summary, encoding: .utf8).contains("### kbuild release failed"))
+
+        // Outside GitHub Actions: no annotation.
+        let plain = try await runKbuild(["release"], in: repo.path, ["GITHUB_ACTIONS": nil])
+        #expect(plain.status == 1 && !plain.stdout.contains("::error"), "\(plain.stdout)")
+    }
+}
