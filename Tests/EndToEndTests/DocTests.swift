@@ -22,7 +22,9 @@ import Testing
         #expect(throws: DocDirectiveError.self) { try DocPage.parse(path: "x.md", text: "```sh\necho open\n") }
         let page = try DocPage.parse(
             path: "x.md",
-            text: "<!-- doctest-setup\nmkdir d\n-->\n```sh\ncd d\n```\n<!-- doctest: skip needs a server -->\n```sh\nx\n```\n")
+            text:
+                "<!-- doctest-setup\nmkdir d\n-->\n```sh\ncd d\n```\n<!-- doctest: skip needs a server -->\n```sh\nx\n```\n"
+        )
         #expect(
             page.steps == [
                 .setup(line: 1, script: "mkdir d"), .run(line: 4, script: "cd d"),
@@ -68,7 +70,8 @@ import Testing
         let home = dir.appending("home")
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: bin + "/kbuild", withDestinationPath: Repository.kbuildBinary)
+        try FileManager.default.createSymbolicLink(
+            atPath: bin + "/kbuild", withDestinationPath: Repository.kbuildBinary)
         var env: [String: String?] = [
             "HOME": home, "PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
             "KBUILD_PREBUILT": Repository.kbuildBinary, "KBUILD_GOCACHE": SharedGoCache.path,
