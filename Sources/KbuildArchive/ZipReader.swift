@@ -33,7 +33,10 @@ public enum ZipReader {
     private static let centralSize = 46
 
     public static func entries(path: String) throws(ArchiveError) -> [ZipEntryInfo] {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        // A descriptor verify already opened beneath the release directory comes as /proc/self/fd/N, a link
+        // that reopens the very inode it checked; any other path is opened without following a symlink.
+        let follow = path.hasPrefix("/proc/self/fd/") ? 0 : O_NOFOLLOW
+        let fd = open(path, O_RDONLY | follow | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw .io(path: path, reason: "cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var info = stat()

@@ -12,6 +12,8 @@ public struct ReleaseVerifier: Sendable {
     /// The release as the workspace's plan lays it out (archives, entries, side files); nil without a
     /// release config, when Kubernetes' layout is checked by its conventions alone.
     public var layout: ReleaseLayout?
+    /// Which form of the version the release config stamps into the binaries, which each must carry.
+    public var stamped: StampedVersion = .version
     /// Verifies the signatures with this key.
     public var key: Ed25519PublicKey?
     /// How many tarballs are checked at once.
@@ -220,8 +222,12 @@ public struct ReleaseVerifier: Sendable {
             checks.append(
                 .fail("files", name, "is in the directory but not in the plan of the workspace's release config"))
         }
+        // Never opened: a symlink could lead out of the release, a FIFO would block.
+        for (name, reason) in files.refused.sorted(by: { $0.key < $1.key }) {
+            checks.append(.fail("files", name, reason + "; allowed: regular files only"))
+        }
         for name in layout.archives.map(\.name) + layout.sideFiles.filter({ !$0.signedOnly }).map(\.name)
-        where !files.names.contains(name) {
+        where !files.names.contains(name) && files.refused[name] == nil {
             checks.append(.fail("files", name, "missing: the plan writes it"))
         }
         var digests = 0
@@ -359,8 +365,15 @@ public struct ReleaseVerifier: Sendable {
             layout?.archives.flatMap(\.nestedArchives) ?? ["\(project)-src.tar.gz", "\(project)-manifests.tar.gz"]
         var nested: [String: String] = [:]
         for name in nestedNames { nested[name] = sha256[name] }
+        let stampedVersion: String? =
+            switch stamped {
+            case .version: version
+            case .bareVersion: version.map { $0.hasPrefix("v") ? String($0.dropFirst()) : $0 }
+            case .none: nil
+            }
         return ReleaseFacts(
-            project: project, version: version, binariesByArchive: binaries, imagesByArch: images, nested: nested)
+            project: project, version: version, stampedVersion: stampedVersion, binariesByArchive: binaries,
+            imagesByArch: images, nested: nested)
     }
 
 }
@@ -382,4 +395,14 @@ enum Scratch {
         }
         return String(cString: made)
     }
+}
+
+/// The form of the version a release stamps into its binaries (`version.variables`).
+public enum StampedVersion: Sendable {
+    /// `v1.2.3` (Kubernetes' gitVersion, containerd's Version).
+    case version
+    /// Only `1.2.3` (GoReleaser's `main.version`).
+    case bareVersion
+    /// No version variable: the binaries are not searched for one.
+    case none
 }

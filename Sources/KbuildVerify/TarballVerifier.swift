@@ -9,6 +9,9 @@ struct ReleaseFacts: Sendable {
     var project: String
     /// The release version (from `<project>/version` or `.kube-git-version`), when found.
     var version: String?
+    /// The text every binary must carry: the version as the release stamps it (`v1.2.3`, or `1.2.3` when
+    /// only `bareVersion` is stamped); nil when the release stamps no version or it is unknown.
+    var stampedVersion: String?
     /// Binaries each archive ships (by archive name), from the workspace's plan; nil when there is none.
     var binariesByArchive: [String: [String]]?
     /// Image artifacts by arch: binary name → reference.
@@ -71,7 +74,7 @@ struct TarballVerifier {
             "\(project)/version", "\(project)/server/\(project)-manifests.tar.gz", "\(project)/\(project)-src.tar.gz",
         ]
         var contents = Contents()
-        let needle = facts.version ?? ""
+        let needle = facts.stampedVersion ?? ""
         let reader = try TarReader(path: path)
         while let header = try reader.next() {
             let entry = header.path
@@ -209,13 +212,13 @@ struct TarballVerifier {
                         "is \(binary.format?.description ?? "not an executable"), "
                             + "\(platform.os)/\(platform.arch) needs \(expectedFormat)"))
             }
-            if let version = facts.version, !binary.hasVersion {
+            if let version = facts.stampedVersion, !binary.hasVersion {
                 ok = false
                 checks.append(.fail("binary", subject, "does not carry the release version \(version)"))
             }
             if ok {
                 checks.append(
-                    .ok("binary", subject, "\(expectedFormat), carries \(facts.version ?? "no known version")"))
+                    .ok("binary", subject, "\(expectedFormat), carries \(facts.stampedVersion ?? "no stamped version")"))
             }
         }
         return checks

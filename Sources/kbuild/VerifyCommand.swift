@@ -103,15 +103,20 @@ extension Kbuild {
                 // config that does not load fails verify rather than dropping the checks it would give.
                 // Planned with the KUBE_* variables the release was made with, not those of this shell.
                 var layout: ReleaseLayout?
+                var stamped = StampedVersion.version
                 if FileManager.default.fileExists(atPath: workspace + "/" + ReleaseConfig.defaultPath) {
                     let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KUBE_") }
                         .merging(ReleaseRebuilder.releaseEnvironment(directory: directory)) { $1 }
-                    layout = try await ReleaseLoader.load(workspace: workspace, environment: environment, warn: warning)
-                        .plan.releaseLayout
+                    let plan = try await ReleaseLoader.load(workspace: workspace, environment: environment, warn: warning)
+                        .plan
+                    layout = plan.releaseLayout
+                    let fields = Set(plan.config.version.stamp.assignments.map(\.field))
+                    stamped = fields.contains(.version) ? .version : fields.contains(.bareVersion) ? .bareVersion : .none
                 }
-                let verifier = ReleaseVerifier(
+                var verifier = ReleaseVerifier(
                     directory: directory, workspace: workspace, layout: layout, key: publicKey,
                     jobs: jobs ?? WorkspaceOptions.cores)
+                verifier.stamped = stamped
                 // The rebuild (mostly Go builds in the clone) runs while the offline checks run.
                 let json = self.json || reporter.json
                 let rebuilding: Task<DiffReport, any Error>? =
