@@ -6,7 +6,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 workspace=${WORKSPACE:-examples}
 case "$workspace" in /*) ;; *) workspace="$root/$workspace" ;; esac
 
-"$root/hack/install-deps.sh"
+# Only what a release needs (git, Go, the C libraries); the test tools come with `make test`.
+"$root/hack/install-deps.sh" --release
 echo "release.sh: building kbuild (swift build -c release; the first time takes a few minutes)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
