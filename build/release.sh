@@ -7,9 +7,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 workspace=${WORKSPACE:-examples}
 case "$workspace" in /*) ;; *) workspace="$root/$workspace" ;; esac
 
-"$root/hack/install-deps.sh"
+# Only what a release needs (git, Go, the C libraries); the test tools come with `make test`.
+"$root/hack/install-deps.sh" --release
 if [ -n "${KBUILD_PREBUILT:-}" ]; then
-  # An already built kbuild (the quick-start test reuses the one under test instead of building again).
+  # An already built kbuild (the quick-start and doc tests reuse the one under test instead of building again).
   kbuild=$KBUILD_PREBUILT
   echo "release.sh: using KBUILD_PREBUILT=$kbuild"
 else

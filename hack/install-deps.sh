@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# Installs what kbuild needs to build, test and release, and only what is missing.
-# Idempotent: a second run installs nothing. Uses apt with --no-install-recommends.
+# Installs what kbuild needs, and only what is missing. Idempotent: a second run installs nothing.
+# Uses apt with --no-install-recommends.
+#   hack/install-deps.sh --release      what building kbuild from source and releasing needs (make release)
+#   hack/install-deps.sh [PKG...]       that, plus what the tests need (make test), plus extra Debian PKGs
+#                                        (e.g. hyperfine, buildah for benchmarks)
 set -euo pipefail
 
-# package -> a file that proves it is installed
+release_only=false
+if [ "${1:-}" = --release ]; then
+  release_only=true
+  shift
+fi
+
+# package -> a file that proves it is installed. A release needs git, Go and the three C libraries
+# kbuild links (their -dev packages, to build kbuild from source; pkg-config finds them).
 declare -A probe=(
   [git]=/usr/bin/git
   [golang-go]=/usr/bin/go
@@ -11,6 +21,9 @@ declare -A probe=(
   [libssl-dev]=/usr/include/openssl/evp.h
   [libdeflate-dev]=/usr/include/libdeflate.h
   [pkg-config]=/usr/bin/pkg-config
+)
+# What only the tests need: the real tools outputs are checked with, servers, cross compilers.
+declare -A testprobe=(
   [skopeo]=/usr/bin/skopeo
   [umoci]=/usr/bin/umoci
   [podman]=/usr/bin/podman
@@ -29,13 +42,18 @@ declare -A probe=(
   [tmux]=/usr/bin/tmux                 # the live progress display, tested in a real terminal
   [gcc-aarch64-linux-gnu]=/usr/bin/aarch64-linux-gnu-gcc   # the cgo cross-build tests (linux/arm64)
   [libc6-dev-arm64-cross]=/usr/aarch64-linux-gnu/include/stdio.h   # its C library headers (only recommended)
+  [mmdebstrap]=/usr/bin/mmdebstrap   # make test-dist: a minimal Debian root without Swift
 )
-extra=("$@")   # e.g. hack/install-deps.sh buildah hyperfine (for benchmarks)
+extra=("$@")
+if ! $release_only; then
+  for pkg in "${!testprobe[@]}"; do probe[$pkg]=${testprobe[$pkg]}; done
+fi
 
 # PyPI package -> a python3 check that proves it is installed: the outside validators of the SBOM
 # (spdx-tools, ntia-conformance-checker), the provenance (in-toto-attestation) and DSSE (securesystemslib),
 # and of kbuild's JSON log events (jsonschema).
-declare -A pyprobe=(
+declare -A pyprobe=()
+$release_only || pyprobe=(
   [spdx-tools]="import shutil, spdx_tools; assert shutil.which('pyspdxtools')"
   [ntia-conformance-checker]="import shutil, ntia_conformance_checker; assert shutil.which('ntia-checker')"
   [in-toto-attestation]="import in_toto_attestation.predicates.provenance.v1.provenance_pb2"

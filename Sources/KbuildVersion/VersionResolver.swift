@@ -187,27 +187,26 @@ public struct VersionResolver: Sendable {
     }
 
     /// Each `KUBE_GIT_*` override must be something a binary can carry, named by its variable when not.
+    /// One plain call per variable: a table of closures here compiled to different code from one swiftc
+    /// run to the next, and `make dist` builds must be byte-identical.
     static func checkOverrides(_ overrides: VersionVariables) throws {
-        let stampable = { (value: String) in
-            !value.unicodeScalars.contains { $0 == "'" || $0 == "\"" || $0.properties.generalCategory == .control }
-        }
-        let digits = { (value: Substring) in !value.isEmpty && value.allSatisfy { $0.isASCII && $0.isNumber } }
-        let checks: [(String, String?, (String) -> Bool, String)] = [
-            ("KUBE_GIT_COMMIT", overrides.commit, stampable, "a git commit hash, without quotes or control characters"),
-            (
-                "KUBE_GIT_TREE_STATE", overrides.treeState, { ["clean", "dirty", "archive"].contains($0) },
-                "clean, dirty or archive"
-            ),
-            ("KUBE_GIT_MAJOR", overrides.major, { digits(Substring($0)) }, "digits, e.g. 1"),
-            (
-                "KUBE_GIT_MINOR", overrides.minor, { digits($0.hasSuffix("+") ? $0.dropLast() : Substring($0)) },
-                "digits with an optional +, e.g. 30 or 31+"
-            ),
-        ]
-        for (variable, value, isValid, allowed) in checks {
-            if let value, !isValid(value) {
-                throw VersionError.invalidOverride(variable: variable, value: value, allowed: allowed)
-            }
+        try require(
+            "KUBE_GIT_COMMIT", overrides.commit, "a git commit hash, without quotes or control characters",
+            valid: isStampable)
+        try require(
+            "KUBE_GIT_TREE_STATE", overrides.treeState, "clean, dirty or archive",
+            valid: { ["clean", "dirty", "archive"].contains($0) })
+        try require("KUBE_GIT_MAJOR", overrides.major, "digits, e.g. 1", valid: { isDigits(Substring($0)) })
+        try require(
+            "KUBE_GIT_MINOR", overrides.minor, "digits with an optional +, e.g. 30 or 31+",
+            valid: { isDigits($0.hasSuffix("+") ? $0.dropLast() : Substring($0)) })
+    }
+
+    private static func require(
+        _ variable: String, _ value: String?, _ allowed: String, valid: (String) -> Bool
+    ) throws {
+        if let value, !valid(value) {
+            throw VersionError.invalidOverride(variable: variable, value: value, allowed: allowed)
         }
     }
 
@@ -234,6 +233,14 @@ public struct VersionResolver: Sendable {
             minor: parts?.minor ?? overrides.minor ?? "",
             commit: archived.commit ?? stamp.commit, treeState: archived.treeState ?? "archive", buildDate: buildDate,
             source: .archive)
+    }
+
+    private static func isStampable(_ value: String) -> Bool {
+        !value.unicodeScalars.contains { $0 == "'" || $0 == "\"" || $0.properties.generalCategory == .control }
+    }
+
+    private static func isDigits(_ value: Substring) -> Bool {
+        !value.isEmpty && value.allSatisfy { $0.isASCII && $0.isNumber }
     }
 
     /// The version from base.go; `overrides` (environment or git) win for commit and tree state.
