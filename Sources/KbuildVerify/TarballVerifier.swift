@@ -218,7 +218,8 @@ struct TarballVerifier {
             }
             if ok {
                 checks.append(
-                    .ok("binary", subject, "\(expectedFormat), carries \(facts.stampedVersion ?? "no stamped version")"))
+                    .ok("binary", subject, "\(expectedFormat), carries \(facts.stampedVersion ?? "no stamped version")")
+                )
             }
         }
         return checks

@@ -107,11 +107,14 @@ extension Kbuild {
                 if FileManager.default.fileExists(atPath: workspace + "/" + ReleaseConfig.defaultPath) {
                     let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KUBE_") }
                         .merging(ReleaseRebuilder.releaseEnvironment(directory: directory)) { $1 }
-                    let plan = try await ReleaseLoader.load(workspace: workspace, environment: environment, warn: warning)
-                        .plan
+                    let plan = try await ReleaseLoader.load(
+                        workspace: workspace, environment: environment, warn: warning
+                    )
+                    .plan
                     layout = plan.releaseLayout
                     let fields = Set(plan.config.version.stamp.assignments.map(\.field))
-                    stamped = fields.contains(.version) ? .version : fields.contains(.bareVersion) ? .bareVersion : .none
+                    stamped =
+                        fields.contains(.version) ? .version : fields.contains(.bareVersion) ? .bareVersion : .none
                 }
                 var verifier = ReleaseVerifier(
                     directory: directory, workspace: workspace, layout: layout, key: publicKey,
