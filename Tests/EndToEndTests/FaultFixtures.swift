@@ -155,8 +155,18 @@ final class Fixture: @unchecked Sendable {
 
     /// Undoes the mounts (last made first) and removes the copy.
     func cleanup() {
-        for path in mounts.reversed() where umount(path) != 0 {
-            Issue.record("umount \(path): \(String(cString: strerror(errno)))")
+        for path in mounts.reversed() {
+            // Busy for a moment on a loaded machine (a process that has just exited is still being torn
+            // down); busy for two seconds is a process kbuild left behind, and that is a failure.
+            var attempts = 0
+            while umount(path) != 0 {
+                attempts += 1
+                guard errno == EBUSY, attempts < 20 else {
+                    Issue.record("umount \(path): \(String(cString: strerror(errno))) after \(attempts) attempts")
+                    break
+                }
+                usleep(100_000)
+            }
         }
         mounts = []
         directory.remove()
