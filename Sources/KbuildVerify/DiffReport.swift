@@ -59,17 +59,17 @@ public struct DiffReport: Sendable, Codable {
     }
 
     /// Sorted-key JSON: `{"a":…,"b":…,"differences":[…],"identical":…}`.
-    public func json() -> String {
-        struct Output: Encodable {
-            var a: String
-            var b: String
-            var identical: Bool
-            var differences: [Difference]
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(Output(a: a, b: b, identical: identical, differences: differences))) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+    public func json() -> String { ReportJSON.text(self) }
+
+    private enum OutputKeys: String, CodingKey { case a, b, identical, differences }
+
+    /// Encodes `identical` too, for machines; decoding reads the stored fields and ignores it.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: OutputKeys.self)
+        try container.encode(a, forKey: .a)
+        try container.encode(b, forKey: .b)
+        try container.encode(identical, forKey: .identical)
+        try container.encode(differences, forKey: .differences)
     }
 
     private static func cell(_ value: String?) -> String {

@@ -57,15 +57,26 @@ public struct VerifyReport: Sendable, Codable {
     public var failures: [VerifyCheck] { checks.filter { $0.status == .fail } }
 
     /// Sorted-key JSON for machines: `{"checks":[…],"directory":…,"passed":…}`.
-    public func json() -> String {
-        struct Output: Encodable {
-            var directory: String
-            var passed: Bool
-            var checks: [VerifyCheck]
-        }
+    public func json() -> String { ReportJSON.text(self) }
+
+    private enum OutputKeys: String, CodingKey { case directory, passed, checks }
+
+    /// Encodes `passed` too, for machines; decoding reads the stored fields and ignores it.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: OutputKeys.self)
+        try container.encode(directory, forKey: .directory)
+        try container.encode(passed, forKey: .passed)
+        try container.encode(checks, forKey: .checks)
+    }
+}
+
+/// The JSON of the reports of `kbuild verify` and `kbuild diff`: sorted keys, indented, slashes as is.
+public enum ReportJSON {
+    public static func text(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(Output(directory: directory, passed: passed, checks: checks))) ?? Data()
+        // Strings, numbers and arrays of them: encoding cannot fail.
+        let data = (try? encoder.encode(value)) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 }

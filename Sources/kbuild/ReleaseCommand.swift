@@ -59,6 +59,14 @@ extension Kbuild {
                 valueName: "file"))
         var signKey: String?
 
+        /// A usage error (exit 64), found before the workspace is read.
+        func validate() throws {
+            if shard.shard != nil, !merge.isEmpty {
+                throw ValidationError(
+                    "--merge given with --shard; allowed: --shard I/N on each of N machines, then --merge DIR… on one")
+            }
+        }
+
         func run() async throws {
             let environment = ProcessInfo.processInfo.environment
             let reporter = workspace.reporter("release", output, environment)
@@ -79,11 +87,6 @@ extension Kbuild {
                     reporter.expect(builds: loaded.plan.builds.count)
                     let pipeline = ReleasePipeline(loaded, options: options)
                     if let spec = try shard.spec() {
-                        guard merge.isEmpty else {
-                            throw ReleaseError.invalidSetting(
-                                culprit: "--merge", value: merge.joined(separator: " "), problem: "given with --shard",
-                                allowed: "--shard on each of N machines, then --merge on one")
-                        }
                         let directory = try await pipeline.shard(spec) { reporter.handle($0) }
                         reporter.result("shard \(spec) of \(loaded.plan.version.version): \(directory)")
                         return

@@ -31,6 +31,10 @@ extension Kbuild {
                 multi-arch tag must resolve in that registry to the index digest the release records, and \
                 every architecture's manifest must be there by digest (credentials as for `kbuild publish`).
 
+                With a release config (--config, else <workspace>/release/kbuild.yaml), verify plans the \
+                release again and the directory must hold exactly the plan's files and entries; a config that \
+                does not load fails verify.
+
                 --rebuild releases the release commit again in a fresh temporary clone (another path, TZ, \
                 umask, locale and HOME, an empty kbuild cache) and compares it byte for byte with DIR; a \
                 difference is explained as `kbuild diff` does. It honours KBUILD_GOCACHE (a shared Go build \
@@ -45,10 +49,7 @@ extension Kbuild {
         @Argument(help: ArgumentHelp("The release directory.", valueName: "dir"))
         var releaseDirectory: String?
 
-        @Option(
-            name: [.customShort("C"), .customLong("directory")],
-            help: ArgumentHelp("The workspace: its release config and git repository.", valueName: "dir"))
-        var workspace: String = "."
+        @OptionGroup var location: LocationOptions
 
         @Option(
             name: .customLong("key"),
@@ -77,20 +78,16 @@ extension Kbuild {
 
         @OptionGroup var output: OutputOptions
 
-        @Option(
-            name: .customLong("jobs"),
-            help: ArgumentHelp("Tarballs checked at once (default: the number of cores).", valueName: "n"))
-        var jobs: Int?
+        @OptionGroup var jobs: JobsOption
 
         func validate() throws {
-            if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
             if let registry, let problem = ImageName.registryProblem(registry) {
                 throw ValidationError("--registry \(Escaping.shown(registry)): \(problem)")
             }
         }
 
         func run() async throws {
-            let workspace = ReleaseLoader.absoluteWorkspace(self.workspace)
+            let workspace = location.workspace
             let reporter = output.reporter(
                 command: "verify", workspace: workspace, verbose: false,
                 environment: ProcessInfo.processInfo.environment)
@@ -99,27 +96,14 @@ extension Kbuild {
                     releaseDirectory.map { ReleaseLoader.absoluteWorkspace($0) }
                     ?? workspace + "/_output/release-tars"
                 let publicKey = try key.map { try Ed25519PublicKey(pemFile: $0) }
-                // The plan of the workspace's release config names every archive, entry and side file; a
-                // config that does not load fails verify rather than dropping the checks it would give.
-                // Planned with the KUBE_* variables the release was made with, not those of this shell.
-                var layout: ReleaseLayout?
-                var stamped = StampedVersion.version
-                if FileManager.default.fileExists(atPath: workspace + "/" + ReleaseConfig.defaultPath) {
-                    let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KUBE_") }
-                        .merging(ReleaseRebuilder.releaseEnvironment(directory: directory)) { $1 }
-                    let plan = try await ReleaseLoader.load(
-                        workspace: workspace, environment: environment, warn: warning
-                    )
-                    .plan
-                    layout = plan.releaseLayout
+                var verifier = ReleaseVerifier(
+                    directory: directory, workspace: workspace, key: publicKey, jobs: jobs.count)
+                if let plan = try await plan(directory: directory) {
+                    verifier.layout = plan.releaseLayout
                     let fields = Set(plan.config.version.stamp.assignments.map(\.field))
-                    stamped =
+                    verifier.stamped =
                         fields.contains(.version) ? .version : fields.contains(.bareVersion) ? .bareVersion : .none
                 }
-                var verifier = ReleaseVerifier(
-                    directory: directory, workspace: workspace, layout: layout, key: publicKey,
-                    jobs: jobs ?? WorkspaceOptions.cores)
-                verifier.stamped = stamped
                 // The rebuild (mostly Go builds in the clone) runs while the offline checks run.
                 let json = self.json || reporter.json
                 let rebuilding: Task<DiffReport, any Error>? =
@@ -151,9 +135,11 @@ extension Kbuild {
                 let rebuilt = try await rebuilding?.value
                 if self.json {
                     // {"rebuild": <diff report>, "verify": <verify report>} with --rebuild, else the verify report.
-                    print(
-                        rebuilt.map { "{\n\"rebuild\" : \($0.json()),\n\"verify\" : \(report.json())\n}" }
-                            ?? report.json())
+                    struct Rebuilt: Encodable {
+                        var rebuild: DiffReport
+                        var verify: VerifyReport
+                    }
+                    print(rebuilt.map { ReportJSON.text(Rebuilt(rebuild: $0, verify: report)) } ?? report.json())
                 } else if let rebuilt, reporter.json {
                     reporter.check(
                         VerifyCheck(
@@ -176,6 +162,20 @@ extension Kbuild {
                 }
                 if !report.passed || rebuilt?.identical == false || !registryPassed { throw ExitCode.failure }
             }
+        }
+
+        /// The plan of the workspace's release config (`--config`, else release/kbuild.yaml when there is one),
+        /// which names every archive, entry and side file; a config that does not load fails verify rather
+        /// than dropping the checks it would give. Planned with the KUBE_* variables the release was made
+        /// with, not those of this shell.
+        func plan(directory: String) async throws -> ReleasePlan? {
+            let file = location.configFile ?? location.workspace + "/" + ReleaseConfig.defaultPath
+            guard location.config != nil || FileManager.default.fileExists(atPath: file) else { return nil }
+            let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KUBE_") }
+                .merging(ReleaseRebuilder.releaseEnvironment(directory: directory)) { $1 }
+            return try await ReleaseLoader.load(
+                workspace: location.workspace, configPath: location.configFile, environment: environment, warn: warning
+            ).plan
         }
 
         /// This kbuild, to run it again for the rebuild: /proc/self/exe, else argv[0] resolved.

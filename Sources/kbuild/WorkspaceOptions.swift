@@ -51,11 +51,10 @@ struct WorkspaceOptions: ParsableArguments {
     /// The cores of this machine, asked once.
     static let cores = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(
-        name: .customLong("jobs"),
-        help: ArgumentHelp(
-            "How many builds, images and tarballs run at once (default: the number of cores).", valueName: "n"))
-    var jobs: Int?
+    @OptionGroup var parallel: JobsOption
+
+    /// `--jobs`, if given.
+    var jobs: Int? { parallel.jobs }
 
     @Flag(
         name: .customLong("quick"),
@@ -73,18 +72,11 @@ struct WorkspaceOptions: ParsableArguments {
             command: command, workspace: location.workspace, verbose: verbose, environment: environment)
     }
 
-    func validate() throws {
-        if let jobs, jobs < 1 {
-            throw ValidationError(
-                "--jobs must be at least 1, got \(jobs); allowed: a whole number of concurrent jobs, 1 or more")
-        }
-    }
-
     /// How the steps run: jobs, sandbox, and a shared Go build cache from `KBUILD_GOCACHE` (CI, tests).
     func releaseOptions(
         _ environment: [String: String], sandbox: SandboxMode = .auto, output: OutputOptions
     ) -> ReleaseOptions {
-        var options = ReleaseOptions(jobs: jobs ?? Self.cores, sandbox: sandbox, goCache: environment["KBUILD_GOCACHE"])
+        var options = ReleaseOptions(jobs: parallel.count, sandbox: sandbox, goCache: environment["KBUILD_GOCACHE"])
         // Nothing shows progress: Go is not asked for its plan nor to name packages.
         options.reportsProgress = output.progress != .none
         return options
@@ -101,6 +93,26 @@ struct WorkspaceOptions: ParsableArguments {
             workspace: location.workspace, configPath: location.configFile, environment: environment,
             hostOnly: quick, strictVersion: strict.strictVersion, digestSources: digestSources, warn: warn
         ).using(body)
+    }
+}
+
+/// `--jobs N`: how much runs at once, for every command that works in parallel.
+struct JobsOption: ParsableArguments {
+    @Option(
+        name: .customLong("jobs"),
+        help: ArgumentHelp(
+            "How many builds, images and tarballs are made or checked at once (default: the number of cores).",
+            valueName: "n"))
+    var jobs: Int?
+
+    /// `--jobs`, else the cores of this machine.
+    var count: Int { jobs ?? WorkspaceOptions.cores }
+
+    func validate() throws {
+        if let jobs, jobs < 1 {
+            throw ValidationError(
+                "--jobs must be at least 1, got \(jobs); allowed: a whole number of concurrent jobs, 1 or more")
+        }
     }
 }
 

@@ -484,6 +484,20 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             ],
             status: 64),
         FaultCase(
+            name: "usage: --shard with --merge is one line, exit 64, before the workspace is read",
+            arguments: ["release", "--shard", "1/2", "--merge", "_output/shards/1-of-2"],
+            expected: [
+                "error: --merge given with --shard; allowed: --shard I/N on each of N machines, then --merge DIR… on one; see kbuild release --help"
+            ],
+            status: 64),
+        FaultCase(
+            name: "usage: verify --jobs 0 is one line, exit 64 (the shared option)",
+            arguments: ["verify", "--jobs", "0"],
+            expected: [
+                "error: --jobs must be at least 1, got 0; allowed: a whole number of concurrent jobs, 1 or more; see kbuild verify --help"
+            ],
+            status: 64),
+        FaultCase(
             name: "usage: an unknown option is one line, exit 64", arguments: ["release", "--colour"],
             expected: ["error: unknown option '--colour'", "see kbuild release --help"], status: 64),
         FaultCase(

@@ -67,6 +67,21 @@ import Testing
         }
     }
 
+    @Test func theJSONReportSaysPassedAndReadsBack() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let tars = try await copy(dir)
+        try writeFile(tars + "/notes.txt", "not released\n")
+        let report = try await verify(tars)
+        let json = report.json()
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(object["passed"] as? Bool == false, "\(json)")
+        #expect(object["directory"] as? String == tars)
+        #expect((object["checks"] as? [Any])?.count == report.checks.count)
+        let decoded = try JSONDecoder().decode(VerifyReport.self, from: Data(json.utf8))
+        #expect(decoded.checks == report.checks && decoded.directory == tars && !decoded.passed)
+    }
+
     @Test func aFlippedByteFailsBothDigestsOfThatFile() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
