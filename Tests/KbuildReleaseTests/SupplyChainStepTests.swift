@@ -1,8 +1,12 @@
+import Foundation
+import KbuildCore
+import TestSupport
 import Testing
 
 @testable import KbuildRelease
 
-/// What the provenance may say about the git remote: never credentials, never a path of this machine.
+/// What the provenance may say about the git remote (never credentials, never a path of this machine),
+/// and what its cache key is made of.
 @Suite struct SupplyChainStepTests {
     @Test(
         arguments: [
@@ -21,5 +25,33 @@ import Testing
         ] as [(String, String?)])
     func remotesArePublishedWithoutSecretsOrLocalPaths(remote: String, published: String?) {
         #expect(ProvenanceStep.publicRemote(remote) == published)
+    }
+
+    /// The provenance's key and its run read the config one way: unreadable is an error in both, never
+    /// a key without the config's digest.
+    @Test func theProvenanceKeyCarriesTheConfigDigestAndAnUnreadableConfigIsAnError() async throws {
+        let fixture = try ReleaseFixture()
+        defer { fixture.remove() }
+        func context(config: String) -> StepContext {
+            var options = ReleaseOptions(jobs: 2, skipBuild: true)
+            options.proof = ProofOptions(configFile: config)
+            return StepContext(
+                plan: fixture.plan, options: options, toolchain: .failure(.goNotFound(searchedPath: "")),
+                processes: SubprocessRunner(), cache: OutputCache(directory: fixture.plan.layout.cache),
+                progress: { _ in })
+        }
+        var draft = ReleaseDraft(sources: "")
+        let missing = fixture.directory.appending("release/missing.yaml")
+        await #expect {
+            _ = try await ProvenanceStep().inputs(&draft, in: context(config: missing))
+        } throws: { error in
+            guard case ReleaseError.io(let path, _) = error else { return false }
+            return path == missing
+        }
+        let config = fixture.directory.appending("release/kbuild.yaml")
+        try writeFile(config, "project: example\n")
+        let inputs = try await ProvenanceStep().inputs(&draft, in: context(config: config))
+        let digest = String(try await Tool.check("sha256sum", [config]).prefix(64))
+        #expect(inputs.contains(digest), "\(inputs)")
     }
 }

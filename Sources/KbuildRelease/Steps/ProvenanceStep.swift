@@ -12,10 +12,11 @@ struct ProvenanceStep: ReleaseStep {
     let name = StepName.provenance
 
     /// The key, the kbuild version, the config's bytes, the git source (read by the runner) and toolchain,
-    /// the KUBE_* overrides, the image subjects.
+    /// the KUBE_* overrides, the image subjects. A config that cannot be read is an error here as in `run`:
+    /// a key without its digest could reuse a provenance that names another config.
     func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
         let proof = context.options.proof
-        let config = proof.configFile.flatMap { try? Digest.file($0, .sha256).hex } ?? ""
+        let config = try proof.configFile.map(fileSHA256) ?? ""
         let source = draft.source.map { "\($0.remote ?? "") \($0.ref) \($0.commit) \($0.treeState)" } ?? ""
         let environment = proof.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         // The image subjects: an image can change without SHA256SUMS changing only through a bug, but the
