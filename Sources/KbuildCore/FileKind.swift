@@ -1,28 +1,49 @@
 import Foundation
 
-/// What a path is, in words for error messages ("a directory", "a FIFO", …).
-public enum FileKind {
+/// What a path is: a value callers compare, and in words for error messages ("a directory", "a FIFO", …).
+public enum FileKind: Sendable, Hashable, CustomStringConvertible {
+    case regularFile, directory, fifo, characterDevice, blockDevice, socket, symlink
+    /// A type `stat` reports that none of the above is.
+    case other
+
+    /// The kind of an `st_mode`.
+    public init(mode: mode_t) {
+        switch mode & S_IFMT {
+        case S_IFREG: self = .regularFile
+        case S_IFDIR: self = .directory
+        case S_IFIFO: self = .fifo
+        case S_IFCHR: self = .characterDevice
+        case S_IFBLK: self = .blockDevice
+        case S_IFSOCK: self = .socket
+        case S_IFLNK: self = .symlink
+        default: self = .other
+        }
+    }
+
+    /// "a regular file", "a directory", …: what a message says the path is.
+    public var description: String {
+        switch self {
+        case .regularFile: "a regular file"
+        case .directory: "a directory"
+        case .fifo: "a FIFO"
+        case .characterDevice: "a character device"
+        case .blockDevice: "a block device"
+        case .socket: "a socket"
+        case .symlink: "a symlink"
+        case .other: "not a regular file"
+        }
+    }
+
     /// The kind of what `path` names (symlinks followed); nil with `errno`'s reason when it cannot be
     /// examined (no such file, permission denied).
-    public static func of(_ path: String) -> (kind: String?, reason: String) {
+    public static func of(_ path: String) -> (kind: FileKind?, reason: String) {
         var info = stat()
         guard stat(path, &info) == 0 else { return (nil, String(cString: strerror(errno))) }
-        return (describe(mode: info.st_mode), "")
+        return (FileKind(mode: info.st_mode), "")
     }
 
     /// "a regular file", "a directory", … for an `st_mode`.
-    public static func describe(mode: mode_t) -> String {
-        switch mode & S_IFMT {
-        case S_IFREG: return "a regular file"
-        case S_IFDIR: return "a directory"
-        case S_IFIFO: return "a FIFO"
-        case S_IFCHR: return "a character device"
-        case S_IFBLK: return "a block device"
-        case S_IFSOCK: return "a socket"
-        case S_IFLNK: return "a symlink"
-        default: return "not a regular file"
-        }
-    }
+    public static func describe(mode: mode_t) -> String { FileKind(mode: mode).description }
 
     /// The bytes of the regular file at `path`, at most `limit` of them. Opened with O_NONBLOCK and
     /// checked with fstat before any read, so a FIFO or a device never blocks or streams forever.

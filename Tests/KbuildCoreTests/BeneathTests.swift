@@ -77,7 +77,7 @@ import Testing
             atPath: root + "/release", withDestinationPath: directory.appending("outside"))
         #expect(throws: UnsafeInput.self) { try Beneath(root).makeDirectories("release") }
         try Beneath(root).makeDirectories("made/deeper")
-        #expect(FileKind.of(root + "/made/deeper").kind == "a directory")
+        #expect(FileKind.of(root + "/made/deeper").kind == .directory)
     }
 
     @Test func copiesTheOpenedInodeWhateverTheNameBecomes() throws {

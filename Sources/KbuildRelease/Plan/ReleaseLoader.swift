@@ -103,7 +103,7 @@ public enum ReleaseLoader {
     /// Refuses a workspace (`-C DIR`) that is not a directory, saying what it is instead.
     public static func checkWorkspace(_ workspace: String) throws(ReleaseError) {
         let (kind, reason) = FileKind.of(workspace)
-        guard kind != "a directory" else { return }
+        guard kind != .directory else { return }
         let what = kind.map { "is \($0)" } ?? reason.lowercased()
         throw .unsafeInput(path: workspace, reason: "\(what) (-C); allowed: a directory, the Go workspace")
     }
