@@ -498,6 +498,9 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             ],
             status: 64),
         FaultCase(
+            name: "messages: verify --config names a missing file", arguments: ["verify", "--config", "nope.yaml"],
+            expected: ["/nope.yaml: cannot read the release config: no such file"]),
+        FaultCase(
             name: "usage: an unknown option is one line, exit 64", arguments: ["release", "--colour"],
             expected: ["error: unknown option '--colour'", "see kbuild release --help"], status: 64),
         FaultCase(

@@ -314,5 +314,18 @@ import Testing
         }
         #expect(
             rows == ["changed kubernetes-node-linux-amd64.tar.gz gzip header mtime 1700000000 0"], "\(differs.stdout)")
+
+        // --json: one document, {"rebuild": <diff report>, "verify": <verify report>}.
+        let json = try await runKbuild(
+            ["verify", "--rebuild", "--json", "-C", released.workspace], in: released.dir.path)
+        #expect(json.status == 1)
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json.stdout)")
+        let rebuild = try #require(document["rebuild"] as? [String: Any])
+        let verify = try #require(document["verify"] as? [String: Any])
+        #expect(rebuild["identical"] as? Bool == false)
+        #expect((rebuild["differences"] as? [Any])?.count == 1, "\(json.stdout)")
+        #expect(verify["passed"] as? Bool == false)
+        #expect(verify["directory"] as? String == released.workspace + "/_output/release-tars")
     }
 }
