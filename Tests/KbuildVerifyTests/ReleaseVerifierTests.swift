@@ -5,12 +5,12 @@ import TestSupport
 import Testing
 
 /// `ReleaseVerifier` (and through it `TarballVerifier` and `SupplyChainVerifier`) called as a library on a
-/// real release of examples/ (one platform, made once by the built kbuild), then on copies with one
-/// tampering each: each case asserts the one verdict that names it.
+/// real release of examples/ (one platform, made by the built kbuild), each case with one tampering:
+/// each asserts the one verdict that names it.
 @Suite(.serialized) struct ReleaseVerifierTests {
-    /// The release every case copies: examples/ released for linux/amd64, once per test process.
-    static let released = Task { () throws -> TemporaryDirectory in
-        let dir = try TemporaryDirectory("kbuild-verifier")
+    /// examples/ released for linux/amd64 into `dir/ws` (Go's shared cache keeps it to seconds); the path of
+    /// its release-tars. Each case tampers with its own release and removes it.
+    func release(into dir: TemporaryDirectory) async throws -> String {
         let workspace = dir.appending("ws")
         _ = try await Repository.exampleWorkspace(in: workspace, tag: "v1.2.3")
         var environment: [String: String?] = [
@@ -26,15 +26,7 @@ import Testing
         }
         let result = try await Tool.run(Repository.kbuildBinary, ["release"], in: workspace, environment: environment)
         try #require(result.succeeded, "\(result.stderr)")
-        return dir
-    }
-
-    /// A fresh copy of the release's `_output` (its images beside it, as artifacts.json names them); the
-    /// path of its release-tars.
-    func copy(_ dir: TemporaryDirectory) async throws -> String {
-        let release = try await Self.released.value
-        try await Tool.check("cp", ["-a", release.appending("ws/_output"), dir.appending("_output")])
-        return dir.appending("_output/release-tars")
+        return workspace + "/_output/release-tars"
     }
 
     func verify(_ tars: String) async throws -> VerifyReport {
@@ -58,7 +50,7 @@ import Testing
     @Test func theUntouchedReleasePasses() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let report = try await verify(try await copy(dir))
+        let report = try await verify(try await release(into: dir))
         #expect(report.passed, "\(report.failures.map(\.line))")
         // Every family of checks ran: a verifier that checks nothing would pass too.
         let families = Set(report.checks.filter { $0.status == .ok }.map(\.check))
@@ -70,7 +62,7 @@ import Testing
     @Test func theJSONReportSaysPassedAndReadsBack() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let tars = try await copy(dir)
+        let tars = try await release(into: dir)
         try writeFile(tars + "/notes.txt", "not released\n")
         let report = try await verify(tars)
         let json = report.json()
@@ -85,7 +77,7 @@ import Testing
     @Test func aFlippedByteFailsBothDigestsOfThatFile() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let tars = try await copy(dir)
+        let tars = try await release(into: dir)
         let handle = try #require(FileHandle(forUpdatingAtPath: tars + "/" + Self.client))
         try handle.seek(toOffset: 100)
         let byte = try #require(try handle.read(upToCount: 1)?.first)
@@ -105,7 +97,7 @@ import Testing
     @Test func aMissingSumsLineNamesTheUnlistedFile() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let tars = try await copy(dir)
+        let tars = try await release(into: dir)
         try edit(tars + "/SHA256SUMS") { text in
             text.split(separator: "\n").filter { !$0.hasSuffix("  " + Self.client) }.map { $0 + "\n" }.joined()
         }
@@ -121,7 +113,7 @@ import Testing
     @Test func anExtraFileIsNamed() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let tars = try await copy(dir)
+        let tars = try await release(into: dir)
         try writeFile(tars + "/notes.txt", "not released\n")
         let report = try await verify(tars)
         #expect(
@@ -134,7 +126,7 @@ import Testing
     @Test func aWrongDigestInTheSBOMIsNamed() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let tars = try await copy(dir)
+        let tars = try await release(into: dir)
         let listed = try String(contentsOfFile: tars + "/SHA256SUMS", encoding: .utf8)
         let line = try #require(listed.split(separator: "\n").first { $0.hasSuffix("  " + Self.client) })
         let digest = String(line.prefix(64))
@@ -150,7 +142,7 @@ import Testing
     @Test func aProvenanceWithoutOneSubjectIsNamed() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let tars = try await copy(dir)
+        let tars = try await release(into: dir)
         let path = tars + "/kubernetes.intoto.jsonl"
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         var statement = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -170,7 +162,7 @@ import Testing
     @Test func aWrongKindInArtifactsJSONFailsTheTarballsLayout() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let tars = try await copy(dir)
+        let tars = try await release(into: dir)
         // The client tarball claimed as a node tarball: its binaries are then the wrong ones.
         let url = URL(fileURLWithPath: tars + "/artifacts.json")
         var artifacts = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [[String: Any]])
