@@ -43,6 +43,7 @@ declare -A testprobe=(
   [gcc-aarch64-linux-gnu]=/usr/bin/aarch64-linux-gnu-gcc   # the cgo cross-build tests (linux/arm64)
   [libc6-dev-arm64-cross]=/usr/aarch64-linux-gnu/include/stdio.h   # its C library headers (only recommended)
   [mmdebstrap]=/usr/bin/mmdebstrap   # make test-dist: a minimal Debian root without Swift
+  [jq]=/usr/bin/jq                   # the doc tests: docs/ci.md hands digests on with jq
 )
 extra=("$@")
 if ! $release_only; then

@@ -64,18 +64,21 @@ import Testing
         return copy
     }
 
-    /// A user's environment: their own HOME, kbuild on PATH, none of kbuild's settings from the caller.
+    /// A user's environment: their own HOME, kbuild on PATH, none of kbuild's settings from the caller;
+    /// TMPDIR inside the test's directory, so what the pages' `mktemp -d` make goes with it.
     static func environment(dir: TemporaryDirectory, copy: String) throws -> [String: String?] {
         let bin = dir.appending("bin")
         let home = dir.appending("home")
-        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let tmp = dir.appending("tmp")
+        for path in [bin, home, tmp] {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
         try FileManager.default.createSymbolicLink(
             atPath: bin + "/kbuild", withDestinationPath: Repository.kbuildBinary)
         var env: [String: String?] = [
             "HOME": home, "PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
             "KBUILD_PREBUILT": Repository.kbuildBinary, "KBUILD_GOCACHE": SharedGoCache.path,
-            "GOCACHE": SharedGoCache.path, "DOCTEST_ROOT": copy, "GIT_CONFIG_NOSYSTEM": "1",
+            "GOCACHE": SharedGoCache.path, "DOCTEST_ROOT": copy, "GIT_CONFIG_NOSYSTEM": "1", "TMPDIR": tmp,
         ]
         for name in ProcessInfo.processInfo.environment.keys
         where name.hasPrefix("KUBE_") || (name.hasPrefix("KBUILD_") && env[name] == nil) {
