@@ -19,8 +19,8 @@ public enum ConfigTemplate {
     /// variables found, add-ons when there are some. It loads as it is.
     public static func render(_ facts: WorkspaceFacts, project: String, layout: StarterLayout = .kubernetes) -> String {
         var lines: [String] = [
-            "# The release of this workspace, proposed by `kbuild init`; every field is in kbuild's README",
-            "# (\"The release config\"). Check it, then `kbuild plan` and `kbuild release`.",
+            "# The release of this workspace, proposed by `kbuild init`; every field is in kbuild's docs/config.md",
+            "# (layouts: docs/layouts.md). Check it, then `kbuild plan` and `kbuild release`.",
             "project: \(quote(project))",
             "",
         ]
