@@ -2,7 +2,7 @@ import Foundation
 import KbuildCore
 
 /// One entry of a tarball we write. Owners, times and modes are not here on purpose:
-/// `TarOptions` fixes them for every entry (see the README, "Reproducibility").
+/// `TarOptions` fixes them for every entry (see docs/reproducibility.md).
 public struct TarEntry: Sendable, Hashable {
     /// What the entry is and where its bytes come from.
     public enum Content: Sendable, Hashable {

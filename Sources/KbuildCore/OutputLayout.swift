@@ -1,4 +1,4 @@
-/// Where everything goes under `_output/` (Kubernetes-compatible; see the README).
+/// Where everything goes under `_output/` (Kubernetes-compatible; see docs/release.md).
 public struct OutputLayout: Sendable, Hashable {
     /// The `_output` directory, absolute.
     public var root: String

@@ -80,7 +80,7 @@ public struct ProvenanceInput: Sendable {
 
 /// The in-toto Statement v1 with a SLSA Provenance v1 predicate (`<project>.intoto.jsonl`): pure, byte-reproducible.
 public enum Provenance {
-    /// What a kbuild release is, as SLSA's `buildType`; the README documents its parameters.
+    /// What a kbuild release is, as SLSA's `buildType`; docs/supply-chain.md documents its parameters.
     public static let buildType = "https://kbuild.dev/release/v1"
     /// The builder: kbuild run on a machine (no hosted build service vouches for it).
     public static let builderID = "https://kbuild.dev/builder/local"

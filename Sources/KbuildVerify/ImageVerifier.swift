@@ -16,9 +16,9 @@ struct ImageExpectation: Sendable {
     var binaryMD5: String?
 }
 
-/// Checks a docker-archive image tarball as kbuild writes it (see KbuildImage's ImageWriter and the README,
-/// "kbuild images"): blob digests, manifest.json, config architecture/variant, RepoTags and the md5 tag.
-/// Works on the tarball's bytes in memory (image tarballs are a few MB; no temporary files).
+/// Checks a docker-archive image tarball as kbuild writes it (see KbuildImage's ImageWriter and docs/images.md):
+/// blob digests, manifest.json, config architecture/variant, RepoTags and the md5 tag. Works on the tarball's
+/// bytes in memory (image tarballs are a few MB; verify refuses one over `maxBytes` before reading it).
 struct ImageVerifier {
     /// The largest image tarball checked (it is held in memory): kbuild's images are a binary on a base
     /// image (tens of MB; Kubernetes' kube-apiserver about 140 MB); a larger one is refused before it is read.
