@@ -92,6 +92,16 @@ extension VersionInfo {
         stamp.assignments.filter { stamps($0.field) }.map { ($0.target, value(of: $0.field)) }
     }
 
+    /// The stamped values that tell one build from another — the version (either form), the build date, the
+    /// commit — as `(variable, value)`, in that order: what a binary of this release must carry
+    /// (`--skip-build`'s check). Empty when `stamp` writes none of them (`version.variables: {}`).
+    public func identifyingValues(_ stamp: VersionStamp) -> [(variable: String, value: String)] {
+        let order: [VersionField] = [.version, .bareVersion, .buildDate, .commit]
+        return order.flatMap { field in
+            stamp.assignments.filter { $0.field == field && stamps(field) }.map { ($0.variable, value(of: field)) }
+        }
+    }
+
     /// The `-X` flags for `go build -ldflags`, as separate arguments.
     public func ldflags(_ stamp: VersionStamp) -> [String] {
         assignments(stamp).flatMap { ["-X", "\($0.target)=\($0.value)"] }

@@ -100,4 +100,30 @@ import Testing
         let result = try await GoodRelease.kbuild(["release", "--skip-build"], in: fixture.workspace)
         #expect(result.succeeded, "\(result.stderr)")
     }
+
+    /// A GoReleaser-style tool stamps only `main.version` with the bare version (what `kbuild init` proposes):
+    /// `--skip-build` looks for the values the config stamps, and `kbuild verify` for that form of the version.
+    @Test func skipBuildAndVerifyFollowTheStampedVariables() async throws {
+        let dir = try TemporaryDirectory("kbuild-bare-version")
+        defer { dir.remove() }
+        let repo = try await GitRepository.create(at: dir.appending("tool"))
+        try repo.write("go.mod", "module example.com/tool\n\ngo 1.19\n")
+        try repo.write(
+            "cmd/tool/main.go",
+            "package main\n\nimport \"fmt\"\n\nvar version = \"dev\"\n\nfunc main() { fmt.Println(version) }\n")
+        try await repo.commitAll("tool")
+        let initialized = try await runKbuild(["init"], in: repo.path)
+        try #require(initialized.succeeded, "\(initialized.stderr)")
+        #expect(initialized.stdout.contains("bareVersion -> main.version"), "\(initialized.stdout)")
+        try await repo.commitAll("kbuild release config")
+        try await repo.git("tag", "-a", "v1.2.3", "-m", "v1.2.3")
+        let env = ["SOURCE_DATE_EPOCH": "1700000000"]
+        let release = try await runKbuild(["release"], in: repo.path, env)
+        try #require(release.succeeded, "\(release.stderr)")
+        let skipped = try await runKbuild(["release", "--skip-build"], in: repo.path, env)
+        #expect(skipped.succeeded, "\(skipped.stderr)")
+        let verified = try await runKbuild(["verify"], in: repo.path, env)
+        #expect(verified.succeeded, "\(verified.stdout)")
+        #expect(verified.stdout.contains("carries 1.2.3"), "\(verified.stdout)")
+    }
 }

@@ -7,16 +7,17 @@ import KbuildVersion
 /// kbuild builds with `-trimpath`, and Go then leaves `-ldflags` out of the build info, so
 /// `go version -m` cannot show the `-X` values. The linker stores each `-X` value as its own
 /// NUL-terminated string (cmd/link `addstrdata`), in any binary, stripped (`-s -w`) or not, for every
-/// OS: the check looks for `<value>\0` of gitVersion, gitCommit and buildDate in the file's bytes.
-/// A binary built for another version, commit or date lacks at least one of them.
+/// OS: the check looks for `<value>\0` of each version, build date and commit variable the config stamps
+/// (Kubernetes' gitVersion, buildDate, gitCommit; GoReleaser's `main.version` holds the bare version) in the
+/// file's bytes. A binary built for another version, commit or date lacks at least one of them.
 enum StampCheck {
     /// Throws `stampMismatch` naming the first binary of `plan` (those its tarballs pack) that does
-    /// not carry the release's gitVersion, gitCommit and buildDate; binaries not there are left to
-    /// the package step's own "does not exist" error.
+    /// not carry the values the release stamps; binaries not there are left to the package step's own
+    /// "does not exist" error.
     static func verify(plan: ReleasePlan) throws(ReleaseError) {
         let version = plan.version
-        var stamped = [("gitVersion", version.version), ("buildDate", version.buildDate)]
-        if !version.commit.isEmpty { stamped.append(("gitCommit", version.commit)) }
+        let stamped = version.identifyingValues(plan.config.version.stamp).map { ($0.variable, $0.value) }
+        guard !stamped.isEmpty else { return }
         var binaries: [String: String] = [:]
         for archive in plan.archives {
             for (name, platform) in archive.builtBinaries {
