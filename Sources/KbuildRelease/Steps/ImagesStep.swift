@@ -13,7 +13,7 @@ struct ImagesStep: ReleaseStep {
         try requireFiles(plan.images.map(\.request.binaryPath))
         let basePath = plan.config.images.base.map { Paths.absolute($0, relativeTo: plan.workspace) }
         let baseSignature = try basePath.map { path in
-            guard let signature = StatSignature(of: path) else {
+            guard let signature = FileSignature.ofOutput(path) else {
                 throw ReleaseError.missingInput(path: path, what: "base image (images.base in the release config)")
             }
             return signature.line
@@ -64,7 +64,7 @@ struct ImagesStep: ReleaseStep {
         return CacheUnit(
             step: "image",
             inputs: [
-                request.binary, StatSignature(of: request.binaryPath)?.line ?? "", request.platform.description,
+                request.binary, FileSignature.ofOutput(request.binaryPath)?.line ?? "", request.platform.description,
                 request.registry, request.tagScheme.rawValue, request.version, String(request.archSuffix),
                 String(request.legacyAmd64Name), request.outputDirectory, String(request.created.seconds),
                 base?.path ?? "scratch", base?.signature ?? "",

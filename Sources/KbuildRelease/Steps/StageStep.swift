@@ -14,7 +14,7 @@ struct StageStep: ReleaseStep {
         let binaries = plan.packedBinaries
         try requireFiles(binaries + plan.images.flatMap { [$0.tarball, $0.tagFile] })
         return [plan.documentDigest] + draft.tracked
-            + binaries.map { "\($0) \(StatSignature(of: $0)?.line ?? "")" }
+            + binaries.map { "\($0) \(FileSignature.ofOutput($0)?.line ?? "")" }
             + draft.images.map { "\($0.tarball) \($0.sha256)" }
     }
 
