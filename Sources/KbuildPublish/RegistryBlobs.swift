@@ -33,8 +33,11 @@ extension RegistryClient {
     }
 
     /// Uploads `blob` to `repository` from its byte range in the release file: `POST` an upload, then
-    /// one `PUT ?digest=` with the bytes, or `PATCH` chunks and an empty `PUT ?digest=`. A failure mid-way
-    /// starts a fresh upload (the registry drops the abandoned one), up to the client's attempts.
+    /// one `PUT ?digest=` with the bytes, or `PATCH` chunks and an empty `PUT ?digest=`. A request of the
+    /// session that fails (a 5xx, a lost connection) is not repeated in place, since the registry may
+    /// have taken part of it: after a pause, a `HEAD` tells whether the blob got stored anyway (only the
+    /// answer was lost), else a fresh upload starts (the registry drops the abandoned one), up to the
+    /// client's attempts.
     public func pushBlob(_ blob: ArchiveBlob, to repository: String, subject: String) throws(PublishError) {
         var attempt = 0
         while true {
@@ -46,11 +49,12 @@ extension RegistryClient {
                 let retryable: Bool
                 switch error {
                 case .unreachable: retryable = true
-                case .rejected(_, _, _, let status, _): retryable = status >= 500
+                case .rejected(_, _, _, let status, _): retryable = Self.retryable(status)
                 default: retryable = false
                 }
                 guard retryable, attempt < attempts else { throw error }
                 Thread.sleep(forTimeInterval: 0.5 * Double(1 << (attempt - 1)))
+                if try hasBlob(blob.digest, in: repository, subject: subject) { return }
             }
         }
     }
@@ -71,7 +75,7 @@ extension RegistryClient {
                 let range = "\(offset)-\(offset + Int64(count) - 1)"
                 let answer = try send(
                     "PATCH", location, repository: repository, subject: subject,
-                    headers: octets.merging(["Content-Range": range]) { $1 }, body: chunk)
+                    headers: octets.merging(["Content-Range": range]) { $1 }, body: chunk, retrying: false)
                 guard answer.status == 202, let next = answer.header("Location").map(absolute) else {
                     throw Self.rejection(answer, subject: subject, method: "PATCH", address: location)
                 }
@@ -82,7 +86,8 @@ extension RegistryClient {
         let rest = Int(blob.size - offset)
         let body = try TarIndex.read(blob.file, offset: blob.offset + offset, count: rest)
         let finish = location + (location.contains("?") ? "&" : "?") + "digest=" + blob.digest
-        let answer = try send("PUT", finish, repository: repository, subject: subject, headers: octets, body: body)
+        let answer = try send(
+            "PUT", finish, repository: repository, subject: subject, headers: octets, body: body, retrying: false)
         guard answer.status == 201 else {
             throw Self.rejection(answer, subject: subject, method: "PUT", address: finish)
         }
