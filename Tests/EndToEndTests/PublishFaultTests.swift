@@ -156,7 +156,7 @@ import Testing
             #expect(try await Self.resolves("\(registry.host)/manifest/\(binary):v1.0.0") == nil, "\(binary)")
         }
         #expect(try proxy.requests().allSatisfy { !($0.method == "PUT" && $0.path.contains("/manifests/v")) })
-        #expect(line.contains("kube-") && line.contains(String(sent)), "\(line)")
+        #expect(line.hasPrefix("error: \(proxy.host)/manifest/kube-") && line.contains("@\(sent): "), "\(line)")
 
         let blob = try await publish(workspace, ["--registry", proxy.host + "/blob", "--tls-verify=false"])
         let blobLine = Self.oneError(blob, "blob")
