@@ -6,9 +6,9 @@ usage: fault-proxy.py UPSTREAM_PORT LOG_FILE [RULE_JSON...]
 Forwards every request to 127.0.0.1:UPSTREAM_PORT (Host header kept, so a registry's Location URLs
 point back at the proxy) and answers with what the server said, unless a rule matches first. A rule
 is a JSON object:
-  {"method": "PUT", "path": "<regex searched in the path>", "count": N, "action": ...}
-`count` (default 0 = every time) limits the rule to the first N requests it matches; the first rule
-that matches and still has a count left acts:
+  {"method": "PUT", "path": "<regex searched in the path>", "skip": S, "count": N, "action": ...}
+`skip` (default 0) lets the first S requests it matches through; `count` (default 0 = every time)
+limits the rule to the next N; the first rule that matches and still has a count left acts:
   "status"  answer "status" (with "body" and "headers", defaults a Distribution JSON error) without
             forwarding; the request body is read first so the client sees the answer, not a reset
   "reset"   forward the headers and half the body, then reset the client's connection (RST) and drop
@@ -46,6 +46,9 @@ def matching(method, path):
     with LOCK:
         for rule in RULES:
             if rule.get("method", method) != method or not re.search(rule.get("path", ""), path):
+                continue
+            if rule.setdefault("skipped", 0) < rule.get("skip", 0):
+                rule["skipped"] += 1
                 continue
             if rule.get("count", 0) == 0:
                 return rule

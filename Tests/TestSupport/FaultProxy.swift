@@ -6,8 +6,9 @@ public struct FaultRule: Sendable, Encodable {
     public var method: String
     /// A regular expression searched in the request path (with its query).
     public var path: String
-    /// The first `count` matching requests; 0: every one.
+    /// The first `count` matching requests (after `skip` let through); 0: every one.
     public var count: Int
+    public var skip: Int = 0
     public var action: String
     public var status: Int?
     public var body: String?
@@ -16,16 +17,20 @@ public struct FaultRule: Sendable, Encodable {
 
     /// Answers `status` with `body` (a Distribution JSON error by default) instead of forwarding.
     public static func status(
-        _ status: Int, _ method: String, _ path: String, count: Int = 0, body: String? = nil,
+        _ status: Int, _ method: String, _ path: String, skip: Int = 0, count: Int = 0, body: String? = nil,
         headers: [String: String]? = nil
     ) -> FaultRule {
         FaultRule(
-            method: method, path: path, count: count, action: "status", status: status, body: body, headers: headers)
+            method: method, path: path, count: count, skip: skip, action: "status", status: status, body: body,
+            headers: headers)
     }
 
     /// Resets the connection after forwarding half the body, or (`afterAnswer`) once the server answered.
-    public static func reset(_ method: String, _ path: String, count: Int = 0, afterAnswer: Bool = false) -> FaultRule {
-        FaultRule(method: method, path: path, count: count, action: "reset", at: afterAnswer ? "answer" : nil)
+    public static func reset(
+        _ method: String, _ path: String, skip: Int = 0, count: Int = 0, afterAnswer: Bool = false
+    ) -> FaultRule {
+        FaultRule(
+            method: method, path: path, count: count, skip: skip, action: "reset", at: afterAnswer ? "answer" : nil)
     }
 
     /// Forwards, then answers with a Docker-Content-Digest of nothing that was sent (sha256:000…).
