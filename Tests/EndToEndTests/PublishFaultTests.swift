@@ -58,6 +58,15 @@ import Testing
     }
 
     static let binaries = ["kube-apiserver", "kube-controller-manager", "kube-proxy"]
+
+    /// The binaries whose version tag resolves under `<registry>/<path>`.
+    static func tagged(_ registry: RegistryServer, _ path: String) async throws -> [String] {
+        var tagged: [String] = []
+        for binary in binaries where try await resolves("\(registry.host)/\(path)/\(binary):v1.0.0") != nil {
+            tagged.append(binary)
+        }
+        return tagged
+    }
     static let blobPUT = "/blobs/uploads/.*digest="
 
     @Test func fiveHundredsAreRetriedAndNoBlobIsStoredTwice() async throws {
@@ -87,9 +96,7 @@ import Testing
         let manifests = requests.filter { $0.method == "PUT" && $0.path.contains("/manifests/sha256:") }
         #expect(manifests.filter { $0.status == 500 }.count == 1)
         #expect(manifests.filter { $0.status == 201 }.count == 9)
-        for binary in Self.binaries {
-            #expect(try await Self.resolves("\(registry.host)/retry/\(binary):v1.0.0") != nil, "\(binary)")
-        }
+        #expect(try await Self.tagged(registry, "retry") == Self.binaries)
     }
 
     @Test func aResetMidUploadStartsAfreshOrFindsTheBlobStored() async throws {
@@ -152,9 +159,7 @@ import Testing
         let sent = try #require(line.firstMatch(of: /what kbuild sent as (sha256:[0-9a-f]{64})/)?.1)
         #expect(line.contains(FaultRule.wrong), "\(line)")
         #expect(try await Self.resolves("\(registry.host)/manifest/kube-apiserver:v1.0.0") == oldDigest)
-        for binary in Self.binaries.dropFirst() {
-            #expect(try await Self.resolves("\(registry.host)/manifest/\(binary):v1.0.0") == nil, "\(binary)")
-        }
+        #expect(try await Self.tagged(registry, "manifest") == ["kube-apiserver"], "only the old tag")
         #expect(try proxy.requests().allSatisfy { !($0.method == "PUT" && $0.path.contains("/manifests/v")) })
         #expect(line.hasPrefix("error: \(proxy.host)/manifest/kube-") && line.contains("@\(sent): "), "\(line)")
 
@@ -229,9 +234,7 @@ import Testing
         let forbiddenLine = Self.oneError(forbidden, "403")
         #expect(
             forbiddenLine.contains("HTTP 403: DENIED: requested access to the resource is denied"), "\(forbiddenLine)")
-        for binary in Self.binaries {
-            #expect(try await Self.resolves("\(registry.host)/forbidden/\(binary):v1.0.0") == nil)
-        }
+        #expect(try await Self.tagged(registry, "forbidden").isEmpty)
         for result in [refused, forbidden] {
             for secret in [password, auth] {
                 #expect(!result.stderr.contains(secret) && !result.stdout.contains(secret))
@@ -261,9 +264,7 @@ import Testing
         #expect(try Self.fingerprint(workspace) == before)
 
         registry = try await registry.restarted()
-        for binary in Self.binaries {
-            #expect(try await Self.resolves("\(registry.host)/down/\(binary):v1.0.0") == nil, "nothing tagged")
-        }
+        #expect(try await Self.tagged(registry, "down").isEmpty, "nothing tagged")
         let storedBefore = Set(try registry.requests().filter { $0.hasPrefix("PUT ") && $0.contains("/blobs/") })
         let count = try registry.requests().count
         let rerun = try await publish(workspace, arguments)
@@ -278,9 +279,7 @@ import Testing
             "\(storedBefore) \(rerun.stdout)")
         let again = try registry.requests().dropFirst(count).filter { $0.hasPrefix("PUT ") && $0.contains("/blobs/") }
         #expect(again.count == pushed, "\(again)")
-        for binary in Self.binaries {
-            #expect(try await Self.resolves("\(registry.host)/down/\(binary):v1.0.0") != nil, "\(binary)")
-        }
+        #expect(try await Self.tagged(registry, "down") == Self.binaries)
     }
 
     @Test func anUploadTargetOutOfSpaceTooSmallOrResetIsCompletedByARerunWithTheSumsLast() async throws {
