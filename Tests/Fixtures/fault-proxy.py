@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A reverse proxy that injects faults between kbuild and a real server, for kbuild's publish tests.
 
-usage: fault-proxy.py UPSTREAM_PORT LOG_FILE [RULE_JSON...]
+usage: fault-proxy.py [--keep-alive] UPSTREAM_PORT LOG_FILE [RULE_JSON...]
 
 Forwards every request to 127.0.0.1:UPSTREAM_PORT (Host header kept, so a registry's Location URLs
 point back at the proxy) and answers with what the server said, unless a rule matches first. A rule
@@ -20,7 +20,7 @@ limits the rule to the next N; the first rule that matches and still has a count
 One line per request goes to LOG_FILE: `METHOD PATH ACTION STATUS` (ACTION is forward, status,
 reset, reset-answered or digest; STATUS is what the client got, - for a reset). Every answer closes
 its connection, so a client never reuses one (FoundationNetworking stalls until its timeout when a
-reused connection is reset; see docs/publishing.md). The first line on stdout is the port
+reused connection is reset; see docs/publishing.md), unless --keep-alive is given. The first line on stdout is the port
 the proxy listens on (127.0.0.1).
 """
 import http.client
@@ -32,9 +32,11 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-UPSTREAM = int(sys.argv[1])
-LOG = open(sys.argv[2], "a", buffering=1)
-RULES = [json.loads(text) for text in sys.argv[3:]]
+KEEP_ALIVE = sys.argv[1] == "--keep-alive"
+ARGS = sys.argv[2:] if KEEP_ALIVE else sys.argv[1:]
+UPSTREAM = int(ARGS[0])
+LOG = open(ARGS[1], "a", buffering=1)
+RULES = [json.loads(text) for text in ARGS[2:]]
 LOCK = threading.Lock()
 HOP = {"connection", "keep-alive", "transfer-encoding", "expect", "proxy-connection", "te", "upgrade"}
 WRONG = "sha256:" + "0" * 64
@@ -144,6 +146,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def close_after(self):
         """One connection per request: a client never sends on a connection the proxy reset before."""
+        if KEEP_ALIVE:
+            return
         self.send_header("Connection", "close")
         self.close_connection = True
 

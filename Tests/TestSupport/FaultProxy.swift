@@ -62,13 +62,16 @@ public final class FaultProxy: Sendable {
     public var host: String { "127.0.0.1:\(port)" }
     public var url: String { "http://\(host)" }
 
-    public init(upstream: Int, rules: [FaultRule], scratch: String) async throws {
+    /// With `keepAlive`, connections stay open between requests (else each answer closes its own), so a
+    /// reset hits a connection the client reuses.
+    public init(upstream: Int, rules: [FaultRule], scratch: String, keepAlive: Bool = false) async throws {
         log = scratch + "/fault-proxy-\(UUID().uuidString).log"
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let arguments = try rules.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         let script = Repository.root + "/Tests/Fixtures/fault-proxy.py"
-        let handle = try Process.Handle(["/usr/bin/python3", script, String(upstream), log] + arguments)
+        let handle = try Process.Handle(
+            ["/usr/bin/python3", script] + (keepAlive ? ["--keep-alive"] : []) + [String(upstream), log] + arguments)
         guard let line = try await Blocking.run({ handle.firstLine() }), let port = Int(line) else {
             handle.stop()
             throw NginxError("fault-proxy.py did not print its port")
