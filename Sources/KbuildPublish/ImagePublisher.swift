@@ -87,13 +87,15 @@ public struct ImagePublisher: Sendable {
         defer { bytes.finish() }
         let pushed = try await concurrentMap(blobs, limit: jobs) { item in
             let repository = host + "/" + item.repository
-            bytes.started(repository, item.blob.digest)
+            // Shown as docker does, `sha256:` and 12 hex digits: which blobs are on the wire.
+            let short = String(item.blob.digest.prefix(19))
+            bytes.started(repository, short)
             let didPush = try await Blocking.run { () throws(PublishError) -> Bool in
                 if try client.hasBlob(item.blob.digest, in: item.repository, subject: item.subject) { return false }
                 try client.pushBlob(item.blob, to: item.repository, subject: item.subject)
                 return true
             }
-            bytes.finished(repository, item.blob.digest, bytes: item.blob.size)
+            bytes.finished(repository, short, bytes: item.blob.size)
             report(
                 didPush
                     ? .blobPushed(repository: repository, digest: item.blob.digest, size: item.blob.size)
