@@ -362,6 +362,7 @@ final class Reporter: Sendable {
             case .pack: "packing"
             case .push: "pushing"
             case .upload: "uploading"
+            case .image: "writing images"
             }
         let amount: String
         if progress.unit == .bytes {
