@@ -34,6 +34,11 @@ extension Kbuild {
                 files the server has identical are skipped, SHA512SUMS and SHA256SUMS go last. It sends \
                 KBUILD_UPLOAD_TOKEN as a Bearer token, else the netrc entry for its host ($NETRC, else ~/.netrc) \
                 as Basic auth.
+
+                While it pushes and uploads, --progress shows the bytes done per image and of the files; \
+                --log-format json writes an event per blob, manifest, tag and file, with digests \
+                (docs/log-format.md). `kbuild release --publish` runs this after a release, with the same \
+                options. \(OutputOptions.environmentHelp)
                 """)
 
         @Argument(help: ArgumentHelp("The release's _output directory.", valueName: "dir"))

@@ -30,6 +30,10 @@ extension Kbuild {
                 --sign-key or KBUILD_SIGN_KEY (an Ed25519 PEM private key), the provenance is a DSSE \
                 envelope and SHA256SUMS.sig holds the raw Ed25519 signature of SHA256SUMS.
 
+                With --publish, the release is then published as `kbuild publish` does it (verified, images \
+                pushed, files uploaded; see `kbuild publish --help` for where to and the credentials); a \
+                failed publish leaves the release complete and intact and its error says so.
+
                 \(EnvironmentHelp.workspace) KBUILD_SIGN_KEY names the signing key.
 
                 \(OutputOptions.environmentHelp)

@@ -118,16 +118,8 @@ import Testing
         let broken = try await runKbuild(["release", "--log-format", "json"], in: repo.path, env)
         #expect(broken.status == 1 && broken.stderr.hasPrefix("error: "), "\(broken.stderr)")
 
-        let log = dir.appending("events.jsonl")
-        try writeFile(log, first.stdout + again.stdout + verified.stdout + broken.stdout)
-        let validated = try await Tool.check(
-            "python3",
-            [Repository.root + "/hack/validate-log-events.py", Repository.root + "/docs/log-format.schema.json", log])
-        #expect(validated.hasPrefix("valid: "), "\(validated)")
-
-        let events = try (first.stdout + again.stdout + verified.stdout + broken.stdout).split(separator: "\n").map {
-            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-        }
+        let events = try await validatedEvents(
+            first.stdout + again.stdout + verified.stdout + broken.stdout, in: dir)
         let kinds = Set(events.compactMap { $0["event"] as? String })
         for kind in [
             "step-started", "step-finished", "binary-built", "binary-reused", "image-written", "file-written", "result",
@@ -274,17 +266,8 @@ import Testing
         let diff = try await runKbuild(
             ["diff", dir.appending("a.json"), dir.appending("b.json"), "--log-format", "json"], in: repo.path)
         #expect(diff.status == 1, "they differ: \(diff.stderr)")
-        let all = initialized.stdout + cut.stdout + refused.stdout + diff.stdout
-
-        let log = dir.appending("events.jsonl")
-        try writeFile(log, all)
-        let validated = try await Tool.check(
-            "python3",
-            [Repository.root + "/hack/validate-log-events.py", Repository.root + "/docs/log-format.schema.json", log])
-        #expect(validated.hasPrefix("valid: "), "\(validated)")
-        let events = try all.split(separator: "\n").map {
-            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-        }
+        let events = try await validatedEvents(
+            initialized.stdout + cut.stdout + refused.stdout + diff.stdout, in: dir)
         func first(_ command: String, _ event: String) -> [String: Any]? {
             events.first { $0["command"] as? String == command && $0["event"] as? String == event }
         }
@@ -299,5 +282,19 @@ import Testing
         let difference = try #require(first("diff", "difference"))
         #expect(difference["change"] as? String == "changed" && difference["a"] != nil, "\(difference)")
         #expect(first("diff", "result")?["message"] as? String == "1 difference")
+    }
+}
+
+/// The events of `--log-format json` output, parsed, each checked against docs/log-format.schema.json by
+/// hack/validate-log-events.py (python3's jsonschema).
+func validatedEvents(_ text: String, in directory: TemporaryDirectory) async throws -> [[String: Any]] {
+    let log = directory.appending("events-\(UUID().uuidString).jsonl")
+    try writeFile(log, text)
+    let validated = try await Tool.check(
+        "python3",
+        [Repository.root + "/hack/validate-log-events.py", Repository.root + "/docs/log-format.schema.json", log])
+    #expect(validated.hasPrefix("valid: "), "\(validated)")
+    return try text.split(separator: "\n").map {
+        try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], "\($0)")
     }
 }

@@ -103,12 +103,7 @@ import Testing
         let failed = try await publish(workspace, arguments, github)
         #expect(failed.status == 1 && failed.stderr.hasPrefix("error: "), "\(failed.stderr)")
 
-        let log = scratch.appending("events.jsonl")
-        try writeFile(log, dry.stdout + first.stdout + again.stdout + failed.stdout)
-        let validated = try await Tool.check(
-            "python3",
-            [Repository.root + "/hack/validate-log-events.py", Repository.root + "/docs/log-format.schema.json", log])
-        #expect(validated.hasPrefix("valid: "), "\(validated)")
+        _ = try await validatedEvents(dry.stdout + first.stdout + again.stdout + failed.stdout, in: scratch)
 
         let planned = try Self.events(dry.stdout).filter { $0["event"] as? String == "planned" }
         #expect(
