@@ -112,22 +112,21 @@ public struct ImagePublisher: Sendable {
                 summary.blobsPresent += 1
             }
         }
-        let progress = report
         // Each binary's manifests, index and per-arch content at once (in order within a binary), then
         // every tag: a tag goes up only once all content of every publication is there.
         let publisher = self
         let content = try await concurrentMap(publications, limit: jobs) { publication in
             try await Blocking.run { () throws(PublishError) -> PublishSummary in
                 var part = PublishSummary()
-                try publisher.pushManifests([publication], &part, progress)
-                try publisher.pushArchContent([publication], &part, progress)
+                try publisher.pushManifests([publication], &part, report)
+                try publisher.pushArchContent([publication], &part, report)
                 return part
             }
         }
         let tags = try await concurrentMap(publications, limit: jobs) { publication in
             try await Blocking.run { () throws(PublishError) -> PublishSummary in
                 var part = PublishSummary()
-                try publisher.pushTags([publication], &part, progress)
+                try publisher.pushTags([publication], &part, report)
                 return part
             }
         }
