@@ -92,10 +92,13 @@ public struct ImagePublisher: Sendable {
             bytes.started(repository, short)
             let didPush = try await Blocking.run { () throws(PublishError) -> Bool in
                 if try client.hasBlob(item.blob.digest, in: item.repository, subject: item.subject) { return false }
-                try client.pushBlob(item.blob, to: item.repository, subject: item.subject)
+                // Chunk by chunk: a large layer shows its bytes moving.
+                try client.pushBlob(item.blob, to: item.repository, subject: item.subject) {
+                    bytes.advanced(repository, by: $0)
+                }
                 return true
             }
-            bytes.finished(repository, short, bytes: item.blob.size)
+            bytes.finished(repository, short, bytes: didPush ? 0 : item.blob.size)
             report(
                 didPush
                     ? .blobPushed(repository: repository, digest: item.blob.digest, size: item.blob.size)

@@ -53,13 +53,16 @@ final class TransferProgress: Sendable {
     /// `item` of `subject` is under way.
     func started(_ subject: String, _ item: String) { send(subject) { $0.running.append(item) } }
 
-    /// `item` of `subject` is done (sent or skipped): its `bytes` count as done.
+    /// `item` of `subject` is done (sent or skipped): its `bytes`, those not yet `advanced`, count as done.
     func finished(_ subject: String, _ item: String, bytes: Int64) {
         send(subject) { work in
             work.running.removeAll { $0 == item }
             work.done += bytes
         }
     }
+
+    /// `bytes` more of `subject` are sent (negative: an abandoned attempt's bytes no longer count).
+    func advanced(_ subject: String, by bytes: Int64) { send(subject) { $0.done += bytes } }
 
     /// Every piece of work is done (or the publish failed): the display drops them. Once only.
     func finish() {

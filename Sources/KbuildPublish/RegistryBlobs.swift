@@ -34,15 +34,23 @@ extension RegistryClient {
 
     /// Uploads `blob` to `repository` from its byte range in the release file: `POST` an upload, then
     /// one `PUT ?digest=` with the bytes, or `PATCH` chunks and an empty `PUT ?digest=`. A failure mid-way
-    /// starts a fresh upload (the registry drops the abandoned one), up to the client's attempts.
-    public func pushBlob(_ blob: ArchiveBlob, to repository: String, subject: String) throws(PublishError) {
+    /// starts a fresh upload (the registry drops the abandoned one), up to the client's attempts. `sent`
+    /// hears the bytes the registry took, chunk by chunk (a negative count when a failed attempt's are void).
+    public func pushBlob(
+        _ blob: ArchiveBlob, to repository: String, subject: String, sent: (Int64) -> Void = { _ in }
+    ) throws(PublishError) {
         var attempt = 0
         while true {
             attempt += 1
+            var taken: Int64 = 0
             do {
-                try pushBlobOnce(blob, to: repository, subject: subject)
+                try pushBlobOnce(blob, to: repository, subject: subject) { count in
+                    taken += count
+                    sent(count)
+                }
                 return
             } catch {
+                if taken > 0 { sent(-taken) }
                 let retryable: Bool
                 switch error {
                 case .unreachable: retryable = true
@@ -55,7 +63,9 @@ extension RegistryClient {
         }
     }
 
-    private func pushBlobOnce(_ blob: ArchiveBlob, to repository: String, subject: String) throws(PublishError) {
+    private func pushBlobOnce(
+        _ blob: ArchiveBlob, to repository: String, subject: String, sent: (Int64) -> Void
+    ) throws(PublishError) {
         let start = url(repository, "blobs/uploads/")
         let started = try send(
             "POST", start, repository: repository, subject: subject, headers: ["Content-Length": "0"])
@@ -77,6 +87,7 @@ extension RegistryClient {
                 }
                 location = next
                 offset += Int64(count)
+                sent(Int64(count))
             }
         }
         let rest = Int(blob.size - offset)
@@ -89,6 +100,7 @@ extension RegistryClient {
         if let returned = answer.header("Docker-Content-Digest"), returned != blob.digest {
             throw .digestMismatch(subject: subject, expected: blob.digest, returned: returned)
         }
+        sent(Int64(rest))
     }
 
     /// The digest `repository` has under `reference` (a digest or a tag), or nil when it has none.
