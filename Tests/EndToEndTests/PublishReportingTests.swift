@@ -42,9 +42,13 @@ import Testing
         let sums = try Data(contentsOf: URL(fileURLWithPath: workspace + "/_output/release-tars/SHA256SUMS"))
         registry.kill()  // a zombie until the deferred stop reaps it
         let failed = try await runKbuild(
-            ["release", "--publish", "--registry", target, "--tls-verify=false"], in: workspace, Self.environment)
+            ["release", "--publish", "--registry", target, "--tls-verify=false", "--log-format", "json"],
+            in: workspace, Self.environment)
         #expect(failed.status == 1)
         #expect(failed.stderr.split(separator: "\n").count == 1, "\(failed.stderr)")
+        let events = try await validatedEvents(failed.stdout, in: dir)
+        let halves = events.compactMap { $0["event"] as? String }.filter { $0 == "released" || $0 == "error" }
+        #expect(halves == ["released", "error"], "the release's line, then the publish's error: \(failed.stdout)")
         #expect(failed.stderr.hasPrefix("error: publish: "), "\(failed.stderr)")
         #expect(failed.stderr.contains("release v1.5.0 itself is complete and intact in "), "\(failed.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: workspace + "/_output/release-tars/SHA256SUMS")) == sums)
