@@ -52,7 +52,9 @@ extension Kbuild {
         @OptionGroup var publishing: PublishOptions
         @OptionGroup var reporting: OutputOptions
 
-        @Option(name: .customLong("jobs"), help: ArgumentHelp("Blobs pushed at once (default 4).", valueName: "n"))
+        @Option(
+            name: .customLong("jobs"),
+            help: ArgumentHelp("Blobs pushed and files uploaded at once (default 4).", valueName: "n"))
         var jobs: Int = PublishOptions.defaultJobs
 
         func validate() throws {

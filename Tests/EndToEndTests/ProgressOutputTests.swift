@@ -256,8 +256,14 @@ import Testing
         let repo = try await Repository.exampleWorkspace(in: dir.appending("ws"), tag: "v1.0.0")
         let cut = try await runKbuild(["cut", "v1.1", "--dry-run", "--log-format", "json"], in: repo.path)
         try #require(cut.succeeded, "\(cut.stderr)")
-        let refused = try await runKbuild(["cut", "v1.0.0", "--log-format", "json"], in: repo.path)
+        let summary = dir.appending("summary.md")
+        let refused = try await runKbuild(
+            ["cut", "v1.0.0", "--log-format", "json"], in: repo.path,
+            ["GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary])
         #expect(refused.status == 1, "an existing tag")
+        // Under GitHub Actions the error is an annotation (on stderr: stdout is JSON) and in the summary.
+        #expect(refused.stderr.contains("::error::"), "\(refused.stderr)")
+        #expect(try String(contentsOfFile: summary, encoding: .utf8).contains("### kbuild cut failed"))
         // Last: it rewrites the config, which makes the tree dirty for cut.
         let initialized = try await runKbuild(["init", "--force", "--log-format", "json"], in: repo.path)
         try #require(initialized.succeeded, "\(initialized.stderr)")
