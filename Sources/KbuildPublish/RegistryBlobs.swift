@@ -44,15 +44,24 @@ extension RegistryClient {
     /// have taken part of it: after a pause, a `HEAD` tells whether the blob got stored anyway (only the
     /// answer was lost); else a chunked upload goes on from the bytes the registry reports holding, and
     /// anything else starts afresh (the registry drops the abandoned upload), up to the client's attempts.
-    public func pushBlob(_ blob: ArchiveBlob, to repository: String, subject: String) throws(PublishError) {
+    /// `sent` hears the bytes the registry took, chunk by chunk (a negative count when a failed attempt's
+    /// are void; a resumed upload's kept bytes are heard again when it resumes).
+    public func pushBlob(
+        _ blob: ArchiveBlob, to repository: String, subject: String, sent: (Int64) -> Void = { _ in }
+    ) throws(PublishError) {
         var attempt = 0
         var session: UploadSession?
         while true {
             attempt += 1
+            var taken: Int64 = 0
             do {
-                try pushBlobOnce(blob, to: repository, subject: subject, session: &session)
+                try pushBlobOnce(blob, to: repository, subject: subject, session: &session) { count in
+                    taken += count
+                    sent(count)
+                }
                 return
             } catch {
+                if taken > 0 { sent(-taken) }
                 let retryable: Bool
                 switch error {
                 case .unreachable: retryable = true
@@ -61,7 +70,7 @@ extension RegistryClient {
                 }
                 guard retryable, attempt < attempts else { throw error }
                 Thread.sleep(forTimeInterval: 0.5 * Double(1 << (attempt - 1)))
-                if try hasBlob(blob.digest, in: repository, subject: subject) { return }
+                if try hasBlob(blob.digest, in: repository, subject: subject) { return sent(blob.size) }
                 session =
                     blob.size > Int64(Self.chunkSize)
                     ? session.flatMap { uploadStatus($0, repository: repository, subject: subject) } : nil
@@ -72,11 +81,13 @@ extension RegistryClient {
     /// Sends what the registry lacks of `blob`, from `session` (kept up to date as chunks are taken) or a
     /// fresh upload when it is nil.
     private func pushBlobOnce(
-        _ blob: ArchiveBlob, to repository: String, subject: String, session: inout UploadSession?
+        _ blob: ArchiveBlob, to repository: String, subject: String, session: inout UploadSession?,
+        sent: (Int64) -> Void
     ) throws(PublishError) {
         var current: UploadSession
         if let session {
             current = session
+            sent(current.offset)
         } else {
             let start = url(repository, "blobs/uploads/")
             let started = try send(
@@ -101,6 +112,7 @@ extension RegistryClient {
                 }
                 current = UploadSession(location: next, offset: current.offset + Int64(count))
                 session = current
+                sent(Int64(count))
             }
         }
         let rest = Int(blob.size - current.offset)
@@ -114,6 +126,7 @@ extension RegistryClient {
         if let returned = answer.header("Docker-Content-Digest"), returned != blob.digest {
             throw .digestMismatch(subject: subject, expected: blob.digest, returned: returned)
         }
+        sent(Int64(rest))
     }
 
     /// Where an interrupted upload stands as the registry says (`GET` its Location: 204 with `Range:

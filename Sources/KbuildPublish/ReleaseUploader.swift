@@ -43,25 +43,39 @@ public struct ReleaseUploader: Sendable {
         return regular.filter { !last.contains($0) }.sorted() + last.filter(regular.contains)
     }
 
-    /// Uploads every file of `directory` not already there; returns (uploaded, skipped) names.
-    public func upload(_ directory: String, progress: @escaping @Sendable (String) -> Void) async throws
+    /// Uploads every file of `directory` not already there; returns (uploaded, skipped) names. `report`
+    /// gets each file, and the bytes done of all files (under the prefix) as they finish.
+    public func upload(_ directory: String, report: @escaping @Sendable (PublishEvent) -> Void) async throws
         -> (uploaded: [String], skipped: [String])
     {
         let names = try Self.files(in: directory)
         let isSum: @Sendable (String) -> Bool = { $0.hasPrefix("SHA256SUMS") || $0.hasPrefix("SHA512SUMS") }
+        let sizes = names.map { name in
+            var info = stat()
+            return lstat(directory + "/" + name, &info) == 0 ? Int64(info.st_size) : 0
+        }
+        let size = Dictionary(uniqueKeysWithValues: zip(names, sizes))
+        let bytes = TransferProgress(.upload, totals: [prefix: sizes.reduce(0, +)], report: report)
+        defer { bytes.finish() }
         let uploader = self
+        let one = { @Sendable (name: String) throws(PublishError) -> Bool in
+            bytes.started(uploader.prefix, name)
+            let uploaded = try uploader.uploadOne(name, from: directory)
+            bytes.finished(uploader.prefix, name, bytes: size[name] ?? 0)
+            report(
+                .file(
+                    name: name, path: directory + "/" + name, url: uploader.prefix + "/" + name,
+                    size: size[name] ?? 0, uploaded: uploaded))
+            return uploaded
+        }
         // Everything but the sums at once (bounded), then the sums one by one, in order.
         let outcomes =
             try await concurrentMap(names.filter { !isSum($0) }, limit: jobs) { name in
-                try await Blocking.run { () throws(PublishError) -> Bool in
-                    try uploader.uploadOne(name, from: directory, progress: progress)
-                }
+                try await Blocking.run { () throws(PublishError) -> Bool in try one(name) }
             }
             + (try await Blocking.run { () throws(PublishError) -> [Bool] in
                 var done: [Bool] = []
-                for name in names where isSum(name) {
-                    done.append(try uploader.uploadOne(name, from: directory, progress: progress))
-                }
+                for name in names where isSum(name) { done.append(try one(name)) }
                 return done
             })
         let ordered = names.filter { !isSum($0) } + names.filter(isSum)
@@ -71,7 +85,7 @@ public struct ReleaseUploader: Sendable {
     }
 
     /// PUTs one file unless the server has it identical; true when it was uploaded.
-    func uploadOne(_ name: String, from directory: String, progress: (String) -> Void) throws(PublishError) -> Bool {
+    func uploadOne(_ name: String, from directory: String) throws(PublishError) -> Bool {
         let path = directory + "/" + name
         let address = prefix + "/" + name
         guard let url = URL(string: address) else {
@@ -84,7 +98,6 @@ public struct ReleaseUploader: Sendable {
         guard (200..<300).contains(answer.status) else {
             throw RegistryClient.rejection(answer, subject: name, method: "PUT", address: address)
         }
-        progress("uploaded \(address)")
         return true
     }
 

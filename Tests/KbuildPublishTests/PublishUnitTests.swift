@@ -1,5 +1,7 @@
 import Foundation
+import KbuildCore
 import KbuildDigest
+import Synchronization
 import TestSupport
 import Testing
 
@@ -146,10 +148,20 @@ import Testing
             binary: "big", repository: "team/big", tag: "v1", images: [image], index: index,
             indexDigest: OCIJSON.digest(index), archTags: [])
         let client = RegistryClient(host: registry.host, plainHTTP: true, credential: nil)
-        let summary = try await ImagePublisher(client: client).push([publication]) { _ in }
+        let events = Mutex<[WorkProgress]>([])
+        let summary = try await ImagePublisher(client: client).push([publication]) { event in
+            if case .progress(let progress) = event { events.withLock { $0.append(progress) } }
+        }
         #expect(summary.blobsPushed == 2 && summary.tagsSet == 1)
         let patches = try registry.requests().filter { $0.hasPrefix("PATCH ") }
         #expect(patches.count == 3, "two whole chunks and the rest")
+        // The bytes move chunk by chunk, and end at the image's blobs' size.
+        let progress = events.withLock { $0 }
+        let total = image.blobs.reduce(Int64(0)) { $0 + $1.size }
+        #expect(progress.last?.finished == true && progress.last?.done == total, "\(progress)")
+        let chunk = Int64(RegistryClient.chunkSize)
+        #expect(progress.contains { $0.done >= chunk && $0.done <= chunk + 4096 }, "\(progress.map(\.done))")
+        #expect(progress.allSatisfy { $0.subject == registry.host + "/team/big" && $0.total == total })
 
         try await Tool.check(
             "skopeo",

@@ -61,6 +61,14 @@ import Testing
                     finished: true))
         #expect(packing.map(\.done) == packing.map(\.done).sorted() && packing.contains { !$0.waiting.isEmpty })
         #expect(Set(packing.flatMap(\.waiting)) == Set(fixture.plan.archives.map(\.name)))
+        // So does the images step, per image written.
+        let imaging = first.progress.filter { $0.activity == .image }
+        #expect(
+            imaging.last
+                == WorkProgress(
+                    activity: .image, subject: "release-images", done: 1, total: 1, unit: .files, finished: true))
+        let request = try #require(fixture.plan.images.first).request
+        #expect(imaging.contains { $0.waiting == ["\(request.binary) \(request.platform)"] }, "\(imaging)")
         try await Tool.check("sha256sum", ["-c", "--strict", "SHA256SUMS"], in: tars)
         try await Tool.check("sha512sum", ["-c", "--strict", "SHA512SUMS"], in: tars)
         let server = try await Tool.check("tar", ["-tzf", tars + "/kubernetes-server-linux-amd64.tar.gz"])

@@ -38,8 +38,16 @@ struct ImagesStep: ReleaseStep {
             let base = try basePath.map { try BaseImage.load(path: $0, scratch: scratch) }
             let writer = ImageWriter(base: base)
             let images = plan.images
+            // Large binaries take seconds each to digest and wrap: the display shows which are under way.
+            let progress = ItemProgress(
+                .image, subject: "release-images", total: pending.count, report: context.progress)
+            defer { progress.finish() }
             let written = try await concurrentMap(pending, limit: context.options.jobs) { item in
-                let result = try await Blocking.run { try writer.write(images[item.index].request) }
+                let request = images[item.index].request
+                let name = "\(request.binary) \(request.platform)"
+                progress.started(name)
+                let result = try await Blocking.run { try writer.write(request) }
+                progress.finished(name)
                 let built = BuiltImage(
                     repoTags: result.repoTags, tag: result.tag, tarball: result.tarball, size: result.size,
                     sha256: result.sha256.hex)
