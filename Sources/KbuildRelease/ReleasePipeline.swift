@@ -111,9 +111,11 @@ public struct ReleasePipeline: Sendable {
 
     /// The package steps as one phase: reused whole when nothing they depend on changed.
     private func package(_ runner: StepRunner, _ draft: inout ReleaseDraft) async throws {
-        let outputs = PublishStep.outputs(of: plan, signed: options.proof.signingKey != nil)
-        try await runner.run(phase: "package", Self.packageSteps, outputs: outputs, &draft)
+        try await runner.run(phase: .package, Self.packageSteps, outputs: packageOutputs, &draft)
     }
+
+    /// Every file the package phase leaves in `release-tars`.
+    var packageOutputs: [String] { PublishStep.outputs(of: plan, signed: options.proof.signingKey != nil) }
 
     private func context(_ progress: @escaping Progress) -> StepContext {
         var cache = OutputCache(directory: plan.layout.cache)

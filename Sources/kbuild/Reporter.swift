@@ -79,13 +79,13 @@ final class Reporter: Sendable {
     private func handleText(_ event: ReleaseEvent) {
         switch event {
         case .stepStarted(let step):
-            if verbose { say("==> \(step)") }
+            if verbose { say("==> \(step.rawValue)") }
         case .stepFinished(let step, let seconds, let outcome):
             switch outcome {
             case .done(let summary), .reused(let summary):
-                say("\(step): \(relative(summary)) (\(Self.oneDecimal(seconds))s)")
+                say("\(step.rawValue): \(relative(summary)) (\(Self.oneDecimal(seconds))s)")
             case .skipped(let reason):
-                if verbose { say("\(step): skipped: \(reason)") }
+                if verbose { say("\(step.rawValue): skipped: \(reason)") }
             }
         case .build(.sandbox(let status)):
             if verbose { say("sandbox: \(status)") }
@@ -107,7 +107,7 @@ final class Reporter: Sendable {
     private func handleJSON(_ event: ReleaseEvent) {
         switch event {
         case .stepStarted(let step):
-            emit("step-started", ["step": .string(step)])
+            emit("step-started", ["step": .string(step.rawValue)])
         case .stepFinished(let step, let seconds, let outcome):
             let kind: String
             switch outcome {
@@ -118,7 +118,8 @@ final class Reporter: Sendable {
             emit(
                 "step-finished",
                 [
-                    "step": .string(step), "outcome": .string(kind), "summary": .string(relative(outcome.summary)),
+                    "step": .string(step.rawValue), "outcome": .string(kind),
+                    "summary": .string(relative(outcome.summary)),
                     "duration_ms": Self.milliseconds(seconds),
                 ])
         case .build(.sandbox(let status)):

@@ -48,7 +48,7 @@ import Testing
         let tars = fixture.plan.layout.releaseTars
         let first = EventLog()
         let artifacts = try await fixture.pipeline().release { first.record($0) }
-        #expect(first.outcomes.map(\.0) == ["images", "stage", "pack", "sbom", "checksums", "provenance", "publish"])
+        #expect(first.outcomes.map(\.0) == [.images, .stage, .pack, .sbom, .checksums, .provenance, .publish])
         #expect(first.outcomes.allSatisfy { if case .done = $0.1 { true } else { false } })
         #expect(artifacts.map(\.kind).filter { $0 == .image }.count == 1)
         // Packing reports each tarball under way and done, and ends with all of them.
@@ -82,7 +82,7 @@ import Testing
         try fixture.writeBinary(fixture.plan.builds[1], "a new kubectl\n")
         let third = EventLog()
         _ = try await fixture.pipeline().release { third.record($0) }
-        #expect(third.outcomes.first { $0.0 == "pack" }?.1 == .done("7 tarballs"))
+        #expect(third.outcomes.first { $0.0 == .pack }?.1 == .done("7 tarballs"))
         try await Tool.check("sha256sum", ["-c", "--strict", "SHA256SUMS"], in: tars)
     }
 

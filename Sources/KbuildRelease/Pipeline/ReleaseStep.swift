@@ -9,28 +9,35 @@ import KbuildProof
 /// One step of a release, in a file of its own under `Steps/`.
 ///
 /// A step reads what earlier steps left in the draft, does its work, adds what it produced, and says
-/// what it did. Steps never take the lock: `StepRunner` does, and keys each phase's outputs in
-/// `OutputCache`. Steps with many independent items (`BuildStep` per platform, `ImagesStep` per image)
-/// also cache per item, so one changed binary rebuilds and rewraps only itself.
+/// what it did. Steps never take the lock: `StepRunner` does. The package steps are cached as one
+/// phase: the runner keys `OutputCache` on every step's `inputs`. Steps with many independent items
+/// (`BuildStep` per binary, `ImagesStep` per image) consult `OutputCache` themselves, per item, so one
+/// changed binary rebuilds and rewraps only itself: the better design where the items are independent.
 protocol ReleaseStep: Sendable {
-    /// The name in progress lines and cache keys.
+    /// What this step's outputs depend on beyond the draft's source digest, as a value whose canonical
+    /// JSON the runner hashes into the key of the phase the step runs in. No display text, no lists
+    /// of fields as strings: a field added here changes every key once, as it should.
+    associatedtype Inputs: Encodable & Sendable = NoInputs
+
+    /// The name in progress lines and in the phase's key.
     var name: StepName { get }
 
-    /// Everything this step's outputs depend on beyond the draft's source digest, as stable text.
-    /// The runner folds it into the cache key of the phase the step runs in. A step may keep in the
-    /// draft what it read to say this, so that `run` need not read it again.
-    func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String]
+    /// This step's `Inputs`, read without changing the draft.
+    func inputs(_ draft: ReleaseDraft, in context: StepContext) async throws -> Inputs
 
     /// Does the work; the runner holds the `_output` lock.
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome
 }
 
-extension ReleaseStep {
-    func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] { [] }
+/// The inputs of a step whose outputs depend only on what earlier steps' inputs cover.
+struct NoInputs: Encodable, Sendable, Equatable {}
+
+extension ReleaseStep where Inputs == NoInputs {
+    func inputs(_ draft: ReleaseDraft, in context: StepContext) async throws -> NoInputs { NoInputs() }
 }
 
 /// The steps of a release, in the order they run (shard and merge: the two halves of a sharded one).
-enum StepName: String, Sendable, CaseIterable {
+public enum StepName: String, Sendable, CaseIterable, CodingKey {
     case build, images, stage, pack, sbom, checksums, provenance, publish, shard, merge
 }
 
@@ -44,6 +51,12 @@ struct StepContext: Sendable {
     let progress: ReleasePipeline.Progress
 
     var layout: OutputLayout { plan.layout }
+
+    /// The located toolchain's Go version; nil without one (`--skip-build`).
+    var goVersion: String? {
+        guard case .success(let toolchain) = toolchain else { return nil }
+        return toolchain.version
+    }
 }
 
 /// What the steps of one release hand each other. Each field is written by one step (named) and read

@@ -80,8 +80,8 @@ public enum StepOutcome: Sendable, Equatable {
 
 /// What the pipeline reports while it runs.
 public enum ReleaseEvent: Sendable {
-    case stepStarted(String)
-    case stepFinished(String, seconds: Double, outcome: StepOutcome)
+    case stepStarted(StepName)
+    case stepFinished(StepName, seconds: Double, outcome: StepOutcome)
     case build(GoBuildEvent)
     /// A binary whose inputs did not change since it was built.
     case buildReused(GoBuildTarget)

@@ -34,31 +34,26 @@ struct StepRunner: Sendable {
     func run(_ step: any ReleaseStep, _ draft: inout ReleaseDraft) async throws {
         let clock = ContinuousClock()
         let start = clock.now
-        context.progress(.stepStarted(step.name.rawValue))
+        context.progress(.stepStarted(step.name))
         let outcome = try await step.run(&draft, in: context)
-        context.progress(.stepFinished(step.name.rawValue, seconds: Self.seconds(clock.now - start), outcome: outcome))
+        context.progress(.stepFinished(step.name, seconds: Self.seconds(clock.now - start), outcome: outcome))
     }
 
     /// Runs steps whose outputs (`outputs`) are replaced together, reusing all of them when no input
     /// of any step changed since they were written. The draft's `artifacts` are what is recorded.
-    func run(phase: String, _ steps: [any ReleaseStep], outputs: [String], _ draft: inout ReleaseDraft)
+    func run(phase: CacheStep, _ steps: [any ReleaseStep], outputs: [String], _ draft: inout ReleaseDraft)
         async throws
     {
-        var inputs = [draft.sources]
-        for step in steps {
-            inputs.append(step.name.rawValue)
-            inputs += try await step.inputs(&draft, in: context)
-        }
-        let unit = CacheUnit(step: phase, inputs: inputs, outputs: outputs)
+        let unit = try await unit(phase: phase, steps, outputs: outputs, draft)
         if let payload = await context.cache.lookup(unit),
             let artifacts = try? JSONDecoder().decode([Artifact].self, from: payload)
         {
             draft.artifacts = artifacts
             for step in steps {
-                context.progress(.stepStarted(step.name.rawValue))
+                context.progress(.stepStarted(step.name))
                 context.progress(
                     .stepFinished(
-                        step.name.rawValue, seconds: 0, outcome: .reused("nothing changed since the last release")))
+                        step.name, seconds: 0, outcome: .reused("nothing changed since the last release")))
             }
             return
         }
@@ -72,11 +67,20 @@ struct StepRunner: Sendable {
         await context.cache.record(unit, payload: try JSONEncoder().encode(draft.artifacts))
     }
 
+    /// The cache unit of a phase: the source digest and every step's inputs, keyed together.
+    func unit(phase: CacheStep, _ steps: [any ReleaseStep], outputs: [String], _ draft: ReleaseDraft) async throws
+        -> CacheUnit
+    {
+        var inputs = PhaseInputs(sources: draft.sources)
+        for step in steps { inputs.steps.append((step.name, try await step.inputs(draft, in: context))) }
+        return try CacheUnit(step: phase, inputs: inputs, outputs: outputs)
+    }
+
     /// Temp files of interrupted earlier runs; safe to remove because we hold the lock.
     private static func removeLeftovers(_ plan: ReleasePlan) {
         let layout = plan.layout
         var directories = [layout.root, layout.releaseImages]
-        directories += OutputCache.steps.map { layout.cache + "/" + $0 }
+        directories += CacheStep.allCases.map { layout.cache + "/" + $0.rawValue }
         directories += Set(plan.builds.map { layout.binaryDirectory($0.platform) }).sorted()
         directories += Set(plan.images.map(\.request.outputDirectory)).sorted()
         for directory in directories { FileOutput.removeLeftovers(in: directory) }
@@ -84,5 +88,20 @@ struct StepRunner: Sendable {
 
     private static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// The key value of a phase: the source digest and every step's `Inputs` under the step's name.
+struct PhaseInputs: Encodable {
+    var sources: String
+    var steps: [(name: StepName, inputs: any Encodable & Sendable)] = []
+
+    private enum Keys: String, CodingKey { case sources, steps }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(sources, forKey: .sources)
+        var byStep = container.nestedContainer(keyedBy: StepName.self, forKey: .steps)
+        for (name, inputs) in steps { try byStep.encode(inputs, forKey: name) }
     }
 }

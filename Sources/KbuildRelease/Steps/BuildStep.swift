@@ -17,7 +17,7 @@ struct BuildStep: ReleaseStep {
         settings.countsPackages = context.options.reportsProgress
         var pending: [(GoBuildTarget, CacheUnit)] = []
         for target in plan.builds {
-            let unit = Self.unit(
+            let unit = try Self.unit(
                 target, output: plan.relative(target.output), sources: draft.sources, toolchain: toolchain,
                 settings: settings)
             if await context.cache.lookup(unit) != nil {
@@ -34,18 +34,33 @@ struct BuildStep: ReleaseStep {
         return .done("\(pending.count) built, \(reused) up to date, sandbox: \(report.sandbox)")
     }
 
-    /// A binary depends on the sources, the toolchain and how it is built; the sandbox does not change bytes.
-    /// `output` is workspace-relative: a clone elsewhere computes the same key (the shared remote cache).
+    /// What one binary's bytes depend on: the sources, the toolchain and how it is built (the sandbox,
+    /// the job count and the Go cache do not change them). `output` is workspace-relative, so a clone
+    /// elsewhere computes the same key (the shared remote cache).
+    struct BinaryInputs: Encodable, Sendable, Equatable {
+        var sources: String
+        var goVersion: String
+        var goroot: String
+        var ldflags: [String]
+        var mod: GoModMode
+        var tags: [String]
+        var requiredGoVersion: String?
+        var binary: String
+        var package: String
+        var platform: Platform
+        var output: String
+        /// The cgo variables of the platform; nil for a static binary (built with CGO_ENABLED=0).
+        var cgo: [String: String]?
+    }
+
     static func unit(
         _ target: GoBuildTarget, output: String, sources: String, toolchain: GoToolchain, settings: GoBuildSettings
-    ) -> CacheUnit {
-        CacheUnit(
-            step: "build",
-            inputs: [
-                sources, toolchain.version, toolchain.goroot, settings.ldflags.joined(separator: "\0"),
-                settings.modMode.rawValue, settings.tags.joined(separator: ","), settings.requiredGoVersion ?? "",
-                target.binary, target.package, target.platform.description, String(target.isStatic), output,
-            ] + (target.isStatic ? [] : ["cgo", settings.cgoLine(for: target.platform)]),
-            outputs: [target.output])
+    ) throws -> CacheUnit {
+        let inputs = BinaryInputs(
+            sources: sources, goVersion: toolchain.version, goroot: toolchain.goroot, ldflags: settings.ldflags,
+            mod: settings.modMode, tags: settings.tags, requiredGoVersion: settings.requiredGoVersion,
+            binary: target.binary, package: target.package, platform: target.platform, output: output,
+            cgo: target.isStatic ? nil : settings.cgo[target.platform] ?? [:])
+        return try CacheUnit(step: .build, inputs: inputs, outputs: [target.output])
     }
 }

@@ -10,12 +10,17 @@ import KbuildDigest
 struct PackStep: ReleaseStep {
     let name = StepName.pack
 
-    /// The gzip level, library and block layout: the bytes of a tarball depend on them.
-    func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
-        [
-            String(context.options.compressionLevel), TarOptions.Compression.fastGzipLibrary,
-            TarOptions.Compression.fastGzipBlocks,
-        ]
+    /// The gzip level, library and block layout: the bytes of an archive depend on them.
+    struct Inputs: Encodable, Sendable {
+        var compressionLevel: Int
+        var gzipLibrary: String
+        var gzipBlocks: String
+    }
+
+    func inputs(_ draft: ReleaseDraft, in context: StepContext) async throws -> Inputs {
+        Inputs(
+            compressionLevel: context.options.compressionLevel, gzipLibrary: TarOptions.Compression.fastGzipLibrary,
+            gzipBlocks: TarOptions.Compression.fastGzipBlocks)
     }
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {

@@ -11,21 +11,33 @@ import KbuildPublish
 struct ProvenanceStep: ReleaseStep {
     let name = StepName.provenance
 
-    /// The key, the kbuild version, the config's bytes, the git source (read by the runner) and toolchain,
-    /// the KUBE_* overrides, the image subjects. A config that cannot be read is an error here as in `run`:
-    /// a key without its digest could reuse a provenance that names another config.
-    func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
+    /// What the provenance says beyond SHA256SUMS (which the earlier steps' inputs cover): the signing
+    /// key, the kbuild version, the config's sha256, the git source, the Go version, the KUBE_* overrides
+    /// and the image subjects. A config that cannot be read is an error here as in `run`: a key without
+    /// its digest could reuse a provenance that names another config.
+    struct Inputs: Encodable, Sendable {
+        /// nil: unsigned.
+        var signingKey: String?
+        var toolVersion: String
+        /// nil: the release was given no config file.
+        var configSHA256: String?
+        var source: SourceReference?
+        /// nil without a located toolchain (`--skip-build`): the binaries, covered by the stage's
+        /// inputs, say which Go built them.
+        var goVersion: String?
+        var environment: [String: String]
+        /// Image digests by name: the subjects must follow the images that are there.
+        var images: [String: String]
+    }
+
+    func inputs(_ draft: ReleaseDraft, in context: StepContext) async throws -> Inputs {
         let proof = context.options.proof
-        let config = try proof.configFile.map(fileSHA256) ?? ""
-        let source = draft.source.map { "\($0.remote ?? "") \($0.ref) \($0.commit) \($0.treeState)" } ?? ""
-        let environment = proof.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        // The image subjects: an image can change without SHA256SUMS changing only through a bug, but the
-        // subjects must follow the images that are there.
-        let images = ((try? Self.imageSubjects(context.plan)) ?? []).map { "\($0.name) \($0.digest)" }
-        return [
-            proof.signingKey?.publicKey.keyID ?? "unsigned", proof.toolVersion, config, source,
-            (try? context.toolchain.get().version) ?? "",
-        ] + environment + images
+        let images = try Self.imageSubjects(context.plan)
+        return Inputs(
+            signingKey: proof.signingKey?.publicKey.keyID, toolVersion: proof.toolVersion,
+            configSHA256: try proof.configFile.map(fileSHA256), source: draft.source,
+            goVersion: context.goVersion, environment: proof.environment,
+            images: Dictionary(images.map { ($0.name, $0.digest) }, uniquingKeysWith: { first, _ in first }))
     }
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
@@ -33,7 +45,7 @@ struct ProvenanceStep: ReleaseStep {
         let proof = context.options.proof
         // Without a located toolchain (--skip-build), the binaries say which Go built them.
         let goVersion =
-            (try? context.toolchain.get().version)
+            context.goVersion
             ?? plan.builds.lazy.compactMap { target in
                 (try? Data(contentsOf: URL(fileURLWithPath: target.output), options: .alwaysMapped))
                     .flatMap(GoBuildInfo.read(binary:)).map { String($0.goVersion.dropFirst(2)) }

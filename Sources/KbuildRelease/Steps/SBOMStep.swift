@@ -8,10 +8,14 @@ import KbuildProof
 struct SBOMStep: ReleaseStep {
     let name = StepName.sbom
 
-    /// The kbuild version (the document's creator); everything else it says comes from the binaries
-    /// and tarballs the earlier steps' inputs cover.
-    func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
-        [context.options.proof.toolVersion]
+    /// The kbuild version (the document's creator); everything else it says comes from the binaries,
+    /// the workspace's license files and the archives that the sources and earlier steps' inputs cover.
+    struct Inputs: Encodable, Sendable {
+        var toolVersion: String
+    }
+
+    func inputs(_ draft: ReleaseDraft, in context: StepContext) async throws -> Inputs {
+        Inputs(toolVersion: context.options.proof.toolVersion)
     }
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {

@@ -1,21 +1,36 @@
 import Foundation
 import KbuildArtifact
 import KbuildCore
+import KbuildDigest
 
 /// Lays out `release-stage` as the plan's archive entries say, in a temporary sibling (and makes the one of
 /// `release-tars`): binaries, images and add-ons of every tarball are hard-linked into place.
 struct StageStep: ReleaseStep {
     let name = StepName.stage
 
-    /// The plan (the digest of its JSON), the files git tracks (read by the runner), every packed binary
-    /// (by stat signature) and image.
-    func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
+    /// What the staged tree depends on beyond the sources: the plan (every archive's entries), the
+    /// files git tracks, every packed binary as built and every image as written.
+    struct Inputs: Encodable, Sendable {
+        /// `ReleasePlan.documentDigest`.
+        var plan: String
+        /// The sha256 of the tracked paths (`git ls-files`): their contents are in the source digest.
+        var tracked: String
+        /// Every binary some archive ships, by path: a rebuilt binary gets a new signature.
+        var binaries: [String: StatSignature]
+        /// Every image tarball, by path, with its sha256.
+        var images: [String: String]
+    }
+
+    func inputs(_ draft: ReleaseDraft, in context: StepContext) async throws -> Inputs {
         let plan = context.plan
         let binaries = plan.packedBinaries
         try requireFiles(binaries + plan.images.flatMap { [$0.tarball, $0.tagFile] })
-        return [plan.documentDigest] + draft.tracked
-            + binaries.map { "\($0) \(StatSignature(of: $0)?.line ?? "")" }
-            + draft.images.map { "\($0.tarball) \($0.sha256)" }
+        return Inputs(
+            plan: plan.documentDigest, tracked: Digest.ofParts(draft.tracked, .sha256).hex,
+            binaries: Dictionary(
+                binaries.compactMap { path in StatSignature(of: path).map { (path, $0) } },
+                uniquingKeysWith: { first, _ in first }),
+            images: Dictionary(draft.images.map { ($0.tarball, $0.sha256) }, uniquingKeysWith: { first, _ in first }))
     }
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
