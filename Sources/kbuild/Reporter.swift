@@ -81,11 +81,11 @@ final class Reporter: Sendable {
         case .stepStarted(let step):
             if verbose { say("==> \(step.rawValue)") }
         case .stepFinished(let step, let seconds, let outcome):
-            switch outcome {
-            case .done(let summary), .reused(let summary):
-                say("\(step.rawValue): \(relative(summary)) (\(Self.oneDecimal(seconds))s)")
-            case .skipped(let reason):
-                if verbose { say("\(step.rawValue): skipped: \(reason)") }
+            switch outcome.kind {
+            case .done, .reused:
+                say("\(step.rawValue): \(relative(outcome.summary)) (\(Self.oneDecimal(seconds))s)")
+            case .skipped:
+                if verbose { say("\(step.rawValue): skipped: \(outcome.summary)") }
             }
         case .build(.sandbox(let status)):
             if verbose { say("sandbox: \(status)") }
@@ -109,16 +109,10 @@ final class Reporter: Sendable {
         case .stepStarted(let step):
             emit("step-started", ["step": .string(step.rawValue)])
         case .stepFinished(let step, let seconds, let outcome):
-            let kind: String
-            switch outcome {
-            case .done: kind = "done"
-            case .reused: kind = "reused"
-            case .skipped: kind = "skipped"
-            }
             emit(
                 "step-finished",
                 [
-                    "step": .string(step.rawValue), "outcome": .string(kind),
+                    "step": .string(step.rawValue), "outcome": .string(outcome.kind.rawValue),
                     "summary": .string(relative(outcome.summary)),
                     "duration_ms": Self.milliseconds(seconds),
                 ])

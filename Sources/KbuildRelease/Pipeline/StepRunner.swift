@@ -51,9 +51,7 @@ struct StepRunner: Sendable {
             draft.artifacts = artifacts
             for step in steps {
                 context.progress(.stepStarted(step.name))
-                context.progress(
-                    .stepFinished(
-                        step.name, seconds: 0, outcome: .reused("nothing changed since the last release")))
+                context.progress(.stepFinished(step.name, seconds: 0, outcome: .reused))
             }
             return
         }

@@ -27,11 +27,11 @@ struct BuildStep: ReleaseStep {
             }
         }
         let reused = plan.builds.count - pending.count
-        guard !pending.isEmpty else { return .reused("0 built, \(reused) up to date") }
+        guard !pending.isEmpty else { return .built(count: 0, upToDate: reused, sandbox: nil) }
         let builder = GoBuilder(toolchain: toolchain, settings: settings, runner: context.processes)
         let report = try await builder.build(pending.map(\.0)) { context.progress(.build($0)) }
         for (_, unit) in pending { await context.cache.record(unit) }
-        return .done("\(pending.count) built, \(reused) up to date, sandbox: \(report.sandbox)")
+        return .built(count: pending.count, upToDate: reused, sandbox: report.sandbox)
     }
 
     /// What one binary's bytes depend on: the sources, the toolchain and how it is built (the sandbox,

@@ -42,7 +42,7 @@ struct ChecksumsStep: ReleaseStep {
         json.append(UInt8(ascii: "\n"))
         try FileOutput.writeAtomically(json, to: directory + "/artifacts.json")
         draft.artifacts = artifacts
-        return .done("\(summed.count) files in the sums, \(draft.images.count) images in artifacts.json")
+        return .summed(files: summed.count, images: draft.images.count)
     }
 }
 

@@ -9,7 +9,7 @@ struct ImagesStep: ReleaseStep {
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let plan = context.plan
-        guard !plan.images.isEmpty else { return .skipped("no binary has image: true") }
+        guard !plan.images.isEmpty else { return .skipped(.noImageBinaries) }
         try requireFiles(plan.images.map(\.request.binaryPath))
         let basePath = plan.config.images.base.map { Paths.absolute($0, relativeTo: plan.workspace) }
         let base = try basePath.map { path in
@@ -52,8 +52,7 @@ struct ImagesStep: ReleaseStep {
         }
         draft.images = results.compactMap { $0 }
         let reused = plan.images.count - pending.count
-        if pending.isEmpty { return .reused("0 written, \(reused) up to date") }
-        return .done("\(pending.count) written, \(reused) up to date")
+        return .wroteImages(count: pending.count, upToDate: reused)
     }
 
     /// What one image tarball depends on: its request (naming, date, platform, where it goes), its

@@ -76,7 +76,7 @@ struct PackStep: ReleaseStep {
         // Room for this release's members and about one earlier release's.
         let keep = max(2 * packed.reduce(0) { $0 + $1.size }, DeflateCache.minimumDiskBytes)
         try await Blocking.run { cache.prune(maxBytes: keep) }
-        return .done("\(packed.count) tarballs")
+        return .packed(archives: packed.count)
     }
 
     /// A binary asset: the built binary's bytes under the asset's name, hashed.

@@ -69,11 +69,11 @@ struct ProvenanceStep: ReleaseStep {
             signedWith: proof.signingKey)
         let file = Provenance.fileName(project: plan.project)
         try FileOutput.writeAtomically(provenance, to: "\(draft.tarsRoot)/\(file)")
-        guard let key = proof.signingKey else { return .done("\(file), unsigned") }
+        guard let key = proof.signingKey else { return .wroteProvenance(file: file, signature: nil) }
         // Raw 64-byte Ed25519 signature, what `openssl pkeyutl -sign -rawin` writes.
         let signature = context.plan.sideFiles.first { $0.kind == .signature }?.name ?? "SHA256SUMS.sig"
         try FileOutput.writeAtomically(Data(try key.sign(draft.sha256sums)), to: draft.tarsRoot + "/" + signature)
-        return .done("\(file) and \(signature), signed by key \(key.publicKey.keyID.prefix(16))")
+        return .wroteProvenance(file: file, signature: .init(file: signature, keyID: key.publicKey.keyID))
     }
 
     /// The digests `kbuild publish` will push, known from the image tarballs: each binary's OCI index

@@ -10,7 +10,7 @@ struct PublishStep: ReleaseStep {
         let layout = context.layout
         try FileOutput.replaceDirectory(layout.releaseStage, with: draft.stageRoot)
         try FileOutput.replaceDirectory(layout.releaseTars, with: draft.tarsRoot)
-        return .done(layout.releaseTars)
+        return .published(directory: layout.releaseTars)
     }
 
     /// Every file the package steps leave in `release-tars`: what a reused release must still find unchanged.

@@ -40,7 +40,7 @@ struct SBOMStep: ReleaseStep {
             SummedFile(
                 name: name, size: Int64(sbom.count),
                 checksums: Checksums(sha256: Digest.of(sbom, .sha256), sha512: Digest.of(sbom, .sha512))))
-        return .done("\(name): \(binaries.count) binaries")
+        return .wroteSBOM(file: name, binaries: binaries.count)
     }
 
     /// The artifacts with what each packs, as the plan's entries say: binaries, images, nested archives.

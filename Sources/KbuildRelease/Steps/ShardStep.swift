@@ -40,7 +40,7 @@ struct ShardStep: ReleaseStep {
         try FileOutput.writeAtomically(try Self.encode(manifest), to: scratch + "/" + ShardManifest.fileName)
         try FileManager.default.createDirectory(atPath: Paths.parent(of: target), withIntermediateDirectories: true)
         try FileOutput.replaceDirectory(target, with: scratch)
-        return .done("\(plan.relative(target)): \(plan.builds.count) binaries, \(plan.images.count) images")
+        return .sharded(directory: target, binaries: plan.builds.count, images: plan.images.count)
     }
 
     /// `_output/shards/<I>-of-<N>`.

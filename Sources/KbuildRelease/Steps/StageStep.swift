@@ -56,7 +56,7 @@ struct StageStep: ReleaseStep {
                 return lstat(context.plan.workspace + "/" + file, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
             }
         try stage(with: stager, tracked: onDisk, plan: context.plan)
-        return .done(layout.releaseStage)
+        return .staged(directory: layout.releaseStage)
     }
 
     /// Carries out every entry of every archive of the plan but the nested archives (pack places those).
