@@ -20,9 +20,13 @@ import Testing
             processes: SubprocessRunner(), cache: OutputCache(directory: fixture.plan.layout.cache),
             progress: { _ in })
         let runner = StepRunner(context: context)
-        var draft = try await runner.draft(nil, packaging: true)
+        let workspace = try await runner.readWorkspace(nil)
+        var draft = ReleaseDraft()
         _ = try await ImagesStep().run(&draft, in: context)
-        return try await runner.unit(phase: .package, ReleasePipeline.packageSteps, outputs: [], draft).key
+        // Each call its own scratch directories: where the phase writes is not part of the key.
+        let steps = try ReleasePipeline.packageSteps(
+            workspace, scratch: PackageScratch(fixture.plan.layout), proof: options.proof)
+        return try await runner.unit(phase: .package, steps, sources: workspace.sources, outputs: [], draft).key
     }
 
     static func options(_ change: (inout ReleaseOptions) -> Void) -> ReleaseOptions {

@@ -14,12 +14,14 @@ import Testing
         let fixture = try ReleaseFixture()
         defer { fixture.remove() }
         let context = fixture.context()
-        var draft = try await StepRunner(context: context).draft(nil, packaging: true)
+        let workspace = try await StepRunner(context: context).readWorkspace(nil)
+        var draft = ReleaseDraft()
         _ = try await ImagesStep().run(&draft, in: context)
-        #expect(draft.tracked.contains("cmd/kubectl/main.go"))
-        let outcome = try await StageStep().run(&draft, in: context)
+        #expect(workspace.tracked.contains("cmd/kubectl/main.go"))
+        let scratch = PackageScratch(fixture.plan.layout)
+        let outcome = try await StageStep(scratch: scratch, tracked: workspace.tracked).run(&draft, in: context)
         #expect(outcome == .staged(directory: fixture.plan.layout.releaseStage))
-        let stage = draft.stageRoot
+        let stage = scratch.stage
         #expect(stage.contains(".release-stage.kbuild-tmp-"))
         for path in [
             "client/windows-amd64/kubernetes/client/bin/kubectl.exe",
@@ -32,14 +34,14 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: stage + "/" + path), "\(path)")
         }
         try FileManager.default.removeItem(atPath: stage)
-        try FileManager.default.removeItem(atPath: draft.tarsRoot)
+        try FileManager.default.removeItem(atPath: scratch.tars)
     }
 
     @Test func imagesWithoutImageBinariesAreSkippedWithTheReason() async throws {
         var fixture = try ReleaseFixture()
         defer { fixture.remove() }
         fixture = fixture.withoutImages()
-        var draft = ReleaseDraft(sources: "")
+        var draft = ReleaseDraft()
         #expect(try await ImagesStep().run(&draft, in: fixture.context()) == .skipped(.noImageBinaries))
     }
 

@@ -8,13 +8,14 @@ import KbuildProof
 
 /// One step of a release, in a file of its own under `Steps/`.
 ///
-/// A step reads what earlier steps left in the draft, does its work, adds what it produced, and says
-/// what it did. Steps never take the lock: `StepRunner` does. The package steps are cached as one
+/// A step is given what it needs of the run as properties (the source digest, the tracked files, the
+/// scratch directories), reads what earlier steps produced in the draft, does its work, adds what it
+/// produced, and says what it did as a `StepOutcome` value. Steps never take the lock: `StepRunner` does. The package steps are cached as one
 /// phase: the runner keys `OutputCache` on every step's `inputs`. Steps with many independent items
 /// (`BuildStep` per binary, `ImagesStep` per image) consult `OutputCache` themselves, per item, so one
 /// changed binary rebuilds and rewraps only itself: the better design where the items are independent.
 protocol ReleaseStep: Sendable {
-    /// What this step's outputs depend on beyond the draft's source digest, as a value whose canonical
+    /// What this step's outputs depend on beyond the source digest, as a value whose canonical
     /// JSON the runner hashes into the key of the phase the step runs in. No display text, no lists
     /// of fields as strings: a field added here changes every key once, as it should.
     associatedtype Inputs: Encodable & Sendable = NoInputs
@@ -59,31 +60,24 @@ struct StepContext: Sendable {
     }
 }
 
-/// What the steps of one release hand each other. Each field is written by one step (named) and read
-/// by the steps after it; nothing else is shared.
+/// What the steps of one release produce and hand each other: each field is written by one step
+/// (named) and read by the steps after it. What a step is given instead (the source digest, the
+/// tracked files, the git source, the scratch directories) is a property of the step.
 struct ReleaseDraft: Sendable {
-    /// The content digest of the workspace's sources (the runner, once per run).
-    var sources: String
     /// Every image tarball of the plan (images).
     var images: [BuiltImage] = []
-    /// The files git tracks (`git ls-files`), for the stage step's key (the runner, for runs that package).
-    var tracked: [String] = []
     /// `<project>-src.tar.gz`: HEAD's tree read from git; nil without git, then the tracked files
     /// on disk are staged (stage).
     var sourceTree: SourceTree?
-    /// Temporary siblings of `release-stage` and `release-tars`, swapped in whole at the end (stage).
-    var stageRoot: String = ""
-    var tarsRoot: String = ""
-    /// Every release tarball with its digests (pack).
+    /// Every release archive with its digests (pack).
     var packed: [PackedTarball] = []
-    /// Documents about the tarballs that the sums list too: the SBOM (sbom).
-    var documents: [SummedFile] = []
-    /// The bytes of SHA256SUMS, what the provenance covers and the signature signs (checksums).
-    var sha256sums = Data()
+    /// The SBOM, which the sums list too (sbom).
+    var sbom: SummedFile?
+    /// The bytes of SHA256SUMS, what the provenance covers and the signature signs; nil when the
+    /// layout has no SHA256SUMS (checksums).
+    var sha256sums: Data?
     /// Everything `artifacts.json` lists (checksums).
     var artifacts: [Artifact] = []
-    /// The git remote, ref and commit the provenance names (the runner, for runs that package).
-    var source: SourceReference?
 
     /// The archives, images and the SBOM, as `artifacts.json` lists them, sorted by path.
     func artifacts(of plan: ReleasePlan) -> [Artifact] {
@@ -102,11 +96,11 @@ struct ReleaseDraft: Sendable {
                     sha256: image.sha256, image: image.repoTags.first))
         }
         // The SBOM, once written (checksums lists it; the SBOM step's own list cannot include it).
-        for document in documents {
+        if let sbom {
             artifacts.append(
                 Artifact(
-                    name: document.name, path: "release-tars/\(document.name)", kind: .sbom, os: nil, arch: nil,
-                    size: document.size, sha256: document.checksums.sha256.hex))
+                    name: sbom.name, path: "release-tars/\(sbom.name)", kind: .sbom, os: nil, arch: nil,
+                    size: sbom.size, sha256: sbom.checksums.sha256.hex))
         }
         return artifacts.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
     }

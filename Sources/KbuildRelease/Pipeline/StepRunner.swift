@@ -1,5 +1,6 @@
 import Foundation
 import KbuildCore
+import KbuildProof
 
 /// Runs release steps: the only place that takes the `_output` lock, cleans what interrupted runs
 /// left, consults `OutputCache` for whole phases, and reports progress and timings.
@@ -16,18 +17,21 @@ struct StepRunner: Sendable {
         return try await body(StepRunner(context: context))
     }
 
-    /// A fresh draft with what a run reads of the workspace once, all asked at once: the source digest
-    /// (`started` when the command began it early) and, for runs that package, the files git tracks and
-    /// the git source the provenance names.
-    func draft(_ started: SourceDigest?, packaging: Bool) async throws -> ReleaseDraft {
+    /// The content digest of the workspace's sources (`started` when the command began it early).
+    func sources(_ started: SourceDigest?) async throws -> String {
         let workspace = context.plan.workspace
         let digest = started.flatMap { $0.workspace == workspace ? $0 : nil } ?? SourceDigest.start(workspace)
-        async let tracked = packaging ? SourceFiles.tracked(in: workspace, runner: context.processes) : []
-        async let source = packaging ? ProvenanceStep.sourceReference(context) : nil
-        var draft = ReleaseDraft(sources: try await digest.value())
-        draft.tracked = try await tracked
-        draft.source = await source
-        return draft
+        return try await digest.value()
+    }
+
+    /// What a run that packages reads of the workspace once, all asked at once: the source digest,
+    /// the files git tracks and the git source the provenance names.
+    func readWorkspace(_ started: SourceDigest?) async throws -> WorkspaceRead {
+        let plan = context.plan
+        async let tracked = SourceFiles.tracked(in: plan.workspace, runner: context.processes)
+        async let source = SourceReference.read(plan.version, workspace: plan.workspace, runner: context.processes)
+        let sources = try await sources(started)
+        return WorkspaceRead(sources: sources, tracked: try await tracked, source: await source)
     }
 
     /// Runs one step, timed and reported.
@@ -40,36 +44,36 @@ struct StepRunner: Sendable {
     }
 
     /// Runs steps whose outputs (`outputs`) are replaced together, reusing all of them when no input
-    /// of any step changed since they were written. The draft's `artifacts` are what is recorded.
-    func run(phase: CacheStep, _ steps: [any ReleaseStep], outputs: [String], _ draft: inout ReleaseDraft)
-        async throws
-    {
-        let unit = try await unit(phase: phase, steps, outputs: outputs, draft)
+    /// of any step changed since they were written; `scratch` is removed afterwards whatever happened
+    /// (after a success it holds the replaced outputs). Returns the artifacts, as recorded when reused.
+    func run(
+        phase: CacheStep, _ steps: [any ReleaseStep], sources: String, outputs: [String], scratch: [String],
+        _ draft: inout ReleaseDraft
+    ) async throws -> [Artifact] {
+        let unit = try await unit(phase: phase, steps, sources: sources, outputs: outputs, draft)
+        // A record that does not decode is a miss, like any other: the phase runs again.
         if let payload = await context.cache.lookup(unit),
             let artifacts = try? JSONDecoder().decode([Artifact].self, from: payload)
         {
-            draft.artifacts = artifacts
             for step in steps {
                 context.progress(.stepStarted(step.name))
                 context.progress(.stepFinished(step.name, seconds: 0, outcome: .reused))
             }
-            return
+            return artifacts
         }
         defer {
-            // Scratch directories of a failed run; after a successful one they hold the replaced outputs.
-            for scratch in [draft.stageRoot, draft.tarsRoot] where !scratch.isEmpty {
-                try? FileManager.default.removeItem(atPath: scratch)
-            }
+            for directory in scratch { try? FileManager.default.removeItem(atPath: directory) }
         }
         for step in steps { try await run(step, &draft) }
         await context.cache.record(unit, payload: try JSONEncoder().encode(draft.artifacts))
+        return draft.artifacts
     }
 
     /// The cache unit of a phase: the source digest and every step's inputs, keyed together.
-    func unit(phase: CacheStep, _ steps: [any ReleaseStep], outputs: [String], _ draft: ReleaseDraft) async throws
-        -> CacheUnit
-    {
-        var inputs = PhaseInputs(sources: draft.sources)
+    func unit(
+        phase: CacheStep, _ steps: [any ReleaseStep], sources: String, outputs: [String], _ draft: ReleaseDraft
+    ) async throws -> CacheUnit {
+        var inputs = PhaseInputs(sources: sources)
         for step in steps { inputs.steps.append((step.name, try await step.inputs(draft, in: context))) }
         return try CacheUnit(step: phase, inputs: inputs, outputs: outputs)
     }

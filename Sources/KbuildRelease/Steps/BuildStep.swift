@@ -5,6 +5,8 @@ import KbuildGo
 /// inputs (sources, toolchain, flags, target) did not change since it was built.
 struct BuildStep: ReleaseStep {
     let name = StepName.build
+    /// The content digest of the workspace's sources.
+    let sources: String
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let plan = context.plan
@@ -18,7 +20,7 @@ struct BuildStep: ReleaseStep {
         var pending: [(GoBuildTarget, CacheUnit)] = []
         for target in plan.builds {
             let unit = try Self.unit(
-                target, output: plan.relative(target.output), sources: draft.sources, toolchain: toolchain,
+                target, output: plan.relative(target.output), sources: sources, toolchain: toolchain,
                 settings: settings)
             if await context.cache.lookup(unit) != nil {
                 context.progress(.buildReused(target))

@@ -9,6 +9,7 @@ import KbuildDigest
 /// manifests) are packed first, then linked into the stages of the archives whose entries name them.
 struct PackStep: ReleaseStep {
     let name = StepName.pack
+    let scratch: PackageScratch
 
     /// The gzip level, library and block layout: the bytes of an archive depend on them.
     struct Inputs: Encodable, Sendable {
@@ -25,7 +26,7 @@ struct PackStep: ReleaseStep {
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let plan = context.plan
-        let (stageRoot, tarsRoot, sourceTree) = (draft.stageRoot, draft.tarsRoot, draft.sourceTree)
+        let (stageRoot, tarsRoot, sourceTree) = (scratch.stage, scratch.tars, draft.sourceTree)
         // Parallel libdeflate gzip members: standard gzip, same bytes whatever the thread count.
         // One pool for every tarball of this release, so concurrent tarballs share the cores, and one
         // cache, so a binary that several tarballs carry is deflated once (and not again next run).

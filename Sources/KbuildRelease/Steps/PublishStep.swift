@@ -5,11 +5,12 @@ import KbuildProof
 /// exchange where the kernel has it): a reader sees the previous release or the new one, never a mix.
 struct PublishStep: ReleaseStep {
     let name = StepName.publish
+    let scratch: PackageScratch
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let layout = context.layout
-        try FileOutput.replaceDirectory(layout.releaseStage, with: draft.stageRoot)
-        try FileOutput.replaceDirectory(layout.releaseTars, with: draft.tarsRoot)
+        try FileOutput.replaceDirectory(layout.releaseStage, with: scratch.stage)
+        try FileOutput.replaceDirectory(layout.releaseTars, with: scratch.tars)
         return .published(directory: layout.releaseTars)
     }
 

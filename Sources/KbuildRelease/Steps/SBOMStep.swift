@@ -7,6 +7,7 @@ import KbuildProof
 /// is built from) into the temporary `release-tars`, for the checksums step to list.
 struct SBOMStep: ReleaseStep {
     let name = StepName.sbom
+    let scratch: PackageScratch
 
     /// The kbuild version (the document's creator); everything else it says comes from the binaries,
     /// the workspace's license files and the archives that the sources and earlier steps' inputs cover.
@@ -35,11 +36,10 @@ struct SBOMStep: ReleaseStep {
                 moduleLicenses: vendoredLicenses(binaries, plan: plan),
                 artifacts: sbomArtifacts(draft.artifacts(of: plan), plan: plan), binaries: binaries))
         let name = SBOM.fileName(project: plan.project)
-        try FileOutput.writeAtomically(sbom, to: "\(draft.tarsRoot)/\(name)")
-        draft.documents.append(
-            SummedFile(
-                name: name, size: Int64(sbom.count),
-                checksums: Checksums(sha256: Digest.of(sbom, .sha256), sha512: Digest.of(sbom, .sha512))))
+        try FileOutput.writeAtomically(sbom, to: "\(scratch.tars)/\(name)")
+        draft.sbom = SummedFile(
+            name: name, size: Int64(sbom.count),
+            checksums: Checksums(sha256: Digest.of(sbom, .sha256), sha512: Digest.of(sbom, .sha512)))
         return .wroteSBOM(file: name, binaries: binaries.count)
     }
 

@@ -7,6 +7,9 @@ import KbuildDigest
 /// `release-tars`): binaries, images and add-ons of every tarball are hard-linked into place.
 struct StageStep: ReleaseStep {
     let name = StepName.stage
+    let scratch: PackageScratch
+    /// The files git tracks (`git ls-files`), read by the runner.
+    let tracked: [String]
 
     /// What the staged tree depends on beyond the sources: the plan (every archive's entries), the
     /// files git tracks, every packed binary as built and every image as written.
@@ -26,7 +29,7 @@ struct StageStep: ReleaseStep {
         let binaries = plan.packedBinaries
         try requireFiles(binaries + plan.images.flatMap { [$0.tarball, $0.tagFile] })
         return Inputs(
-            plan: plan.documentDigest, tracked: Digest.ofParts(draft.tracked, .sha256).hex,
+            plan: plan.documentDigest, tracked: Digest.ofParts(tracked, .sha256).hex,
             binaries: Dictionary(
                 binaries.compactMap { path in StatSignature(of: path).map { (path, $0) } },
                 uniquingKeysWith: { first, _ in first }),
@@ -35,15 +38,13 @@ struct StageStep: ReleaseStep {
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let layout = context.layout
-        draft.stageRoot = FileOutput.temporarySibling(of: layout.releaseStage)
-        draft.tarsRoot = FileOutput.temporarySibling(of: layout.releaseTars)
-        let stager = Stager(root: draft.stageRoot)
-        try stager.makeDirectory(draft.stageRoot)
-        try stager.makeDirectory(draft.tarsRoot)
+        let stager = Stager(root: scratch.stage)
+        try stager.makeDirectory(scratch.stage)
+        try stager.makeDirectory(scratch.tars)
         // The src tarball is HEAD's tree (symlinks kept, committed bytes); staged files only without git.
         if let source = context.plan.sourceArchive {
             draft.sourceTree = try await SourceTree.read(
-                workspace: context.plan.workspace, into: draft.stageRoot + "/" + source.stageDirectory,
+                workspace: context.plan.workspace, into: scratch.stage + "/" + source.stageDirectory,
                 runner: context.processes)
         }
         // Without a commit to read, the tracked files on disk are staged: only regular files can be
@@ -51,7 +52,7 @@ struct StageStep: ReleaseStep {
         let onDisk =
             draft.sourceTree != nil
             ? []
-            : draft.tracked.filter { file in
+            : tracked.filter { file in
                 var info = stat()
                 return lstat(context.plan.workspace + "/" + file, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
             }
