@@ -37,11 +37,7 @@ struct ChecksumsStep: ReleaseStep {
             }
         }
         let artifacts = draft.artifacts(of: context.plan)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var json = try encoder.encode(artifacts)
-        json.append(UInt8(ascii: "\n"))
-        try FileOutput.writeAtomically(json, to: directory + "/artifacts.json")
+        try FileOutput.writeAtomically(try CanonicalJSON.encode(artifacts), to: directory + "/artifacts.json")
         draft.artifacts = artifacts
         return .summed(files: summed.count, images: draft.images.count)
     }

@@ -9,14 +9,22 @@ struct SBOMStep: ReleaseStep {
     let name = StepName.sbom
     let scratch: PackageScratch
 
-    /// The kbuild version (the document's creator); everything else it says comes from the binaries,
-    /// the workspace's license files and the archives that the sources and earlier steps' inputs cover.
+    /// The kbuild version (the document's creator) and every binary it describes, by path (a rebuilt
+    /// binary gets a new signature; some ship in no archive). The license files and the archives are
+    /// covered by the source digest and the earlier steps' inputs.
     struct Inputs: Encodable, Sendable {
         var toolVersion: String
+        var binaries: [String: StatSignature]
     }
 
     func inputs(_ draft: ReleaseDraft, in context: StepContext) async throws -> Inputs {
-        Inputs(toolVersion: context.options.proof.toolVersion)
+        let outputs = context.plan.builds.map(\.output)
+        try requireFiles(outputs)
+        return Inputs(
+            toolVersion: context.options.proof.toolVersion,
+            binaries: Dictionary(
+                outputs.compactMap { path in StatSignature(of: path).map { (path, $0) } },
+                uniquingKeysWith: { first, _ in first }))
     }
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
