@@ -68,12 +68,7 @@ public struct VersionVariableCheck: Sendable {
         }
     }
 
-    static func signature(_ path: String) -> String {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return "gone" }
-        return
-            "\(info.st_size)/\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)/\(info.st_ino)/\(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec)"
-    }
+    static func signature(_ path: String) -> String { FileSignature(of: path)?.line ?? "gone" }
 
     /// The hermetic environment of the build, for the host platform.
     var environment: [String: String] {

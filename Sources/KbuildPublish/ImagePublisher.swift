@@ -124,7 +124,7 @@ public struct ImagePublisher: Sendable {
                 publication.images.map { ($0.manifest, $0.manifestMediaType, $0.manifestDigest) }
                 + [(publication.index, OCIMediaType.index, publication.indexDigest)]
             for (bytes, mediaType, digest) in documents {
-                let subject = "\(publication.binary) \(digest)"
+                let subject = "\(client.host)/\(publication.repository)@\(digest)"
                 if try client.manifestDigest(digest, in: publication.repository, subject: subject) != nil {
                     summary.manifestsPresent += 1
                     continue
@@ -148,7 +148,7 @@ public struct ImagePublisher: Sendable {
             for archTag in publication.archTags where archTag.repository != publication.repository {
                 let image = archTag.image
                 guard done.insert(archTag.repository + "@" + image.manifestDigest).inserted else { continue }
-                let subject = "\(archTag.repository) \(image.manifestDigest)"
+                let subject = "\(client.host)/\(archTag.repository)@\(image.manifestDigest)"
                 if try client.manifestDigest(image.manifestDigest, in: archTag.repository, subject: subject) != nil {
                     summary.manifestsPresent += 1
                     continue

@@ -13,6 +13,8 @@ public struct ReleaseUploader: Sendable {
     let authorization: String?
     let transport = HTTPTransport()
     public let jobs: Int
+    /// Tries of one request: the first and three more, as the registry client.
+    let attempts = 4
 
     /// Files up to this size are compared by content (GET) before they are skipped.
     static let compareLimit: Int64 = 1 << 20
@@ -78,7 +80,7 @@ public struct ReleaseUploader: Sendable {
         if try identical(path, at: url, name: name, in: directory) { return false }
         var headers = ["Content-Type": "application/octet-stream"]
         if let authorization { headers["Authorization"] = authorization }
-        let answer = try answer(transport.send("PUT", url, headers: headers, body: .file(path)), name, address)
+        let answer = try send("PUT", url, headers: headers, body: .file(path), name: name)
         guard (200..<300).contains(answer.status) else {
             throw RegistryClient.rejection(answer, subject: name, method: "PUT", address: address)
         }
@@ -92,7 +94,7 @@ public struct ReleaseUploader: Sendable {
     func identical(_ path: String, at url: URL, name: String, in directory: String) throws(PublishError) -> Bool {
         var headers: [String: String] = [:]
         if let authorization { headers["Authorization"] = authorization }
-        let head = try answer(transport.send("HEAD", url, headers: headers, body: nil), name, url.absoluteString)
+        let head = try send("HEAD", url, headers: headers, name: name)
         if head.status == 404 { return false }
         guard head.status == 200 else {
             throw RegistryClient.rejection(head, subject: name, method: "HEAD", address: url.absoluteString)
@@ -106,17 +108,27 @@ public struct ReleaseUploader: Sendable {
         let compared = Int64(info.st_size) <= Self.compareLimit ? url : URL(string: url.absoluteString + ".sha256")
         let side = Int64(info.st_size) <= Self.compareLimit ? path : path + ".sha256"
         guard let compared, let mine = FileManager.default.contents(atPath: side) else { return false }
-        let got = try answer(
-            transport.send("GET", compared, headers: headers, body: nil), name, compared.absoluteString)
+        let got = try send("GET", compared, headers: headers, name: name)
         return got.status == 200 && got.body == mine
     }
 
-    private func answer(_ result: Result<HTTPAnswer, HTTPTransport.Failure>, _ name: String, _ address: String)
-        throws(PublishError) -> HTTPAnswer
-    {
-        switch result {
-        case .success(let answer): return answer
-        case .failure(let failure): throw .unreachable(subject: name, url: address, reason: failure.reason)
+    /// Sends one request, again after 0.5, 1 and 2 s while the server is unreachable or answers a
+    /// transient 5xx (a PUT replaces the whole file, so repeating it is safe).
+    private func send(
+        _ method: String, _ url: URL, headers: [String: String], body: HTTPTransport.Body = .none, name: String
+    ) throws(PublishError) -> HTTPAnswer {
+        var attempt = 0
+        while true {
+            attempt += 1
+            switch transport.send(method, url, headers: headers, body: body) {
+            case .failure(let failure):
+                guard failure.retryable, attempt < attempts else {
+                    throw .unreachable(subject: name, url: url.absoluteString, reason: failure.reason)
+                }
+            case .success(let answer):
+                guard RegistryClient.retryable(answer.status), attempt < attempts else { return answer }
+            }
+            Thread.sleep(forTimeInterval: 0.5 * Double(1 << (attempt - 1)))
         }
     }
 }

@@ -87,8 +87,8 @@ extension Kbuild {
         func run() async throws {
             try await failing {
                 let environment = ProcessInfo.processInfo.environment
-                let workspace = ReleaseLoader.absoluteWorkspace(self.workspace ?? ".")
-                let output = output.map { ReleaseLoader.absoluteWorkspace($0) } ?? workspace + "/_output"
+                let workspace = Paths.absolute(self.workspace ?? ".")
+                let output = output.map { Paths.absolute($0) } ?? workspace + "/_output"
                 // The workspace's config, when it has one, names the defaults (a copied DIR may have none).
                 let settings =
                     FileManager.default.fileExists(atPath: workspace + "/" + ReleaseConfig.defaultPath)

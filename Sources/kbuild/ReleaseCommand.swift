@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KbuildConfig
+import KbuildCore
 import KbuildDigest
 import KbuildRelease
 
@@ -94,7 +95,7 @@ extension Kbuild {
                     let artifacts =
                         try await merge.isEmpty
                         ? pipeline.release { reporter.handle($0) }
-                        : pipeline.merge(merge.map { ReleaseLoader.absoluteWorkspace($0) }) { reporter.handle($0) }
+                        : pipeline.merge(merge.map { Paths.absolute($0) }) { reporter.handle($0) }
                     if let remote = options.remoteCache { reporter.say(remote.summary) }
                     let tarballs = artifacts.filter { $0.kind != .image && $0.kind != .sbom }.count
                     reporter.released(

@@ -139,7 +139,7 @@ import Testing
         let baseFile = fixture.directory.appending("base.tar")
         try writeFile(baseFile, "a base image\n")
         let withBase = try ImagesStep.unit(
-            image, base: .init(path: baseFile, file: try #require(StatSignature(of: baseFile)))
+            image, base: .init(path: baseFile, file: try #require(FileSignature.ofOutput(baseFile)))
         ).key
         var renamed = image
         renamed.request.registry = "registry.example.com"

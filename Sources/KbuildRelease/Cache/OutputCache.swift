@@ -46,7 +46,7 @@ struct OutputCache: Sendable {
 
     /// What a record holds: the outputs' signatures and what the step returned.
     private struct Record: Codable {
-        var outputs: [String: StatSignature]
+        var outputs: [String: FileSignature]
         var payload: Data
     }
 
@@ -61,7 +61,7 @@ struct OutputCache: Sendable {
         guard let data = FileManager.default.contents(atPath: recordPath(step, key)),
             let record = try? JSONDecoder().decode(Record.self, from: data),
             Set(record.outputs.keys) == Set(outputs),
-            outputs.allSatisfy({ path in StatSignature(of: path).map { $0 == record.outputs[path] } ?? false })
+            outputs.allSatisfy({ path in FileSignature.ofOutput(path).map { $0 == record.outputs[path] } ?? false })
         else { return nil }
         return record.payload
     }
@@ -73,9 +73,9 @@ struct OutputCache: Sendable {
     }
 
     func recordLocally(_ step: CacheStep, key: String, outputs: [String], payload: Data) {
-        var signatures: [String: StatSignature] = [:]
+        var signatures: [String: FileSignature] = [:]
         for path in outputs {
-            guard let signature = StatSignature(of: path) else { return }
+            guard let signature = FileSignature.ofOutput(path) else { return }
             signatures[path] = signature
         }
         let encoder = JSONEncoder()
@@ -87,25 +87,6 @@ struct OutputCache: Sendable {
 
     private func recordPath(_ step: CacheStep, _ key: String) -> String {
         "\(directory)/\(step.rawValue)/\(key).json"
-    }
-}
-
-/// What identifies one version of a file without reading it: a rewrite (rename into place) changes it.
-struct StatSignature: Codable, Hashable, Sendable {
-    var size: Int64
-    var mtimeSeconds: Int64
-    var mtimeNanoseconds: Int64
-    var inode: UInt64
-    var device: UInt64
-
-    init?(of path: String) {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        size = Int64(info.st_size)
-        mtimeSeconds = Int64(info.st_mtim.tv_sec)
-        mtimeNanoseconds = Int64(info.st_mtim.tv_nsec)
-        inode = UInt64(info.st_ino)
-        device = UInt64(info.st_dev)
     }
 }
 

@@ -46,6 +46,6 @@ struct ChecksumsStep: ReleaseStep {
 extension OutputLayout {
     /// `path` relative to `_output` (as `artifacts.json` lists it).
     func relative(_ path: String) -> String {
-        path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : path
+        Paths.inside(path, root) ?? path
     }
 }

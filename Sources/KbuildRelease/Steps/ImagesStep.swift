@@ -13,7 +13,7 @@ struct ImagesStep: ReleaseStep {
         try requireFiles(plan.images.map(\.request.binaryPath))
         let basePath = plan.config.images.base.map { Paths.absolute($0, relativeTo: plan.workspace) }
         let base = try basePath.map { path in
-            guard let signature = StatSignature(of: path) else {
+            guard let signature = FileSignature.ofOutput(path) else {
                 throw ReleaseError.missingInput(path: path, what: "base image (images.base in the release config)")
             }
             return ImageInputs.BaseFile(path: path, file: signature)
@@ -60,18 +60,18 @@ struct ImagesStep: ReleaseStep {
     struct ImageInputs: Encodable, Sendable {
         struct BaseFile: Encodable, Sendable {
             var path: String
-            var file: StatSignature
+            var file: FileSignature
         }
 
         var request: ImageRequest
-        var binary: StatSignature?
+        var binary: FileSignature?
         /// nil: scratch.
         var base: BaseFile?
     }
 
     static func unit(_ image: ReleasePlan.PlannedImage, base: ImageInputs.BaseFile?) throws -> CacheUnit {
         let inputs = ImageInputs(
-            request: image.request, binary: StatSignature(of: image.request.binaryPath), base: base)
+            request: image.request, binary: FileSignature.ofOutput(image.request.binaryPath), base: base)
         return try CacheUnit(step: .image, inputs: inputs, outputs: [image.tarball, image.tagFile])
     }
 }

@@ -14,7 +14,7 @@ struct SBOMStep: ReleaseStep {
     /// covered by the source digest and the earlier steps' inputs.
     struct Inputs: Encodable, Sendable {
         var toolVersion: String
-        var binaries: [String: StatSignature]
+        var binaries: [String: FileSignature]
     }
 
     func inputs(_ draft: ReleaseDraft, in context: StepContext) async throws -> Inputs {
@@ -23,7 +23,7 @@ struct SBOMStep: ReleaseStep {
         return Inputs(
             toolVersion: context.options.proof.toolVersion,
             binaries: Dictionary(
-                outputs.compactMap { path in StatSignature(of: path).map { (path, $0) } },
+                outputs.compactMap { path in FileSignature.ofOutput(path).map { (path, $0) } },
                 uniquingKeysWith: { first, _ in first }))
     }
 

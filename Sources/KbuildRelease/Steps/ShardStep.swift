@@ -18,15 +18,7 @@ struct ShardStep: ReleaseStep {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let stager = Stager(root: scratch)
         try stager.makeDirectory(scratch)
-        var placed: [(relative: String, source: String)] = []
-        for build in plan.builds {
-            placed.append((Self.binaryPath(build.platform, Paths.name(of: build.output)), build.output))
-        }
-        for image in plan.images {
-            let arch = image.request.platform.arch
-            placed.append(("images/\(arch)/\(Paths.name(of: image.tarball))", image.tarball))
-            placed.append(("images/\(arch)/\(Paths.name(of: image.tagFile))", image.tagFile))
-        }
+        let placed = Self.outputs(of: plan)
         try requireFiles(placed.map(\.source))
         let outputs = try await concurrentMap(placed, limit: context.options.jobs) { item in
             try stager.place(item.source, at: item.relative)
@@ -48,9 +40,18 @@ struct ShardStep: ReleaseStep {
         layout.root + "/shards/" + spec.directoryName
     }
 
-    /// `bin/<os>/<arch>/<file>` inside a shard.
-    static func binaryPath(_ platform: Platform, _ file: String) -> String {
-        "bin/\(platform.os)/\(platform.arch)/\(file)"
+    /// What a shard of `plan` carries: each output's path inside the shard (`bin/<os>/<arch>/<file>`,
+    /// `images/<arch>/<file>`) and its place under `_output`. Shard writes this list; merge expects it.
+    static func outputs(of plan: ReleasePlan) -> [(relative: String, source: String)] {
+        var outputs = plan.builds.map { build in
+            ("bin/\(build.platform.os)/\(build.platform.arch)/\(Paths.name(of: build.output))", build.output)
+        }
+        for image in plan.images {
+            let arch = image.request.platform.arch
+            outputs.append(("images/\(arch)/\(Paths.name(of: image.tarball))", image.tarball))
+            outputs.append(("images/\(arch)/\(Paths.name(of: image.tagFile))", image.tagFile))
+        }
+        return outputs
     }
 
     /// sha256 of the config file, or empty when the release was given none.

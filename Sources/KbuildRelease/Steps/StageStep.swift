@@ -19,7 +19,7 @@ struct StageStep: ReleaseStep {
         /// The sha256 of the tracked paths (`git ls-files`): their contents are in the source digest.
         var tracked: String
         /// Every binary some archive ships, by path: a rebuilt binary gets a new signature.
-        var binaries: [String: StatSignature]
+        var binaries: [String: FileSignature]
         /// Every image tarball, by path, with its sha256.
         var images: [String: String]
     }
@@ -31,7 +31,7 @@ struct StageStep: ReleaseStep {
         return Inputs(
             plan: plan.documentDigest, tracked: Digest.ofParts(tracked, .sha256).hex,
             binaries: Dictionary(
-                binaries.compactMap { path in StatSignature(of: path).map { (path, $0) } },
+                binaries.compactMap { path in FileSignature.ofOutput(path).map { (path, $0) } },
                 uniquingKeysWith: { first, _ in first }),
             images: Dictionary(draft.images.map { ($0.tarball, $0.sha256) }, uniquingKeysWith: { first, _ in first }))
     }
