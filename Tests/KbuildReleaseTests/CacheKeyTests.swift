@@ -2,6 +2,7 @@ import Foundation
 import KbuildConfig
 import KbuildCore
 import KbuildGo
+import KbuildVersion
 import TestSupport
 import Testing
 
@@ -163,5 +164,37 @@ import Testing
         let edited = EventLog()
         _ = try await fixture.pipeline().release { edited.record($0) }
         #expect(edited.outcomes.first { $0.0 == .pack }?.1 == .packed(archives: 7))
+    }
+
+    /// Shards belong together when their plan digests match: every field of the identity changes it.
+    @Test func theShardDigestFollowsPlanVersionDateGoAndBase() throws {
+        let fixture = try ReleaseFixture()
+        defer { fixture.remove() }
+        let plan = fixture.plan
+        func digest(
+            version: VersionInfo? = nil, date: Int64 = 1_704_164_645, _ change: (inout ReleaseConfig) -> Void = { _ in }
+        ) throws -> String {
+            var config = plan.config
+            change(&config)
+            return ReleasePlanner.plan(
+                config: config, version: version ?? plan.version, sourceDate: try SourceDate(seconds: date),
+                workspace: plan.workspace
+            ).digest
+        }
+        let base = try digest()
+        #expect(base == plan.digest)
+        var rebuilt = plan.version
+        rebuilt.buildDate = "2024-01-02T03:04:06Z"
+        var released = plan.version
+        released.version = "v1.2.4"
+        let changed = [
+            try digest(version: rebuilt), try digest(version: released), try digest(date: 1_704_164_646),
+            try digest { $0.go.tags = ["netgo"] }, try digest { $0.go.ldflags = ["-extldflags=-static"] },
+            try digest { $0.go.mod = .vendor }, try digest { $0.go.version = "1.22" },
+            try digest { $0.images.base = "/images/base.tar" },
+            try digest { $0.binaries.removeLast() },
+        ]
+        #expect(Set(changed).count == changed.count)
+        #expect(!changed.contains(base))
     }
 }
