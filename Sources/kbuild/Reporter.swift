@@ -80,13 +80,13 @@ final class Reporter: Sendable {
     private func handleText(_ event: ReleaseEvent) {
         switch event {
         case .stepStarted(let step):
-            if verbose { say("==> \(step)") }
+            if verbose { say("==> \(step.rawValue)") }
         case .stepFinished(let step, let seconds, let outcome):
-            switch outcome {
-            case .done(let summary), .reused(let summary):
-                say("\(step): \(relative(summary)) (\(Self.oneDecimal(seconds))s)")
-            case .skipped(let reason):
-                if verbose { say("\(step): skipped: \(reason)") }
+            switch outcome.kind {
+            case .done, .reused:
+                say("\(step.rawValue): \(relative(outcome.summary)) (\(Self.oneDecimal(seconds))s)")
+            case .skipped:
+                if verbose { say("\(step.rawValue): skipped: \(outcome.summary)") }
             }
         case .build(.sandbox(let status)):
             if verbose { say("sandbox: \(status)") }
@@ -108,18 +108,13 @@ final class Reporter: Sendable {
     private func handleJSON(_ event: ReleaseEvent) {
         switch event {
         case .stepStarted(let step):
-            emit("step-started", ["step": .string(step)])
+            emit("step-started", ["step": .string(step.rawValue)])
         case .stepFinished(let step, let seconds, let outcome):
-            let kind: String
-            switch outcome {
-            case .done: kind = "done"
-            case .reused: kind = "reused"
-            case .skipped: kind = "skipped"
-            }
             emit(
                 "step-finished",
                 [
-                    "step": .string(step), "outcome": .string(kind), "summary": .string(relative(outcome.summary)),
+                    "step": .string(step.rawValue), "outcome": .string(outcome.kind.rawValue),
+                    "summary": .string(relative(outcome.summary)),
                     "duration_ms": Self.milliseconds(seconds),
                 ])
         case .build(.sandbox(let status)):

@@ -86,7 +86,7 @@ struct MergeStep: ReleaseStep {
             }
         }
         for placement in placements { try Self.place(placement.source, at: placement.target) }
-        return .done("\(shards.count) shards, \(plan.builds.count) binaries, \(plan.images.count) images")
+        return .merged(shards: shards.count, binaries: plan.builds.count, images: plan.images.count)
     }
 
     /// Each shard output's path inside the shard → its place under `_output`.

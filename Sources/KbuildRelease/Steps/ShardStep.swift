@@ -29,10 +29,10 @@ struct ShardStep: ReleaseStep {
             commit: plan.version.commit, config: try Self.configDigest(context),
             go: try context.toolchain.get().version,
             outputs: outputs.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) })
-        try FileOutput.writeAtomically(try Self.encode(manifest), to: scratch + "/" + ShardManifest.fileName)
+        try FileOutput.writeAtomically(try CanonicalJSON.encode(manifest), to: scratch + "/" + ShardManifest.fileName)
         try FileManager.default.createDirectory(atPath: Paths.parent(of: target), withIntermediateDirectories: true)
         try FileOutput.replaceDirectory(target, with: scratch)
-        return .done("\(plan.relative(target)): \(plan.builds.count) binaries, \(plan.images.count) images")
+        return .sharded(directory: target, binaries: plan.builds.count, images: plan.images.count)
     }
 
     /// `_output/shards/<I>-of-<N>`.
@@ -60,11 +60,4 @@ struct ShardStep: ReleaseStep {
         return try fileSHA256(file)
     }
 
-    static func encode(_ manifest: ShardManifest) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(manifest)
-        data.append(UInt8(ascii: "\n"))
-        return data
-    }
 }
