@@ -65,6 +65,11 @@ extension Kbuild {
                 throw ValidationError(
                     "--merge given with --shard; allowed: --shard I/N on each of N machines, then --merge DIR… on one")
             }
+            if skipBuild, !merge.isEmpty {
+                throw ValidationError(
+                    "--skip-build given with --merge; allowed: one of them (--merge takes the binaries from the shards)"
+                )
+            }
         }
 
         func run() async throws {
