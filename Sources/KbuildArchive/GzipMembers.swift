@@ -5,9 +5,10 @@ import KbuildCore
 
 /// The inflated bytes of a gzip file whose members each hold at most `cap` bytes — what kbuild writes
 /// (`FastGzip`: members of at most 1 MiB, entry-aligned) — each member inflated whole by libdeflate,
-/// several times faster than zlib's streaming inflate. The file is hostile until proven otherwise: a
-/// member is read into a window of at most `window` bytes and inflated into a buffer of `cap` bytes,
-/// never more; libdeflate checks each member's CRC-32 and its size field (ISIZE) against what it wrote.
+/// which costs less CPU than zlib's streaming inflate (docs/verify.md). The file is hostile until
+/// proven otherwise: a member is read into a window of at most `window` bytes and inflated into a buffer
+/// of `cap` bytes, never more; libdeflate checks each member's CRC-32 and size field (ISIZE) against
+/// what it wrote.
 /// A first member larger than the cap is not kbuild's (GNU gzip, pigz and zlib write one member):
 /// `open` returns nil and the caller streams the file with zlib instead. Past the first member, a member
 /// over the cap (a bomb), with a lying ISIZE or CRC-32, or cut short is refused, named by its offset.
