@@ -87,8 +87,13 @@ public struct ReleasePipeline: Sendable {
             let workspace = try await runner.readWorkspace(sources)
             var draft = ReleaseDraft()
             try await runner.run(MergeStep(directories: directories), &draft)
-            let merged = Dictionary(
-                uniqueKeysWithValues: try plan.images.map { ($0.tarball, try fileSHA256($0.tarball)) })
+            // Hashing blocks: on a thread of its own, never on the cooperative pool.
+            let images = plan.images.map(\.tarball)
+            let merged = try await Blocking.run { () throws(ReleaseError) -> [String: String] in
+                var digests: [String: String] = [:]
+                for tarball in images { digests[tarball] = try fileSHA256(tarball) }
+                return digests
+            }
             try await runner.run(ImagesStep(), &draft)
             for image in draft.images where merged[image.tarball] != image.sha256 {
                 throw ReleaseError.shard(

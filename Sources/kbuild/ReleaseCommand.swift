@@ -87,6 +87,11 @@ extension Kbuild {
                     "--registry, --upload, --tag, --tls-verify and --dry-run say where --publish sends the release; allowed: add --publish, or run kbuild publish after the release"
                 )
             }
+            if skipBuild, !merge.isEmpty {
+                throw ValidationError(
+                    "--skip-build given with --merge; allowed: one of them (--merge takes the binaries from the shards)"
+                )
+            }
         }
 
         func run() async throws {

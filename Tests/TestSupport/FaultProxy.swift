@@ -72,7 +72,7 @@ public final class FaultProxy: Sendable {
         let script = Repository.root + "/Tests/Fixtures/fault-proxy.py"
         let handle = try Process.Handle(
             ["/usr/bin/python3", script] + (keepAlive ? ["--keep-alive"] : []) + [String(upstream), log] + arguments)
-        guard let line = try await Blocking.run({ handle.firstLine() }), let port = Int(line) else {
+        guard let line = await Blocking.run({ handle.firstLine() }), let port = Int(line) else {
             handle.stop()
             throw NginxError("fault-proxy.py did not print its port")
         }

@@ -76,7 +76,7 @@ struct PackStep: ReleaseStep {
         draft.packed = packed
         // Room for this release's members and about one earlier release's.
         let keep = max(2 * packed.reduce(0) { $0 + $1.size }, DeflateCache.minimumDiskBytes)
-        try await Blocking.run { cache.prune(maxBytes: keep) }
+        await Blocking.run { cache.prune(maxBytes: keep) }
         return .packed(archives: packed.count)
     }
 

@@ -30,12 +30,14 @@ struct SBOMStep: ReleaseStep {
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let plan = context.plan
         let binaries = try await concurrentMap(plan.builds, limit: context.options.jobs) { target in
-            guard let data = try? Data(contentsOf: URL(fileURLWithPath: target.output), options: .alwaysMapped) else {
-                throw ReleaseError.missingBuildOutput(path: target.output)
+            // Reading and hashing a binary blocks: on a thread of its own, never on the cooperative pool.
+            try await Blocking.run {
+                guard let data = try? Data(contentsOf: URL(fileURLWithPath: target.output), options: .alwaysMapped)
+                else { throw ReleaseError.missingBuildOutput(path: target.output) }
+                return SBOMBinary(
+                    name: target.binary, platform: target.platform, sha256: Digest.of(data, .sha256).hex,
+                    buildInfo: GoBuildInfo.read(binary: data))
             }
-            return SBOMBinary(
-                name: target.binary, platform: target.platform, sha256: Digest.of(data, .sha256).hex,
-                buildInfo: GoBuildInfo.read(binary: data))
         }
         let sbom = SBOM.document(
             SBOMInput(

@@ -21,8 +21,11 @@ struct ShardStep: ReleaseStep {
         let placed = Self.outputs(of: plan)
         try requireFiles(placed.map(\.source))
         let outputs = try await concurrentMap(placed, limit: context.options.jobs) { item in
-            try stager.place(item.source, at: item.relative)
-            return ShardManifest.Output(path: item.relative, sha256: try fileSHA256(item.source))
+            // Copying and hashing block: on threads of their own, never on the cooperative pool.
+            try await Blocking.run {
+                try stager.place(item.source, at: item.relative)
+                return ShardManifest.Output(path: item.relative, sha256: try fileSHA256(item.source))
+            }
         }
         let manifest = ShardManifest(
             index: spec.index, count: spec.count, plan: planDigest, version: plan.version.version,
