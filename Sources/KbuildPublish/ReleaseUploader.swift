@@ -11,13 +11,14 @@ public struct ReleaseUploader: Sendable {
     public let prefix: String
     /// `Basic …` (netrc) or `Bearer …` (a token variable), sent with every request; never printed.
     let authorization: String?
-    let transport = HTTPTransport()
+    let transport: HTTPTransport
     public let jobs: Int
 
     /// Files up to this size are compared by content (GET) before they are skipped.
     static let compareLimit: Int64 = 1 << 20
 
-    public init(prefix: String, authorization: String?, jobs: Int = 4) {
+    public init(prefix: String, authorization: String?, jobs: Int = 4, tls: TLSOptions = TLSOptions()) {
+        transport = HTTPTransport(tls: tls)
         self.prefix = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
         self.authorization = authorization
         self.jobs = max(1, jobs)

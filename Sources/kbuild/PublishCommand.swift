@@ -28,7 +28,9 @@ extension Kbuild {
                 Credentials come from REGISTRY_AUTH_FILE (else ${XDG_RUNTIME_DIR}/containers/auth.json), \
                 ${XDG_CONFIG_HOME:-~/.config}/containers/auth.json, then ${DOCKER_CONFIG:-~/.docker}/config.json \
                 (their `auths` entries; credential helpers are not run); Basic auth and the Bearer token \
-                flow are answered as the registry asks. No credential is ever printed.
+                flow are answered as the registry asks. No credential is ever printed. Over https the \
+                certificate is checked against the system's CAs and --ca-file's (else publish.caFile's); \
+                libcurl's https_proxy, http_proxy, all_proxy and no_proxy apply.
 
                 --upload URL also PUTs every file of release-tars under URL (Artifactory, Nexus raw, WebDAV): \
                 files the server has identical are skipped, SHA512SUMS and SHA256SUMS go last. It sends \
@@ -51,8 +53,17 @@ extension Kbuild {
 
         @Option(
             name: .customLong("tls-verify"),
-            help: ArgumentHelp("false: talk plain HTTP to the registry (a local test registry).", valueName: "bool"))
+            help: ArgumentHelp(
+                "false: do not check the registry's certificate; plain HTTP to a registry without TLS.",
+                valueName: "bool"))
         var tlsVerify: Bool = true
+
+        @Option(
+            name: .customLong("ca-file"),
+            help: ArgumentHelp(
+                "Also trust the CA certificates of this PEM file for the registry, its token realm and --upload (default: publish.caFile).",
+                valueName: "pem"))
+        var caFile: String?
 
         @Option(
             name: .customLong("tag"),
@@ -82,6 +93,10 @@ extension Kbuild {
             if let registry, let problem = ImageName.registryProblem(registry) {
                 throw ValidationError("--registry \(Escaping.shown(registry)): \(problem)")
             }
+            if let caFile, let problem = CertificateFile.problem(caFile) {
+                throw ValidationError(
+                    "--ca-file \(Escaping.shown(caFile)) \(problem); allowed: a PEM file of CA certificates")
+            }
         }
 
         func run() async throws {
@@ -102,12 +117,17 @@ extension Kbuild {
                 }
                 try await Self.verify(
                     output: output, workspace: self.output == nil || self.workspace != nil ? workspace : nil)
-                if let registry { try await publishImages(output: output, registry: registry, environment) }
-                if let upload { try await uploadFiles(output: output, to: upload, environment) }
+                let tls = TLSOptions(verify: tlsVerify, caFile: caFile ?? settings.caFile)
+                if let registry { try await publishImages(output: output, registry: registry, tls, environment) }
+                if let upload {
+                    try await uploadFiles(output: output, to: upload, TLSOptions(caFile: tls.caFile), environment)
+                }
             }
         }
 
-        func publishImages(output: String, registry: String, _ environment: [String: String]) async throws {
+        func publishImages(output: String, registry: String, _ tls: TLSOptions, _ environment: [String: String])
+            async throws
+        {
             guard
                 let tag = tag
                     ?? ReleaseVerifier.recordedVersion(directory: output + "/release-tars").map(
@@ -120,14 +140,16 @@ extension Kbuild {
                 return
             }
             let credential = try ContainerAuthFiles.credential(for: target.host, environment: environment)
-            let client = RegistryClient(host: target.host, plainHTTP: !tlsVerify, credential: credential)
+            let client = try await RegistryClient.connecting(host: target.host, tls: tls, credential: credential)
             let summary = try await ImagePublisher(client: client, jobs: jobs).push(publications) { print($0) }
             print(
                 "published \(publications.count) images to \(registry): \(summary.blobsPushed) blobs pushed (\(summary.bytesPushed) bytes), \(summary.blobsMounted) mounted, \(summary.blobsPresent) present; \(summary.manifestsPushed) manifests pushed, \(summary.manifestsPresent) present; \(summary.tagsSet) tags set, \(summary.tagsPresent) unchanged"
             )
         }
 
-        func uploadFiles(output: String, to prefix: String, _ environment: [String: String]) async throws {
+        func uploadFiles(output: String, to prefix: String, _ tls: TLSOptions, _ environment: [String: String])
+            async throws
+        {
             let directory = output + "/release-tars"
             if dryRun {
                 for name in try ReleaseUploader.files(in: directory) { print("upload   \(prefix)/\(name)") }
@@ -138,7 +160,7 @@ extension Kbuild {
             let authorization = try host.flatMap {
                 try UploadCredentials.authorization(for: $0, environment: environment)
             }
-            let uploader = ReleaseUploader(prefix: prefix, authorization: authorization, jobs: jobs)
+            let uploader = ReleaseUploader(prefix: prefix, authorization: authorization, jobs: jobs, tls: tls)
             let (uploaded, skipped) = try await uploader.upload(directory) { print($0) }
             print("uploaded \(uploaded.count) files to \(prefix), \(skipped.count) already there")
         }

@@ -29,7 +29,7 @@ extension Kbuild {
                 a check the same way are listed up to 20, then counted; an image tarball over 512 MiB is \
                 refused before it is read. With --registry, every image's \
                 multi-arch tag must resolve in that registry to the index digest the release records, and \
-                every architecture's manifest must be there by digest (credentials as for `kbuild publish`).
+                every architecture's manifest must be there by digest (credentials, --ca-file and proxies as for `kbuild publish`).
 
                 With a release config (--config, else <workspace>/release/kbuild.yaml), verify plans the \
                 release again and the directory must hold exactly the plan's files and entries; a config that \
@@ -70,8 +70,17 @@ extension Kbuild {
 
         @Option(
             name: .customLong("tls-verify"),
-            help: ArgumentHelp("false: talk plain HTTP to --registry.", valueName: "bool"))
+            help: ArgumentHelp(
+                "false: do not check --registry's certificate; plain HTTP to a registry without TLS.", valueName: "bool"
+            ))
         var tlsVerify: Bool = true
+
+        @Option(
+            name: .customLong("ca-file"),
+            help: ArgumentHelp(
+                "Also trust the CA certificates of this PEM file for --registry and its token realm.", valueName: "pem")
+        )
+        var caFile: String?
 
         @Flag(name: .customLong("json"), help: "Print the report as JSON.")
         var json = false
@@ -83,6 +92,10 @@ extension Kbuild {
         func validate() throws {
             if let registry, let problem = ImageName.registryProblem(registry) {
                 throw ValidationError("--registry \(Escaping.shown(registry)): \(problem)")
+            }
+            if let caFile, let problem = CertificateFile.problem(caFile) {
+                throw ValidationError(
+                    "--ca-file \(Escaping.shown(caFile)) \(problem); allowed: a PEM file of CA certificates")
             }
         }
 
@@ -156,7 +169,8 @@ extension Kbuild {
                 var registryPassed = true
                 if let registry {
                     let checks = try await RegistryCheck.run(
-                        output: Paths.parent(of: directory), registry: registry, tlsVerify: tlsVerify)
+                        output: Paths.parent(of: directory), registry: registry,
+                        tls: TLSOptions(verify: tlsVerify, caFile: caFile))
                     if !json { for check in checks { print(check.line) } }
                     registryPassed = !checks.contains { $0.status == .fail }
                 }
