@@ -112,6 +112,9 @@ struct HTTPTransport: Sendable {
         withExtendedLifetime(exchange) {}
         if code != CURLE_OK {
             if let failure = exchange.readFailure { return .failure(failure) }
+            if exchange.oversized {
+                return .failure(Failure(reason: "an answer body over \(Self.bodyLimit >> 20) MiB", retryable: false))
+            }
             return .failure(Self.failure(code, detail: String(cString: errors), url: url))
         }
         var status = 0
@@ -197,6 +200,8 @@ private final class Exchange {
     private var source: Source?
     var headers: [String: String] = [:]
     var body = Data()
+    /// Set when the answer's body went over `bodyLimit` (the transfer is then stopped).
+    var oversized = false
     /// Set when the file being sent could not be read (not a network failure: no retry).
     var readFailure: HTTPTransport.Failure?
 
@@ -270,16 +275,18 @@ private final class Exchange {
                 return size * count
             }
 
-    /// Answer bytes: kept up to `bodyLimit`, the rest read and dropped.
+    /// Answer bytes, up to `bodyLimit`; one byte more stops the transfer (a registry answers with small
+    /// JSON: an endless answer is hostile, not a body to wait for).
     private static let onBody:
         @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?)
             -> Int = { bytes, size, count, context in
                 let exchange = from(context)
-                let room = max(0, HTTPTransport.bodyLimit - exchange.body.count)
-                if room > 0, let bytes {
-                    exchange.body.append(
-                        UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self), count: min(room, size * count))
+                guard let bytes else { return 0 }
+                guard exchange.body.count + size * count <= HTTPTransport.bodyLimit else {
+                    exchange.oversized = true
+                    return 0
                 }
+                exchange.body.append(UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self), count: size * count)
                 return size * count
             }
 
