@@ -91,6 +91,7 @@ let package = Package(
             name: "KbuildVerify",
             dependencies: [
                 "KbuildCore", "KbuildArtifact", "KbuildArchive", "KbuildDigest", "KbuildConfig", "KbuildPublish",
+                "KbuildProof",
             ],
             swiftSettings: strict),
         // The thin CLI.
