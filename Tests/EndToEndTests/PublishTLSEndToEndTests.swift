@@ -58,6 +58,26 @@ import Testing
             "skopeo", ["inspect", "--raw", "--cert-dir", certs.path, "docker://\(registry.host)/kube-proxy:unchecked"])
     }
 
+    /// The config's `publish.caFile`, relative to the config, stands in for `--ca-file`.
+    @Test func theConfigsCAFileIsUsed() async throws {
+        let shared = try await PublishEndToEndTests.release.value
+        let registry = try await RegistryServer.start(tls: true)
+        defer { registry.stop() }
+        let copy = try TemporaryDirectory("kbuild-publish-cafile")
+        defer { copy.remove() }
+        let workspace = copy.appending("ws")
+        try FileManager.default.copyItem(atPath: shared, toPath: workspace)
+        try FileManager.default.copyItem(
+            atPath: registry.directory + "/cert.pem", toPath: workspace + "/release/registry-ca.pem")
+        let config = workspace + "/release/kbuild.yaml"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try writeFile(config, text + "\npublish:\n  registry: \(registry.host)/team\n  caFile: registry-ca.pem\n")
+
+        let result = try await publish(workspace, [])
+        try #require(result.succeeded, "\(result.stderr)")
+        #expect(result.stdout.contains("published 3 images to \(registry.host)/team"), "\(result.stdout)")
+    }
+
     @Test func aBadCAFileIsAUsageErrorBeforeAnyRequest() async throws {
         let workspace = try await PublishEndToEndTests.release.value
         let registry = try await RegistryServer.start(tls: true)
