@@ -34,6 +34,10 @@ let package = Package(
         .systemLibrary(
             name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
+        // libcurl, the one FoundationNetworking links: publishing's HTTP with a CA file of its own.
+        .systemLibrary(
+            name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CDeflate", path: "Sources/CDeflate", providers: [.apt(["libdeflate-dev"])]),
         // openat2(2) for KbuildCore's `Beneath` (glibc's syscall() is variadic, so Swift cannot call it).
         .systemLibrary(name: "CSyscall", path: "Sources/CSyscall"),
@@ -71,8 +75,9 @@ let package = Package(
             name: "KbuildProof", dependencies: ["KbuildCore", "KbuildArtifact", "KbuildDigest"], swiftSettings: strict),
         // A shared cache on the Bazel HTTP remote-cache protocol (/ac/<key>, /cas/<sha256>).
         .target(name: "KbuildRemote", dependencies: ["KbuildCore", "KbuildDigest"], swiftSettings: strict),
-        // `kbuild publish`: images to an OCI registry (Distribution API v2), with the container auth files.
-        .target(name: "KbuildPublish", dependencies: ["KbuildCore", "KbuildDigest"], swiftSettings: strict),
+        // `kbuild publish`: images to an OCI registry (Distribution API v2), with the container auth files, over libcurl.
+        .target(
+            name: "KbuildPublish", dependencies: ["CCurl", "KbuildCore", "KbuildDigest"], swiftSettings: strict),
         // ReleasePlan and the steps that execute it.
         .target(
             name: "KbuildRelease",

@@ -12,7 +12,7 @@ if [ "${1:-}" = --release ]; then
   shift
 fi
 
-# package -> a file that proves it is installed. A release needs git, Go and the three C libraries
+# package -> a file that proves it is installed. A release needs git, Go and the four C libraries
 # kbuild links (their -dev packages, to build kbuild from source; pkg-config finds them).
 declare -A probe=(
   [git]=/usr/bin/git
@@ -20,6 +20,7 @@ declare -A probe=(
   [libarchive-dev]=/usr/include/archive.h
   [libssl-dev]=/usr/include/openssl/evp.h
   [libdeflate-dev]=/usr/include/libdeflate.h
+  [libcurl4-openssl-dev]=/usr/include/$(uname -m)-linux-gnu/curl/curl.h   # publishing (libcurl4, as Foundation)
   [pkg-config]=/usr/bin/pkg-config
 )
 # What only the tests need: the real tools outputs are checked with, servers, cross compilers.

@@ -1,4 +1,5 @@
 import Foundation
+import KbuildCore
 import KbuildImage
 import Yams
 
@@ -9,17 +10,21 @@ extension ReleaseConfig {
         public var registry: String?
         /// `publish.upload`: `http(s)://host[:port]/path` the release files are PUT under.
         public var upload: String?
+        /// `publish.caFile`: a PEM file of CA certificates also trusted for both, relative to the config.
+        public var caFile: String?
 
-        public init(registry: String? = nil, upload: String? = nil) {
+        public init(registry: String? = nil, upload: String? = nil, caFile: String? = nil) {
             self.registry = registry
             self.upload = upload
+            self.caFile = caFile
         }
     }
 }
 
 extension ConfigReader {
     func readPublish(_ entry: Entry?) throws -> ReleaseConfig.Publish {
-        let fields = try entry.map { try mapping($0.value, "publish", allowed: ["registry", "upload"]) } ?? [:]
+        let fields =
+            try entry.map { try mapping($0.value, "publish", allowed: ["registry", "upload", "caFile"]) } ?? [:]
         var publish = ReleaseConfig.Publish()
         if let given = fields["registry"], !isNull(given.value) {
             let text = try string(given.value, "publish.registry")
@@ -40,6 +45,17 @@ extension ConfigReader {
                 )
             }
             publish.upload = text
+        }
+        if let given = fields["caFile"], !isNull(given.value) {
+            let text = try string(given.value, "publish.caFile")
+            let path = text.hasPrefix("/") ? text : Paths.parent(of: file) + "/" + text
+            if let problem = CertificateFile.problem(path) {
+                throw fail(
+                    given.value, "publish.caFile",
+                    "\"\(Self.escaped(text))\" \(problem); allowed: a PEM file of CA certificates, relative to the config"
+                )
+            }
+            publish.caFile = path
         }
         return publish
     }

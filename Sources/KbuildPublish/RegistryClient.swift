@@ -12,14 +12,17 @@ public final class RegistryClient: Sendable {
     /// `https`, or `http` with `--tls-verify=false`.
     public let scheme: String
     let credential: Credential?
-    let transport = HTTPTransport()
+    let transport: HTTPTransport
     /// The Authorization value that worked, per repository (Bearer tokens are scoped to one).
     private let authorizations = Mutex<[String: String]>([:])
     /// Tries of one request: the first and three more, 0.5, 1 and 2 s apart.
     let attempts: Int
 
-    public init(host: String, plainHTTP: Bool, credential: Credential?, attempts: Int = 4) {
+    public init(
+        host: String, plainHTTP: Bool, credential: Credential?, attempts: Int = 4, tls: TLSOptions = TLSOptions()
+    ) {
         self.host = host
+        transport = HTTPTransport(tls: tls)
         self.scheme = plainHTTP ? "http" : "https"
         self.credential = credential
         self.attempts = max(1, attempts)

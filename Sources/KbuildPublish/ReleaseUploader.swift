@@ -11,7 +11,7 @@ public struct ReleaseUploader: Sendable {
     public let prefix: String
     /// `Basic …` (netrc) or `Bearer …` (a token variable), sent with every request; never printed.
     let authorization: String?
-    let transport = HTTPTransport()
+    let transport: HTTPTransport
     public let jobs: Int
     /// Tries of one request: the first and three more, as the registry client.
     let attempts = 4
@@ -19,7 +19,8 @@ public struct ReleaseUploader: Sendable {
     /// Files up to this size are compared by content (GET) before they are skipped.
     static let compareLimit: Int64 = 1 << 20
 
-    public init(prefix: String, authorization: String?, jobs: Int = 4) {
+    public init(prefix: String, authorization: String?, jobs: Int = 4, tls: TLSOptions = TLSOptions()) {
+        transport = HTTPTransport(tls: tls)
         self.prefix = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
         self.authorization = authorization
         self.jobs = max(1, jobs)

@@ -28,7 +28,9 @@ extension Kbuild {
                 Credentials come from REGISTRY_AUTH_FILE (else ${XDG_RUNTIME_DIR}/containers/auth.json), \
                 ${XDG_CONFIG_HOME:-~/.config}/containers/auth.json, then ${DOCKER_CONFIG:-~/.docker}/config.json \
                 (their `auths` entries; credential helpers are not run); Basic auth and the Bearer token \
-                flow are answered as the registry asks. No credential is ever printed.
+                flow are answered as the registry asks. No credential is ever printed. Over https the \
+                certificate is checked against the system's CAs and --ca-file's (else publish.caFile's); \
+                libcurl's https_proxy, http_proxy, all_proxy and no_proxy apply.
 
                 --upload URL also PUTs every file of release-tars under URL (Artifactory, Nexus raw, WebDAV): \
                 files the server has identical are skipped, SHA512SUMS and SHA256SUMS go last. It sends \
@@ -73,7 +75,9 @@ extension Kbuild {
                     FileManager.default.fileExists(atPath: workspace + "/" + ReleaseConfig.defaultPath)
                     ? try ConfigLoader.load(workspace: workspace).publish : ReleaseConfig.Publish()
                 let (registry, upload) = try publishing.targets(settings, environment)
-                try await Publishing(options: publishing, jobs: jobs, reporter: reporter, environment: environment).run(
+                try await Publishing(
+                    options: publishing, jobs: jobs, reporter: reporter, environment: environment, settings: settings
+                ).run(
                     output: output, workspace: self.output == nil || self.workspace != nil ? workspace : nil,
                     registry: registry, upload: upload)
             }

@@ -20,8 +20,16 @@ struct PublishOptions: ParsableArguments {
 
     @Option(
         name: .customLong("tls-verify"),
-        help: ArgumentHelp("false: talk plain HTTP to the registry (a local test registry).", valueName: "bool"))
+        help: ArgumentHelp(
+            "false: do not check the registry's certificate; plain HTTP to a registry without TLS.", valueName: "bool"))
     var tlsVerify: Bool = true
+
+    @Option(
+        name: .customLong("ca-file"),
+        help: ArgumentHelp(
+            "Also trust the CA certificates of this PEM file for the registry, its token realm and --upload (default: the config's publish.caFile).",
+            valueName: "pem"))
+    var caFile: String?
 
     @Option(
         name: .customLong("tag"),
@@ -48,10 +56,19 @@ struct PublishOptions: ParsableArguments {
         if let registry, let problem = ImageName.registryProblem(registry) {
             throw ValidationError("--registry \(Escaping.shown(registry)): \(problem)")
         }
+        if let caFile, let problem = CertificateFile.problem(caFile) {
+            throw ValidationError(
+                "--ca-file \(Escaping.shown(caFile)) \(problem); allowed: a PEM file of CA certificates")
+        }
+    }
+
+    /// How to check servers' certificates: `--tls-verify`, and `--ca-file` else the config's `publish.caFile`.
+    func tls(_ settings: ReleaseConfig.Publish) -> TLSOptions {
+        TLSOptions(verify: tlsVerify, caFile: caFile ?? settings.caFile)
     }
 
     /// Whether any option was given: `kbuild release` takes them only with `--publish`.
-    var given: Bool { registry != nil || !tlsVerify || tag != nil || upload != nil || dryRun }
+    var given: Bool { registry != nil || !tlsVerify || caFile != nil || tag != nil || upload != nil || dryRun }
 
     /// Where to publish: the options, KUBE_DOCKER_REGISTRY, then the config's `publish` section.
     func targets(_ settings: ReleaseConfig.Publish, _ environment: [String: String]) throws
@@ -85,6 +102,8 @@ struct Publishing {
     let jobs: Int
     let reporter: Reporter
     let environment: [String: String]
+    /// The config's `publish` section (its `caFile`).
+    var settings = ReleaseConfig.Publish()
 
     /// Verifies `output` (the workspace's git checks when `workspace` is given), then pushes and uploads.
     /// The last summary line is the command's `result`.
@@ -133,7 +152,8 @@ struct Publishing {
             return (publications, nil)
         }
         let credential = try ContainerAuthFiles.credential(for: target.host, environment: environment)
-        let client = RegistryClient(host: target.host, plainHTTP: !options.tlsVerify, credential: credential)
+        let client = try await RegistryClient.connecting(
+            host: target.host, tls: options.tls(settings), credential: credential)
         let reporter = self.reporter
         let summary = try await ImagePublisher(client: client, jobs: jobs).push(publications) {
             reporter.published($0)
@@ -158,7 +178,10 @@ struct Publishing {
         let authorization = try host.flatMap {
             try UploadCredentials.authorization(for: $0, environment: environment)
         }
-        let uploader = ReleaseUploader(prefix: prefix, authorization: authorization, jobs: jobs)
+        // --tls-verify is the registry's; the upload target's certificate is always checked.
+        let uploader = ReleaseUploader(
+            prefix: prefix, authorization: authorization, jobs: jobs,
+            tls: TLSOptions(caFile: options.tls(settings).caFile))
         let reporter = self.reporter
         let (uploaded, skipped) = try await uploader.upload(directory) { reporter.published($0) }
         return (

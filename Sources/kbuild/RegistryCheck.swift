@@ -7,7 +7,7 @@ import KbuildVerify
 enum RegistryCheck {
     /// One check per image: its tag resolves to the index digest the release's bytes give (the digest the
     /// provenance records), and every architecture's manifest is there by digest.
-    static func run(output: String, registry: String, tlsVerify: Bool) async throws -> [VerifyCheck] {
+    static func run(output: String, registry: String, tls: TLSOptions) async throws -> [VerifyCheck] {
         guard let version = ReleaseVerifier.recordedVersion(directory: output + "/release-tars") else {
             throw PublishError.noVersion(directory: output + "/release-tars")
         }
@@ -16,7 +16,7 @@ enum RegistryCheck {
             output: output, registry: target, tag: ImagePublication.tag(version: version))
         let credential = try ContainerAuthFiles.credential(
             for: target.host, environment: ProcessInfo.processInfo.environment)
-        let client = RegistryClient(host: target.host, plainHTTP: !tlsVerify, credential: credential)
+        let client = try await RegistryClient.connecting(host: target.host, tls: tls, credential: credential)
         return try await Blocking.run { () throws(PublishError) -> [VerifyCheck] in
             var checks: [VerifyCheck] = []
             for publication in publications {

@@ -143,7 +143,8 @@ extension Kbuild {
         ) async throws {
             do {
                 try await Publishing(
-                    options: publishing, jobs: PublishOptions.defaultJobs, reporter: reporter, environment: environment
+                    options: publishing, jobs: PublishOptions.defaultJobs, reporter: reporter, environment: environment,
+                    settings: plan.config.publish
                 ).run(
                     output: plan.layout.root, workspace: plan.workspace, registry: targets.registry,
                     upload: targets.upload)

@@ -29,7 +29,7 @@ extension Kbuild {
                 a check the same way are listed up to 20, then counted; an image tarball over 512 MiB is \
                 refused before it is read. With --registry, every image's \
                 multi-arch tag must resolve in that registry to the index digest the release records, and \
-                every architecture's manifest must be there by digest (credentials as for `kbuild publish`).
+                every architecture's manifest must be there by digest (credentials, --ca-file and proxies as for `kbuild publish`).
 
                 With a release config (--config, else <workspace>/release/kbuild.yaml), verify plans the \
                 release again and the directory must hold exactly the plan's files and entries; a config that \
@@ -70,8 +70,17 @@ extension Kbuild {
 
         @Option(
             name: .customLong("tls-verify"),
-            help: ArgumentHelp("false: talk plain HTTP to --registry (default: true).", valueName: "bool"))
+            help: ArgumentHelp(
+                "false: do not check --registry's certificate; plain HTTP to a registry without TLS (default: true).",
+                valueName: "bool"))
         var tlsVerify: Bool?
+
+        @Option(
+            name: .customLong("ca-file"),
+            help: ArgumentHelp(
+                "Also trust the CA certificates of this PEM file for --registry and its token realm.", valueName: "pem")
+        )
+        var caFile: String?
 
         @Flag(name: .customLong("json"), help: "Print the report as JSON.")
         var json = false
@@ -93,6 +102,13 @@ extension Kbuild {
                 throw ValidationError(
                     "--json given with --log-format json; allowed: one of them (--json: one report document, --log-format json: one event per line)"
                 )
+            }
+            if caFile != nil, registry == nil {
+                throw ValidationError("--ca-file given without --registry; allowed: --ca-file with --registry HOST")
+            }
+            if let caFile, let problem = CertificateFile.problem(caFile) {
+                throw ValidationError(
+                    "--ca-file \(Escaping.shown(caFile)) \(problem); allowed: a PEM file of CA certificates")
             }
         }
 
@@ -166,7 +182,8 @@ extension Kbuild {
                 var registryPassed = true
                 if let registry {
                     let checks = try await RegistryCheck.run(
-                        output: Paths.parent(of: directory), registry: registry, tlsVerify: tlsVerify ?? true)
+                        output: Paths.parent(of: directory), registry: registry,
+                        tls: TLSOptions(verify: tlsVerify ?? true, caFile: caFile))
                     if !json { for check in checks { print(check.line) } }
                     registryPassed = !checks.contains { $0.status == .fail }
                 }

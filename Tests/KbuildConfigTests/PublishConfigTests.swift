@@ -3,7 +3,8 @@ import KbuildConfig
 import TestSupport
 import Testing
 
-/// `publish.registry` and `publish.upload`: checked as image registries and URL prefixes, with FILE:LINE:COL.
+/// `publish.registry`, `publish.upload` and `publish.caFile`: checked as image registries, URL prefixes and
+/// PEM files, with FILE:LINE:COL.
 @Suite("Publish config")
 struct PublishConfigTests {
     let binaries = "binaries:\n  - name: foo\n    kinds: [client]\n"
@@ -30,6 +31,24 @@ struct PublishConfigTests {
             field: "publish.upload", "without credentials")
         try workspace.expectError(
             binaries + "publish:\n  regisry: x\n", line: 5, column: 3, field: "publish.regisry",
-            "unknown key \"regisry\" in publish; allowed: registry, upload")
+            "unknown key \"regisry\" in publish; allowed: registry, upload, caFile")
+    }
+
+    /// `caFile` is relative to the config and must hold a PEM certificate, checked when the config loads.
+    @Test func theCAFileIsRelativeToTheConfigAndMustBePEM() throws {
+        let workspace = try Workspace()
+        try workspace.write("release/ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+        let config = try workspace.load(binaries + "publish:\n  caFile: ca.pem\n")
+        #expect(config.publish.caFile == workspace.path + "/release/ca.pem")
+        try workspace.expectError(
+            binaries + "publish:\n  caFile: missing.pem\n", line: 5, column: 11, field: "publish.caFile",
+            "\"missing.pem\" cannot be read: No such file or directory; allowed: a PEM file of CA certificates")
+        try workspace.write("release/notpem.txt", "hello\n")
+        try workspace.expectError(
+            binaries + "publish:\n  caFile: notpem.txt\n", line: 5, column: 11, field: "publish.caFile",
+            "holds no PEM certificate")
+        try workspace.expectError(
+            binaries + "publish:\n  caFile: ..\n", line: 5, column: 11, field: "publish.caFile", "is not a regular file"
+        )
     }
 }
