@@ -19,8 +19,9 @@ limits the rule to the next N; the first rule that matches and still has a count
             digest of nothing kbuild sent)
 One line per request goes to LOG_FILE: `METHOD PATH ACTION STATUS` (ACTION is forward, status,
 reset, reset-answered or digest; STATUS is what the client got, - for a reset). Every answer closes
-its connection, so a client never reuses one (FoundationNetworking stalls until its timeout when a
-reused connection is reset; see docs/publishing.md), unless --keep-alive is given. The first line on stdout is the port
+its connection, so a client never reuses one, unless --keep-alive is given (a reset then hits a
+connection the client reuses: kbuild's libcurl transport must notice at once, not at its timeout).
+The first line on stdout is the port
 the proxy listens on (127.0.0.1).
 """
 import http.client
