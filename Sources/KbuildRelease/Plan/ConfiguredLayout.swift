@@ -10,6 +10,8 @@ struct ConfiguredLayout {
     let config: ReleaseConfig
     let version: VersionInfo
     let archives: [ReleaseConfig.Archive]
+    /// The workspace files and trees of the archives' `files`, walked before planning.
+    let listing: WorkspaceListing
 
     /// Every archive, in config order, platforms sorted (binary assets: one per binary).
     func planned() -> [PlannedArchive] {
@@ -56,11 +58,7 @@ struct ConfiguredLayout {
             return .binary(binary, platform, at: inside(archive.binaryPath.render(named) + platform.executableSuffix))
         }
         for file in archive.files {
-            entries.append(
-                file.isTree
-                    ? .tree(.tree(path: file.source), at: inside(file.destination))
-                    : ArchiveEntry(path: inside(file.destination), mode: nil, source: .workspaceFile(path: file.source))
-            )
+            entries += listing.entries(of: file.source, at: inside(file.destination))
         }
         for generated in archive.generated {
             entries.append(.generated(generated.content.render(values), at: inside(generated.destination)))

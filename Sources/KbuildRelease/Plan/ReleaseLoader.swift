@@ -72,7 +72,7 @@ public enum ReleaseLoader {
         let version = try await resolver.resolve(
             workspace: workspace, environment: environment, baseFile: config.version.baseFile,
             style: style ?? config.version.style, sourceDate: sourceDate, strict: strictVersion, warn: warn)
-        let plan = ReleasePlanner.plan(
+        let plan = try ReleasePlanner.plan(
             config: config, version: version, sourceDate: sourceDate, workspace: workspace)
         if case .success(let toolchain) = toolchain {
             try await verifyVersionVariables(
