@@ -1,6 +1,7 @@
 import Foundation
 import KbuildArtifact
 import KbuildCore
+import KbuildGo
 import TestSupport
 import Testing
 
@@ -79,5 +80,27 @@ import Testing
         #expect(throws: ReleaseError.self) {
             try WorkspaceTree.files(of: dir.appending("tree"), workspace: dir.path)
         }
+    }
+}
+
+/// `go tool dist list` is asked once per Go executable, version and GOROOT, then read back.
+@Suite struct KnownPlatformsTests {
+    @Test func goIsAskedOnceAndItsAnswerReadBackUntilTheRecordIsUnreadable() async throws {
+        let dir = try TemporaryDirectory("kbuild-platforms")
+        defer { dir.remove() }
+        let runner = SubprocessRunner()
+        let go = try await GoToolchain.locate(runner: runner, environment: ProcessInfo.processInfo.environment)
+        let asked = try #require(await ReleaseLoader.knownPlatforms(go, runner: runner, cache: dir.path))
+        #expect(asked == (try await go.distList(runner: runner)))
+        let records = try FileManager.default.contentsOfDirectory(atPath: dir.appending("go-platforms"))
+        try #require(records.count == 1)
+        let record = dir.appending("go-platforms/" + records[0])
+        // What the record says is what planning uses: Go was not asked again.
+        try writeFile(record, "linux/amd64\n")
+        #expect(await ReleaseLoader.knownPlatforms(go, runner: runner, cache: dir.path) == [Platform("linux/amd64")!])
+        // A record that does not parse is asked for again and rewritten.
+        try writeFile(record, "linux/amd64\nnot a platform\n")
+        #expect(await ReleaseLoader.knownPlatforms(go, runner: runner, cache: dir.path) == asked)
+        #expect(try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n").count == asked.count)
     }
 }

@@ -61,9 +61,14 @@ public enum ReleasePlanner {
         let configured = config.archives.map {
             ConfiguredLayout(config: config, version: version, archives: $0, listing: listing)
         }
-        let archives = configured?.planned() ?? kubernetes.archives()
-        let sideFiles =
-            configured?.sideFiles() ?? kubernetesSideFiles(config: config, archives: archives)
+        let archives: [PlannedArchive]
+        let sideFiles: [SideFile]
+        if let configured {
+            (archives, sideFiles) = configured.planned()
+        } else {
+            archives = kubernetes.archives()
+            sideFiles = kubernetesSideFiles(config: config, archives: archives)
+        }
         var builds: Set<GoBuildTarget> = []
         let byName = Dictionary(config.binaries.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for archive in archives {
