@@ -30,6 +30,23 @@ import Testing
         #expect(trees.map(\.source) == [.gitTree])
     }
 
+    @Test func stageCopiesThePlansFilesAndRefusesOneThatChangedSincePlanned() async throws {
+        let fixture = try ReleaseFixture()
+        defer { fixture.remove() }
+        // A file added after planning is not staged: the release is what the plan lists.
+        try writeFile(fixture.plan.workspace + "/cluster/late.txt", "late\n")
+        _ = try await fixture.pipeline().release()
+        let staged = fixture.plan.layout.releaseStage + "/full/kubernetes/cluster"
+        #expect(FileManager.default.fileExists(atPath: staged + "/addons/dns.yaml"))
+        #expect(!FileManager.default.fileExists(atPath: staged + "/late.txt"))
+        let license = fixture.plan.workspace + "/LICENSES/LICENSE"
+        chmod(license, 0o755)
+        await #expect(
+            throws: ReleaseError.conflict(
+                "\(Escaping.shown(license)) changed its executable bit after the release was planned; release again")
+        ) { _ = try await fixture.pipeline().release() }
+    }
+
     @Test func executableFilesAreListed0755AndTheWalkIsSorted() throws {
         let dir = try TemporaryDirectory("kbuild-listing")
         defer { dir.remove() }
