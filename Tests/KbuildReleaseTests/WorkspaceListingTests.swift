@@ -1,5 +1,6 @@
 import Foundation
 import KbuildArtifact
+import KbuildConfig
 import KbuildCore
 import KbuildGo
 import TestSupport
@@ -119,5 +120,42 @@ import Testing
         try writeFile(record, "linux/amd64\nnot a platform\n")
         #expect(await ReleaseLoader.knownPlatforms(go, runner: runner, cache: dir.path) == asked)
         #expect(try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n").count == asked.count)
+    }
+}
+
+/// `kbuild plan --json` is written field by field; its bytes are those of Foundation's `JSONEncoder`.
+@Suite struct PlanDocumentWriterTests {
+    static func reference(_ document: PlanDocument) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(document) + Data("\n".utf8)
+    }
+
+    @Test func theBytesAreJSONEncodersForKubernetesAndAConfiguredLayout() throws {
+        let fixture = try ReleaseFixture()
+        defer { fixture.remove() }
+        var document = fixture.plan.document
+        #expect(try document.encoded() == Self.reference(document))
+        // Every escape JSON has, text beyond ASCII, slashes, empty lists and absent optionals.
+        document.archives[0].entries[0].source.content = "a\"b\\c/d\u{0}\u{1}\u{8}\u{9}\u{a}\u{c}\u{d}\u{1f}\u{7f}é✓😀"
+        document.images = []
+        document.archives[1].entries = []
+        document.archives[1].platform = nil
+        #expect(try document.encoded() == Self.reference(document))
+        var config = fixture.plan.config
+        config.archives = [
+            .init(
+                name: try NameTemplate("{{project}}_{{os | title}}_{{arch | uname}}"), binaries: ["kubectl"],
+                formatByOS: ["windows": .zip], wrap: try NameTemplate("{{project}}-{{version}}"),
+                binaryPath: try NameTemplate("bin/{{binary}}"),
+                files: [.init(source: "cluster", destination: "cluster", isTree: true)],
+                generated: [.init(destination: "VERSION", content: try NameTemplate("{{version}}\n"))],
+                checksums: [.sha256sum, .sha512])
+        ]
+        let configured = try ReleasePlanner.plan(
+            config: config, version: fixture.plan.version, sourceDate: fixture.plan.sourceDate,
+            workspace: fixture.plan.workspace)
+        #expect(configured.document.archives.map(\.format) == ["tar.gz", "zip"])
+        #expect(try configured.document.encoded() == Self.reference(configured.document))
     }
 }

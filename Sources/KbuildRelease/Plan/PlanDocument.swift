@@ -76,11 +76,10 @@ public struct PlanDocument: Codable, Sendable, Hashable {
     public var archives: [Archive]
     public var sideFiles: [Side]
 
-    /// Sorted keys, two-space indentation, a final newline: the same plan gives the same bytes.
+    /// Sorted keys, two-space indentation, a final newline: the same plan gives the same bytes, those of
+    /// `JSONEncoder` with `.prettyPrinted, .sortedKeys, .withoutEscapingSlashes` (`PlanDocumentWriter`).
     public func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(self)
+        var data = PlanDocumentWriter.encode(self)
         data.append(UInt8(ascii: "\n"))
         return data
     }
