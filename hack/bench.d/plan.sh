@@ -5,7 +5,7 @@
 # (wrap directory, bin/{{binary}}, a glob, a generated file, a .sha256sum) and every binary as an asset
 # of its own: 350 builds, 364 archives. `kbuild plan --json` vs `kbuild version` in the same repository
 # (both run git describe and read the config's workspace; the difference is loading the config, asking Go
-# about the version variables, planning and writing the JSON). Timed with hyperfine (median).
+# about the version variables, planning and writing the JSON). Timed with hyperfine (median wall, mean CPU).
 section_plan() {
   hack/install-deps.sh hyperfine >/dev/null
   local dir=$work/plan25 csv=$work/plan.csv
