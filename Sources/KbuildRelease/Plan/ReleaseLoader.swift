@@ -74,8 +74,10 @@ public enum ReleaseLoader {
         let version = try await resolver.resolve(
             workspace: workspace, environment: environment, baseFile: config.version.baseFile,
             style: style ?? config.version.style, sourceDate: sourceDate, strict: strictVersion, warn: warn)
+        // Walking the trees the archives carry is blocking I/O: on a thread of its own.
+        let listing = try await Blocking.run { try WorkspaceListing.read(config: config, workspace: workspace) }
         let plan = try ReleasePlanner.plan(
-            config: config, version: version, sourceDate: sourceDate, workspace: workspace)
+            config: config, version: version, sourceDate: sourceDate, workspace: workspace, listing: listing)
         if case .success(let toolchain) = toolchain {
             try await verifyVersionVariables(
                 plan, toolchain: toolchain, goCache: environment["KBUILD_GOCACHE"], runner: runner)
