@@ -20,11 +20,15 @@ public struct TarHeader: Sendable, Hashable {
     public var linkTarget: String?
 }
 
-/// Streams a tar or tar.gz (detected from its bytes) with libarchive, entry by entry.
+/// Streams a tar or tar.gz (detected from its bytes) with libarchive, entry by entry. Gzip in members
+/// of at most 1 MiB (what kbuild writes) is inflated member by member with libdeflate (`GzipMembers`);
+/// any other gzip is streamed with zlib.
 public final class TarReader {
     private let archive: OpaquePointer
     /// The archive's path, for messages.
     public let path: String
+    /// The inflated members libarchive reads, for kbuild-shaped gzip; nil when libarchive reads the file.
+    private let members: GzipMembers?
 
     public init(path: String) throws(ArchiveError) {
         self.path = path
@@ -32,11 +36,21 @@ public final class TarReader {
             throw .library(operation: "archive_read_new", path: path, message: "out of memory")
         }
         self.archive = archive
+        // A file that cannot be opened is reported by libarchive's open below, as for any tar.
+        let members = (try? GzipMembers.open(path)) ?? nil
+        self.members = members
         do {
             try archive_read_support_filter_gzip(archive).check(archive, "enable gzip", path)
             try archive_read_support_filter_none(archive).check(archive, "enable raw", path)
             try archive_read_support_format_tar(archive).check(archive, "enable tar", path)
-            try archive_read_open_filename(archive, path, 1 << 16).check(archive, "open", path)
+            if let members {
+                let client = Unmanaged.passUnretained(members).toOpaque()
+                try archive_read_open(
+                    archive, client, nil, { _, client, buffer in GzipMembers.readCallback(client, buffer) }, nil
+                ).check(archive, "open", path)
+            } else {
+                try archive_read_open_filename(archive, path, 1 << 16).check(archive, "open", path)
+            }
         } catch {
             // Every stored property is set, so deinit runs and frees the archive: freeing it here too crashed.
             if case .library(_, _, let message) = error, !FileManager.default.fileExists(atPath: path) {
@@ -56,7 +70,7 @@ public final class TarReader {
         let status = archive_read_next_header(archive, &entry)
         if status == ARCHIVE_EOF { return nil }
         guard status >= ARCHIVE_WARN, let entry else {
-            throw .corrupt(archive: path, reason: archive.errorMessage)
+            throw members?.failure ?? .corrupt(archive: path, reason: archive.errorMessage)
         }
         let name =
             archive_entry_pathname_utf8(entry).map { String(cString: $0) }
@@ -90,7 +104,9 @@ public final class TarReader {
         while true {
             let n = archive_read_data(archive, buffer, size)
             if n == 0 { return }
-            guard n > 0 else { throw ArchiveError.corrupt(archive: path, reason: archive.errorMessage) }
+            guard n > 0 else {
+                throw members?.failure ?? ArchiveError.corrupt(archive: path, reason: archive.errorMessage)
+            }
             try body(UnsafeRawBufferPointer(start: buffer, count: n))
         }
     }

@@ -36,14 +36,17 @@ public func concurrentMap<Item: Sendable, Result: Sendable>(
 /// Blocking work (file writes, compression, waits on other threads) kept off Swift's cooperative pool,
 /// whose few threads must stay free to run tasks.
 public enum Blocking {
-    /// Runs `work` on a thread of its own and resumes with its result.
-    public static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread { continuation.resume(with: Result { try work() }) }
+    /// Runs `work` on a thread of its own and resumes with its result; its error keeps its type.
+    public static func run<T: Sendable, Failure: Error>(
+        _ work: @escaping @Sendable () throws(Failure) -> T
+    ) async throws(Failure) -> T {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, Failure>, Never>) in
+            let thread = Thread { continuation.resume(returning: Result { () throws(Failure) -> T in try work() }) }
             // Secondary threads get 512 KiB by default; libarchive and deflate want more headroom.
             thread.stackSize = 8 << 20
             thread.start()
         }
+        return try result.get()
     }
 }
 

@@ -64,8 +64,8 @@ public struct ImagePublisher: Sendable {
         return lines
     }
 
-    /// Pushes every publication; `progress` gets one line per pushed manifest, index and tag.
-    public func push(_ publications: [ImagePublication], progress: @escaping @Sendable (String) -> Void)
+    /// Pushes every publication; `report` gets every blob, manifest and tag, and the bytes under way per image.
+    public func push(_ publications: [ImagePublication], report: @escaping @Sendable (PublishEvent) -> Void)
         async throws -> PublishSummary
     {
         var summary = PublishSummary()
@@ -80,13 +80,33 @@ public struct ImagePublisher: Sendable {
             }
         }
         let client = self.client
+        let host = client.host
+        let bytes = TransferProgress(
+            .push, totals: blobs.reduce(into: [:]) { $0[host + "/" + $1.repository, default: 0] += $1.blob.size },
+            report: report)
+        defer { bytes.finish() }
         let pushed = try await concurrentMap(blobs, limit: jobs) { item in
-            try await Blocking.run { () throws(PublishError) -> Bool in
+            let repository = host + "/" + item.repository
+            // Shown as docker does, `sha256:` and 12 hex digits: which blobs are on the wire.
+            let short = String(item.blob.digest.prefix(19))
+            bytes.started(repository, short)
+            let didPush = try await Blocking.run { () throws(PublishError) -> Bool in
                 if try client.hasBlob(item.blob.digest, in: item.repository, subject: item.subject) { return false }
-                try client.pushBlob(item.blob, to: item.repository, subject: item.subject)
+                // Chunk by chunk: a large layer shows its bytes moving.
+                try client.pushBlob(item.blob, to: item.repository, subject: item.subject) {
+                    bytes.advanced(repository, by: $0)
+                }
                 return true
             }
+            bytes.finished(repository, short, bytes: didPush ? 0 : item.blob.size)
+            report(
+                didPush
+                    ? .blobPushed(repository: repository, digest: item.blob.digest, size: item.blob.size)
+                    : .blobSkipped(
+                        repository: repository, digest: item.blob.digest, size: item.blob.size, mountedFrom: nil))
+            return didPush
         }
+        bytes.finish()  // before the manifests: the bytes are all there
         for (item, didPush) in zip(blobs, pushed) {
             if didPush {
                 summary.blobsPushed += 1
@@ -101,15 +121,15 @@ public struct ImagePublisher: Sendable {
         let content = try await concurrentMap(publications, limit: jobs) { publication in
             try await Blocking.run { () throws(PublishError) -> PublishSummary in
                 var part = PublishSummary()
-                try publisher.pushManifests([publication], &part, progress)
-                try publisher.pushArchContent([publication], &part, progress)
+                try publisher.pushManifests([publication], &part, report)
+                try publisher.pushArchContent([publication], &part, report)
                 return part
             }
         }
         let tags = try await concurrentMap(publications, limit: jobs) { publication in
             try await Blocking.run { () throws(PublishError) -> PublishSummary in
                 var part = PublishSummary()
-                try publisher.pushTags([publication], &part, progress)
+                try publisher.pushTags([publication], &part, report)
                 return part
             }
         }
@@ -117,14 +137,14 @@ public struct ImagePublisher: Sendable {
     }
 
     private func pushManifests(
-        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (String) -> Void
+        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (PublishEvent) -> Void
     ) throws(PublishError) {
         for publication in publications {
             let documents =
                 publication.images.map { ($0.manifest, $0.manifestMediaType, $0.manifestDigest) }
                 + [(publication.index, OCIMediaType.index, publication.indexDigest)]
             for (bytes, mediaType, digest) in documents {
-                let subject = "\(publication.binary) \(digest)"
+                let subject = "\(client.host)/\(publication.repository)@\(digest)"
                 if try client.manifestDigest(digest, in: publication.repository, subject: subject) != nil {
                     summary.manifestsPresent += 1
                     continue
@@ -133,7 +153,10 @@ public struct ImagePublisher: Sendable {
                     bytes, mediaType: mediaType, digest: digest, as: digest, in: publication.repository,
                     subject: subject)
                 summary.manifestsPushed += 1
-                progress("pushed   \(client.host)/\(publication.repository)@\(digest)")
+                progress(
+                    .manifestPushed(
+                        repository: "\(client.host)/\(publication.repository)", digest: digest,
+                        index: digest == publication.indexDigest))
             }
         }
     }
@@ -141,43 +164,54 @@ public struct ImagePublisher: Sendable {
     /// Each per-architecture repository gets its image's blobs (mounted from the multi-arch repository,
     /// uploaded only when the registry will not mount) and manifest, before any tag.
     private func pushArchContent(
-        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (String) -> Void
+        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (PublishEvent) -> Void
     ) throws(PublishError) {
         var done: Set<String> = []
         for publication in publications {
             for archTag in publication.archTags where archTag.repository != publication.repository {
                 let image = archTag.image
                 guard done.insert(archTag.repository + "@" + image.manifestDigest).inserted else { continue }
-                let subject = "\(archTag.repository) \(image.manifestDigest)"
+                let subject = "\(client.host)/\(archTag.repository)@\(image.manifestDigest)"
                 if try client.manifestDigest(image.manifestDigest, in: archTag.repository, subject: subject) != nil {
                     summary.manifestsPresent += 1
                     continue
                 }
                 for blob in image.blobs {
+                    let repository = "\(client.host)/\(archTag.repository)"
                     if try client.hasBlob(blob.digest, in: archTag.repository, subject: subject) {
                         summary.blobsPresent += 1
+                        progress(
+                            .blobSkipped(repository: repository, digest: blob.digest, size: blob.size, mountedFrom: nil)
+                        )
                     } else if try client.mountBlob(
                         blob.digest, from: publication.repository, into: archTag.repository, subject: subject)
                     {
                         summary.blobsMounted += 1
+                        progress(
+                            .blobSkipped(
+                                repository: repository, digest: blob.digest, size: blob.size,
+                                mountedFrom: "\(client.host)/\(publication.repository)"))
                     } else {
                         try client.pushBlob(blob, to: archTag.repository, subject: subject)
                         summary.blobsPushed += 1
                         summary.bytesPushed += blob.size
+                        progress(.blobPushed(repository: repository, digest: blob.digest, size: blob.size))
                     }
                 }
                 try client.putManifest(
                     image.manifest, mediaType: image.manifestMediaType, digest: image.manifestDigest,
                     as: image.manifestDigest, in: archTag.repository, subject: subject)
                 summary.manifestsPushed += 1
-                progress("pushed   \(client.host)/\(archTag.repository)@\(image.manifestDigest)")
+                progress(
+                    .manifestPushed(
+                        repository: "\(client.host)/\(archTag.repository)", digest: image.manifestDigest, index: false))
             }
         }
     }
 
     /// The index's tag, then each per-arch name's: set unless the registry already has it naming that digest.
     private func pushTags(
-        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (String) -> Void
+        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (PublishEvent) -> Void
     ) throws(PublishError) {
         for publication in publications {
             let tags =
@@ -194,12 +228,13 @@ public struct ImagePublisher: Sendable {
                 let subject = "\(client.host)/\(repository):\(tag)"
                 if try client.manifestDigest(tag, in: repository, subject: subject) == digest {
                     summary.tagsPresent += 1
+                    progress(.tagged(reference: subject, digest: digest, changed: false))
                     continue
                 }
                 try client.putManifest(
                     bytes, mediaType: mediaType, digest: digest, as: tag, in: repository, subject: subject)
                 summary.tagsSet += 1
-                progress("tagged   \(subject) \(digest)")
+                progress(.tagged(reference: subject, digest: digest, changed: true))
             }
         }
     }

@@ -79,9 +79,18 @@ struct EntryVerifier {
     /// The failures, one per wrong entry, or one `ok` line.
     func compare(_ found: [FoundEntry]) -> [VerifyCheck] {
         var failures = BoundedFailures()
-        func fail(_ path: String, _ detail: String) {
-            failures.fail("entries", archive: archive.name, entry: path, detail)
+        for (path, problem) in problems(found) {
+            failures.fail("entries", archive: archive.name, entry: path, problem.detail)
         }
+        if failures.isEmpty {
+            return [.ok("entries", archive.name, "\(found.count) entries, exactly as the plan lists them")]
+        }
+        return failures.checks
+    }
+
+    /// Every wrong entry with what is wrong with it, planned entries first, in the plan's order.
+    func problems(_ found: [FoundEntry]) -> [(path: String, problem: EntryProblem)] {
+        var problems: [(path: String, problem: EntryProblem)] = []
         let byPath = Dictionary(found.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         var parents: Set<String> = []
         for entry in archive.entries {
@@ -91,15 +100,15 @@ struct EntryVerifier {
                 parents.insert(parent)
             }
             guard entry.type != .tree else { continue }
+            let want: FoundEntry.EntryType = entry.type == .directory ? .directory : .file
             guard let have = byPath[entry.path] else {
-                fail(entry.path, "missing: the plan puts a \(entry.type.rawValue) here")
+                problems.append((entry.path, .missing(planned: want)))
                 continue
             }
-            let want: FoundEntry.EntryType = entry.type == .directory ? .directory : .file
             if have.type != want {
-                fail(entry.path, "is \(have.described), the plan has a \(want.rawValue)")
+                problems.append((entry.path, .retyped(found: have, planned: want)))
             } else if let mode = entry.mode.map(UInt32.init), have.mode != mode {
-                fail(entry.path, "has mode \(octal(have.mode)), the plan says \(octal(mode))")
+                problems.append((entry.path, .remoded(found: have.mode, planned: mode)))
             }
         }
         let planned = Set(archive.entries.filter { $0.type != .tree }.map(\.path))
@@ -107,7 +116,7 @@ struct EntryVerifier {
         for entry in found where !planned.contains(entry.path) {
             if parents.contains(entry.path) {
                 if entry.type != .directory || entry.mode != 0o755 {
-                    fail(entry.path, "is \(entry.described), the plan has a directory (0755) here")
+                    problems.append((entry.path, .notAParentDirectory(found: entry)))
                 }
                 continue
             }
@@ -116,32 +125,64 @@ struct EntryVerifier {
                     $0.path.isEmpty || entry.path.hasPrefix($0.path + "/") || entry.path == $0.path
                 })
             else {
-                fail(entry.path, "is \(entry.described) that the plan does not list")
+                problems.append((entry.path, .unplanned(found: entry)))
                 continue
             }
-            if let problem = Self.treeProblem(entry, keepsLinks: tree.source == .gitTree) { fail(entry.path, problem) }
+            if let problem = Self.treeProblem(entry, keepsLinks: tree.source == .gitTree) {
+                problems.append((entry.path, problem))
+            }
         }
-        if failures.isEmpty {
-            return [.ok("entries", archive.name, "\(found.count) entries, exactly as the plan lists them")]
-        }
-        return failures.checks
+        return problems
     }
 
     /// What is wrong with an entry found under a tree: only files (0755/0644) and directories (0755);
     /// symlinks only in git's tree, and never one that leaves the archive.
-    static func treeProblem(_ entry: FoundEntry, keepsLinks: Bool) -> String? {
+    static func treeProblem(_ entry: FoundEntry, keepsLinks: Bool) -> EntryProblem? {
         switch entry.type {
         case .file where entry.mode == 0o755 || entry.mode == 0o644: return nil
         case .directory where entry.mode == 0o755: return nil
         case .symlink where keepsLinks:
             let target = entry.target ?? ""
             let resolved = Paths.parent(of: entry.path) + "/" + target
-            return !target.hasPrefix("/") && SafePath.staysInside(resolved)
-                ? nil : "is \(entry.described), which leaves the archive"
+            return !target.hasPrefix("/") && SafePath.staysInside(resolved) ? nil : .leavesArchive(found: entry)
         case .file, .directory:
-            return "is \(entry.described); allowed: 0755 or 0644 files, 0755 directories"
+            return .badTreeMode(found: entry)
         default:
-            return "is \(entry.described); the plan has files and directories here"
+            return .linkInTree(found: entry)
+        }
+    }
+}
+
+/// What is wrong with one entry of an archive against the plan: a value tests and tools match on;
+/// `detail` says it for people.
+enum EntryProblem: Hashable, Sendable {
+    /// The plan has an entry of this type at the path; the archive has nothing there.
+    case missing(planned: FoundEntry.EntryType)
+    /// The archive holds another type there (a symlink or hardlink where the plan has a file…).
+    case retyped(found: FoundEntry, planned: FoundEntry.EntryType)
+    /// The right type with other permission bits.
+    case remoded(found: UInt32, planned: UInt32)
+    /// An entry the plan does not list, outside every tree it names.
+    case unplanned(found: FoundEntry)
+    /// A directory above planned entries that is not a 0755 directory.
+    case notAParentDirectory(found: FoundEntry)
+    /// A file or directory in a tree with permissions a tree never has.
+    case badTreeMode(found: FoundEntry)
+    /// A link in a tree that keeps none (only git's tree keeps symlinks).
+    case linkInTree(found: FoundEntry)
+    /// A symlink in git's tree whose target leaves the archive.
+    case leavesArchive(found: FoundEntry)
+
+    var detail: String {
+        switch self {
+        case .missing(let planned): return "missing: the plan puts a \(planned.rawValue) here"
+        case .retyped(let found, let planned): return "is \(found.described), the plan has a \(planned.rawValue)"
+        case .remoded(let found, let planned): return "has mode \(octal(found)), the plan says \(octal(planned))"
+        case .unplanned(let found): return "is \(found.described) that the plan does not list"
+        case .notAParentDirectory(let found): return "is \(found.described), the plan has a directory (0755) here"
+        case .badTreeMode(let found): return "is \(found.described); allowed: 0755 or 0644 files, 0755 directories"
+        case .linkInTree(let found): return "is \(found.described); the plan has files and directories here"
+        case .leavesArchive(let found): return "is \(found.described), which leaves the archive"
         }
     }
 }

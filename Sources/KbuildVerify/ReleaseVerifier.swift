@@ -40,16 +40,40 @@ public struct ReleaseVerifier: Sendable {
         return SourceVerifier.recorded(in: file.reopenPath)?.version
     }
 
-    /// Runs every check; throws only when the directory itself cannot be read.
+    /// Runs every check; throws only when the directory itself cannot be read. Everything that reads,
+    /// hashes or inflates runs on threads of its own (`Blocking.run`), never on the cooperative pool.
     public func verify() async throws(VerifyError) -> VerifyReport {
-        let files = try ReleaseFiles(directory: directory, layout: layout)
-        var checks: [VerifyCheck] = []
-        let (artifacts, problem) = files.artifacts()
-        let listed = Dictionary(
-            (files.sums(files.sha256Sums, hexLength: 64)?.sums ?? []).map { ($0.name, $0.hex) },
-            uniquingKeysWith: { a, _ in a })
-        let facts = releaseFacts(files: files, artifacts: artifacts, sha256: listed)
+        let (files, artifacts, problem, facts) = try await Blocking.run { () throws(VerifyError) in
+            let files = try ReleaseFiles(directory: directory, layout: layout)
+            let (artifacts, problem) = files.artifacts()
+            let listed = Dictionary(
+                (files.sums(files.sha256Sums, hexLength: 64)?.sums ?? []).map { ($0.name, $0.hex) },
+                uniquingKeysWith: { a, _ in a })
+            return (files, artifacts, problem, releaseFacts(files: files, artifacts: artifacts, sha256: listed))
+        }
         let results = try await hashAndOpen(files: files, artifacts: artifacts, facts: facts)
+        let (listedSHA256, offline) = await Blocking.run {
+            check(files: files, artifacts: artifacts, artifactsProblem: problem, results: results)
+        }
+        var checks = offline
+        if let workspace, let src = artifacts.first(where: { $0.kind == .src }),
+            let file = try? files.tree.open(src.name)
+        {
+            // A release under the workspace must come from it; one elsewhere may come from another repository.
+            let origin = directory.hasPrefix(workspace + "/")
+            checks += await SourceVerifier(workspace: workspace, runner: runner, isOrigin: origin)
+                .verify(file.reopenPath, name: src.name)
+        }
+        let key = key
+        checks += await Blocking.run { SupplyChainVerifier(files: files, sums: listedSHA256, key: key).verify() }
+        return VerifyReport(directory: directory, checks: checks)
+    }
+
+    /// The checks that need no workspace, from the digests and archive checks `hashAndOpen` found: the
+    /// sums, the planned files, artifacts.json, the archives, the release images; with the sha256 sums listed.
+    private func check(
+        files: ReleaseFiles, artifacts: [ReleaseArtifact], artifactsProblem: String?, results: [Outcome]
+    ) -> (sha256: [String: String], checks: [VerifyCheck]) {
         var actual: [String: (sha256: String, sha512: String)] = [:]
         var tarballChecks: [VerifyCheck] = []
         var verifiedImages: Set<String> = []
@@ -62,26 +86,16 @@ public struct ReleaseVerifier: Sendable {
             }
         }
         let (sha256, sumChecks) = checkSums(files, actual: actual)
-        checks += sumChecks
+        var checks = sumChecks
         if let layout { checks += checkPlannedFiles(files, layout: layout, actual: actual) }
-        if let problem {
-            checks.append(.fail("artifacts", "artifacts.json", problem))
+        if let artifactsProblem {
+            checks.append(.fail("artifacts", "artifacts.json", artifactsProblem))
         } else {
             checks += checkArtifacts(artifacts, files: files, sha256: sha256)
         }
         checks += tarballChecks
         checks += checkReleaseImages(artifacts, verified: verifiedImages)
-
-        if let workspace, let src = artifacts.first(where: { $0.kind == .src }),
-            let file = try? files.tree.open(src.name)
-        {
-            // A release under the workspace must come from it; one elsewhere may come from another repository.
-            let origin = directory.hasPrefix(workspace + "/")
-            checks += await SourceVerifier(workspace: workspace, runner: runner, isOrigin: origin)
-                .verify(file.reopenPath, name: src.name)
-        }
-        checks += SupplyChainVerifier(files: files, sums: sha256, key: key).verify()
-        return VerifyReport(directory: directory, checks: checks)
+        return (sha256, checks)
     }
 
     /// Hashes every summed file and opens every archive, on one pool: the work is independent.
@@ -99,21 +113,22 @@ public struct ReleaseVerifier: Sendable {
         let work = Array(0..<(summed.count + archives.count))
         do {
             return try await concurrentMap(work, limit: jobs) { index -> Outcome in
-                if index < summed.count {
-                    do {
-                        // The inode the listing saw, opened beneath the directory: a name swapped meanwhile is not read.
-                        let file = try files.tree.open(summed[index])
-                        let checksums = try await Blocking.run { try Checksums.file(file.reopenPath) }
-                        return .digests(summed[index], checksums.sha256.hex, checksums.sha512.hex)
-                    } catch {
-                        return .checks([.fail("files", summed[index], "cannot be read: \(error)")], [])
+                // Opening, hashing and inflating block: each item on a thread of its own.
+                await Blocking.run { () -> Outcome in
+                    if index < summed.count {
+                        do {
+                            // The inode the listing saw, opened beneath the directory: a name swapped meanwhile is not read.
+                            let file = try files.tree.open(summed[index])
+                            let checksums = try Checksums.file(file.reopenPath)
+                            return .digests(summed[index], checksums.sha256.hex, checksums.sha512.hex)
+                        } catch {
+                            return .checks([.fail("files", summed[index], "cannot be read: \(error)")], [])
+                        }
                     }
-                }
-                let (name, artifact, archive) = archives[index - summed.count]
-                guard let file = try? files.tree.open(name) else {
-                    return .checks([.fail("layout", name, files.absence(name))], [])
-                }
-                return try await Blocking.run { () -> Outcome in
+                    let (name, artifact, archive) = archives[index - summed.count]
+                    guard let file = try? files.tree.open(name) else {
+                        return .checks([.fail("layout", name, files.absence(name))], [])
+                    }
                     let path = file.reopenPath  // the closure holds the descriptor open while it reads
                     var checks: [VerifyCheck] = []
                     var images: Set<String> = []

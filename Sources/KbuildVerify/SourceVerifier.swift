@@ -40,7 +40,8 @@ struct SourceVerifier {
                     .skip, "source", name, "\(workspace) is not a git repository: cannot compare with git ls-files")
             ]
         }
-        guard let recorded = Self.recorded(in: path) else {
+        // Reading the tarball blocks: on a thread of its own, never on the cooperative pool.
+        guard let recorded = await Blocking.run({ Self.recorded(in: path) }) else {
             return [.fail("source", name, "does not open as a tar.gz")]
         }
         guard let commit = recorded.commit, !commit.isEmpty else {

@@ -107,7 +107,9 @@ func archiveEach(
         let parts = input.split(separator: "=", maxSplits: 1).map(String.init)
         let source = parts[0]
         let name = parts.count == 2 ? parts[1] : URL(fileURLWithPath: source).lastPathComponent
-        return try write(try TarEntry.tree(of: source, under: name), "\(out)/\(name)\(suffix)")
+        return try await Blocking.run {
+            try write(try TarEntry.tree(of: source, under: name), "\(out)/\(name)\(suffix)")
+        }
     }
     print("seconds=\(Date().timeIntervalSince(start))")
     print("bytes=\(written.reduce(0) { $0 + $1.size })")
@@ -129,7 +131,7 @@ func zipArchives(_ arguments: Arguments) async throws {
 func sums(_ arguments: Arguments) async throws {
     let start = Date()
     let digests = try await concurrentMap(arguments.inputs, limit: arguments.jobs) { file in
-        try Checksums.file(file)
+        try await Blocking.run { try Checksums.file(file) }
     }
     for (name, digest) in [("SHA256SUMS", \Checksums.sha256), ("SHA512SUMS", \Checksums.sha512)] {
         let lines = zip(arguments.inputs, digests).map { file, checksums in

@@ -41,7 +41,7 @@ extension Kbuild {
                 cache: content-addressed, so it cannot change a byte), GO and TMPDIR (where the clone goes).
 
                 --log-format json prints one `check` event per check and a `result` (docs/log-format.md); \
-                --json prints the whole report as one document instead.
+                --json prints the whole report as one document instead (not both).
 
                 \(OutputOptions.environmentHelp)
                 """)
@@ -70,8 +70,8 @@ extension Kbuild {
 
         @Option(
             name: .customLong("tls-verify"),
-            help: ArgumentHelp("false: talk plain HTTP to --registry.", valueName: "bool"))
-        var tlsVerify: Bool = true
+            help: ArgumentHelp("false: talk plain HTTP to --registry (default: true).", valueName: "bool"))
+        var tlsVerify: Bool?
 
         @Flag(name: .customLong("json"), help: "Print the report as JSON.")
         var json = false
@@ -80,9 +80,19 @@ extension Kbuild {
 
         @OptionGroup var jobs: JobsOption
 
+        /// Usage errors (exit 64), found before the release is read: a bad registry, options that need another.
         func validate() throws {
             if let registry, let problem = ImageName.registryProblem(registry) {
                 throw ValidationError("--registry \(Escaping.shown(registry)): \(problem)")
+            }
+            if tlsVerify != nil, registry == nil {
+                throw ValidationError(
+                    "--tls-verify given without --registry; allowed: --tls-verify with --registry HOST")
+            }
+            if json, output.logFormat == .json {
+                throw ValidationError(
+                    "--json given with --log-format json; allowed: one of them (--json: one report document, --log-format json: one event per line)"
+                )
             }
         }
 
@@ -93,7 +103,7 @@ extension Kbuild {
                 environment: ProcessInfo.processInfo.environment)
             try await reporter.run {
                 let directory =
-                    releaseDirectory.map { ReleaseLoader.absoluteWorkspace($0) }
+                    releaseDirectory.map { Paths.absolute($0) }
                     ?? workspace + "/_output/release-tars"
                 let publicKey = try key.map { try Ed25519PublicKey(pemFile: $0) }
                 var verifier = ReleaseVerifier(
@@ -156,7 +166,7 @@ extension Kbuild {
                 var registryPassed = true
                 if let registry {
                     let checks = try await RegistryCheck.run(
-                        output: Paths.parent(of: directory), registry: registry, tlsVerify: tlsVerify)
+                        output: Paths.parent(of: directory), registry: registry, tlsVerify: tlsVerify ?? true)
                     if !json { for check in checks { print(check.line) } }
                     registryPassed = !checks.contains { $0.status == .fail }
                 }

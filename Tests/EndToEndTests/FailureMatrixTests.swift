@@ -491,6 +491,27 @@ struct FaultCase: Sendable, CustomTestStringConvertible {
             ],
             status: 64),
         FaultCase(
+            name: "usage: --skip-build with --merge is one line, exit 64, before the workspace is read",
+            arguments: ["release", "--skip-build", "--merge", "_output/shards/1-of-2"],
+            expected: [
+                "error: --skip-build given with --merge; allowed: one of them (--merge takes the binaries from the shards); see kbuild release --help"
+            ],
+            status: 64),
+        FaultCase(
+            name: "usage: verify --tls-verify without --registry is one line, exit 64",
+            arguments: ["verify", "--tls-verify", "false"],
+            expected: [
+                "error: --tls-verify given without --registry; allowed: --tls-verify with --registry HOST; see kbuild verify --help"
+            ],
+            status: 64),
+        FaultCase(
+            name: "usage: verify --json with --log-format json is one line, exit 64",
+            arguments: ["verify", "--json", "--log-format", "json"],
+            expected: [
+                "error: --json given with --log-format json; allowed: one of them (--json: one report document, --log-format json: one event per line); see kbuild verify --help"
+            ],
+            status: 64),
+        FaultCase(
             name: "usage: verify --jobs 0 is one line, exit 64 (the shared option)",
             arguments: ["verify", "--jobs", "0"],
             expected: [

@@ -136,8 +136,16 @@ import Testing
     }
 
     @Test func blockingWorkRunsOnAThreadOfItsOwn() async throws {
-        let onMain = try await Blocking.run { Thread.isMainThread }
+        let onMain = await Blocking.run { Thread.isMainThread }
         #expect(!onMain)
         await #expect(throws: CocoaError.self) { try await Blocking.run { throw CocoaError(.fileNoSuchFile) } }
+        // The error keeps its type: a caller with typed throws needs no cast.
+        struct Refusal: Error { let reason: String }
+        do throws(Refusal) {
+            _ = try await Blocking.run { () throws(Refusal) -> Int in throw Refusal(reason: "typed") }
+            Issue.record("the error was lost")
+        } catch {
+            #expect(error.reason == "typed")
+        }
     }
 }

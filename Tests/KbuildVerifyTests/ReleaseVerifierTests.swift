@@ -1,5 +1,6 @@
 import Foundation
 import KbuildCore
+import KbuildDigest
 import KbuildVerify
 import TestSupport
 import Testing
@@ -10,7 +11,7 @@ import Testing
 @Suite(.serialized) struct ReleaseVerifierTests {
     /// examples/ released for linux/amd64 into `dir/ws` (Go's shared cache keeps it to seconds); the path of
     /// its release-tars. Each case tampers with its own release and removes it.
-    func release(into dir: TemporaryDirectory) async throws -> String {
+    func release(into dir: TemporaryDirectory, signKey: String? = nil) async throws -> String {
         let workspace = dir.appending("ws")
         _ = try await Repository.exampleWorkspace(in: workspace, tag: "v1.2.3")
         var environment: [String: String?] = [
@@ -24,6 +25,7 @@ import Testing
         {
             environment[name] = .some(nil)
         }
+        if let signKey { environment["KBUILD_SIGN_KEY"] = signKey }
         let result = try await Tool.run(Repository.kbuildBinary, ["release"], in: workspace, environment: environment)
         try #require(result.succeeded, "\(result.stderr)")
         return workspace + "/_output/release-tars"
@@ -177,5 +179,33 @@ import Testing
             "\(report.failures.map(\.line))")
         // Only the layout is wrong: the bytes still match every digest.
         #expect(!report.failures.contains { ["sha256", "sha512", "artifacts"].contains($0.check) })
+    }
+
+    /// A PEM Ed25519 key pair by openssl: (private, public).
+    func keyPair(_ dir: TemporaryDirectory, _ name: String) async throws -> (String, String) {
+        let (key, pub) = (dir.appending("\(name).pem"), dir.appending("\(name).pub"))
+        try await Tool.check("openssl", ["genpkey", "-algorithm", "ed25519", "-out", key])
+        try await Tool.check("openssl", ["pkey", "-in", key, "-pubout", "-out", pub])
+        return (key, pub)
+    }
+
+    @Test func aSignatureByAnotherKeyFailsBothSignatures() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (key, pub) = try await keyPair(dir, "release")
+        let (_, otherPub) = try await keyPair(dir, "other")
+        let tars = try await release(into: dir, signKey: key)
+        func signatureChecks(_ pem: String) async throws -> [VerifyCheck] {
+            let key = try Ed25519PublicKey(pemFile: pem)
+            let report = try await ReleaseVerifier(directory: tars, workspace: nil, key: key, jobs: 2).verify()
+            return report.checks.filter { $0.check == "signature" }
+        }
+        let good = try await signatureChecks(pub)
+        #expect(Set(good.map(\.subject)) == ["SHA256SUMS.sig", "kubernetes.intoto.jsonl"], "\(good.map(\.line))")
+        #expect(good.allSatisfy { $0.status == .ok })
+        let bad = try await signatureChecks(otherPub)
+        #expect(
+            bad.filter { $0.status == .fail }.map(\.subject).sorted() == ["SHA256SUMS.sig", "kubernetes.intoto.jsonl"],
+            "\(bad.map(\.line))")
     }
 }

@@ -16,7 +16,7 @@ public final class HostileCacheServer: Sendable {
         statsFile = scratch + "/server-stats-\(mode)"
         let script = Repository.root + "/Tests/Fixtures/hostile-cache-server.py"
         let handle = try Process.Handle(["/usr/bin/python3", script, mode, output, String(declared), statsFile])
-        guard let line = try await Blocking.run({ handle.firstLine() }), let port = Int(line) else {
+        guard let line = await Blocking.run({ handle.firstLine() }), let port = Int(line) else {
             handle.stop()
             throw NginxError("hostile-cache-server.py did not print its port")
         }

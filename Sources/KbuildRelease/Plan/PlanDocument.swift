@@ -1,6 +1,7 @@
 import Foundation
 import KbuildArtifact
 import KbuildCore
+import KbuildDigest
 
 /// `kbuild plan --json`: the plan as tools read it, schema `schemaVersion` 1 (docs/plan-json.md).
 /// Paths are relative to the workspace; fields are only ever added within a schema version.

@@ -53,7 +53,31 @@ struct MergeStep: ReleaseStep {
             throw ReleaseError.shard(
                 path: "\(missing)/\(count)", problem: "is missing; merge needs all \(count) shards")
         }
-        var placements: [(source: OpenFile, target: String)] = []
+        let pending = try Self.listedOutputs(shards, plan: plan, count: count)
+        // Opening and hashing block: on threads of their own, never on the cooperative pool. The first
+        // failure in shard order is reported, whichever thread finished first.
+        let opened = try await concurrentMap(pending, limit: context.options.jobs) { output in
+            await Blocking.run { Result { () throws(ReleaseError) -> OpenFile in try Self.open(output) } }
+        }
+        let sources = try opened.map { try $0.get() }
+        for (source, output) in zip(sources, pending) { try Self.place(source, at: output.target) }
+        return .merged(shards: shards.count, binaries: plan.builds.count, images: plan.images.count)
+    }
+
+    /// One output a shard's manifest lists, with its place under `_output`.
+    struct ListedOutput: Sendable {
+        let directory: String
+        let relative: String
+        let sha256: String
+        let target: String
+    }
+
+    /// Every output of every shard, in shard order; a shard listing an output of another shard, or
+    /// missing one of its own, is refused before anything is opened.
+    static func listedOutputs(
+        _ shards: [(directory: String, manifest: ShardManifest)], plan: ReleasePlan, count: Int
+    ) throws -> [ListedOutput] {
+        var outputs: [ListedOutput] = []
         for (directory, manifest) in shards {
             let spec = try ShardSpec(index: manifest.index, count: count)
             let expected = Self.expectedOutputs(plan.sharded(spec))
@@ -66,41 +90,37 @@ struct MergeStep: ReleaseStep {
                 guard let sha256 = listed[relative] else {
                     throw ReleaseError.shard(path: directory, problem: "\(relative) is missing from shard.json")
                 }
-                // Opened once, beneath the shard: what is hashed is what is copied, and nothing outside it.
-                let source: OpenFile
-                do {
-                    source = try Beneath(directory).open(relative)
-                } catch {
-                    let what = error.reason == "does not exist" ? "is missing" : error.reason
-                    throw ReleaseError.shard(
-                        path: directory, problem: "\(relative) \(what); allowed: a regular file inside the shard")
-                }
-                let actual = try fileSHA256(source.reopenPath)
-                guard actual == sha256 else {
-                    throw ReleaseError.shard(
-                        path: directory,
-                        problem:
-                            "\(relative) has sha256 \(actual), shard.json says \(sha256): it was changed or truncated")
-                }
-                placements.append((source, target))
+                outputs.append(ListedOutput(directory: directory, relative: relative, sha256: sha256, target: target))
             }
         }
-        for placement in placements { try Self.place(placement.source, at: placement.target) }
-        return .done("\(shards.count) shards, \(plan.builds.count) binaries, \(plan.images.count) images")
+        return outputs
+    }
+
+    /// The output opened once, beneath its shard, when its bytes have the manifest's sha256: what is
+    /// hashed is what is copied, and nothing outside the shard.
+    static func open(_ output: ListedOutput) throws(ReleaseError) -> OpenFile {
+        let source: OpenFile
+        do {
+            source = try Beneath(output.directory).open(output.relative)
+        } catch {
+            let what = error.reason == "does not exist" ? "is missing" : error.reason
+            throw ReleaseError.shard(
+                path: output.directory, problem: "\(output.relative) \(what); allowed: a regular file inside the shard")
+        }
+        let actual = try fileSHA256(source.reopenPath)
+        guard actual == output.sha256 else {
+            throw ReleaseError.shard(
+                path: output.directory,
+                problem:
+                    "\(output.relative) has sha256 \(actual), shard.json says \(output.sha256): it was changed or truncated"
+            )
+        }
+        return source
     }
 
     /// Each shard output's path inside the shard → its place under `_output`.
     static func expectedOutputs(_ shard: ReleasePlan) -> [String: String] {
-        var outputs: [String: String] = [:]
-        for build in shard.builds {
-            outputs[ShardStep.binaryPath(build.platform, Paths.name(of: build.output))] = build.output
-        }
-        for image in shard.images {
-            let arch = image.request.platform.arch
-            outputs["images/\(arch)/\(Paths.name(of: image.tarball))"] = image.tarball
-            outputs["images/\(arch)/\(Paths.name(of: image.tagFile))"] = image.tagFile
-        }
-        return outputs
+        Dictionary(ShardStep.outputs(of: shard).map { ($0.relative, $0.source) }) { first, _ in first }
     }
 
     private static func read(_ directory: String) throws -> (directory: String, manifest: ShardManifest) {
