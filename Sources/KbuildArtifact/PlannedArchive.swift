@@ -27,12 +27,12 @@ public enum EntrySource: Codable, Sendable, Hashable {
     case image(name: String, arch: String)
     /// The `.docker_tag` beside an image tarball: its tag and a newline.
     case imageTag(name: String, arch: String)
-    /// One file of the workspace (relative path); `optional` ones are left out when absent.
+    /// One file of the workspace (relative path), named in the config or found at its top.
     case workspaceFile(path: String)
-    /// A file or directory tree of the workspace, expanded when staged (symlinks followed while inside).
-    case tree(path: String)
-    /// The add-on manifests of the config's `addons.dirs` (less `addons.exclude`), expanded when staged.
-    case addons
+    /// One file of a workspace tree the layout carries (`full.include`, `LICENSES/`, an archive's
+    /// `files` directory, an `addons.dirs` directory), listed by the planner: `path` is the file's,
+    /// `tree` the directory it was found under, both workspace-relative.
+    case treeFile(path: String, tree: String)
     /// The release commit as git tracks it, plus the version file (the src tarball).
     case gitTree
     /// Another archive of this release, by name: packed first, then carried inside.
@@ -50,14 +50,16 @@ public struct ArchiveEntry: Codable, Sendable, Hashable {
         case file
         /// One directory.
         case directory
-        /// Files found when staged (a workspace tree, the add-ons, git's tree), under `path`.
+        /// Files found when packed, under `path`: only git's tree of the release commit (the src
+        /// tarball), which the plan does not list file by file (that would read the whole commit).
         case tree
     }
 
     /// The path inside the archive (for a tree: where its files go; `""` is the archive root).
     public var path: String
     public var type: EntryType
-    /// The entry's mode; nil for workspace files and trees, which keep 0755 when executable, else 0644.
+    /// The entry's mode (0755 or 0644 for files, as the workspace file is executable or not); nil only
+    /// for a tree, whose files keep 0755 when executable, else 0644.
     public var mode: UInt16?
     public var source: EntrySource
 
@@ -78,7 +80,12 @@ public struct ArchiveEntry: Codable, Sendable, Hashable {
         ArchiveEntry(path: path, mode: 0o644, source: .generated(content: content))
     }
 
-    /// A workspace file or tree, the add-ons or git's tree, whose files are found when staged.
+    /// A workspace file, as executable or not when planned: 0755 or 0644.
+    public static func workspace(_ source: EntrySource, executable: Bool, at path: String) -> ArchiveEntry {
+        ArchiveEntry(path: path, mode: executable ? 0o755 : 0o644, source: source)
+    }
+
+    /// Git's tree of the release commit, whose files are found when packed.
     public static func tree(_ source: EntrySource, at path: String) -> ArchiveEntry {
         ArchiveEntry(path: path, type: .tree, mode: nil, source: source)
     }

@@ -44,13 +44,6 @@ public struct GoToolchain: Sendable, Hashable {
         try await Self.distList(executable: executable, runner: runner)
     }
 
-    /// The platforms the `go` that `environment` names can target, asked without waiting for `locate`;
-    /// nil when there is no such `go` or it cannot answer.
-    public static func platforms(environment: [String: String], runner: any ProcessRunner) async -> Set<Platform>? {
-        guard let executable = try? find(environment: environment) else { return nil }
-        return try? await distList(executable: executable, runner: runner)
-    }
-
     static func distList(executable: String, runner: any ProcessRunner) async throws -> Set<Platform> {
         let output = try await query(
             runner,

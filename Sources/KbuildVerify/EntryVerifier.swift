@@ -27,8 +27,9 @@ struct FoundEntry: Sendable, Hashable {
 
 func octal(_ mode: UInt32) -> String { "0" + String(mode, radix: 8) }
 
-/// Checks that an archive holds exactly the entries the plan lists: every planned file with its type and
-/// mode, nothing else but the directories above them and the files of the trees the plan names. A link
+/// Checks that an archive holds exactly the entries the plan lists: every planned file (each file of a
+/// workspace tree among them) with its type and mode, nothing else but the directories above them and the
+/// files of git's tree in the src tarball, which the plan names as one `tree` entry. A link
 /// where the plan has none (a symlink out of the archive, a hardlink to `/etc/shadow`) fails, named.
 struct EntryVerifier {
     let archive: PlannedArchive

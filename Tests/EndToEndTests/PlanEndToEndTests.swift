@@ -12,10 +12,15 @@ import Testing
             var tarball: String
             var tagFile: String
         }
+        struct Source: Decodable {
+            var kind: String
+            var tree: String?
+        }
         struct Entry: Decodable {
             var path: String
             var type: String
             var mode: String?
+            var source: Source
         }
         struct Archive: Decodable {
             var name: String
@@ -59,18 +64,48 @@ import Testing
 
         for archive in plan.archives {
             #expect(archive.format == "tar.gz")
-            let listing = try await Tool.check("tar", ["--numeric-owner", "-tvzf", workspace + "/" + archive.path])
-            try Self.compare(archive, with: Self.entries(listing))
+            let listing = try await LayoutEndToEndTests.tarListing(workspace + "/" + archive.path)
+            Self.compare(archive, with: Self.entries(listing))
+        }
+        // The trees are listed file by file: cluster/ in the full tarball, the add-ons in the server's.
+        let full = try #require(plan.archives.first { $0.name == "kubernetes.tar.gz" })
+        let script = full.entries.first { $0.path == "kubernetes/cluster/scripts/kube-up.sh" }
+        #expect(script?.type == "file" && script?.mode == "0755" && script?.source.tree == "cluster")
+        let server = try #require(plan.archives.first { $0.name == "kubernetes-server-linux-amd64.tar.gz" })
+        #expect(server.entries.contains { $0.path == "kubernetes/addons/dns/coredns-1.11.yaml" })
+    }
+
+    /// A configured layout's trees (etcd's `Documentation/`), in tar.gz and zip, entry by entry.
+    @Test func planJSONListsEveryTreeFileOfAConfiguredLayout() async throws {
+        let dir = try TemporaryDirectory("kbuild-plan-e2e")
+        defer { dir.remove() }
+        let workspace = dir.appending("etcd")
+        _ = try await Repository.layoutWorkspace("etcd", in: workspace, tag: "v3.5.9")
+        let environment = ["SOURCE_DATE_EPOCH": "1700000000"]
+        let planned = try await runKbuild(["plan", "--json"], in: workspace, environment)
+        try #require(planned.succeeded, "\(planned.stderr)")
+        let plan = try JSONDecoder().decode(Plan.self, from: Data(planned.stdout.utf8))
+        let release = try await runKbuild(["release"], in: workspace, environment)
+        try #require(release.succeeded, "\(release.stderr)\n\(release.stdout)")
+        #expect(Set(plan.archives.map(\.format)) == ["tar.gz", "zip"])
+        for archive in plan.archives {
+            let path = workspace + "/" + archive.path
+            let listing =
+                archive.format == "zip"
+                ? try await LayoutEndToEndTests.zipListing(path) : try await LayoutEndToEndTests.tarListing(path)
+            Self.compare(archive, with: Self.entries(listing))
+            let documentation = archive.entries.filter { $0.source.tree == "Documentation" }.map(\.path)
+            #expect(documentation.count == 3, "\(archive.name): \(documentation)")
         }
     }
 
-    /// `tar -tv` lines as path (directories without their slash) → (type letter, mode).
-    static func entries(_ listing: String) -> [String: (type: Character, mode: String)] {
+    /// `<mode> <path>` lines (`-rwxr-xr-x a/b`, directories with their slash) as path → (type letter, mode).
+    static func entries(_ listing: [String]) -> [String: (type: Character, mode: String)] {
         var entries: [String: (type: Character, mode: String)] = [:]
-        for line in listing.split(separator: "\n") {
-            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            guard fields.count == 6, let type = fields[0].first else { continue }
-            var path = String(fields[5].split(separator: " -> ").first ?? fields[5])
+        for line in listing {
+            let fields = line.split(separator: " ", maxSplits: 1)
+            guard fields.count == 2, let type = fields[0].first else { continue }
+            var path = String(fields[1])
             if path.hasSuffix("/") { path.removeLast() }
             entries[path] = (type, octal(fields[0].dropFirst()))
         }
@@ -92,9 +127,10 @@ import Testing
     }
 
     /// Every planned entry is in the archive with its type and mode; every entry of the archive is planned
-    /// (one of the files, a directory, a parent of one, or inside a tree the plan names).
-    static func compare(_ archive: Plan.Archive, with listed: [String: (type: Character, mode: String)]) throws {
-        #expect(!listed.isEmpty, "\(archive.name): tar lists nothing")
+    /// (one of the files, a directory, or a parent of one). Only git's tree (the src tarball) is listed as
+    /// a `tree`; every other file is its own entry with its mode.
+    static func compare(_ archive: Plan.Archive, with listed: [String: (type: Character, mode: String)]) {
+        #expect(!listed.isEmpty, "\(archive.name): lists nothing")
         var parents: Set<String> = []
         for entry in archive.entries {
             var parent = entry.path
@@ -105,14 +141,14 @@ import Testing
             switch entry.type {
             case "file":
                 let found = listed[entry.path]
-                #expect(
-                    found?.type == "-", "\(archive.name): \(entry.path) planned as a file, tar lists \(found as Any)")
-                if let mode = entry.mode { #expect(found?.mode == mode, "\(archive.name): \(entry.path) mode") }
+                #expect(found?.type == "-", "\(archive.name): \(entry.path) planned as a file, listed \(found as Any)")
+                #expect(entry.mode != nil && found?.mode == entry.mode, "\(archive.name): \(entry.path) mode")
             case "directory":
                 #expect(listed[entry.path]?.type == "d", "\(archive.name): \(entry.path) planned as a directory")
             default:
-                // A tree: its files are found when staged; an empty one (no add-ons) may be absent.
-                continue
+                #expect(
+                    entry.type == "tree" && entry.source.kind == "gitTree",
+                    "\(archive.name): \(entry.path) is a \(entry.type) of \(entry.source.kind)")
             }
         }
         let trees = archive.entries.filter { $0.type == "tree" }.map(\.path)

@@ -65,7 +65,7 @@ import Testing
         let editedConfig = try await Self.packageKey(
             fixture, options: Self.options { $0.proof = ProofOptions(configFile: config) })
         #expect(editedConfig != changed["config file"])
-        changed["plan"] = try await Self.packageKey(fixture, plan: fixture.withoutImages().plan)
+        changed["plan"] = try await Self.packageKey(fixture, plan: try fixture.withoutImages().plan)
         try fixture.writeBinary(fixture.plan.builds[1], "a new kubectl\n")
         changed["rebuilt binary"] = try await Self.packageKey(fixture)
         try writeFile(fixture.plan.workspace + "/README.md", "# edited\n")
@@ -176,7 +176,7 @@ import Testing
         ) throws -> String {
             var config = plan.config
             change(&config)
-            return ReleasePlanner.plan(
+            return try ReleasePlanner.plan(
                 config: config, version: version ?? plan.version, sourceDate: try SourceDate(seconds: date),
                 workspace: plan.workspace
             ).digest

@@ -37,7 +37,7 @@ struct ReleaseFixture {
         let version = VersionInfo(
             version: "v1.2.3", major: "1", minor: "2", commit: String(repeating: "a", count: 40), treeState: "clean",
             buildDate: "2024-01-02T03:04:05Z", source: .git)
-        plan = ReleasePlanner.plan(
+        plan = try ReleasePlanner.plan(
             config: config, version: version, sourceDate: try SourceDate(seconds: 1_704_164_645), workspace: workspace)
         for target in plan.builds { try writeBinary(target, "stand-in \(target.binary) for \(target.platform)\n") }
     }

@@ -54,7 +54,7 @@ import Testing
         defer { fixture.remove() }
         var config = fixture.plan.config
         config.images.name = try NameTemplate("{{project}}/{{binary}}-{{arch | uname}}")
-        let plan = ReleasePlanner.plan(
+        let plan = try ReleasePlanner.plan(
             config: config, version: fixture.plan.version, sourceDate: fixture.plan.sourceDate,
             workspace: fixture.plan.workspace)
         #expect(plan.images.map(\.request.repositories) == [["registry.k8s.io/kubernetes/kube-proxy-x86_64"]])
@@ -64,7 +64,7 @@ import Testing
     @Test func planningIsPure() throws {
         let fixture = try ReleaseFixture()
         defer { fixture.remove() }
-        let again = ReleasePlanner.plan(
+        let again = try ReleasePlanner.plan(
             config: fixture.plan.config, version: fixture.plan.version, sourceDate: fixture.plan.sourceDate,
             workspace: fixture.plan.workspace)
         #expect(again.rendered == fixture.plan.rendered)

@@ -40,7 +40,7 @@ import Testing
     @Test func imagesWithoutImageBinariesAreSkippedWithTheReason() async throws {
         var fixture = try ReleaseFixture()
         defer { fixture.remove() }
-        fixture = fixture.withoutImages()
+        fixture = try fixture.withoutImages()
         var draft = ReleaseDraft()
         #expect(try await ImagesStep().run(&draft, in: fixture.context()) == .skipped(.noImageBinaries))
     }
@@ -145,8 +145,19 @@ import Testing
         _ = try await fixture.pipeline().release()
         let tars = fixture.plan.layout.releaseTars
         let before = try Data(contentsOf: URL(fileURLWithPath: tars + "/SHA256SUMS"))
+        // Planning checks the add-on labels (it lists every manifest); stage then fails on a planned file gone.
         try writeFile(fixture.plan.workspace + "/cluster/addons/unlabelled.yaml", "apiVersion: v1\nkind: ConfigMap\n")
-        await #expect(throws: ReleaseError.missingAddonLabel(path: "cluster/addons/unlabelled.yaml")) {
+        #expect(throws: ReleaseError.missingAddonLabel(path: "cluster/addons/unlabelled.yaml")) {
+            try ReleasePlanner.plan(
+                config: fixture.plan.config, version: fixture.plan.version, sourceDate: fixture.plan.sourceDate,
+                workspace: fixture.plan.workspace)
+        }
+        let gone = fixture.plan.workspace + "/cluster/addons/dns.yaml"
+        try FileManager.default.removeItem(atPath: gone)
+        await #expect(
+            throws: ReleaseError.missingInput(
+                path: gone, what: "file the release plan lists (it was there when planned)")
+        ) {
             _ = try await fixture.pipeline().release()
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: tars + "/SHA256SUMS")) == before)
@@ -175,7 +186,7 @@ import Testing
 
 extension ReleaseFixture {
     /// The same workspace with no image binaries.
-    func withoutImages() -> ReleaseFixture {
+    func withoutImages() throws -> ReleaseFixture {
         var config = plan.config
         config.binaries = config.binaries.map { binary in
             var binary = binary
@@ -184,7 +195,7 @@ extension ReleaseFixture {
         }
         return ReleaseFixture(
             directory: directory,
-            plan: ReleasePlanner.plan(
+            plan: try ReleasePlanner.plan(
                 config: config, version: plan.version, sourceDate: plan.sourceDate, workspace: plan.workspace))
     }
 }

@@ -10,12 +10,23 @@ struct ConfiguredLayout {
     let config: ReleaseConfig
     let version: VersionInfo
     let archives: [ReleaseConfig.Archive]
+    /// The workspace files and trees of the archives' `files`, walked before planning.
+    let listing: WorkspaceListing
 
-    /// Every archive, in config order, platforms sorted (binary assets: one per binary).
-    func planned() -> [PlannedArchive] {
-        archives.flatMap { archive in
-            platforms(of: archive).flatMap { platform in planned(archive, platform) }
+    /// Every archive, in config order, platforms sorted (binary assets: one per binary), and the side
+    /// files: each archive's configured checksum files, then the sums, artifacts.json, the SBOM and the
+    /// proofs. One pass: each archive's templates are rendered once.
+    func planned() -> (archives: [PlannedArchive], sideFiles: [SideFile]) {
+        var planned: [PlannedArchive] = []
+        var files: [SideFile] = []
+        for archive in archives {
+            for platform in platforms(of: archive) {
+                let made = self.planned(archive, platform)
+                planned += made
+                files += made.flatMap { checksumFiles(of: $0.name, archive.checksums) }
+            }
         }
+        return (planned, files + ReleasePlanner.documents(project: config.project, sums: config.sums))
     }
 
     /// The archive's platforms, narrowed as the environment narrowed the config (`KUBE_BUILD_PLATFORMS`).
@@ -56,11 +67,7 @@ struct ConfiguredLayout {
             return .binary(binary, platform, at: inside(archive.binaryPath.render(named) + platform.executableSuffix))
         }
         for file in archive.files {
-            entries.append(
-                file.isTree
-                    ? .tree(.tree(path: file.source), at: inside(file.destination))
-                    : ArchiveEntry(path: inside(file.destination), mode: nil, source: .workspaceFile(path: file.source))
-            )
+            entries += listing.entries(of: file.source, at: inside(file.destination))
         }
         for generated in archive.generated {
             entries.append(.generated(generated.content.render(values), at: inside(generated.destination)))
@@ -73,25 +80,16 @@ struct ConfiguredLayout {
         ]
     }
 
-    /// Per-archive checksum files as configured, then the sums, artifacts.json, the SBOM and the proofs.
-    func sideFiles() -> [SideFile] {
-        var files: [SideFile] = []
-        for archive in archives {
-            for name in platforms(of: archive).flatMap({ planned(archive, $0).map(\.name) }) {
-                for checksum in archive.checksums {
-                    switch checksum {
-                    case .sha256, .sha512:
-                        files.append(
-                            SideFile(
-                                name: "\(name).\(checksum.rawValue)", kind: .digest, algorithm: checksum.rawValue,
-                                of: name))
-                    case .sha256sum:
-                        files.append(
-                            SideFile(name: "\(name).sha256sum", kind: .digestLine, algorithm: "sha256", of: name))
-                    }
-                }
+    /// The checksum side files configured for the archive `name`.
+    private func checksumFiles(of name: String, _ checksums: [ReleaseConfig.Archive.Checksum]) -> [SideFile] {
+        checksums.map { checksum in
+            switch checksum {
+            case .sha256, .sha512:
+                return SideFile(
+                    name: "\(name).\(checksum.rawValue)", kind: .digest, algorithm: checksum.rawValue, of: name)
+            case .sha256sum:
+                return SideFile(name: "\(name).sha256sum", kind: .digestLine, algorithm: "sha256", of: name)
             }
         }
-        return files + ReleasePlanner.documents(project: config.project, sums: config.sums)
     }
 }

@@ -12,14 +12,15 @@ struct KubernetesLayout {
     let version: VersionInfo
     let sourceDate: SourceDate
     let layout: OutputLayout
-    /// Which of `candidates` exist at the top of the workspace.
-    let present: Set<String>
+    /// The workspace files and trees it carries, walked before planning.
+    let listing: WorkspaceListing
+    var present: Set<String> { listing.present }
 
     /// The top-level files the layout carries when they exist: the first license and the first readme.
     static let licenseCandidates = ["LICENSES", "LICENSE"]
     static let readmeCandidates = ["README.md", "README"]
 
-    /// The candidates present in `workspace` (the planner's only look at the file system).
+    /// The candidates present in `workspace` (looked up by `WorkspaceListing.read`).
     static func presentFiles(in workspace: String) -> Set<String> {
         Set(
             (licenseCandidates + readmeCandidates).filter {
@@ -79,9 +80,8 @@ struct KubernetesLayout {
         PlannedArchive(
             name: "\(project)-manifests.tar.gz", kind: .manifests, platform: nil, stageDirectory: "manifests",
             entries: [
-                ArchiveEntry(path: "\(project)/addons", type: .directory, mode: 0o755, source: .directory),
-                .tree(.addons, at: "\(project)/addons"),
-            ])
+                ArchiveEntry(path: "\(project)/addons", type: .directory, mode: 0o755, source: .directory)
+            ] + listing.addonEntries(at: "\(project)/addons"))
     }
 
     private func platformArchive(_ kind: ReleaseConfig.Kind, _ platform: Platform) -> PlannedArchive {
@@ -104,7 +104,7 @@ struct KubernetesLayout {
             }
         }
         if kind == .server {
-            entries.append(.tree(.addons, at: "\(project)/addons"))
+            entries += listing.addonEntries(at: "\(project)/addons")
         }
         entries += licenses()
         if kind == .server {
@@ -119,11 +119,11 @@ struct KubernetesLayout {
     private func fullArchive() -> PlannedArchive {
         var entries: [ArchiveEntry] = [.generated(version.version + "\n", at: "\(project)/version")]
         for include in config.full.include {
-            entries.append(.tree(.tree(path: include), at: "\(project)/\(include)"))
+            entries += listing.entries(of: include, at: "\(project)/\(include)")
         }
         entries += licenses()
         if let readme = Self.readmeCandidates.first(where: present.contains) {
-            entries.append(ArchiveEntry(path: "\(project)/\(readme)", mode: nil, source: .workspaceFile(path: readme)))
+            entries += listing.entries(of: readme, at: "\(project)/\(readme)")
         }
         let manifests = "\(project)-manifests.tar.gz"
         entries.append(
@@ -135,7 +135,7 @@ struct KubernetesLayout {
     /// `LICENSES` (or a `LICENSE` file) as `<project>/LICENSES`.
     private func licenses() -> [ArchiveEntry] {
         guard let license = Self.licenseCandidates.first(where: present.contains) else { return [] }
-        return [.tree(.tree(path: license), at: "\(project)/LICENSES")]
+        return listing.entries(of: license, at: "\(project)/LICENSES")
     }
 
     private func artifactKind(_ kind: ReleaseConfig.Kind) -> ArtifactKind {

@@ -27,23 +27,24 @@ public struct PlanDocument: Codable, Sendable, Hashable {
 
     /// Where an entry's bytes come from: `kind` says which of the other fields are set.
     public struct Source: Codable, Sendable, Hashable {
-        /// binary, image, imageTag, workspaceFile, tree, addons, gitTree, archive, generated, directory.
+        /// binary, image, imageTag, workspaceFile, gitTree, archive, generated, directory (`tree` and
+        /// `addons` were written before workspace trees were listed file by file).
         public var kind: String
         public var binary: String?
         public var platform: String?
         /// The file it is read from (workspace-relative), for binaries, images, workspace files and trees.
         public var file: String?
+        /// For a file of a workspace tree: the tree's directory as configured (`cluster`, `LICENSES`).
+        public var tree: String?
         public var archive: String?
         public var content: String?
-        public var dirs: [String]?
-        public var exclude: [String]?
     }
 
     public struct Entry: Codable, Sendable, Hashable {
         public var path: String
-        /// file, directory or tree (files found when staged, under `path`).
+        /// file, directory or tree (git's tree of the release commit, under `path`).
         public var type: String
-        /// Octal, e.g. `0755`; absent when the file's own executable bit decides (0755 or 0644).
+        /// Octal, e.g. `0755`; absent only for a tree, whose files' own executable bits decide.
         public var mode: String?
         public var source: Source
     }
@@ -76,9 +77,12 @@ public struct PlanDocument: Codable, Sendable, Hashable {
     public var archives: [Archive]
     public var sideFiles: [Side]
 
-    /// Sorted keys, two-space indentation, a final newline: the same plan gives the same bytes.
+    /// Sorted keys, two-space indentation, a final newline: the same plan gives the same bytes, those of
+    /// `JSONEncoder` with `.prettyPrinted, .sortedKeys, .withoutEscapingSlashes` (`PlanDocumentWriter`).
     public func encoded() throws -> Data {
-        try CanonicalJSON.encode(self)
+        var data = PlanDocumentWriter.encode(self)
+        data.append(UInt8(ascii: "\n"))
+        return data
     }
 }
 
@@ -133,8 +137,7 @@ extension ReleasePlan {
                 kind: "imageTag", binary: name, platform: "linux/\(arch)",
                 file: relative(layout.imageDirectory(arch: arch) + "/\(name).docker_tag"))
         case .workspaceFile(let path): source = .init(kind: "workspaceFile", file: path)
-        case .tree(let path): source = .init(kind: "tree", file: path)
-        case .addons: source = .init(kind: "addons", dirs: config.addons.dirs, exclude: config.addons.exclude)
+        case .treeFile(let path, let tree): source = .init(kind: "workspaceFile", file: path, tree: tree)
         case .gitTree: source = .init(kind: "gitTree")
         case .archive(let name): source = .init(kind: "archive", archive: name)
         case .generated(let content): source = .init(kind: "generated", content: content)

@@ -1,6 +1,7 @@
 import Foundation
 import KbuildConfig
 import KbuildCore
+import KbuildDigest
 import KbuildGo
 import KbuildVersion
 
@@ -61,7 +62,8 @@ public enum ReleaseLoader {
     ) async throws -> (ReleasePlan, Result<GoToolchain, GoBuildError>) {
         // Go's queries and git's source date do not depend on each other: ask both at once.
         let resolver = VersionResolver(runner: runner)
-        async let located = locateToolchain(runner: runner, environment: environment)
+        async let located = locateToolchain(
+            runner: runner, environment: environment, cache: OutputLayout(workspace: workspace).cache)
         async let date = resolver.sourceDate(workspace: workspace, environment: environment)
         let (toolchain, known) = await located
         let file = Paths.absolute(configPath ?? ReleaseConfig.defaultPath, relativeTo: workspace)
@@ -72,8 +74,10 @@ public enum ReleaseLoader {
         let version = try await resolver.resolve(
             workspace: workspace, environment: environment, baseFile: config.version.baseFile,
             style: style ?? config.version.style, sourceDate: sourceDate, strict: strictVersion, warn: warn)
-        let plan = ReleasePlanner.plan(
-            config: config, version: version, sourceDate: sourceDate, workspace: workspace)
+        // Walking the trees the archives carry is blocking I/O: on a thread of its own.
+        let listing = try await Blocking.run { try WorkspaceListing.read(config: config, workspace: workspace) }
+        let plan = try ReleasePlanner.plan(
+            config: config, version: version, sourceDate: sourceDate, workspace: workspace, listing: listing)
         if case .success(let toolchain) = toolchain {
             try await verifyVersionVariables(
                 plan, toolchain: toolchain, goCache: environment["KBUILD_GOCACHE"], runner: runner)
@@ -81,13 +85,11 @@ public enum ReleaseLoader {
         return (plan, toolchain)
     }
 
-    /// The Go toolchain (or why there is none) and the platforms it can target (`go tool dist list`;
-    /// Kubernetes' known list without Go).
-    static func locateToolchain(runner: any ProcessRunner, environment: [String: String]) async
+    /// The Go toolchain (or why there is none) and the platforms it can target (`go tool dist list`,
+    /// remembered under `cache` per Go executable, version and GOROOT; Kubernetes' known list without Go).
+    static func locateToolchain(runner: any ProcessRunner, environment: [String: String], cache: String) async
         -> (Result<GoToolchain, GoBuildError>, Set<Platform>)
     {
-        // The platform list needs only the executable: asked alongside the version and GOROOT.
-        async let platforms = GoToolchain.platforms(environment: environment, runner: runner)
         let toolchain: Result<GoToolchain, GoBuildError>
         do {
             toolchain = .success(try await GoToolchain.locate(runner: runner, environment: environment))
@@ -96,8 +98,24 @@ public enum ReleaseLoader {
         } catch {
             toolchain = .failure(.toolchainFailed(command: "go version", detail: "\(error)"))
         }
-        let known = await platforms
-        return (toolchain, (try? toolchain.get()).flatMap { _ in known } ?? ReleaseConfig.knownPlatforms)
+        guard case .success(let go) = toolchain else { return (toolchain, ReleaseConfig.knownPlatforms) }
+        return (toolchain, await knownPlatforms(go, runner: runner, cache: cache) ?? ReleaseConfig.knownPlatforms)
+    }
+
+    /// `go tool dist list` of `go`: fixed for one Go release in one GOROOT, so it is asked once and read
+    /// back after (the query starts two processes, the largest part of planning; nil when Go cannot answer).
+    static func knownPlatforms(_ go: GoToolchain, runner: any ProcessRunner, cache: String) async -> Set<Platform>? {
+        let key = Digest.of(Data("\(go.executable)\n\(go.version)\n\(go.goroot)\n".utf8), .sha256).hex
+        let record = cache + "/go-platforms/" + key + ".txt"
+        if let handle = FileHandle(forReadingAtPath: record), let data = try? handle.read(upToCount: 1 << 16) {
+            try? handle.close()
+            let platforms = String(decoding: data, as: UTF8.self).split(separator: "\n").map { Platform(String($0)) }
+            if !platforms.isEmpty, platforms.allSatisfy({ $0 != nil }) { return Set(platforms.compactMap { $0 }) }
+        }
+        guard let platforms = try? await go.distList(runner: runner) else { return nil }
+        let text = platforms.map(\.description).sorted().joined(separator: "\n") + "\n"
+        try? FileOutput.writeAtomically(Data(text.utf8), to: record, durable: false)
+        return platforms
     }
 
     /// Refuses a workspace (`-C DIR`) that is not a directory, saying what it is instead.

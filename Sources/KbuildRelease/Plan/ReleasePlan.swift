@@ -41,22 +41,34 @@ public struct ReleasePlan: Sendable {
     public var versionLDFlags: [String] { version.ldflags(config.version.stamp) }
 }
 
-/// Computes a `ReleasePlan`: pure, no processes; the only file-system facts it uses are which of the
-/// workspace's top-level license and readme files exist (`present`, looked up when not given).
+/// Computes a `ReleasePlan`: pure, no processes; the only file-system facts it uses are the workspace
+/// files and trees its archives carry (`listing`, walked first when not given).
 public enum ReleasePlanner {
     /// The plan for `config` in `workspace` (platforms already narrowed by the environment).
     public static func plan(
         config: ReleaseConfig, version: VersionInfo, sourceDate: SourceDate, workspace: String,
-        layout: OutputLayout? = nil, present: Set<String>? = nil
-    ) -> ReleasePlan {
+        layout: OutputLayout? = nil, listing given: WorkspaceListing? = nil
+    ) throws(ReleaseError) -> ReleasePlan {
         let layout = layout ?? OutputLayout(workspace: workspace)
-        let present = present ?? KubernetesLayout.presentFiles(in: workspace)
+        let listing: WorkspaceListing
+        if let given {
+            listing = given
+        } else {
+            listing = try WorkspaceListing.read(config: config, workspace: workspace)
+        }
         let kubernetes = KubernetesLayout(
-            config: config, version: version, sourceDate: sourceDate, layout: layout, present: present)
-        let configured = config.archives.map { ConfiguredLayout(config: config, version: version, archives: $0) }
-        let archives = configured?.planned() ?? kubernetes.archives()
-        let sideFiles =
-            configured?.sideFiles() ?? kubernetesSideFiles(config: config, archives: archives)
+            config: config, version: version, sourceDate: sourceDate, layout: layout, listing: listing)
+        let configured = config.archives.map {
+            ConfiguredLayout(config: config, version: version, archives: $0, listing: listing)
+        }
+        let archives: [PlannedArchive]
+        let sideFiles: [SideFile]
+        if let configured {
+            (archives, sideFiles) = configured.planned()
+        } else {
+            archives = kubernetes.archives()
+            sideFiles = kubernetesSideFiles(config: config, archives: archives)
+        }
         var builds: Set<GoBuildTarget> = []
         let byName = Dictionary(config.binaries.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for archive in archives {

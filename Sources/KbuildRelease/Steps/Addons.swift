@@ -8,6 +8,9 @@ public enum AddonManifests {
     public struct Manifest: Sendable, Hashable {
         public var source: String
         public var relativePath: String
+        /// The directory of `addons.dirs` it was found under, as configured.
+        public var directory: String
+        public var executable: Bool
     }
 
     /// Extensions that make a file an add-on manifest.
@@ -22,7 +25,8 @@ public enum AddonManifests {
         let filter = ReleaseConfig.Addons(dirs: directories, exclude: exclude)
         for directory in directories {
             let root = Paths.absolute(directory, relativeTo: workspace)
-            for relative in try files(under: root, workspace: workspace) {
+            for file in try listed(under: root, workspace: workspace) {
+                let relative = file.path
                 let pathInWorkspace = directory + "/" + relative
                 guard extensions.contains(where: { relative.hasSuffix($0) }) else { continue }
                 guard !filter.excludes(pathInWorkspace) && !filter.excludes(relative) else { continue }
@@ -32,7 +36,8 @@ public enum AddonManifests {
                     throw .conflict(
                         "add-on manifests \(other.source) and \(source) would both be addons/\(relative)")
                 }
-                found[relative] = Manifest(source: source, relativePath: relative)
+                found[relative] = Manifest(
+                    source: source, relativePath: relative, directory: directory, executable: file.executable)
             }
         }
         return found.values.sorted { $0.relativePath.utf8.lexicographicallyPrecedes($1.relativePath.utf8) }
@@ -40,35 +45,16 @@ public enum AddonManifests {
 
     /// Regular files under `root`, relative and sorted; symlinks followed only while they stay in `workspace`.
     static func files(under root: String, workspace: String) throws(ReleaseError) -> [String] {
+        try listed(under: root, workspace: workspace).map(\.path)
+    }
+
+    /// The same, with each file's executable bit.
+    static func listed(under root: String, workspace: String) throws(ReleaseError) -> [WorkspaceTree.File] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw .missingInput(path: root, what: "add-ons directory (addons.dirs in the release config)")
         }
-        let realWorkspace = realPath(workspace)
-        var result: [String] = []
-        func walk(_ directory: String, _ relative: String) throws(ReleaseError) {
-            let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
-            for name in names {
-                let path = directory + "/" + name
-                let inside = relative.isEmpty ? name : relative + "/" + name
-                var info = stat()
-                guard lstat(path, &info) == 0 else { continue }
-                if info.st_mode & S_IFMT == S_IFLNK {
-                    let resolved = realPath(path)
-                    guard resolved == realWorkspace || resolved.hasPrefix(realWorkspace + "/") else {
-                        throw .unsafeInput(path: path, reason: outsideReason(resolved))
-                    }
-                    guard stat(path, &info) == 0 else { continue }
-                }
-                switch info.st_mode & S_IFMT {
-                case S_IFDIR: try walk(path, inside)
-                case S_IFREG: result.append(inside)
-                default: continue
-                }
-            }
-        }
-        try walk(root, "")
-        return result
+        return try WorkspaceTree.files(of: root, workspace: workspace)
     }
 
     /// Why a symlink leaving the workspace is refused, and what is allowed instead.

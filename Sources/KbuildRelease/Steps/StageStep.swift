@@ -63,9 +63,6 @@ struct StageStep: ReleaseStep {
     /// Carries out every entry of every archive of the plan but the nested archives (pack places those).
     private func stage(with stager: Stager, tracked: [String], plan: ReleasePlan) throws {
         let workspace = plan.workspace
-        let config = plan.config
-        let manifests = try AddonManifests.find(
-            workspace: workspace, directories: config.addons.dirs, exclude: config.addons.exclude)
         // A binary asset is its binary alone: pack copies it, nothing is staged.
         for archive in plan.archives where archive.format != .binary {
             let dir = archive.stageDirectory
@@ -78,15 +75,10 @@ struct StageStep: ReleaseStep {
                     try stager.place(plan.layout.imageDirectory(arch: arch) + "/\(name).tar", at: at)
                 case .imageTag(let name, let arch):
                     try stager.place(plan.layout.imageDirectory(arch: arch) + "/\(name).docker_tag", at: at)
-                case .workspaceFile(let path):
-                    // A symlinked file is followed only while it stays in the workspace.
-                    try stager.placeTree(workspace + "/" + path, at: at, workspace: workspace)
-                case .tree(let path):
-                    try stager.placeTree(Paths.absolute(path, relativeTo: workspace), at: at, workspace: workspace)
-                case .addons:
-                    for manifest in manifests {
-                        try stager.place(manifest.source, at: "\(at)/\(manifest.relativePath)")
-                    }
+                case .workspaceFile(let path), .treeFile(let path, _):
+                    // Exactly the files the plan lists, as it found them (a symlink followed while inside).
+                    try stager.placeFile(
+                        Paths.absolute(path, relativeTo: workspace), at: at, workspace: workspace, mode: entry.mode)
                 case .gitTree:
                     // Staged from disk only without git; with git, pack reads HEAD's tree (`draft.sourceTree`).
                     for file in tracked { try stager.place(workspace + "/" + file, at: "\(at)/\(file)") }

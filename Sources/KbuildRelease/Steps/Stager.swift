@@ -37,30 +37,28 @@ struct Stager {
         }
     }
 
-    /// Places a whole directory (or file) tree: regular files linked, symlinks followed while they stay inside.
-    func placeTree(_ source: String, at relative: String, workspace: String) throws(ReleaseError) {
+    /// Places the workspace file the plan lists: a symlink is followed only while it stays in the
+    /// workspace, and the file must still be a regular file with the executable bit the plan saw.
+    func placeFile(_ source: String, at relative: String, workspace: String, mode: UInt16?) throws(ReleaseError) {
         var info = stat()
         guard lstat(source, &info) == 0 else {
-            throw .missingInput(path: source, what: "file or directory (full.include in the release config)")
+            throw .missingInput(path: source, what: "file the release plan lists (it was there when planned)")
         }
         if info.st_mode & S_IFMT == S_IFLNK {
-            // A symlinked LICENSES or full.include entry is followed only while it stays in the workspace.
-            let resolved = AddonManifests.realPath(source)
-            let root = AddonManifests.realPath(workspace)
-            guard resolved == root || resolved.hasPrefix(root + "/") else {
-                throw .unsafeInput(path: source, reason: AddonManifests.outsideReason(resolved))
+            guard let target = try WorkspaceTree.follow(source, inside: AddonManifests.realPath(workspace)) else {
+                throw .missingInput(path: source, what: "symlink target \(AddonManifests.realPath(source))")
             }
-            guard stat(source, &info) == 0 else {
-                throw .missingInput(path: source, what: "symlink target \(resolved)")
-            }
+            info = target
         }
-        if info.st_mode & S_IFMT == S_IFREG {
-            try place(source, at: relative)
-            return
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw .unsafeInput(
+                path: source, reason: "is \(FileKind(mode: info.st_mode)); the plan lists a regular file")
         }
-        for file in try AddonManifests.files(under: source, workspace: workspace) {
-            try place(source + "/" + file, at: relative + "/" + file)
+        if let mode, (mode & 0o111 != 0) != (info.st_mode & 0o111 != 0) {
+            throw .conflict(
+                "\(Escaping.shown(source)) changed its executable bit after the release was planned; release again")
         }
+        try place(source, at: relative)
     }
 
     func makeDirectory(_ path: String) throws(ReleaseError) {
