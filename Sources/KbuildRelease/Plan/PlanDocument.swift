@@ -77,10 +77,11 @@ public struct PlanDocument: Codable, Sendable, Hashable {
     public var archives: [Archive]
     public var sideFiles: [Side]
 
-    /// Sorted keys, two-space indentation, a final newline: the same plan gives the same bytes, those of
-    /// `JSONEncoder` with `.prettyPrinted, .sortedKeys, .withoutEscapingSlashes` (`PlanDocumentWriter`).
+    /// Sorted keys, two-space indentation, a final newline: the same plan gives the same bytes.
     public func encoded() throws -> Data {
-        var data = PlanDocumentWriter.encode(self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(self)
         data.append(UInt8(ascii: "\n"))
         return data
     }
