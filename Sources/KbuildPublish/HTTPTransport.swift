@@ -85,8 +85,13 @@ struct HTTPTransport: Sendable {
     }
 
     /// Sends one request; a network failure is `.failure(reason)`, any HTTP status an answer. GET and HEAD
-    /// follow up to 5 redirects (a registry may send a blob to its storage), other methods none.
-    func send(_ method: String, _ url: URL, headers: [String: String], body: Body) -> Result<HTTPAnswer, Failure> {
+    /// follow up to 5 redirects (a registry may send a blob to its storage), other methods none. libcurl
+    /// sends a request again by itself when a kept connection turns out dead after part of the body went;
+    /// `resendable: false` forbids that (the request then fails as a lost connection), for a request of
+    /// an upload session the registry may have half taken.
+    func send(
+        _ method: String, _ url: URL, headers: [String: String], body: Body, resendable: Bool = true
+    ) -> Result<HTTPAnswer, Failure> {
         let exchange: Exchange
         switch Exchange.open(method == "GET" || method == "HEAD" ? .none : body) {
         case .success(let opened): exchange = opened
@@ -107,7 +112,7 @@ struct HTTPTransport: Sendable {
         defer { errors.deallocate() }
         let context = Unmanaged.passUnretained(exchange).toOpaque()
         var code = configure(handle.pointer, method, url, list, errors)
-        if code == CURLE_OK { code = exchange.attach(to: handle.pointer, context) }
+        if code == CURLE_OK { code = exchange.attach(to: handle.pointer, context, rewindable: resendable) }
         if code == CURLE_OK { code = curl_easy_perform(handle.pointer) }
         withExtendedLifetime(exchange) {}
         if code != CURLE_OK {
@@ -168,7 +173,7 @@ struct HTTPTransport: Sendable {
         case CURLE_COULDNT_CONNECT: return Failure(reason: "connection refused", retryable: true)
         case CURLE_OPERATION_TIMEDOUT: return Failure(reason: "no answer in time\(explained)", retryable: true)
         case CURLE_COULDNT_RESOLVE_HOST: return Failure(reason: "unknown host", retryable: false)
-        case CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE, CURLE_GOT_NOTHING:
+        case CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE, CURLE_GOT_NOTHING, CURLE_SEND_FAIL_REWIND:
             return Failure(reason: "connection lost", retryable: true)
         case CURLE_WEIRD_SERVER_REPLY: return Failure(reason: "not an HTTP answer", retryable: true)
         case CURLE_PEER_FAILED_VERIFICATION:
@@ -230,8 +235,10 @@ private final class Exchange {
     }
 
     /// Points the handle's callbacks at this exchange; a body (even an empty one) is sent as an upload of
-    /// its exact size.
-    func attach(to handle: UnsafeMutableRawPointer, _ context: UnsafeMutableRawPointer) -> CURLcode {
+    /// its exact size. Without `rewindable`, libcurl cannot start the body over (it has no seek callback).
+    func attach(to handle: UnsafeMutableRawPointer, _ context: UnsafeMutableRawPointer, rewindable: Bool)
+        -> CURLcode
+    {
         var codes = [
             kbuild_curl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, Self.onHeader),
             kbuild_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context),
@@ -249,9 +256,13 @@ private final class Exchange {
                 kbuild_curl_setopt_off(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(size)),
                 kbuild_curl_setopt_data_callback(handle, CURLOPT_READFUNCTION, Self.onRead),
                 kbuild_curl_setopt_pointer(handle, CURLOPT_READDATA, context),
-                kbuild_curl_setopt_seek_callback(handle, Self.onSeek),
-                kbuild_curl_setopt_pointer(handle, CURLOPT_SEEKDATA, context),
             ]
+            if rewindable {
+                codes += [
+                    kbuild_curl_setopt_seek_callback(handle, Self.onSeek),
+                    kbuild_curl_setopt_pointer(handle, CURLOPT_SEEKDATA, context),
+                ]
+            }
         }
         return codes.first { $0 != CURLE_OK } ?? CURLE_OK
     }

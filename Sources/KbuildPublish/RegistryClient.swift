@@ -49,7 +49,9 @@ public final class RegistryClient: Sendable {
             attempt += 1
             var all = headers
             if let authorization = authorizations.withLock({ $0[repository] }) { all["Authorization"] = authorization }
-            switch transport.send(method, url, headers: all, body: body) {
+            switch transport.send(
+                method, url, headers: all, body: body.map(HTTPTransport.Body.data) ?? .none, resendable: retrying)
+            {
             case .failure(let failure):
                 guard failure.retryable, attempt < attempts else {
                     throw .unreachable(subject: subject, url: Self.shown(address), reason: failure.reason)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KbuildCore
+import KbuildProof
 import KbuildRelease
 
 extension Kbuild {
@@ -57,16 +58,17 @@ extension Kbuild {
                     workspace: directory, force: force, layout: layout, archiveVersion: archiveVersion,
                     environment: environment)
                 if json && !reporter.json {
-                    let summary: [String: Any] = [
-                        "path": result.path, "binaries": result.facts.released.map(\.name),
-                        "tools": result.facts.mains.filter { !result.facts.released.contains($0) }.map(\.name),
-                        "notProposed": result.facts.dropped, "namesReadFrom": result.facts.namesRead,
-                        "version": Self.describe(result.facts.version), "gitignoreUpdated": result.ignoredOutput,
-                        "archiveVersionFile": result.archiveStamp,
+                    let facts = result.facts
+                    let summary: JSONValue = [
+                        "path": .string(result.path), "binaries": .array(facts.released.map { .string($0.name) }),
+                        "tools": .array(facts.mains.filter { !facts.released.contains($0) }.map { .string($0.name) }),
+                        "notProposed": .array(facts.dropped.map(JSONValue.string)),
+                        "namesReadFrom": .array(facts.namesRead.map(JSONValue.string)),
+                        "version": .string(Self.describe(facts.version)),
+                        "gitignoreUpdated": .bool(result.ignoredOutput),
+                        "archiveVersionFile": .bool(result.archiveStamp),
                     ]
-                    let data = try JSONSerialization.data(
-                        withJSONObject: summary, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-                    print(String(decoding: data, as: UTF8.self))
+                    print(String(decoding: summary.serialized(pretty: true), as: UTF8.self))
                 } else {
                     reporter.result(lines: lines(result))
                 }

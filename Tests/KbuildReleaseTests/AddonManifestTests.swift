@@ -59,7 +59,7 @@ import Testing
         let evil = dir.appending("ws/cluster/addons/evil.yaml")
         #expect(
             throws: ReleaseError.unsafeInput(
-                path: evil, reason: AddonManifests.outsideReason(dir.appending("outside/secret.yaml")))
+                path: evil, reason: WorkspaceTree.outsideReason(dir.appending("outside/secret.yaml")))
         ) {
             try AddonManifests.find(workspace: dir.appending("ws"), directories: ["cluster/addons"], exclude: [])
         }

@@ -80,7 +80,7 @@ import Testing
             atPath: dir.appending("ws/tree/evil"), withDestinationPath: dir.appending("secret"))
         #expect(
             throws: ReleaseError.unsafeInput(
-                path: dir.appending("ws/tree/evil"), reason: AddonManifests.outsideReason(dir.appending("secret")))
+                path: dir.appending("ws/tree/evil"), reason: WorkspaceTree.outsideReason(dir.appending("secret")))
         ) {
             try WorkspaceTree.files(of: dir.appending("ws/tree"), workspace: dir.appending("ws"))
         }

@@ -91,10 +91,10 @@ public enum WorkspaceTree {
         guard lstat(root, &info) == 0 else {
             throw .missingInput(path: root, what: "file or directory (named in the release config)")
         }
-        let realWorkspace = AddonManifests.realPath(workspace)
+        let realWorkspace = WorkspaceTree.realPath(workspace)
         if info.st_mode & S_IFMT == S_IFLNK {
             guard let target = try follow(root, inside: realWorkspace) else {
-                throw .missingInput(path: root, what: "symlink target \(AddonManifests.realPath(root))")
+                throw .missingInput(path: root, what: "symlink target \(WorkspaceTree.realPath(root))")
             }
             info = target
         }
@@ -112,9 +112,9 @@ public enum WorkspaceTree {
 
     /// The stat of the symlink's target, refused when it leaves the workspace; nil when it dangles.
     static func follow(_ path: String, inside realWorkspace: String) throws(ReleaseError) -> stat? {
-        let resolved = AddonManifests.realPath(path)
+        let resolved = WorkspaceTree.realPath(path)
         guard resolved == realWorkspace || resolved.hasPrefix(realWorkspace + "/") else {
-            throw .unsafeInput(path: path, reason: AddonManifests.outsideReason(resolved))
+            throw .unsafeInput(path: path, reason: WorkspaceTree.outsideReason(resolved))
         }
         var info = stat()
         return stat(path, &info) == 0 ? info : nil
@@ -164,5 +164,17 @@ public enum WorkspaceTree {
                 }
             }
         }
+    }
+
+    /// Why a symlink leaving the workspace is refused, and what is allowed instead.
+    static func outsideReason(_ resolved: String) -> String {
+        "symlink points outside the workspace, to \(resolved); only symlinks that stay inside the workspace are followed"
+    }
+
+    /// `path` with every symlink resolved (realpath(3)), or `path` itself when it cannot be resolved.
+    static func realPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 }

@@ -56,15 +56,4 @@ public enum AddonManifests {
         }
         return try WorkspaceTree.files(of: root, workspace: workspace)
     }
-
-    /// Why a symlink leaving the workspace is refused, and what is allowed instead.
-    static func outsideReason(_ resolved: String) -> String {
-        "symlink points outside the workspace, to \(resolved); only symlinks that stay inside the workspace are followed"
-    }
-
-    static func realPath(_ path: String) -> String {
-        guard let resolved = realpath(path, nil) else { return path }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
 }

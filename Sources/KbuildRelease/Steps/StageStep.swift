@@ -117,7 +117,7 @@ enum SourceFiles {
         if result.succeeded {
             files = result.stdout.split(separator: "\0").map(String.init)
         } else {
-            files = try AddonManifests.files(under: workspace, workspace: workspace)
+            files = try WorkspaceTree.files(of: workspace, workspace: workspace).map(\.path)
                 .filter { !$0.hasPrefix("_output/") && !$0.hasPrefix(".git/") && $0 != ".git" }
         }
         return files.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }

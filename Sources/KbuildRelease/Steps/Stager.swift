@@ -9,7 +9,7 @@ struct Stager {
     /// Makes `source` available at `root/relative`.
     func place(_ source: String, at relative: String) throws(ReleaseError) {
         // link() would link a symlink itself; stage what it points at (callers checked it stays inside).
-        let source = AddonManifests.realPath(source)
+        let source = WorkspaceTree.realPath(source)
         let destination = root + "/" + relative
         try makeDirectory(Paths.parent(of: destination))
         unlink(destination)
@@ -45,8 +45,8 @@ struct Stager {
             throw .missingInput(path: source, what: "file the release plan lists (it was there when planned)")
         }
         if info.st_mode & S_IFMT == S_IFLNK {
-            guard let target = try WorkspaceTree.follow(source, inside: AddonManifests.realPath(workspace)) else {
-                throw .missingInput(path: source, what: "symlink target \(AddonManifests.realPath(source))")
+            guard let target = try WorkspaceTree.follow(source, inside: WorkspaceTree.realPath(workspace)) else {
+                throw .missingInput(path: source, what: "symlink target \(WorkspaceTree.realPath(source))")
             }
             info = target
         }
