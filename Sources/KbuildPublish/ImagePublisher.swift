@@ -69,6 +69,17 @@ public struct ImagePublisher: Sendable {
         async throws -> PublishSummary
     {
         var summary = PublishSummary()
+        // A binary whose every tag already names the digest the release expects is published: a manifest's
+        // presence implies its blobs, so one HEAD per tag replaces a HEAD per blob and manifest.
+        let publisher = self
+        let published = try await concurrentMap(publications, limit: jobs) { publication in
+            try await Blocking.run { () throws(PublishError) -> Bool in try publisher.isTagged(publication) }
+        }
+        for (publication, done) in zip(publications, published) where done {
+            summary.tagsPresent += 1 + publication.archTags.count
+            progress("tagged   \(publication.reference(host: client.host)) \(publication.indexDigest) (already)")
+        }
+        let publications = zip(publications, published).filter { !$0.1 }.map(\.0)
         // Each (repository, blob) once: images of one binary may share base layers.
         var seen: Set<String> = []
         var blobs: [(repository: String, subject: String, blob: ArchiveBlob)] = []
@@ -97,7 +108,6 @@ public struct ImagePublisher: Sendable {
         }
         // Each binary's manifests, index and per-arch content at once (in order within a binary), then
         // every tag: a tag goes up only once all content of every publication is there.
-        let publisher = self
         let content = try await concurrentMap(publications, limit: jobs) { publication in
             try await Blocking.run { () throws(PublishError) -> PublishSummary in
                 var part = PublishSummary()
@@ -114,6 +124,18 @@ public struct ImagePublisher: Sendable {
             }
         }
         return (content + tags).reduce(summary, +)
+    }
+
+    /// Whether every tag of `publication` (the index's, each per-arch name's) names the digest it should.
+    private func isTagged(_ publication: ImagePublication) throws(PublishError) -> Bool {
+        let tags =
+            [(publication.repository, publication.tag, publication.indexDigest)]
+            + publication.archTags.map { ($0.repository, $0.tag, $0.image.manifestDigest) }
+        for (repository, tag, digest) in tags {
+            let subject = "\(client.host)/\(repository):\(tag)"
+            if try client.manifestDigest(tag, in: repository, subject: subject) != digest { return false }
+        }
+        return true
     }
 
     private func pushManifests(

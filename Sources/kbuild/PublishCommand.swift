@@ -23,6 +23,13 @@ extension Kbuild {
                 completes an interrupted publish, a repeat pushes nothing. --dry-run prints what \
                 would be pushed, by digest, without contacting the registry.
 
+                A release that passed verification is recorded (the stat of every file verify reads, \
+                kbuild's version, the config's digest) in <workspace>/_output/cache/verified, or \
+                ${XDG_CACHE_HOME:-~/.cache}/kbuild/verified for a DIR outside the workspace: publishing it \
+                again unchanged skips verification ("verified earlier"); any write to any of its files \
+                verifies it again, as does --reverify. A binary whose tags already name the digests the \
+                release expects is skipped after one HEAD per tag.
+
                 Environment: KUBE_DOCKER_REGISTRY is the registry when --registry is not given (then the \
                 config's publish.registry; --upload defaults to publish.upload). \
                 Credentials come from REGISTRY_AUTH_FILE (else ${XDG_RUNTIME_DIR}/containers/auth.json), \
@@ -68,6 +75,11 @@ extension Kbuild {
         @Flag(name: .customLong("dry-run"), help: "Print what would be pushed, by digest; push nothing.")
         var dryRun = false
 
+        @Flag(
+            name: .customLong("reverify"),
+            help: "Verify the release even when its verification record says it passed unchanged before.")
+        var reverify = false
+
         @Option(name: .customLong("jobs"), help: ArgumentHelp("Blobs pushed at once (default 4).", valueName: "n"))
         var jobs: Int = 4
 
@@ -100,8 +112,9 @@ extension Kbuild {
                         "nothing to publish to; allowed: --registry (or KUBE_DOCKER_REGISTRY) for the images, --upload for the release files, or both"
                     )
                 }
-                try await Self.verify(
-                    output: output, workspace: self.output == nil || self.workspace != nil ? workspace : nil)
+                try await Self.verifyUnlessRecorded(
+                    output: output, workspace: self.output == nil || self.workspace != nil ? workspace : nil,
+                    configWorkspace: workspace, reverify: reverify, environment)
                 if let registry { try await publishImages(output: output, registry: registry, environment) }
                 if let upload { try await uploadFiles(output: output, to: upload, environment) }
             }

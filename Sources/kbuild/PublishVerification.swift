@@ -1,0 +1,34 @@
+import Foundation
+import KbuildConfig
+import KbuildDigest
+import KbuildVerify
+
+extension Kbuild.Publish {
+    /// Verifies the release unless a verification record says it passed, unchanged, before (`--reverify`
+    /// ignores the record). The record is written only after a full pass, and only when no file verify
+    /// reads changed while it ran.
+    static func verifyUnlessRecorded(
+        output: String, workspace: String?, configWorkspace: String, reverify: Bool, _ environment: [String: String]
+    ) async throws {
+        // The config file's bytes, not the loaded value's JSON: ReleaseConfig holds Sets and Platform-keyed
+        // maps, which encode in an order that changes from one run to the next.
+        let config =
+            FileManager.default.contents(atPath: configWorkspace + "/" + ReleaseConfig.defaultPath).map {
+                Digest.of($0, .sha256).hex
+            } ?? ""
+        let stamp = {
+            VerificationRecord.current(
+                output: output, workspace: workspace, tool: Kbuild.configuration.version, config: config)
+        }
+        let record = VerificationRecord.path(
+            cache: VerificationRecord.cacheDirectory(output: output, workspace: workspace, environment: environment),
+            output: output)
+        let before = stamp()
+        if !reverify, let before, before.isRecorded(at: record) {
+            print("verified earlier: \(output) is unchanged since its last full verification (--reverify checks again)")
+            return
+        }
+        try await verify(output: output, workspace: workspace)
+        if let before, stamp() == before { before.write(to: record) }
+    }
+}
