@@ -70,7 +70,7 @@ public struct ReleaseVerifier: Sendable {
             checks += checkArtifacts(artifacts, files: files, sha256: sha256)
         }
         checks += tarballChecks
-        checks += checkReleaseImages(artifacts, verified: verifiedImages)
+        checks += await checkReleaseImages(artifacts, verified: verifiedImages)
 
         if let workspace, let src = artifacts.first(where: { $0.kind == .src }),
             let file = try? files.tree.open(src.name)
@@ -291,58 +291,63 @@ public struct ReleaseVerifier: Sendable {
         return checks
     }
 
-    /// `_output/release-images/<arch>/<bin>.tar` beside the release directory, when they are there.
+    /// `_output/release-images/<arch>/<bin>.tar` beside the release directory, when they are there, all
+    /// at once (each streamed: bounded memory whatever the image's size).
     /// Images identical (by sha256) to a copy already verified inside a server tarball are not opened again.
-    private func checkReleaseImages(_ artifacts: [ReleaseArtifact], verified: Set<String>) -> [VerifyCheck] {
+    private func checkReleaseImages(_ artifacts: [ReleaseArtifact], verified: Set<String>) async -> [VerifyCheck] {
+        let images = artifacts.filter { $0.kind == .image }
         let output = Paths.parent(of: directory)
+        let checks = try? await concurrentMap(images, limit: jobs) { artifact in
+            try await Blocking.run { Self.checkReleaseImage(artifact, output: output, verified: verified) }
+        }
+        return (checks ?? []).flatMap { $0 }
+    }
+
+    private static func checkReleaseImage(_ artifact: ReleaseArtifact, output: String, verified: Set<String>)
+        -> [VerifyCheck]
+    {
+        let path = output + "/" + artifact.path
+        // artifacts.json names it: opened beneath _output only, through no symlink, never blocking.
+        guard
+            FileManager.default.fileExists(atPath: path)
+                || Beneath(output).describe(artifact.path) != "does not exist"
+        else { return [] }
+        let file: OpenFile
+        do {
+            file = try Beneath(output).open(artifact.path)
+        } catch {
+            return [.fail("image", artifact.path, error.reason + "; allowed: a regular file beneath _output")]
+        }
         var checks: [VerifyCheck] = []
-        for artifact in artifacts where artifact.kind == .image {
-            let path = output + "/" + artifact.path
-            // artifacts.json names it: opened beneath _output only, through no symlink, never blocking.
-            guard
-                FileManager.default.fileExists(atPath: path)
-                    || Beneath(output).describe(artifact.path) != "does not exist"
-            else { continue }
-            let file: OpenFile
-            do {
-                file = try Beneath(output).open(artifact.path)
-            } catch {
-                checks.append(.fail("image", artifact.path, error.reason + "; allowed: a regular file beneath _output"))
-                continue
-            }
-            let digest = try? Digest.file(file.reopenPath, .sha256).hex
-            if digest != artifact.sha256 {
-                checks.append(
-                    .fail(
-                        "image", artifact.path,
-                        "sha256 \(digest?.prefix(16) ?? "unreadable")…, artifacts.json says \(artifact.sha256.prefix(16))…"
-                    ))
-            } else if let digest, verified.contains(digest) {
-                checks.append(
-                    .ok(
-                        "image", artifact.path,
-                        "identical to the copy verified in its server tarball (sha256 \(digest.prefix(16))…)"))
-                continue
-            }
-            let binary = String(Paths.name(of: artifact.path).dropLast(4))
-            let tagFile = Paths.parent(of: artifact.path) + "/\(binary).docker_tag"
-            let tag = (try? Beneath(output).read(tagFile, limit: 4096)).map { String(decoding: $0, as: UTF8.self) }?
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            if file.size > ImageVerifier.maxBytes {
-                checks.append(.fail("image", artifact.path, ImageVerifier.oversized(file.size)))
-                continue
-            }
-            guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: file.reopenPath), options: .alwaysMapped)
-            else {
-                checks.append(.fail("image", artifact.path, "cannot be read"))
-                continue
-            }
-            checks += ImageVerifier().verify(
-                bytes, subject: artifact.path,
-                expecting: ImageExpectation(
-                    binary: binary, arch: artifact.arch ?? "", reference: artifact.image, tag: tag))
+        let digest = try? Digest.file(file.reopenPath, .sha256).hex
+        if digest != artifact.sha256 {
+            checks.append(
+                .fail(
+                    "image", artifact.path,
+                    "sha256 \(digest?.prefix(16) ?? "unreadable")…, artifacts.json says \(artifact.sha256.prefix(16))…"
+                ))
+        } else if let digest, verified.contains(digest) {
+            return [
+                .ok(
+                    "image", artifact.path,
+                    "identical to the copy verified in its server tarball (sha256 \(digest.prefix(16))…)")
+            ]
+        }
+        let binary = String(Paths.name(of: artifact.path).dropLast(4))
+        let tagFile = Paths.parent(of: artifact.path) + "/\(binary).docker_tag"
+        let tag = (try? Beneath(output).read(tagFile, limit: 4096)).map { String(decoding: $0, as: UTF8.self) }?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        if file.size > ImageVerifier.maxBytes {
+            return checks + [.fail("image", artifact.path, ImageVerifier.oversized(file.size))]
+        }
+        guard let scanned = ImageScan.file(file.reopenPath, binary: binary) else {
+            return checks + [.fail("image", artifact.path, "cannot be read")]
         }
         return checks
+            + ImageVerifier().verify(
+                scanned, subject: artifact.path,
+                expecting: ImageExpectation(
+                    binary: binary, arch: artifact.arch ?? "", reference: artifact.image, tag: tag))
     }
 
     private func releaseFacts(files: ReleaseFiles, artifacts: [ReleaseArtifact], sha256: [String: String])
