@@ -64,10 +64,14 @@ public struct ImagePublisher: Sendable {
         return lines
     }
 
-    /// Pushes every publication; `progress` gets one line per pushed manifest, index and tag.
-    public func push(_ publications: [ImagePublication], progress: @escaping @Sendable (String) -> Void)
-        async throws -> PublishSummary
-    {
+    /// Pushes every publication; `progress` gets one line per pushed manifest, index and tag. `gate` is
+    /// awaited after the blobs and before any manifest: blobs are content-addressed and reachable under no
+    /// name, so they may go up while the release is still being verified; a gate that throws stops the
+    /// publish before anything is named.
+    public func push(
+        _ publications: [ImagePublication], gate: @Sendable () async throws -> Void = {},
+        progress: @escaping @Sendable (String) -> Void
+    ) async throws -> PublishSummary {
         var summary = PublishSummary()
         // A binary whose every tag already names the digest the release expects is published: a manifest's
         // presence implies its blobs, so one HEAD per tag replaces a HEAD per blob and manifest.
@@ -98,6 +102,7 @@ public struct ImagePublisher: Sendable {
                 return true
             }
         }
+        try await gate()
         for (item, didPush) in zip(blobs, pushed) {
             if didPush {
                 summary.blobsPushed += 1

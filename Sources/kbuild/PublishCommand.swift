@@ -23,6 +23,8 @@ extension Kbuild {
                 completes an interrupted publish, a repeat pushes nothing. --dry-run prints what \
                 would be pushed, by digest, without contacting the registry.
 
+                Blobs go up while the release is verified (content-addressed, they are named by nothing \
+                until a manifest is pushed); manifests, the index, tags and uploads wait until it passed. \
                 A release that passed verification is recorded (the stat of every file verify reads, \
                 kbuild's version, the config's digest) in <workspace>/_output/cache/verified, or \
                 ${XDG_CACHE_HOME:-~/.cache}/kbuild/verified for a DIR outside the workspace: publishing it \
@@ -112,15 +114,24 @@ extension Kbuild {
                         "nothing to publish to; allowed: --registry (or KUBE_DOCKER_REGISTRY) for the images, --upload for the release files, or both"
                     )
                 }
-                try await Self.verifyUnlessRecorded(
+                try await Self.whileVerifying(
                     output: output, workspace: self.output == nil || self.workspace != nil ? workspace : nil,
-                    configWorkspace: workspace, reverify: reverify, environment)
-                if let registry { try await publishImages(output: output, registry: registry, environment) }
+                    configWorkspace: workspace, reverify: reverify, environment
+                ) { verified in
+                    if let registry {
+                        try await publishImages(output: output, registry: registry, environment, verified: verified)
+                    }
+                }
                 if let upload { try await uploadFiles(output: output, to: upload, environment) }
             }
         }
 
-        func publishImages(output: String, registry: String, _ environment: [String: String]) async throws {
+        /// `verified` returns once the release passed verification (it throws when it failed): blobs go up
+        /// before, manifests and tags after.
+        func publishImages(
+            output: String, registry: String, _ environment: [String: String],
+            verified: @Sendable () async throws -> Void = {}
+        ) async throws {
             guard
                 let tag = tag
                     ?? ReleaseVerifier.recordedVersion(directory: output + "/release-tars").map(
@@ -129,12 +140,15 @@ extension Kbuild {
             let target = PublishRegistry(registry)
             let publications = try ImagePublication.plan(output: output, registry: target, tag: tag)
             if dryRun {
+                try await verified()
                 for line in ImagePublisher.dryRun(publications, host: target.host) { print(line) }
                 return
             }
             let credential = try ContainerAuthFiles.credential(for: target.host, environment: environment)
             let client = RegistryClient(host: target.host, plainHTTP: !tlsVerify, credential: credential)
-            let summary = try await ImagePublisher(client: client, jobs: jobs).push(publications) { print($0) }
+            let summary = try await ImagePublisher(client: client, jobs: jobs).push(publications, gate: verified) {
+                print($0)
+            }
             print(
                 "published \(publications.count) images to \(registry): \(summary.blobsPushed) blobs pushed (\(summary.bytesPushed) bytes), \(summary.blobsMounted) mounted, \(summary.blobsPresent) present; \(summary.manifestsPushed) manifests pushed, \(summary.manifestsPresent) present; \(summary.tagsSet) tags set, \(summary.tagsPresent) unchanged"
             )

@@ -4,6 +4,27 @@ import KbuildDigest
 import KbuildVerify
 
 extension Kbuild.Publish {
+    /// Verifies the release (`verifyUnlessRecorded`) while `body` runs: `body` gets a gate that returns once
+    /// verification passed, to await before anything is named (blobs, content-addressed, may go up
+    /// meanwhile). When both fail, the verification's error is the one reported.
+    static func whileVerifying(
+        output: String, workspace: String?, configWorkspace: String, reverify: Bool, _ environment: [String: String],
+        _ body: (@escaping @Sendable () async throws -> Void) async throws -> Void
+    ) async throws {
+        let verification = Task {
+            try await verifyUnlessRecorded(
+                output: output, workspace: workspace, configWorkspace: configWorkspace, reverify: reverify,
+                environment)
+        }
+        do {
+            try await body { try await verification.value }
+        } catch {
+            try await verification.value
+            throw error
+        }
+        try await verification.value
+    }
+
     /// Verifies the release unless a verification record says it passed, unchanged, before (`--reverify`
     /// ignores the record). The record is written only after a full pass, and only when no file verify
     /// reads changed while it ran.
