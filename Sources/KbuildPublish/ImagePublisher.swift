@@ -76,9 +76,7 @@ public struct ImagePublisher: Sendable {
         // A binary whose every tag already names the digest the release expects is published: a manifest's
         // presence implies its blobs, so one HEAD per tag replaces a HEAD per blob and manifest.
         let publisher = self
-        let published = try await concurrentMap(publications, limit: jobs) { publication in
-            try await Blocking.run { () throws(PublishError) -> Bool in try publisher.isTagged(publication) }
-        }
+        let published = try await isTagged(publications)
         for (publication, done) in zip(publications, published) where done {
             summary.tagsPresent += 1 + publication.archTags.count
             progress("tagged   \(publication.reference(host: client.host)) \(publication.indexDigest) (already)")
@@ -131,16 +129,23 @@ public struct ImagePublisher: Sendable {
         return (content + tags).reduce(summary, +)
     }
 
-    /// Whether every tag of `publication` (the index's, each per-arch name's) names the digest it should.
-    private func isTagged(_ publication: ImagePublication) throws(PublishError) -> Bool {
-        let tags =
-            [(publication.repository, publication.tag, publication.indexDigest)]
-            + publication.archTags.map { ($0.repository, $0.tag, $0.image.manifestDigest) }
-        for (repository, tag, digest) in tags {
-            let subject = "\(client.host)/\(repository):\(tag)"
-            if try client.manifestDigest(tag, in: repository, subject: subject) != digest { return false }
+    /// Whether every tag of each publication (the index's, each per-arch name's) names the digest it
+    /// should: one HEAD per tag, all at once (a repeat publish is these requests and nothing else).
+    private func isTagged(_ publications: [ImagePublication]) async throws -> [Bool] {
+        let tags = publications.enumerated().flatMap { item in
+            [(item.offset, item.element.repository, item.element.tag, item.element.indexDigest)]
+                + item.element.archTags.map { (item.offset, $0.repository, $0.tag, $0.image.manifestDigest) }
         }
-        return true
+        let client = self.client
+        let matches = try await concurrentMap(tags, limit: max(jobs, 8)) { tag in
+            try await Blocking.run { () throws(PublishError) -> Bool in
+                let subject = "\(client.host)/\(tag.1):\(tag.2)"
+                return try client.manifestDigest(tag.2, in: tag.1, subject: subject) == tag.3
+            }
+        }
+        var tagged = [Bool](repeating: true, count: publications.count)
+        for (tag, match) in zip(tags, matches) where !match { tagged[tag.0] = false }
+        return tagged
     }
 
     private func pushManifests(
