@@ -1,4 +1,5 @@
 import Foundation
+import KbuildPublish
 
 /// A tar parser fed bytes as they arrive (from a file or from an entry of another archive being
 /// inflated), so an image and each of its layers are checked in one pass with a few KB held: never a
@@ -63,7 +64,7 @@ struct TarStream {
             isFinished = true
             return
         }
-        guard Self.checksumMatches(block), let size = Self.octal(block[124..<136]) else {
+        guard Self.checksumMatches(block), let size = TarIndex.octal(block[124..<136]) else {
             isBroken = true
             return
         }
@@ -90,7 +91,8 @@ struct TarStream {
     private mutating func finishEntry(_ handle: (Event) -> Void) {
         if let record = nameRecord {
             nameRecord = nil
-            longName = record.type == UInt8(ascii: "L") ? Self.string(record.bytes[...]) : Self.paxPath(record.bytes)
+            longName =
+                record.type == UInt8(ascii: "L") ? Self.string(record.bytes[...]) : TarIndex.paxPath(record.bytes)
         } else if inEntry {
             inEntry = false
             handle(.end)
@@ -98,34 +100,13 @@ struct TarStream {
     }
 
     static func checksumMatches(_ block: [UInt8]) -> Bool {
-        guard let stored = octal(block[148..<156]) else { return false }
+        guard let stored = TarIndex.octal(block[148..<156]) else { return false }
         var sum: Int64 = 0
         for (index, byte) in block.enumerated() { sum += (148..<156).contains(index) ? 32 : Int64(byte) }
         return sum == stored
     }
 
-    static func octal(_ field: ArraySlice<UInt8>) -> Int64? {
-        let digits = field.drop { $0 == 0x20 }.prefix { $0 != 0 && $0 != 0x20 }
-        guard !digits.isEmpty, digits.count <= 11 else { return nil }
-        var value: Int64 = 0
-        for byte in digits {
-            guard (0x30...0x37).contains(byte) else { return nil }
-            value = value * 8 + Int64(byte - 0x30)
-        }
-        return value
-    }
-
     static func string(_ field: ArraySlice<UInt8>) -> String {
         String(decoding: field.prefix { $0 != 0 }, as: UTF8.self)
-    }
-
-    /// The `path` record of pax data (`<length> path=<value>\n` lines).
-    static func paxPath(_ data: [UInt8]) -> String? {
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
-            guard let space = line.firstIndex(of: " ") else { continue }
-            let record = line[line.index(after: space)...]
-            if record.hasPrefix("path=") { return String(record.dropFirst(5)) }
-        }
-        return nil
     }
 }
