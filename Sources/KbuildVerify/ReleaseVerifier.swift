@@ -37,7 +37,7 @@ public struct ReleaseVerifier: Sendable {
         guard let files = try? ReleaseFiles(directory: directory), let project = files.project,
             let file = try? files.tree.open("\(project)-src.tar.gz")
         else { return nil }
-        return SourceVerifier.recorded(in: file.reopenPath)?.version
+        return SourceVerifier.recordedVersion(in: file.reopenPath)
     }
 
     /// Runs every check; throws only when the directory itself cannot be read.

@@ -106,11 +106,19 @@ publish_memory() {
   local image=$big/_output/release-images/amd64/kube-proxy.tar
   start_registry "$work/registry-big" || return 1
   trap stop_registry EXIT
-  (cd "$big" && /usr/bin/time -f '%M' -o "$work/publish-rss" "$kbuild" publish --reverify \
+  (cd "$big" && /usr/bin/time -f '%e %M' -o "$work/publish-rss" "$kbuild" publish --reverify \
     --registry "$registry/big" --tls-verify=false >/dev/null) || { stop_registry; trap - EXIT; return 1; }
+  # The same release published again: on a release of real size, what nothing new costs next to the first.
+  run_kbuild_republish_big() { (cd "$big" && "$kbuild" publish --registry "$registry/big" --tls-verify=false); }
+  interleave kbuild_republish_big
   stop_registry
   trap - EXIT
-  kb=$(tail -1 "$work/publish-rss")
+  local first again pct
+  first=$(tail -1 "$work/publish-rss" | cut -d' ' -f1) again=$(time_of kbuild_republish_big)
+  pct=$(awk -v a="$again" -v f="$first" 'BEGIN { printf "%.1f", 100 * a / f }')
+  raw_row publish "kbuild publish again, nothing new, of a release whose image is $(du -m "$image" | cut -f1) MB, vs its first publish (verify included, one run)" \
+    "${again}s" "first publish" "${first}s" "${pct}%" "≤ 5%" "$(awk -v p="$pct" 'BEGIN { print (p <= 5) ? "yes" : "NO" }')"
+  kb=$(tail -1 "$work/publish-rss" | cut -d' ' -f2)
   mb=$(awk -v k="$kb" 'BEGIN { printf "%.1f", k / 1024 }')
   raw_row publish "peak RSS of a whole kbuild publish --reverify (verify and push) of a release whose image is $(du -m "$image" | cut -f1) MB (/usr/bin/time)" \
     "${mb} MB" "-" "-" "-" "< 100 MB" "$(awk -v m="$mb" 'BEGIN { print (m < 100) ? "yes" : "NO" }')"
