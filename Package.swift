@@ -86,6 +86,7 @@ let package = Package(
             name: "KbuildVerify",
             dependencies: [
                 "KbuildCore", "KbuildArtifact", "KbuildArchive", "KbuildDigest", "KbuildConfig", "KbuildPublish",
+                "KbuildProof",
             ],
             swiftSettings: strict),
         // The thin CLI.

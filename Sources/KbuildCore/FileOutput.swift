@@ -119,6 +119,20 @@ public enum Paths {
     public static func absolute(_ path: String, relativeTo directory: String) -> String {
         path.hasPrefix("/") ? path : directory + "/" + path
     }
+
+    /// A path a user gave (a workspace, a release directory, a config file) made absolute against the
+    /// current directory, `.` and `..` resolved, no trailing slash (no symlink resolution).
+    public static func absolute(_ path: String) -> String {
+        var absolute = absolute(path, relativeTo: FileManager.default.currentDirectoryPath)
+        while absolute.count > 1 && absolute.hasSuffix("/") { absolute.removeLast() }
+        return URL(fileURLWithPath: absolute).standardizedFileURL.path
+    }
+
+    /// The part of `path` below `root`, or nil when `path` is not inside `root`.
+    public static func inside(_ path: String, _ root: String) -> String? {
+        guard path.hasPrefix(root + "/"), path.count > root.count + 1 else { return nil }
+        return String(path.dropFirst(root.count + 1))
+    }
 }
 
 /// Writing whole buffers to a file descriptor, retrying short writes and EINTR.

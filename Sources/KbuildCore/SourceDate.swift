@@ -1,7 +1,7 @@
 import Foundation
 
 /// The one timestamp of a release: every tar entry, image `created` and `buildDate` uses it.
-public struct SourceDate: Sendable, Hashable, Comparable, CustomStringConvertible {
+public struct SourceDate: Sendable, Hashable, Comparable, CustomStringConvertible, Encodable {
     /// Seconds since the Unix epoch.
     public let seconds: Int64
 

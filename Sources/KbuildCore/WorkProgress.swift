@@ -5,6 +5,8 @@ public struct WorkProgress: Sendable, Hashable {
     /// What kind of work.
     public enum Activity: String, Sendable, Hashable {
         case compile, pack, push, upload
+        /// Image tarballs written (the images step).
+        case image
     }
 
     /// What `done` and `total` count.

@@ -22,7 +22,7 @@ public struct VersionVariableCheck: Sendable {
     /// `mainPackages` are the binaries' packages, where `main.X` variables live. A recorded success under
     /// `cacheDirectory` is reused while the files it read are unchanged (no Go process then).
     public func verify(_ stamp: VersionStamp, mainPackages: [String], cacheDirectory: String) async throws {
-        let key = cacheKey(stamp, mainPackages)
+        let key = try cacheKey(stamp, mainPackages)
         let record = cacheDirectory + "/version-variables/" + key + ".txt"
         if let text = try? String(contentsOfFile: record, encoding: .utf8), Self.unchanged(text) { return }
 
@@ -53,11 +53,22 @@ public struct VersionVariableCheck: Sendable {
         try? FileOutput.writeAtomically(Data((lines.joined(separator: "\n") + "\n").utf8), to: record, durable: false)
     }
 
-    func cacheKey(_ stamp: VersionStamp, _ mainPackages: [String]) -> String {
-        let parts =
-            [toolchain.version, settings.workspace, settings.modMode.rawValue, settings.tags.joined(separator: ",")]
-            + stamp.assignments.map { "\($0.field.rawValue)=\($0.target)" } + mainPackages
-        return Digest.ofParts(parts, .sha256).hex
+    /// What a recorded check depends on beyond the files it read (the record holds their signatures).
+    private struct CheckInputs: Encodable {
+        var goVersion: String
+        var workspace: String
+        var mod: GoModMode
+        var tags: [String]
+        var stamp: VersionStamp
+        var mainPackages: [String]
+    }
+
+    /// The sha256 of the canonical JSON of the check's inputs.
+    func cacheKey(_ stamp: VersionStamp, _ mainPackages: [String]) throws -> String {
+        try CanonicalJSON.sha256(
+            CheckInputs(
+                goVersion: toolchain.version, workspace: settings.workspace, mod: settings.modMode,
+                tags: settings.tags, stamp: stamp, mainPackages: mainPackages))
     }
 
     /// True when every path of a record still has its recorded signature (a directory's changes when files come or go).
@@ -68,12 +79,7 @@ public struct VersionVariableCheck: Sendable {
         }
     }
 
-    static func signature(_ path: String) -> String {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return "gone" }
-        return
-            "\(info.st_size)/\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)/\(info.st_ino)/\(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec)"
-    }
+    static func signature(_ path: String) -> String { FileSignature(of: path)?.line ?? "gone" }
 
     /// The hermetic environment of the build, for the host platform.
     var environment: [String: String] {

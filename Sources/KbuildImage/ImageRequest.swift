@@ -3,7 +3,7 @@ import KbuildCore
 import KbuildDigest
 
 /// How an image's tag is formed.
-public enum ImageTagScheme: String, Sendable, Hashable, CaseIterable {
+public enum ImageTagScheme: String, Sendable, Hashable, CaseIterable, Encodable {
     /// Lowercase hex md5 of the binary file: the classic Kubernetes scheme.
     case md5
     /// The release version, `+` replaced by `_` (tags may not hold `+`).
@@ -11,7 +11,7 @@ public enum ImageTagScheme: String, Sendable, Hashable, CaseIterable {
 }
 
 /// One image to write: which binary, for which platform, named how, written where.
-public struct ImageRequest: Sendable, Hashable {
+public struct ImageRequest: Sendable, Hashable, Encodable {
     /// The binary's name, e.g. `kube-proxy`; it lives at `/usr/local/bin/<binary>` in the image.
     public var binary: String
     /// The built binary on disk.

@@ -27,15 +27,16 @@ public enum DSSE {
     /// An envelope's payload, when one of its signatures is `key`'s over it; nil otherwise.
     public static func verifiedPayload(_ envelope: Data, key: Ed25519PublicKey) -> (payloadType: String, payload: Data)?
     {
-        guard let object = try? JSONSerialization.jsonObject(with: envelope) as? [String: Any],
-            let type = object["payloadType"] as? String, let encoded = object["payload"] as? String,
-            let payload = Data(base64Encoded: encoded), let signatures = object["signatures"] as? [[String: Any]]
+        guard let object = JSONValue.parse(envelope), let type = object["payloadType"]?.string,
+            let payload = object["payload"]?.string.flatMap({ Data(base64Encoded: $0) })
         else { return nil }
         let message = pae(payloadType: type, payload: payload)
-        for entry in signatures {
-            guard let sig = (entry["sig"] as? String).flatMap({ Data(base64Encoded: $0) }) else { continue }
-            if key.verify(signature: sig, of: message) { return (type, payload) }
-        }
+        for sig in signatures(of: object) where key.verify(signature: sig, of: message) { return (type, payload) }
         return nil
+    }
+
+    /// The decodable `sig` values of an envelope's `signatures`.
+    public static func signatures(of envelope: JSONValue) -> [Data] {
+        (envelope["signatures"]?.array ?? []).compactMap { $0["sig"]?.string.flatMap { Data(base64Encoded: $0) } }
     }
 }

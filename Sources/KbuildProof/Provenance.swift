@@ -3,7 +3,7 @@ import KbuildCore
 import KbuildDigest
 
 /// The source a release was built from, as the provenance names it.
-public struct SourceReference: Sendable, Hashable {
+public struct SourceReference: Sendable, Hashable, Encodable {
     /// The fetch URL of the `origin` remote, credentials removed; nil when there is none worth naming.
     public var remote: String?
     /// `refs/tags/v1.2.3`, `refs/heads/main` or the commit itself.

@@ -64,13 +64,13 @@ public struct ImagePublisher: Sendable {
         return lines
     }
 
-    /// Pushes every publication; `progress` gets one line per pushed manifest, index and tag. `gate` is
-    /// awaited after the blobs and before any manifest: blobs are content-addressed and reachable under no
-    /// name, so they may go up while the release is still being verified; a gate that throws stops the
-    /// publish before anything is named.
+    /// Pushes every publication; `report` gets every blob, manifest and tag, and the bytes under way per
+    /// image. `gate` is awaited after the blobs and before any manifest: blobs are content-addressed and
+    /// reachable under no name, so they may go up while the release is still being verified; a gate that
+    /// throws stops the publish before anything is named.
     public func push(
         _ publications: [ImagePublication], gate: @Sendable () async throws -> Void = {},
-        progress: @escaping @Sendable (String) -> Void
+        report: @escaping @Sendable (PublishEvent) -> Void
     ) async throws -> PublishSummary {
         var summary = PublishSummary()
         // A binary whose every tag already names the digest the release expects is published: a manifest's
@@ -79,7 +79,12 @@ public struct ImagePublisher: Sendable {
         let published = try await isTagged(publications)
         for (publication, done) in zip(publications, published) where done {
             summary.tagsPresent += 1 + publication.archTags.count
-            progress("tagged   \(publication.reference(host: client.host)) \(publication.indexDigest) (already)")
+            let tags =
+                [(publication.repository, publication.tag, publication.indexDigest)]
+                + publication.archTags.map { ($0.repository, $0.tag, $0.image.manifestDigest) }
+            for (repository, tag, digest) in tags {
+                report(.tagged(reference: "\(client.host)/\(repository):\(tag)", digest: digest, changed: false))
+            }
         }
         let publications = zip(publications, published).filter { !$0.1 }.map(\.0)
         // Each (repository, blob) once: images of one binary may share base layers.
@@ -93,13 +98,33 @@ public struct ImagePublisher: Sendable {
             }
         }
         let client = self.client
+        let host = client.host
+        let bytes = TransferProgress(
+            .push, totals: blobs.reduce(into: [:]) { $0[host + "/" + $1.repository, default: 0] += $1.blob.size },
+            report: report)
+        defer { bytes.finish() }
         let pushed = try await concurrentMap(blobs, limit: jobs) { item in
-            try await Blocking.run { () throws(PublishError) -> Bool in
+            let repository = host + "/" + item.repository
+            // Shown as docker does, `sha256:` and 12 hex digits: which blobs are on the wire.
+            let short = String(item.blob.digest.prefix(19))
+            bytes.started(repository, short)
+            let didPush = try await Blocking.run { () throws(PublishError) -> Bool in
                 if try client.hasBlob(item.blob.digest, in: item.repository, subject: item.subject) { return false }
-                try client.pushBlob(item.blob, to: item.repository, subject: item.subject)
+                // Chunk by chunk: a large layer shows its bytes moving.
+                try client.pushBlob(item.blob, to: item.repository, subject: item.subject) {
+                    bytes.advanced(repository, by: $0)
+                }
                 return true
             }
+            bytes.finished(repository, short, bytes: didPush ? 0 : item.blob.size)
+            report(
+                didPush
+                    ? .blobPushed(repository: repository, digest: item.blob.digest, size: item.blob.size)
+                    : .blobSkipped(
+                        repository: repository, digest: item.blob.digest, size: item.blob.size, mountedFrom: nil))
+            return didPush
         }
+        bytes.finish()  // before the manifests: the bytes are all there
         try await gate()
         for (item, didPush) in zip(blobs, pushed) {
             if didPush {
@@ -114,15 +139,15 @@ public struct ImagePublisher: Sendable {
         let content = try await concurrentMap(publications, limit: jobs) { publication in
             try await Blocking.run { () throws(PublishError) -> PublishSummary in
                 var part = PublishSummary()
-                try publisher.pushManifests([publication], &part, progress)
-                try publisher.pushArchContent([publication], &part, progress)
+                try publisher.pushManifests([publication], &part, report)
+                try publisher.pushArchContent([publication], &part, report)
                 return part
             }
         }
         let tags = try await concurrentMap(publications, limit: jobs) { publication in
             try await Blocking.run { () throws(PublishError) -> PublishSummary in
                 var part = PublishSummary()
-                try publisher.pushTags([publication], &part, progress)
+                try publisher.pushTags([publication], &part, report)
                 return part
             }
         }
@@ -149,14 +174,14 @@ public struct ImagePublisher: Sendable {
     }
 
     private func pushManifests(
-        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (String) -> Void
+        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (PublishEvent) -> Void
     ) throws(PublishError) {
         for publication in publications {
             let documents =
                 publication.images.map { ($0.manifest, $0.manifestMediaType, $0.manifestDigest) }
                 + [(publication.index, OCIMediaType.index, publication.indexDigest)]
             for (bytes, mediaType, digest) in documents {
-                let subject = "\(publication.binary) \(digest)"
+                let subject = "\(client.host)/\(publication.repository)@\(digest)"
                 if try client.manifestDigest(digest, in: publication.repository, subject: subject) != nil {
                     summary.manifestsPresent += 1
                     continue
@@ -165,7 +190,10 @@ public struct ImagePublisher: Sendable {
                     bytes, mediaType: mediaType, digest: digest, as: digest, in: publication.repository,
                     subject: subject)
                 summary.manifestsPushed += 1
-                progress("pushed   \(client.host)/\(publication.repository)@\(digest)")
+                progress(
+                    .manifestPushed(
+                        repository: "\(client.host)/\(publication.repository)", digest: digest,
+                        index: digest == publication.indexDigest))
             }
         }
     }
@@ -173,43 +201,54 @@ public struct ImagePublisher: Sendable {
     /// Each per-architecture repository gets its image's blobs (mounted from the multi-arch repository,
     /// uploaded only when the registry will not mount) and manifest, before any tag.
     private func pushArchContent(
-        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (String) -> Void
+        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (PublishEvent) -> Void
     ) throws(PublishError) {
         var done: Set<String> = []
         for publication in publications {
             for archTag in publication.archTags where archTag.repository != publication.repository {
                 let image = archTag.image
                 guard done.insert(archTag.repository + "@" + image.manifestDigest).inserted else { continue }
-                let subject = "\(archTag.repository) \(image.manifestDigest)"
+                let subject = "\(client.host)/\(archTag.repository)@\(image.manifestDigest)"
                 if try client.manifestDigest(image.manifestDigest, in: archTag.repository, subject: subject) != nil {
                     summary.manifestsPresent += 1
                     continue
                 }
                 for blob in image.blobs {
+                    let repository = "\(client.host)/\(archTag.repository)"
                     if try client.hasBlob(blob.digest, in: archTag.repository, subject: subject) {
                         summary.blobsPresent += 1
+                        progress(
+                            .blobSkipped(repository: repository, digest: blob.digest, size: blob.size, mountedFrom: nil)
+                        )
                     } else if try client.mountBlob(
                         blob.digest, from: publication.repository, into: archTag.repository, subject: subject)
                     {
                         summary.blobsMounted += 1
+                        progress(
+                            .blobSkipped(
+                                repository: repository, digest: blob.digest, size: blob.size,
+                                mountedFrom: "\(client.host)/\(publication.repository)"))
                     } else {
                         try client.pushBlob(blob, to: archTag.repository, subject: subject)
                         summary.blobsPushed += 1
                         summary.bytesPushed += blob.size
+                        progress(.blobPushed(repository: repository, digest: blob.digest, size: blob.size))
                     }
                 }
                 try client.putManifest(
                     image.manifest, mediaType: image.manifestMediaType, digest: image.manifestDigest,
                     as: image.manifestDigest, in: archTag.repository, subject: subject)
                 summary.manifestsPushed += 1
-                progress("pushed   \(client.host)/\(archTag.repository)@\(image.manifestDigest)")
+                progress(
+                    .manifestPushed(
+                        repository: "\(client.host)/\(archTag.repository)", digest: image.manifestDigest, index: false))
             }
         }
     }
 
     /// The index's tag, then each per-arch name's: set unless the registry already has it naming that digest.
     private func pushTags(
-        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (String) -> Void
+        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (PublishEvent) -> Void
     ) throws(PublishError) {
         for publication in publications {
             let tags =
@@ -226,12 +265,13 @@ public struct ImagePublisher: Sendable {
                 let subject = "\(client.host)/\(repository):\(tag)"
                 if try client.manifestDigest(tag, in: repository, subject: subject) == digest {
                     summary.tagsPresent += 1
+                    progress(.tagged(reference: subject, digest: digest, changed: false))
                     continue
                 }
                 try client.putManifest(
                     bytes, mediaType: mediaType, digest: digest, as: tag, in: repository, subject: subject)
                 summary.tagsSet += 1
-                progress("tagged   \(subject) \(digest)")
+                progress(.tagged(reference: subject, digest: digest, changed: true))
             }
         }
     }

@@ -32,63 +32,113 @@ extension RegistryClient {
         }
     }
 
+    /// Where an upload stands: the `Location` to send the next bytes to, and how many the registry has.
+    struct UploadSession: Sendable {
+        var location: String
+        var offset: Int64
+    }
+
     /// Uploads `blob` to `repository` from its byte range in the release file: `POST` an upload, then
-    /// one `PUT ?digest=` with the bytes, or `PATCH` chunks and an empty `PUT ?digest=`. A failure mid-way
-    /// starts a fresh upload (the registry drops the abandoned one), up to the client's attempts.
-    public func pushBlob(_ blob: ArchiveBlob, to repository: String, subject: String) throws(PublishError) {
+    /// one `PUT ?digest=` with the bytes, or `PATCH` chunks and an empty `PUT ?digest=`. A request of the
+    /// session that fails (a 5xx, a lost connection) is not repeated in place, since the registry may
+    /// have taken part of it: after a pause, a `HEAD` tells whether the blob got stored anyway (only the
+    /// answer was lost); else a chunked upload goes on from the bytes the registry reports holding, and
+    /// anything else starts afresh (the registry drops the abandoned upload), up to the client's attempts.
+    /// `sent` hears the bytes the registry took, chunk by chunk (a negative count when a failed attempt's
+    /// are void; a resumed upload's kept bytes are heard again when it resumes).
+    public func pushBlob(
+        _ blob: ArchiveBlob, to repository: String, subject: String, sent: (Int64) -> Void = { _ in }
+    ) throws(PublishError) {
         var attempt = 0
+        var session: UploadSession?
         while true {
             attempt += 1
+            var taken: Int64 = 0
             do {
-                try pushBlobOnce(blob, to: repository, subject: subject)
+                try pushBlobOnce(blob, to: repository, subject: subject, session: &session) { count in
+                    taken += count
+                    sent(count)
+                }
                 return
             } catch {
+                if taken > 0 { sent(-taken) }
                 let retryable: Bool
                 switch error {
                 case .unreachable: retryable = true
-                case .rejected(_, _, _, let status, _): retryable = status >= 500
+                case .rejected(_, _, _, let status, _): retryable = Self.retryable(status)
                 default: retryable = false
                 }
                 guard retryable, attempt < attempts else { throw error }
                 Thread.sleep(forTimeInterval: 0.5 * Double(1 << (attempt - 1)))
+                if try hasBlob(blob.digest, in: repository, subject: subject) { return sent(blob.size) }
+                session =
+                    blob.size > Int64(Self.chunkSize)
+                    ? session.flatMap { uploadStatus($0, repository: repository, subject: subject) } : nil
             }
         }
     }
 
-    private func pushBlobOnce(_ blob: ArchiveBlob, to repository: String, subject: String) throws(PublishError) {
-        let start = url(repository, "blobs/uploads/")
-        let started = try send(
-            "POST", start, repository: repository, subject: subject, headers: ["Content-Length": "0"])
-        guard started.status == 202, var location = started.header("Location").map(absolute) else {
-            throw Self.rejection(started, subject: subject, method: "POST", address: start)
+    /// Sends what the registry lacks of `blob`, from `session` (kept up to date as chunks are taken) or a
+    /// fresh upload when it is nil.
+    private func pushBlobOnce(
+        _ blob: ArchiveBlob, to repository: String, subject: String, session: inout UploadSession?,
+        sent: (Int64) -> Void
+    ) throws(PublishError) {
+        var current: UploadSession
+        if let session {
+            current = session
+            sent(current.offset)
+        } else {
+            let start = url(repository, "blobs/uploads/")
+            let started = try send(
+                "POST", start, repository: repository, subject: subject, headers: ["Content-Length": "0"])
+            guard started.status == 202, let location = started.header("Location").map(absolute) else {
+                throw Self.rejection(started, subject: subject, method: "POST", address: start)
+            }
+            current = UploadSession(location: location, offset: 0)
+            session = current
         }
-        var offset: Int64 = 0
         let octets = ["Content-Type": "application/octet-stream"]
         if blob.size > Int64(Self.chunkSize) {
-            while offset < blob.size {
-                let count = Int(min(Int64(Self.chunkSize), blob.size - offset))
-                let chunk = try TarIndex.read(blob.file, offset: blob.offset + offset, count: count)
-                let range = "\(offset)-\(offset + Int64(count) - 1)"
+            while current.offset < blob.size {
+                let count = Int(min(Int64(Self.chunkSize), blob.size - current.offset))
+                let chunk = try TarIndex.read(blob.file, offset: blob.offset + current.offset, count: count)
+                let range = "\(current.offset)-\(current.offset + Int64(count) - 1)"
                 let answer = try send(
-                    "PATCH", location, repository: repository, subject: subject,
-                    headers: octets.merging(["Content-Range": range]) { $1 }, body: chunk)
+                    "PATCH", current.location, repository: repository, subject: subject,
+                    headers: octets.merging(["Content-Range": range]) { $1 }, body: chunk, retrying: false)
                 guard answer.status == 202, let next = answer.header("Location").map(absolute) else {
-                    throw Self.rejection(answer, subject: subject, method: "PATCH", address: location)
+                    throw Self.rejection(answer, subject: subject, method: "PATCH", address: current.location)
                 }
-                location = next
-                offset += Int64(count)
+                current = UploadSession(location: next, offset: current.offset + Int64(count))
+                session = current
+                sent(Int64(count))
             }
         }
-        let rest = Int(blob.size - offset)
-        let body = try TarIndex.read(blob.file, offset: blob.offset + offset, count: rest)
-        let finish = location + (location.contains("?") ? "&" : "?") + "digest=" + blob.digest
-        let answer = try send("PUT", finish, repository: repository, subject: subject, headers: octets, body: body)
+        let rest = Int(blob.size - current.offset)
+        let body = try TarIndex.read(blob.file, offset: blob.offset + current.offset, count: rest)
+        let finish = current.location + (current.location.contains("?") ? "&" : "?") + "digest=" + blob.digest
+        let answer = try send(
+            "PUT", finish, repository: repository, subject: subject, headers: octets, body: body, retrying: false)
         guard answer.status == 201 else {
             throw Self.rejection(answer, subject: subject, method: "PUT", address: finish)
         }
         if let returned = answer.header("Docker-Content-Digest"), returned != blob.digest {
             throw .digestMismatch(subject: subject, expected: blob.digest, returned: returned)
         }
+        sent(Int64(rest))
+    }
+
+    /// Where an interrupted upload stands as the registry says (`GET` its Location: 204 with `Range:
+    /// 0-<last byte>` and the Location to go on with), or nil when it must start afresh: the registry lost
+    /// it, refuses it (Distribution does once it holds part of a cut chunk), or holds nothing yet.
+    func uploadStatus(_ session: UploadSession, repository: String, subject: String) -> UploadSession? {
+        guard
+            let answer = try? send("GET", session.location, repository: repository, subject: subject, retrying: false),
+            answer.status == 204, let next = answer.header("Location").map(absolute),
+            let last = answer.header("Range")?.split(separator: "-").last.flatMap({ Int64($0) }), last > 0
+        else { return nil }
+        return UploadSession(location: next, offset: last + 1)
     }
 
     /// The digest `repository` has under `reference` (a digest or a tag), or nil when it has none.

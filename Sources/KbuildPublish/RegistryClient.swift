@@ -30,10 +30,13 @@ public final class RegistryClient: Sendable {
 
     /// Sends a request for `repository`, authenticating and retrying as needed; `subject` names the
     /// image or blob in errors. Returns any answer that is not a retryable failure or a 401 it could answer.
+    /// `retrying: false` sends it once (besides answering a 401): a request inside an upload session,
+    /// which the registry may have half taken, is not worth repeating; the whole upload is.
     func send(
         _ method: String, _ address: String, repository: String, subject: String, headers: [String: String] = [:],
-        body: Data? = nil
+        body: Data? = nil, retrying: Bool = true
     ) throws(PublishError) -> HTTPAnswer {
+        let attempts = retrying ? self.attempts : 1
         guard let url = URL(string: address) else {
             throw .unreachable(subject: subject, url: address, reason: "not a valid URL")
         }
@@ -58,7 +61,7 @@ public final class RegistryClient: Sendable {
                     attempt -= 1
                     continue
                 }
-                guard answer.status >= 500, attempt < attempts else { return answer }
+                guard Self.retryable(answer.status), attempt < attempts else { return answer }
             }
             Thread.sleep(forTimeInterval: 0.5 * Double(1 << (attempt - 1)))
         }
@@ -121,6 +124,10 @@ public final class RegistryClient: Sendable {
             return "Bearer " + token
         }
     }
+
+    /// Whether an HTTP status may be gone on the next try: a 5xx, but not those that say the server
+    /// cannot or will not (501 not implemented, 505 version, 507 out of storage).
+    static func retryable(_ status: Int) -> Bool { status >= 500 && ![501, 505, 507].contains(status) }
 
     /// An address for messages: without its query (upload state, tokens).
     static func shown(_ address: String) -> String {

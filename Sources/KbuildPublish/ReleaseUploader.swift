@@ -13,6 +13,8 @@ public struct ReleaseUploader: Sendable {
     let authorization: String?
     let transport = HTTPTransport()
     public let jobs: Int
+    /// Tries of one request: the first and three more, as the registry client.
+    let attempts = 4
 
     /// Files up to this size are compared by content (GET) before they are skipped.
     static let compareLimit: Int64 = 1 << 20
@@ -41,25 +43,39 @@ public struct ReleaseUploader: Sendable {
         return regular.filter { !last.contains($0) }.sorted() + last.filter(regular.contains)
     }
 
-    /// Uploads every file of `directory` not already there; returns (uploaded, skipped) names.
-    public func upload(_ directory: String, progress: @escaping @Sendable (String) -> Void) async throws
+    /// Uploads every file of `directory` not already there; returns (uploaded, skipped) names. `report`
+    /// gets each file, and the bytes done of all files (under the prefix) as they finish.
+    public func upload(_ directory: String, report: @escaping @Sendable (PublishEvent) -> Void) async throws
         -> (uploaded: [String], skipped: [String])
     {
         let names = try Self.files(in: directory)
         let isSum: @Sendable (String) -> Bool = { $0.hasPrefix("SHA256SUMS") || $0.hasPrefix("SHA512SUMS") }
+        let sizes = names.map { name in
+            var info = stat()
+            return lstat(directory + "/" + name, &info) == 0 ? Int64(info.st_size) : 0
+        }
+        let size = Dictionary(uniqueKeysWithValues: zip(names, sizes))
+        let bytes = TransferProgress(.upload, totals: [prefix: sizes.reduce(0, +)], report: report)
+        defer { bytes.finish() }
         let uploader = self
+        let one = { @Sendable (name: String) throws(PublishError) -> Bool in
+            bytes.started(uploader.prefix, name)
+            let uploaded = try uploader.uploadOne(name, from: directory)
+            bytes.finished(uploader.prefix, name, bytes: size[name] ?? 0)
+            report(
+                .file(
+                    name: name, path: directory + "/" + name, url: uploader.prefix + "/" + name,
+                    size: size[name] ?? 0, uploaded: uploaded))
+            return uploaded
+        }
         // Everything but the sums at once (bounded), then the sums one by one, in order.
         let outcomes =
             try await concurrentMap(names.filter { !isSum($0) }, limit: jobs) { name in
-                try await Blocking.run { () throws(PublishError) -> Bool in
-                    try uploader.uploadOne(name, from: directory, progress: progress)
-                }
+                try await Blocking.run { () throws(PublishError) -> Bool in try one(name) }
             }
             + (try await Blocking.run { () throws(PublishError) -> [Bool] in
                 var done: [Bool] = []
-                for name in names where isSum(name) {
-                    done.append(try uploader.uploadOne(name, from: directory, progress: progress))
-                }
+                for name in names where isSum(name) { done.append(try one(name)) }
                 return done
             })
         let ordered = names.filter { !isSum($0) } + names.filter(isSum)
@@ -69,7 +85,7 @@ public struct ReleaseUploader: Sendable {
     }
 
     /// PUTs one file unless the server has it identical; true when it was uploaded.
-    func uploadOne(_ name: String, from directory: String, progress: (String) -> Void) throws(PublishError) -> Bool {
+    func uploadOne(_ name: String, from directory: String) throws(PublishError) -> Bool {
         let path = directory + "/" + name
         let address = prefix + "/" + name
         guard let url = URL(string: address) else {
@@ -78,11 +94,10 @@ public struct ReleaseUploader: Sendable {
         if try identical(path, at: url, name: name, in: directory) { return false }
         var headers = ["Content-Type": "application/octet-stream"]
         if let authorization { headers["Authorization"] = authorization }
-        let answer = try answer(transport.send("PUT", url, headers: headers, body: .file(path)), name, address)
+        let answer = try send("PUT", url, headers: headers, body: .file(path), name: name)
         guard (200..<300).contains(answer.status) else {
             throw RegistryClient.rejection(answer, subject: name, method: "PUT", address: address)
         }
-        progress("uploaded \(address)")
         return true
     }
 
@@ -92,7 +107,7 @@ public struct ReleaseUploader: Sendable {
     func identical(_ path: String, at url: URL, name: String, in directory: String) throws(PublishError) -> Bool {
         var headers: [String: String] = [:]
         if let authorization { headers["Authorization"] = authorization }
-        let head = try answer(transport.send("HEAD", url, headers: headers, body: nil), name, url.absoluteString)
+        let head = try send("HEAD", url, headers: headers, name: name)
         if head.status == 404 { return false }
         guard head.status == 200 else {
             throw RegistryClient.rejection(head, subject: name, method: "HEAD", address: url.absoluteString)
@@ -106,17 +121,27 @@ public struct ReleaseUploader: Sendable {
         let compared = Int64(info.st_size) <= Self.compareLimit ? url : URL(string: url.absoluteString + ".sha256")
         let side = Int64(info.st_size) <= Self.compareLimit ? path : path + ".sha256"
         guard let compared, let mine = FileManager.default.contents(atPath: side) else { return false }
-        let got = try answer(
-            transport.send("GET", compared, headers: headers, body: nil), name, compared.absoluteString)
+        let got = try send("GET", compared, headers: headers, name: name)
         return got.status == 200 && got.body == mine
     }
 
-    private func answer(_ result: Result<HTTPAnswer, HTTPTransport.Failure>, _ name: String, _ address: String)
-        throws(PublishError) -> HTTPAnswer
-    {
-        switch result {
-        case .success(let answer): return answer
-        case .failure(let failure): throw .unreachable(subject: name, url: address, reason: failure.reason)
+    /// Sends one request, again after 0.5, 1 and 2 s while the server is unreachable or answers a
+    /// transient 5xx (a PUT replaces the whole file, so repeating it is safe).
+    private func send(
+        _ method: String, _ url: URL, headers: [String: String], body: HTTPTransport.Body = .none, name: String
+    ) throws(PublishError) -> HTTPAnswer {
+        var attempt = 0
+        while true {
+            attempt += 1
+            switch transport.send(method, url, headers: headers, body: body) {
+            case .failure(let failure):
+                guard failure.retryable, attempt < attempts else {
+                    throw .unreachable(subject: name, url: url.absoluteString, reason: failure.reason)
+                }
+            case .success(let answer):
+                guard RegistryClient.retryable(answer.status), attempt < attempts else { return answer }
+            }
+            Thread.sleep(forTimeInterval: 0.5 * Double(1 << (attempt - 1)))
         }
     }
 }

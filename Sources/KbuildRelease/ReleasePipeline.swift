@@ -34,24 +34,32 @@ public struct ReleasePipeline: Sendable {
 
     public typealias Progress = @Sendable (ReleaseEvent) -> Void
 
-    /// The steps that write `release-stage` and `release-tars`, in order.
-    static let packageSteps: [any ReleaseStep] = [
-        StageStep(), PackStep(), SBOMStep(), ChecksumsStep(), ProvenanceStep(), PublishStep(),
-    ]
+    /// The steps that write `release-stage` and `release-tars`, in order, given what they read of the
+    /// workspace and where they write. The release config is read here, once, for the provenance.
+    static func packageSteps(_ workspace: WorkspaceRead, scratch: PackageScratch, proof: ProofOptions) throws
+        -> [any ReleaseStep]
+    {
+        [
+            StageStep(scratch: scratch, tracked: workspace.tracked), PackStep(scratch: scratch),
+            SBOMStep(scratch: scratch), ChecksumsStep(scratch: scratch),
+            try ProvenanceStep(scratch: scratch, source: workspace.source, configFile: proof.configFile),
+            PublishStep(scratch: scratch),
+        ]
+    }
 
     /// The whole release.
     public func release(progress: @escaping Progress = { _ in }) async throws -> [Artifact] {
         try await StepRunner.locked(context(progress)) { runner in
-            var draft = try await runner.draft(sources, packaging: true)
+            let workspace = try await runner.readWorkspace(sources)
+            var draft = ReleaseDraft()
             if options.skipBuild {
                 // Binaries of another build would ship under this release's name: refuse them.
                 try StampCheck.verify(plan: plan)
             } else {
-                try await runner.run(BuildStep(), &draft)
+                try await runner.run(BuildStep(sources: workspace.sources), &draft)
             }
             try await runner.run(ImagesStep(), &draft)
-            try await package(runner, &draft)
-            return draft.artifacts
+            return try await package(runner, workspace, &draft)
         }
     }
 
@@ -61,8 +69,10 @@ public struct ReleasePipeline: Sendable {
         let shard = ReleasePipeline(
             plan: plan.sharded(spec), options: options, toolchain: toolchain, runner: runner, sources: sources)
         return try await StepRunner.locked(shard.context(progress)) { runner in
-            var draft = try await runner.draft(sources, packaging: false)
-            if !options.skipBuild { try await runner.run(BuildStep(), &draft) }
+            var draft = ReleaseDraft()
+            if !options.skipBuild {
+                try await runner.run(BuildStep(sources: try await runner.sources(sources)), &draft)
+            }
             try await runner.run(ImagesStep(), &draft)
             try await runner.run(ShardStep(spec: spec, planDigest: plan.digest), &draft)
             return ShardStep.directory(spec, layout: plan.layout)
@@ -74,7 +84,8 @@ public struct ReleasePipeline: Sendable {
     /// result is byte-identical to a release on one machine.
     public func merge(_ directories: [String], progress: @escaping Progress = { _ in }) async throws -> [Artifact] {
         try await StepRunner.locked(context(progress)) { runner in
-            var draft = try await runner.draft(sources, packaging: true)
+            let workspace = try await runner.readWorkspace(sources)
+            var draft = ReleaseDraft()
             try await runner.run(MergeStep(directories: directories), &draft)
             let merged = Dictionary(
                 uniqueKeysWithValues: try plan.images.map { ($0.tarball, try fileSHA256($0.tarball)) })
@@ -86,16 +97,15 @@ public struct ReleasePipeline: Sendable {
                         "written here as sha256 \(image.sha256), the shard's is \(merged[image.tarball] ?? "missing"); shards and merge need the same kbuild"
                 )
             }
-            try await package(runner, &draft)
-            return draft.artifacts
+            return try await package(runner, workspace, &draft)
         }
     }
 
     /// Every binary for every platform (`kbuild build`).
     public func build(progress: @escaping Progress = { _ in }) async throws {
         try await StepRunner.locked(context(progress)) { runner in
-            var draft = try await runner.draft(sources, packaging: false)
-            try await runner.run(BuildStep(), &draft)
+            var draft = ReleaseDraft()
+            try await runner.run(BuildStep(sources: try await runner.sources(sources)), &draft)
         }
     }
 
@@ -103,17 +113,24 @@ public struct ReleasePipeline: Sendable {
     public func images(progress: @escaping Progress = { _ in }) async throws -> [BuiltImage] {
         try await StepRunner.locked(context(progress)) { runner in
             // Images depend on the binaries, not on the sources: no source digest needed.
-            var draft = ReleaseDraft(sources: "")
+            var draft = ReleaseDraft()
             try await runner.run(ImagesStep(), &draft)
             return draft.images
         }
     }
 
     /// The package steps as one phase: reused whole when nothing they depend on changed.
-    private func package(_ runner: StepRunner, _ draft: inout ReleaseDraft) async throws {
-        let outputs = PublishStep.outputs(of: plan, signed: options.proof.signingKey != nil)
-        try await runner.run(phase: "package", Self.packageSteps, outputs: outputs, &draft)
+    private func package(_ runner: StepRunner, _ workspace: WorkspaceRead, _ draft: inout ReleaseDraft)
+        async throws -> [Artifact]
+    {
+        let scratch = PackageScratch(plan.layout)
+        return try await runner.run(
+            phase: .package, try Self.packageSteps(workspace, scratch: scratch, proof: options.proof),
+            sources: workspace.sources, outputs: packageOutputs, scratch: [scratch.stage, scratch.tars], &draft)
     }
+
+    /// Every file the package phase leaves in `release-tars`.
+    var packageOutputs: [String] { PublishStep.outputs(of: plan, signed: options.proof.signingKey != nil) }
 
     private func context(_ progress: @escaping Progress) -> StepContext {
         var cache = OutputCache(directory: plan.layout.cache)

@@ -197,9 +197,7 @@ public final class RemoteCache: Sendable {
     static func relative(_ paths: [String], to root: String) -> [String]? {
         var result: [String] = []
         for path in paths {
-            guard path.hasPrefix(root + "/") else { return nil }
-            let name = String(path.dropFirst(root.count + 1))
-            guard !name.isEmpty, !name.split(separator: "/").contains("..") else { return nil }
+            guard let name = Paths.inside(path, root), !name.split(separator: "/").contains("..") else { return nil }
             result.append(name)
         }
         return result

@@ -1,6 +1,7 @@
 import Foundation
 import KbuildCore
 import KbuildDigest
+import KbuildProof
 
 extension DiffWalker {
     /// Entries added, removed, reordered, and for common ones every header field and the content.
@@ -93,11 +94,8 @@ extension DiffWalker {
 
     /// Config then layers, as `blobs/sha256/<hex>` entry names, from a docker-archive manifest.json.
     static func manifestBlobs(_ data: Data) -> [String] {
-        guard let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]], let first = list.first
-        else {
-            return []
-        }
-        return [first["Config"] as? String].compactMap { $0 } + (first["Layers"] as? [String] ?? [])
+        guard let first = JSONValue.parse(data)?.array?.first else { return [] }
+        return [first["Config"]?.string].compactMap { $0 } + (first["Layers"]?.array ?? []).compactMap(\.string)
     }
 
     static func sha256(_ data: Data) -> String {
@@ -106,8 +104,7 @@ extension DiffWalker {
 
     /// Every differing key path of two JSON documents (`$.RepoTags[0]`, `$[0].Config`).
     mutating func json(_ a: Data, _ b: Data, path: String) {
-        guard let valueA = try? JSONSerialization.jsonObject(with: a, options: [.fragmentsAllowed]),
-            let valueB = try? JSONSerialization.jsonObject(with: b, options: [.fragmentsAllowed])
+        guard let valueA = JSONValue.parse(a), let valueB = JSONValue.parse(b)
         else {
             text(a, b, path: path)
             return
@@ -120,14 +117,14 @@ extension DiffWalker {
         }
     }
 
-    private mutating func walk(_ a: Any?, _ b: Any?, key: String, path: String) {
+    private mutating func walk(_ a: JSONValue?, _ b: JSONValue?, key: String, path: String) {
         guard !full else { return }
         switch (a, b) {
-        case (let dictA as [String: Any], let dictB as [String: Any]):
+        case (.object(let dictA), .object(let dictB)):
             for name in Set(dictA.keys).union(dictB.keys).sorted() {
                 walk(dictA[name], dictB[name], key: key + "." + name, path: path)
             }
-        case (let listA as [Any], let listB as [Any]):
+        case (.array(let listA), .array(let listB)):
             for index in 0..<max(listA.count, listB.count) {
                 walk(
                     index < listA.count ? listA[index] : nil, index < listB.count ? listB[index] : nil,
@@ -143,14 +140,8 @@ extension DiffWalker {
         }
     }
 
-    private static func compact(_ value: Any?) -> String {
-        guard let value else { return "(none)" }
-        if let data = try? JSONSerialization.data(
-            withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])
-        {
-            return String(decoding: data, as: UTF8.self)
-        }
-        return "\(value)"
+    private static func compact(_ value: JSONValue?) -> String {
+        value.map { String(decoding: $0.serialized(), as: UTF8.self) } ?? "(none)"
     }
 
     /// Two executables: the Go build info that differs (`go version -m`), else the first differing byte.

@@ -1,6 +1,7 @@
 import Foundation
 import KbuildArchive
 import KbuildCore
+import KbuildProof
 
 /// `kbuild diff`: explains how two release directories, tarballs, image tarballs or binaries differ,
 /// down to the tar header field, gzip header field, JSON key or Go build setting.
@@ -146,7 +147,7 @@ struct DiffWalker {
         if head.count >= 262, head[257..<262].elementsEqual(Array("ustar".utf8)) { return .tar }
         if BinaryFormat.detect(head) != nil { return .binary }
         if let first = head.first(where: { ![0x20, 0x0a, 0x0d, 0x09].contains($0) }), first == 0x7b || first == 0x5b,
-            (try? JSONSerialization.jsonObject(with: bytes)) != nil
+            JSONValue.parse(bytes) != nil
         {
             return .json
         }

@@ -1,6 +1,7 @@
 import Foundation
 import KbuildArchive
 import KbuildCore
+import KbuildProof
 
 /// `kbuild verify --rebuild`: releases the release commit again in a fresh clone, under another TZ, umask,
 /// locale and HOME with an empty kbuild cache, and compares the result byte for byte with the release.
@@ -158,10 +159,8 @@ public struct ReleaseRebuilder: Sendable {
     static func recordedEnvironment(_ files: ReleaseFiles) -> [String: String]? {
         guard let project = files.project,
             case .success(let read) = SupplyChainVerifier.readStatement(files.contents("\(project).intoto.jsonl")),
-            let predicate = read.statement["predicate"] as? [String: Any],
-            let definition = predicate["buildDefinition"] as? [String: Any],
-            let parameters = definition["externalParameters"] as? [String: Any]
+            let parameters = read.statement["predicate"]?["buildDefinition"]?["externalParameters"]
         else { return nil }
-        return (parameters["environment"] as? [String: String]) ?? [:]
+        return (parameters["environment"]?.object ?? [:]).compactMapValues(\.string)
     }
 }

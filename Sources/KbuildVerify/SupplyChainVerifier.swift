@@ -1,6 +1,7 @@
 import Foundation
 import KbuildCore
 import KbuildDigest
+import KbuildProof
 import KbuildPublish
 
 /// Checks the SBOM (`<project>.spdx.json`), the provenance (`<project>.intoto.jsonl`) and, with a key,
@@ -29,25 +30,25 @@ struct SupplyChainVerifier {
         return checks
     }
 
-    private func json(_ name: String) -> Any? {
-        files.contents(name).flatMap { try? JSONSerialization.jsonObject(with: $0) }
+    private func json(_ name: String) -> JSONValue? {
+        files.contents(name).flatMap(JSONValue.parse)
     }
 
     private func verifySBOM(_ name: String) -> [VerifyCheck] {
-        guard let document = json(name) as? [String: Any], let packages = document["packages"] as? [[String: Any]]
+        guard let document = json(name), let packages = document["packages"]?.array
         else {
             return [.fail("sbom", name, "is not an SPDX JSON document with packages")]
         }
         var failures: [VerifyCheck] = []
-        if (document["spdxVersion"] as? String) != "SPDX-2.3" {
-            failures.append(
-                .fail("sbom", name, "spdxVersion is \(document["spdxVersion"] ?? "missing"), expected SPDX-2.3"))
+        if document["spdxVersion"]?.string != "SPDX-2.3" {
+            let found = document["spdxVersion"].map { String(decoding: $0.serialized(), as: UTF8.self) } ?? "missing"
+            failures.append(.fail("sbom", name, "spdxVersion is \(found), expected SPDX-2.3"))
         }
         var described: [String: String] = [:]
         for package in packages {
-            guard let file = package["packageFileName"] as? String else { continue }
-            let checksums = package["checksums"] as? [[String: Any]] ?? []
-            let sha256 = checksums.first { ($0["algorithm"] as? String) == "SHA256" }?["checksumValue"] as? String
+            guard let file = package["packageFileName"]?.string else { continue }
+            let checksums = package["checksums"]?.array ?? []
+            let sha256 = checksums.first { $0["algorithm"]?.string == "SHA256" }?["checksumValue"]?.string
             described[Paths.name(of: file)] = sha256?.lowercased() ?? ""
         }
         // The archives: the plan's (tar.gz, zip, binary assets), else Kubernetes' tar.gz files.
@@ -81,8 +82,8 @@ struct SupplyChainVerifier {
     }
 
     private func verifyProvenance(_ name: String) -> [VerifyCheck] {
-        let object: [String: Any]
-        let statement: [String: Any]
+        let object: JSONValue
+        let statement: JSONValue
         let payload: Data?
         switch Self.readStatement(files.contents(name)) {
         case .failure(let problem): return [.fail("provenance", name, problem.text)]
@@ -90,12 +91,11 @@ struct SupplyChainVerifier {
         }
         var checks: [VerifyCheck] = []
         if let payload {
-            checks += verifyEnvelope(name, object, payload: Array(payload))
+            checks += verifyEnvelope(name, object, payload: payload)
         } else if key != nil {
             checks.append(.fail("signature", name, "is an unsigned statement; --key expects a DSSE envelope"))
         }
-        guard (statement["_type"] as? String) == Self.statementType,
-            let subjects = statement["subject"] as? [[String: Any]]
+        guard statement["_type"]?.string == Self.statementType, let subjects = statement["subject"]?.array
         else {
             return checks + [.fail("provenance", name, "is not an in-toto Statement v1 with subjects")]
         }
@@ -103,8 +103,8 @@ struct SupplyChainVerifier {
         var images: [String: String] = [:]
         var failures: [VerifyCheck] = []
         for subject in subjects {
-            let file = subject["name"] as? String ?? ""
-            let digest = (subject["digest"] as? [String: Any])?["sha256"] as? String ?? ""
+            let file = subject["name"]?.string ?? ""
+            let digest = subject["digest"]?["sha256"]?.string ?? ""
             if named[file] != nil || images[file] != nil {
                 failures.append(.fail("provenance", name, "names \(file) twice"))
             }
@@ -170,15 +170,12 @@ struct SupplyChainVerifier {
     }
 
     /// DSSE v1: the signature is over PAE(type, body) = "DSSEv1 <len> <type> <len> <body>".
-    private func verifyEnvelope(_ name: String, _ envelope: [String: Any], payload: [UInt8]) -> [VerifyCheck] {
+    private func verifyEnvelope(_ name: String, _ envelope: JSONValue, payload: Data) -> [VerifyCheck] {
         guard let key else {
             return [VerifyCheck(.skip, "signature", name, "DSSE envelope not checked: no --key")]
         }
-        let type = Self.payloadType
-        let pae = Array("DSSEv1 \(type.utf8.count) \(type) \(payload.count) ".utf8) + payload
-        let signatures = (envelope["signatures"] as? [[String: Any]] ?? []).compactMap {
-            ($0["sig"] as? String).flatMap { Data(base64Encoded: $0) }.map(Array.init)
-        }
+        let pae = DSSE.pae(payloadType: Self.payloadType, payload: payload)
+        let signatures = DSSE.signatures(of: envelope)
         guard !signatures.isEmpty else { return [.fail("signature", name, "the DSSE envelope has no signatures")] }
         guard signatures.contains(where: { key.verify(signature: $0, of: pae) }) else {
             return [.fail("signature", name, "no DSSE signature verifies with the key \(key.keyID.prefix(16))")]
@@ -194,20 +191,20 @@ struct SupplyChainVerifier {
     /// The provenance file's line, its in-toto statement (the DSSE payload when it is an envelope) and the
     /// payload bytes of an envelope.
     static func readStatement(_ data: Data?) -> Result<
-        (line: [String: Any], statement: [String: Any], payload: Data?), Unreadable
+        (line: JSONValue, statement: JSONValue, payload: Data?), Unreadable
     > {
         guard let data else {
             return .failure(Unreadable(text: "cannot be read"))
         }
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").filter { !$0.isEmpty }
         guard lines.count == 1, let line = lines.first,
-            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            let object = JSONValue.parse(Data(line.utf8)), object.object != nil
         else {
             return .failure(Unreadable(text: "is not one line of JSON (\(lines.count) lines)"))
         }
-        guard let type = object["payloadType"] as? String else { return .success((object, object, nil)) }
-        guard type == payloadType, let payload = (object["payload"] as? String).flatMap({ Data(base64Encoded: $0) }),
-            let inner = try? JSONSerialization.jsonObject(with: payload) as? [String: Any]
+        guard let type = object["payloadType"]?.string else { return .success((object, object, nil)) }
+        guard type == payloadType, let payload = object["payload"]?.string.flatMap({ Data(base64Encoded: $0) }),
+            let inner = JSONValue.parse(payload), inner.object != nil
         else {
             return .failure(Unreadable(text: "DSSE envelope without an in-toto payload (\(payloadType), base64)"))
         }

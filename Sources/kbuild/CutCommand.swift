@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KbuildRelease
 import KbuildVersion
 
@@ -16,7 +17,8 @@ extension Kbuild {
                 Refuses a dirty tree, an existing tag, a version that is not \
                 vMAJOR.MINOR[.PATCH][-PRERELEASE], and a base.go without gitVersion. It never pushes. \
                 The base.go is version.baseFile of the release config (default pkg/version/base.go). \
-                No environment variable changes what it does.
+                No environment variable changes what it does, but for the output's: \
+                \(OutputOptions.environmentHelp)
                 """)
 
         @Argument(help: ArgumentHelp("The release, e.g. v0.5, v1.2.3 or v1.3.0-rc.1.", valueName: "version"))
@@ -27,21 +29,29 @@ extension Kbuild {
         @Flag(help: "Show what would be done, and do nothing.")
         var dryRun = false
 
+        @OptionGroup var output: OutputOptions
+
         func run() async throws {
-            try await failing {
+            let reporter = output.reporter(
+                command: "cut", workspace: location.workspace, verbose: false,
+                environment: ProcessInfo.processInfo.environment)
+            try await reporter.run {
                 // version.baseFile of the release config, when the workspace has one.
                 try ReleaseLoader.checkWorkspace(location.workspace)
                 let baseFile = try location.versionSettings()?.baseFile ?? VersionResolver.defaultBaseFile
                 let directory = location.directory
                 let plan = try await ReleaseCutter().cut(
                     version: version, workspace: directory, baseFile: baseFile, dryRun: dryRun)
-                print(dryRun ? "Would cut \(plan.version) in \(directory):" : "Cut \(plan.version) in \(directory):")
-                for (number, step) in plan.steps.enumerated() { print("  \(number + 1). \(step)") }
-                if dryRun {
-                    print("Nothing was changed.")
-                } else {
-                    print("Nothing was pushed. Review with `git log -2`, then: git push <remote> HEAD \(plan.version)")
-                }
+                reporter.result(
+                    lines: [
+                        dryRun ? "Would cut \(plan.version) in \(directory):" : "Cut \(plan.version) in \(directory):"
+                    ]
+                        + plan.steps.enumerated().map { "  \($0 + 1). \($1)" }
+                        + [
+                            dryRun
+                                ? "Nothing was changed."
+                                : "Nothing was pushed. Review with `git log -2`, then: git push <remote> HEAD \(plan.version)"
+                        ])
             }
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KbuildCore
 import KbuildVerify
 
 extension Kbuild {
@@ -18,8 +19,9 @@ extension Kbuild {
                 differing byte. Memory stays bounded on any input: a file or decompressed stream over 64 MiB \
                 is never held — a gzip bomb is counted and digested as it streams, two large tar streams are \
                 read side by side entry by entry (entries up to 16 MiB explained). Exit status 0 when \
-                identical, 1 when they differ. Honours GO and PATH (the \
-                `go` used for `go version -m`) and TMPDIR.
+                identical, 1 when they differ. With --log-format json, one `difference` event per row, then \
+                a `result` (docs/log-format.md). Honours GO and PATH (the `go` used for `go version -m`) and \
+                TMPDIR. \(OutputOptions.environmentHelp)
                 """)
 
         @Argument(help: ArgumentHelp("The first release directory or file.", valueName: "a"))
@@ -28,13 +30,28 @@ extension Kbuild {
         @Argument(help: ArgumentHelp("The second release directory or file.", valueName: "b"))
         var b: String
 
-        @Flag(name: .customLong("json"), help: "Print the differences as JSON.")
+        @Flag(name: .customLong("json"), help: "Print the differences as one JSON document.")
         var json = false
 
+        @OptionGroup var output: OutputOptions
+
         func run() async throws {
-            try await failing {
-                let report = try await ReleaseDiffer(environment: ProcessInfo.processInfo.environment).compare(a, b)
-                print(json ? report.json() : report.table(), terminator: json ? "\n" : "")
+            let environment = ProcessInfo.processInfo.environment
+            let reporter = output.reporter(
+                command: "diff", workspace: FileManager.default.currentDirectoryPath, verbose: false,
+                environment: environment)
+            try await reporter.run {
+                let report = try await ReleaseDiffer(environment: environment).compare(a, b)
+                if reporter.json {
+                    report.differences.forEach(reporter.difference)
+                    let count = report.differences.count
+                    reporter.result(
+                        report.identical
+                            ? "identical: \(Escaping.oneLine(a)) and \(Escaping.oneLine(b))"
+                            : "\(count) difference\(count == 1 ? "" : "s")")
+                } else {
+                    print(json ? report.json() : report.table(), terminator: json ? "\n" : "")
+                }
                 if !report.identical { throw ExitCode.failure }
             }
         }

@@ -1,4 +1,6 @@
 import Foundation
+import KbuildDigest
+import KbuildPublish
 import KbuildRelease
 
 /// What a run under GitHub Actions (`GITHUB_ACTIONS=true`) adds: `::error file=…,line=…,col=…::`
@@ -43,6 +45,41 @@ struct GitHubActions: Sendable {
                 "| \(Self.cell(name)) | \(artifact.kind.rawValue) | \(platform) | \(artifact.size) | `\(artifact.sha256)` |\n"
         }
         append(text + "\n")
+    }
+
+    /// What a publish sent: the images by name and digest, the files by URL and sha256.
+    struct PublishSummary {
+        var host = ""
+        var images: [ImagePublication] = []
+        var files: [(url: String, path: String)] = []
+    }
+
+    /// Appends what was published: each image's index and per-architecture manifests, then each file.
+    func summarize(publish summary: PublishSummary, command: String) {
+        var text = "### kbuild \(command): published\n\n"
+        if !summary.images.isEmpty {
+            text += "| Image | Platform | Digest |\n|---|---|---|\n"
+            for publication in summary.images {
+                text +=
+                    "| `\(Self.cell(publication.reference(host: summary.host)))` | index | `\(publication.indexDigest)` |\n"
+                for image in publication.images {
+                    let platform = [image.platform.os, image.platform.architecture, image.platform.variant]
+                        .compactMap { $0 }.joined(separator: "/")
+                    text +=
+                        "| `\(Self.cell(summary.host + "/" + publication.repository))` | \(platform) | `\(image.manifestDigest)` |\n"
+                }
+            }
+            text += "\n"
+        }
+        if !summary.files.isEmpty {
+            text += "| File | SHA-256 |\n|---|---|\n"
+            for file in summary.files {
+                let digest = (try? Digest.file(file.path, .sha256).hex) ?? "unreadable"
+                text += "| \(Self.cell(file.url)) | `\(digest)` |\n"
+            }
+            text += "\n"
+        }
+        append(text)
     }
 
     /// Appends that the run failed, and why.

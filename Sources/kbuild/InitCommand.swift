@@ -22,7 +22,8 @@ extension Kbuild {
                 .gitattributes: a `git archive` of a tag then unpacks to a tree whose version is that tag \
                 (tree state archive), as Kubernetes' hack/lib/version.sh placeholders do (kept when present).
 
-                Environment: GO (the go executable, else PATH), KBUILD_GOCACHE (a shared Go build cache).
+                Environment: GO (the go executable, else PATH), KBUILD_GOCACHE (a shared Go build cache). \
+                \(OutputOptions.environmentHelp)
                 """)
 
         @Option(
@@ -41,15 +42,21 @@ extension Kbuild {
         )
         var archiveVersion = false
 
-        @Flag(help: "Print what was found and written as JSON (path, binaries, version).")
+        @Flag(help: "Print what was found and written as one JSON document (path, binaries, version).")
         var json = false
 
+        @OptionGroup var output: OutputOptions
+
         func run() async throws {
-            try await failing {
+            let environment = ProcessInfo.processInfo.environment
+            let reporter = output.reporter(
+                command: "init", workspace: Paths.absolute(directory), verbose: false,
+                environment: environment)
+            try await reporter.run {
                 let result = try await WorkspaceInitializer.initialize(
                     workspace: directory, force: force, layout: layout, archiveVersion: archiveVersion,
-                    environment: ProcessInfo.processInfo.environment)
-                if json {
+                    environment: environment)
+                if json && !reporter.json {
                     let summary: [String: Any] = [
                         "path": result.path, "binaries": result.facts.released.map(\.name),
                         "tools": result.facts.mains.filter { !result.facts.released.contains($0) }.map(\.name),
@@ -61,40 +68,47 @@ extension Kbuild {
                         withJSONObject: summary, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
                     print(String(decoding: data, as: UTF8.self))
                 } else {
-                    let facts = result.facts
-                    print(
-                        "wrote \(result.path): \(facts.released.count) binaries, version: \(Self.describe(facts.version))"
-                    )
-                    let tools = facts.mains.filter { !facts.released.contains($0) }
-                    if !tools.isEmpty {
-                        print(
-                            "left commented out: \(tools.map(\.directory).joined(separator: ", ")) (tools under hack/, tools/, test/, examples/)"
-                        )
-                    }
-                    for main in facts.released where main.nameSource != nil {
-                        print("named \(main.name) as \(main.nameSource ?? "") builds \(main.directory)")
-                    }
-                    if !facts.namesRead.isEmpty {
-                        print("read for binary names: \(facts.namesRead.joined(separator: ", "))")
-                    }
-                    for line in facts.dropped { print("not proposed: \(Escaping.oneLine(line))") }
-                    if result.ignoredOutput {
-                        print("added /_output/ to .gitignore (kbuild's outputs must not make the tree dirty)")
-                    }
-                    if result.archiveStamp {
-                        print(
-                            "wrote .kbuild-archive-version (export-subst in .gitattributes): a git archive of a tag knows its version"
-                        )
-                    } else if !archiveVersion,
-                        !WorkspaceInitializer.carriesArchivePlaceholders(
-                            Paths.parent(of: Paths.parent(of: result.path)))
-                    {
-                        print(
-                            "tip: kbuild init --archive-version lets a git archive of a tag know its version (.kbuild-archive-version)"
-                        )
-                    }
+                    reporter.result(lines: lines(result))
                 }
             }
+        }
+
+        /// What `kbuild init` says it found and wrote, the config's path first.
+        func lines(
+            _ result: (path: String, text: String, facts: WorkspaceFacts, ignoredOutput: Bool, archiveStamp: Bool)
+        ) -> [String] {
+            let facts = result.facts
+            var lines = [
+                "wrote \(result.path): \(facts.released.count) binaries, version: \(Self.describe(facts.version))"
+            ]
+            let tools = facts.mains.filter { !facts.released.contains($0) }
+            if !tools.isEmpty {
+                lines.append(
+                    "left commented out: \(tools.map(\.directory).joined(separator: ", ")) (tools under hack/, tools/, test/, examples/)"
+                )
+            }
+            for main in facts.released where main.nameSource != nil {
+                lines.append("named \(main.name) as \(main.nameSource ?? "") builds \(main.directory)")
+            }
+            if !facts.namesRead.isEmpty {
+                lines.append("read for binary names: \(facts.namesRead.joined(separator: ", "))")
+            }
+            for line in facts.dropped { lines.append("not proposed: \(Escaping.oneLine(line))") }
+            if result.ignoredOutput {
+                lines.append("added /_output/ to .gitignore (kbuild's outputs must not make the tree dirty)")
+            }
+            if result.archiveStamp {
+                lines.append(
+                    "wrote .kbuild-archive-version (export-subst in .gitattributes): a git archive of a tag knows its version"
+                )
+            } else if !archiveVersion,
+                !WorkspaceInitializer.carriesArchivePlaceholders(Paths.parent(of: Paths.parent(of: result.path)))
+            {
+                lines.append(
+                    "tip: kbuild init --archive-version lets a git archive of a tag know its version (.kbuild-archive-version)"
+                )
+            }
+            return lines
         }
 
         static func describe(_ version: WorkspaceFacts.VersionStyle) -> String {

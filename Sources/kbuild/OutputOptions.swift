@@ -23,7 +23,7 @@ struct OutputOptions: ParsableArguments {
     @Option(
         name: .customLong("progress"),
         help: ArgumentHelp(
-            "How work in progress is shown: auto (tty on a terminal, else plain), tty (a live display redrawn in place), plain (a line per platform at most every 10 s) or none.",
+            "How work in progress is shown: auto (tty on a terminal unless TERM=dumb, else plain), tty (a live display redrawn in place), plain (a line per piece of work at most every 10 s) or none.",
             valueName: "auto|tty|plain|none"))
     var progress: ProgressMode = .auto
 
@@ -37,8 +37,9 @@ struct OutputOptions: ParsableArguments {
     /// The environment variables the reporting honours, for `--help`.
     static let environmentHelp = """
         Output: NO_COLOR drops colour from the live display; TERM=dumb makes --progress auto plain; \
-        GITHUB_ACTIONS=true adds `::error file=…,line=…,col=…::` annotations for config errors and, with \
-        GITHUB_STEP_SUMMARY, appends a summary of the run (the release's files and digests) to that file.
+        GITHUB_ACTIONS=true adds an `::error::` annotation for an error (`::error file=…,line=…,col=…::` for \
+        a config error) and, with GITHUB_STEP_SUMMARY, appends a summary of the run to that file (the \
+        release's files, or the images and files published, with their digests).
         """
 
     /// The reporter of a command run on `workspace` (absolute), reading `environment` once.

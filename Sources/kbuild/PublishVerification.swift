@@ -3,19 +3,14 @@ import KbuildConfig
 import KbuildDigest
 import KbuildVerify
 
-extension Kbuild.Publish {
+extension Publishing {
     /// Verifies the release (`verifyUnlessRecorded`) while `body` runs: `body` gets a gate that returns once
     /// verification passed, to await before anything is named (blobs, content-addressed, may go up
     /// meanwhile). When both fail, the verification's error is the one reported.
-    static func whileVerifying(
-        output: String, workspace: String?, configWorkspace: String, reverify: Bool, _ environment: [String: String],
-        _ body: (@escaping @Sendable () async throws -> Void) async throws -> Void
+    func whileVerifying(
+        output: String, workspace: String?, _ body: (@escaping @Sendable () async throws -> Void) async throws -> Void
     ) async throws {
-        let verification = Task {
-            try await verifyUnlessRecorded(
-                output: output, workspace: workspace, configWorkspace: configWorkspace, reverify: reverify,
-                environment)
-        }
+        let verification = Task { try await verifyUnlessRecorded(output: output, workspace: workspace) }
         do {
             try await body { try await verification.value }
         } catch {
@@ -28,13 +23,11 @@ extension Kbuild.Publish {
     /// Verifies the release unless a verification record says it passed, unchanged, before (`--reverify`
     /// ignores the record). The record is written only after a full pass, and only when no file verify
     /// reads changed while it ran.
-    static func verifyUnlessRecorded(
-        output: String, workspace: String?, configWorkspace: String, reverify: Bool, _ environment: [String: String]
-    ) async throws {
+    func verifyUnlessRecorded(output: String, workspace: String?) async throws {
         // The config file's bytes, not the loaded value's JSON: ReleaseConfig holds Sets and Platform-keyed
         // maps, which encode in an order that changes from one run to the next.
         let config =
-            FileManager.default.contents(atPath: configWorkspace + "/" + ReleaseConfig.defaultPath).map {
+            workspace.flatMap { FileManager.default.contents(atPath: $0 + "/" + ReleaseConfig.defaultPath) }.map {
                 Digest.of($0, .sha256).hex
             } ?? ""
         let stamp = {
@@ -45,8 +38,9 @@ extension Kbuild.Publish {
             cache: VerificationRecord.cacheDirectory(output: output, workspace: workspace, environment: environment),
             output: output)
         let before = stamp()
-        if !reverify, let before, before.isRecorded(at: record) {
-            print("verified earlier: \(output) is unchanged since its last full verification (--reverify checks again)")
+        if !options.reverify, let before, before.isRecorded(at: record) {
+            reporter.say(
+                "verified earlier: \(output) is unchanged since its last full verification (--reverify checks again)")
             return
         }
         try await verify(output: output, workspace: workspace)

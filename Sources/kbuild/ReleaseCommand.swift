@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KbuildConfig
+import KbuildCore
 import KbuildDigest
 import KbuildRelease
 
@@ -28,6 +29,10 @@ extension Kbuild {
                 <project>.intoto.jsonl (in-toto/SLSA v1 provenance over every file in SHA256SUMS). With \
                 --sign-key or KBUILD_SIGN_KEY (an Ed25519 PEM private key), the provenance is a DSSE \
                 envelope and SHA256SUMS.sig holds the raw Ed25519 signature of SHA256SUMS.
+
+                With --publish, the release is then published as `kbuild publish` does it (verified, images \
+                pushed, files uploaded; see `kbuild publish --help` for where to and the credentials); a \
+                failed publish leaves the release complete and intact and its error says so.
 
                 \(EnvironmentHelp.workspace) KBUILD_SIGN_KEY names the signing key.
 
@@ -59,11 +64,28 @@ extension Kbuild {
                 valueName: "file"))
         var signKey: String?
 
+        @Flag(
+            name: .customLong("publish"),
+            help:
+                "Then publish the release as `kbuild publish` does (verified first): to --registry, --upload, or the config's publish section."
+        )
+        var publish = false
+        @OptionGroup(title: "Publishing (with --publish)") var publishing: PublishOptions
+
         /// A usage error (exit 64), found before the workspace is read.
         func validate() throws {
             if shard.shard != nil, !merge.isEmpty {
                 throw ValidationError(
                     "--merge given with --shard; allowed: --shard I/N on each of N machines, then --merge DIR… on one")
+            }
+            if publish, shard.shard != nil {
+                throw ValidationError(
+                    "--publish given with --shard; allowed: --publish on the machine that runs --merge, or alone")
+            }
+            if !publish, publishing.given {
+                throw ValidationError(
+                    "--registry, --upload, --tag, --tls-verify and --dry-run say where --publish sends the release; allowed: add --publish, or run kbuild publish after the release"
+                )
             }
         }
 
@@ -84,6 +106,8 @@ extension Kbuild {
                             + ReleaseConfig.defaultPath,
                         toolVersion: Kbuild.configuration.version)
                     try remote.apply(to: &options, plan: loaded.plan, environment: environment)
+                    // Where to publish is settled before any work: nowhere to publish is a usage error.
+                    let targets = try publish ? publishing.targets(loaded.plan.config.publish, environment) : nil
                     reporter.expect(builds: loaded.plan.builds.count)
                     let pipeline = ReleasePipeline(loaded, options: options)
                     if let spec = try shard.spec() {
@@ -94,16 +118,50 @@ extension Kbuild {
                     let artifacts =
                         try await merge.isEmpty
                         ? pipeline.release { reporter.handle($0) }
-                        : pipeline.merge(merge.map { ReleaseLoader.absoluteWorkspace($0) }) { reporter.handle($0) }
+                        : pipeline.merge(merge.map { Paths.absolute($0) }) { reporter.handle($0) }
                     if let remote = options.remoteCache { reporter.say(remote.summary) }
                     let tarballs = artifacts.filter { $0.kind != .image && $0.kind != .sbom }.count
                     reporter.released(
                         artifacts, plan: loaded.plan,
                         message:
-                            "release \(loaded.plan.version.version): \(tarballs) tarballs in \(loaded.plan.layout.releaseTars)"
-                    )
+                            "release \(loaded.plan.version.version): \(tarballs) tarballs in \(loaded.plan.layout.releaseTars)",
+                        last: targets == nil)
+                    if let targets { try await publishRelease(loaded.plan, to: targets, reporter, environment) }
                 }
             }
         }
+
+        /// Publishes the release just made; a failure says that the release itself is complete and intact.
+        func publishRelease(
+            _ plan: ReleasePlan, to targets: (registry: String?, upload: String?), _ reporter: Reporter,
+            _ environment: [String: String]
+        ) async throws {
+            do {
+                try await Publishing(
+                    options: publishing, jobs: PublishOptions.defaultJobs, reporter: reporter, environment: environment
+                ).run(
+                    output: plan.layout.root, workspace: plan.workspace, registry: targets.registry,
+                    upload: targets.upload)
+            } catch {
+                throw PublishAfterRelease(version: plan.version.version, directory: plan.layout.releaseTars, error)
+            }
+        }
+    }
+}
+
+/// `kbuild release --publish`: the release was made, its publish failed.
+struct PublishAfterRelease: Error, CustomStringConvertible {
+    let version: String
+    let directory: String
+    let failure: any Error
+
+    init(version: String, directory: String, _ failure: any Error) {
+        (self.version, self.directory, self.failure) = (version, directory, failure)
+    }
+
+    var description: String {
+        let first = "\(failure)".split(separator: "\n").first.map(String.init) ?? "\(failure)"
+        return
+            "publish: \(first); release \(version) itself is complete and intact in \(Escaping.shown(directory)): publish it again with kbuild publish"
     }
 }

@@ -5,6 +5,7 @@ import KbuildCore
 import KbuildDigest
 import KbuildGo
 import KbuildProof
+import KbuildPublish
 import KbuildRelease
 import KbuildVerify
 import Synchronization
@@ -79,13 +80,13 @@ final class Reporter: Sendable {
     private func handleText(_ event: ReleaseEvent) {
         switch event {
         case .stepStarted(let step):
-            if verbose { say("==> \(step)") }
+            if verbose { say("==> \(step.rawValue)") }
         case .stepFinished(let step, let seconds, let outcome):
-            switch outcome {
-            case .done(let summary), .reused(let summary):
-                say("\(step): \(relative(summary)) (\(Self.oneDecimal(seconds))s)")
-            case .skipped(let reason):
-                if verbose { say("\(step): skipped: \(reason)") }
+            switch outcome.kind {
+            case .done, .reused:
+                say("\(step.rawValue): \(relative(outcome.summary)) (\(Self.oneDecimal(seconds))s)")
+            case .skipped:
+                if verbose { say("\(step.rawValue): skipped: \(outcome.summary)") }
             }
         case .build(.sandbox(let status)):
             if verbose { say("sandbox: \(status)") }
@@ -107,18 +108,13 @@ final class Reporter: Sendable {
     private func handleJSON(_ event: ReleaseEvent) {
         switch event {
         case .stepStarted(let step):
-            emit("step-started", ["step": .string(step)])
+            emit("step-started", ["step": .string(step.rawValue)])
         case .stepFinished(let step, let seconds, let outcome):
-            let kind: String
-            switch outcome {
-            case .done: kind = "done"
-            case .reused: kind = "reused"
-            case .skipped: kind = "skipped"
-            }
             emit(
                 "step-finished",
                 [
-                    "step": .string(step), "outcome": .string(kind), "summary": .string(relative(outcome.summary)),
+                    "step": .string(step.rawValue), "outcome": .string(outcome.kind.rawValue),
+                    "summary": .string(relative(outcome.summary)),
                     "duration_ms": Self.milliseconds(seconds),
                 ])
         case .build(.sandbox(let status)):
@@ -141,9 +137,9 @@ final class Reporter: Sendable {
         }
     }
 
-    /// The files of a finished release, with their digests: JSON `file-written` events and the GitHub step summary.
-    func released(_ artifacts: [Artifact], plan: ReleasePlan, message: String) {
-        display.stop()
+    /// The files of a finished release, with their digests: JSON `file-written` events and the GitHub step
+    /// summary. `message` is the command's result when the release is its `last` work, else a line.
+    func released(_ artifacts: [Artifact], plan: ReleasePlan, message: String, last: Bool = true) {
         if json {
             for artifact in artifacts {
                 var fields: [String: JSONValue] = [
@@ -167,7 +163,7 @@ final class Reporter: Sendable {
             }
         }
         github?.summarize(release: plan.version.version, project: plan.project, artifacts: artifacts, command: command)
-        result(message)
+        last ? result(message) : json ? emit("released", ["message": .string(message)]) : say(message)
     }
 
     /// One check of `kbuild verify`: its report line, or a `check` event.
@@ -180,6 +176,72 @@ final class Reporter: Sendable {
                 "status": .string(check.status == .fail ? "fail" : check.status.rawValue),
                 "subject": .string(check.subject), "detail": .string(check.detail),
             ])
+    }
+
+    /// One event of a publish: its line for people (pushed manifests, set tags, uploaded files) or a JSON
+    /// event; the bytes under way go to the display.
+    func published(_ event: PublishEvent) {
+        if case .progress(let progress) = event { return display.update(progress) }
+        guard json else {
+            if let line = event.line { say(line) }
+            return
+        }
+        switch event {
+        case .blobPushed(let repository, let digest, let size):
+            emit("blob-pushed", ["repository": .string(repository), "digest": .string(digest), "size": .int(size)])
+        case .blobSkipped(let repository, let digest, let size, let from):
+            var fields: [String: JSONValue] = [
+                "repository": .string(repository), "digest": .string(digest), "size": .int(size),
+                "reason": .string(from == nil ? "present" : "mounted"),
+            ]
+            if let from { fields["from"] = .string(from) }
+            emit("blob-skipped", fields)
+        case .manifestPushed(let repository, let digest, let index):
+            emit(
+                "image-pushed",
+                [
+                    "repository": .string(repository), "digest": .string(digest),
+                    "kind": .string(index ? "index" : "manifest"),
+                ])
+        case .tagged(let reference, let digest, let changed):
+            emit("tag-set", ["reference": .string(reference), "digest": .string(digest), "changed": .bool(changed)])
+        case .file(let name, let path, let url, let size, let uploaded):
+            var fields: [String: JSONValue] = [
+                "name": .string(name), "path": .string(relative(path)), "url": .string(url), "size": .int(size),
+                "uploaded": .bool(uploaded),
+            ]
+            // What was sent, read back: JSON mode only.
+            if let digest = try? Digest.file(path, .sha256) { fields["sha256"] = .string(digest.hex) }
+            emit("file-uploaded", fields)
+        case .progress:
+            break
+        }
+    }
+
+    /// What a dry run would send: its line, or a `planned` event.
+    func planned(_ line: String) {
+        json ? emit("planned", ["message": .string(line)]) : say(line)
+    }
+
+    /// A command's closing lines (`kbuild cut`, `kbuild init`): printed as they are, or one `result` event
+    /// whose `message` is the last line and `details` the ones before it.
+    func result(lines: [String]) {
+        display.stop()
+        guard json else { return lines.forEach(say) }
+        var fields: [String: JSONValue] = ["message": .string(lines.last ?? "")]
+        if lines.count > 1 { fields["details"] = .array(lines.dropLast().map(JSONValue.string)) }
+        emit("result", fields)
+    }
+
+    /// One row of `kbuild diff`, as a `difference` event.
+    func difference(_ difference: Difference) {
+        var fields: [String: JSONValue] = [
+            "change": .string(difference.change.rawValue), "path": .string(difference.path),
+            "field": .string(difference.field),
+        ]
+        if let a = difference.a { fields["a"] = .string(a) }
+        if let b = difference.b { fields["b"] = .string(b) }
+        emit("difference", fields)
     }
 
     /// The command's last line: `result` in JSON.
@@ -295,6 +357,7 @@ final class Reporter: Sendable {
             case .pack: "packing"
             case .push: "pushing"
             case .upload: "uploading"
+            case .image: "writing images"
             }
         let amount: String
         if progress.unit == .bytes {

@@ -93,7 +93,7 @@ extension Kbuild {
                 environment: ProcessInfo.processInfo.environment)
             try await reporter.run {
                 let directory =
-                    releaseDirectory.map { ReleaseLoader.absoluteWorkspace($0) }
+                    releaseDirectory.map { Paths.absolute($0) }
                     ?? workspace + "/_output/release-tars"
                 let publicKey = try key.map { try Ed25519PublicKey(pemFile: $0) }
                 var verifier = ReleaseVerifier(

@@ -18,10 +18,10 @@ struct LocationOptions: ParsableArguments {
     var config: String?
 
     /// The workspace, absolute.
-    var workspace: String { ReleaseLoader.absoluteWorkspace(directory) }
+    var workspace: String { Paths.absolute(directory) }
 
     /// `--config` made absolute, if given.
-    var configFile: String? { config.map { ReleaseLoader.absoluteWorkspace($0) } }
+    var configFile: String? { config.map { Paths.absolute($0) } }
 
     /// The version settings of the release config: `--config`, else `release/kbuild.yaml` if the
     /// workspace has one (an unpacked source tarball or a plain Go module may have none).

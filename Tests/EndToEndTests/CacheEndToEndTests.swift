@@ -41,8 +41,10 @@ import Testing
         let first = try signatures(tars)
         let firstBinary = try signatures(Paths.parent(of: binary))
 
-        // Nothing changed: no build, no image, no tarball rewritten.
-        let again = try await release(workspace)
+        // Nothing changed — variables kbuild does not read and a file under _output aside: no build, no
+        // image, no tarball rewritten.
+        try FileOutput.writeAtomically("not a source\n", to: workspace + "/_output/notes.md")
+        let again = try await release(workspace, ["EDITOR": "vi", "CI_JOB_ID": "4711"])
         #expect(again.stdout.contains("nothing changed since the last release"), "\(again.stdout)")
         #expect(again.stdout.contains("0 built"), "\(again.stdout)")
         #expect(try signatures(tars) == first)

@@ -33,7 +33,7 @@ import Testing
             _ = try? Process.run(URL(fileURLWithPath: "/usr/bin/env"), arguments: ["tmux"] + tmux + ["kill-server"])
         }
         let script =
-            "cd '\(repo.path)' && env -u KBUILD_GOCACHE -u NO_COLOR KUBE_BUILD_PLATFORMS='linux/amd64 linux/arm64' "
+            "cd '\(repo.path)' && env -u KBUILD_GOCACHE -u NO_COLOR TERM=xterm KUBE_BUILD_PLATFORMS='linux/amd64 linux/arm64' "
             + "'\(Repository.kbuildBinary)' build --jobs 2; echo EXIT=$?; sleep 600"
         try await Tool.check(
             "tmux", tmux + ["new-session", "-d", "-s", "build", "-x", "120", "-y", "40", script])
@@ -118,16 +118,8 @@ import Testing
         let broken = try await runKbuild(["release", "--log-format", "json"], in: repo.path, env)
         #expect(broken.status == 1 && broken.stderr.hasPrefix("error: "), "\(broken.stderr)")
 
-        let log = dir.appending("events.jsonl")
-        try writeFile(log, first.stdout + again.stdout + verified.stdout + broken.stdout)
-        let validated = try await Tool.check(
-            "python3",
-            [Repository.root + "/hack/validate-log-events.py", Repository.root + "/docs/log-format.schema.json", log])
-        #expect(validated.hasPrefix("valid: "), "\(validated)")
-
-        let events = try (first.stdout + again.stdout + verified.stdout + broken.stdout).split(separator: "\n").map {
-            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-        }
+        let events = try await validatedEvents(
+            first.stdout + again.stdout + verified.stdout + broken.stdout, in: dir)
         let kinds = Set(events.compactMap { $0["event"] as? String })
         for kind in [
             "step-started", "step-finished", "binary-built", "binary-reused", "image-written", "file-written", "result",
@@ -204,5 +196,111 @@ import Testing
         // Outside GitHub Actions: no annotation.
         let plain = try await runKbuild(["release"], in: repo.path, ["GITHUB_ACTIONS": nil])
         #expect(plain.status == 1 && !plain.stdout.contains("::error"), "\(plain.stdout)")
+    }
+
+    /// Runs `kbuild build` on a cold cache in a fresh example workspace, in a tmux pane, with `variables`
+    /// (`env` assignments) on top: every screen seen, and every byte written to the pane (`pipe-pane`).
+    func buildInTmux(_ variables: String) async throws -> (screens: [String], raw: String) {
+        let dir = try TemporaryDirectory("kbuild-progress-term")
+        defer { dir.remove() }
+        let repo = try await Repository.exampleWorkspace(in: dir.appending("ws"), tag: "v1.0.0")
+        let tmux = ["-L", "kbuild-term-\(getpid())"]
+        defer {
+            _ = try? Process.run(URL(fileURLWithPath: "/usr/bin/env"), arguments: ["tmux"] + tmux + ["kill-server"])
+        }
+        // The build waits a second for pipe-pane to be in place, so no byte goes unrecorded.
+        let script =
+            "sleep 1; cd '\(repo.path)' && env -u KBUILD_GOCACHE -u NO_COLOR \(variables) KUBE_BUILD_PLATFORMS=linux/amd64 "
+            + "'\(Repository.kbuildBinary)' build --jobs 2; echo EXIT=$?; sleep 600"
+        try await Tool.check("tmux", tmux + ["new-session", "-d", "-s", "build", "-x", "120", "-y", "40", script])
+        let raw = dir.appending("raw")
+        try await Tool.check("tmux", tmux + ["pipe-pane", "-o", "-t", "build", "cat >> '\(raw)'"])
+        var screens: [String] = []
+        for _ in 0..<600 {
+            try await Task.sleep(for: .milliseconds(500))
+            let screen = try await Tool.check("tmux", tmux + ["capture-pane", "-p", "-t", "build"])
+            screens.append(screen)
+            if screen.contains("EXIT=") { break }
+        }
+        try await Task.sleep(for: .milliseconds(500))  // pipe-pane's cat catches up with the last line
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: raw))
+        return (screens, String(decoding: bytes, as: UTF8.self))
+    }
+
+    @Test func noColorDropsColourAndTermDumbGivesPlainLinesInATerminal() async throws {
+        try #require(Tool.available("tmux"), "tmux is a test dependency (hack/install-deps.sh)")
+        let cursorUp = #/\x1b\[\d+A/#
+
+        // NO_COLOR: the live display still redraws in place (cursor moves), without a colour escape.
+        let uncoloured = try await buildInTmux("TERM=xterm NO_COLOR=1")
+        #expect(uncoloured.screens.last?.contains("EXIT=0") == true, "\(uncoloured.screens.last ?? "")")
+        #expect(uncoloured.raw.contains("linux/amd64: compiling "), "the live display appeared: \(uncoloured.raw)")
+        #expect(uncoloured.raw.contains(cursorUp), "redrawn in place: \(uncoloured.raw.debugDescription)")
+        #expect(!uncoloured.raw.contains("\u{1b}[36m") && !uncoloured.raw.contains("\u{1b}[0m"), "no colour")
+        #expect(uncoloured.raw.contains("[5/5] built"), "a counter on a terminal")
+
+        // TERM=dumb: --progress auto is plain, even on a terminal: lines, no escape at all.
+        let dumb = try await buildInTmux("TERM=dumb")
+        #expect(dumb.screens.last?.contains("EXIT=0") == true, "\(dumb.screens.last ?? "")")
+        #expect(!dumb.raw.contains("\u{1b}"), "no escape sequence: \(dumb.raw.debugDescription)")
+        let plain = dumb.raw.split(whereSeparator: \.isNewline).compactMap {
+            Self.progress($0, platform: "linux/amd64")
+        }
+        #expect(!plain.isEmpty, "plain progress lines: \(dumb.raw)")
+        #expect(!dumb.raw.contains("[1/"), "no counter in plain lines")
+    }
+
+    @Test func cutDiffAndInitTakeLogFormatJSON() async throws {
+        let dir = try TemporaryDirectory("kbuild-log-other")
+        defer { dir.remove() }
+        let repo = try await Repository.exampleWorkspace(in: dir.appending("ws"), tag: "v1.0.0")
+        let cut = try await runKbuild(["cut", "v1.1", "--dry-run", "--log-format", "json"], in: repo.path)
+        try #require(cut.succeeded, "\(cut.stderr)")
+        let summary = dir.appending("summary.md")
+        let refused = try await runKbuild(
+            ["cut", "v1.0.0", "--log-format", "json"], in: repo.path,
+            ["GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary])
+        #expect(refused.status == 1, "an existing tag")
+        // Under GitHub Actions the error is an annotation (on stderr: stdout is JSON) and in the summary.
+        #expect(refused.stderr.contains("::error::"), "\(refused.stderr)")
+        #expect(try String(contentsOfFile: summary, encoding: .utf8).contains("### kbuild cut failed"))
+        // Last: it rewrites the config, which makes the tree dirty for cut.
+        let initialized = try await runKbuild(["init", "--force", "--log-format", "json"], in: repo.path)
+        try #require(initialized.succeeded, "\(initialized.stderr)")
+        try writeFile(dir.appending("a.json"), #"{"k": 1}"#)
+        try writeFile(dir.appending("b.json"), #"{"k": 2}"#)
+        let diff = try await runKbuild(
+            ["diff", dir.appending("a.json"), dir.appending("b.json"), "--log-format", "json"], in: repo.path)
+        #expect(diff.status == 1, "they differ: \(diff.stderr)")
+        let events = try await validatedEvents(
+            initialized.stdout + cut.stdout + refused.stdout + diff.stdout, in: dir)
+        func first(_ command: String, _ event: String) -> [String: Any]? {
+            events.first { $0["command"] as? String == command && $0["event"] as? String == event }
+        }
+        let wrote = try #require(first("init", "result"))
+        #expect(
+            (wrote["message"] as? String)?.hasPrefix("wrote ") == true
+                || (wrote["details"] as? [String])?.first?.hasPrefix("wrote ") == true, "\(wrote)")
+        let plan = try #require(first("cut", "result"))
+        #expect(plan["message"] as? String == "Nothing was changed.", "\(plan)")
+        #expect((plan["details"] as? [String])?.first == "Would cut v1.1 in .:", "\(plan)")
+        #expect(first("cut", "error") != nil, "\(refused.stdout)")
+        let difference = try #require(first("diff", "difference"))
+        #expect(difference["change"] as? String == "changed" && difference["a"] != nil, "\(difference)")
+        #expect(first("diff", "result")?["message"] as? String == "1 difference")
+    }
+}
+
+/// The events of `--log-format json` output, parsed, each checked against docs/log-format.schema.json by
+/// hack/validate-log-events.py (python3's jsonschema).
+func validatedEvents(_ text: String, in directory: TemporaryDirectory) async throws -> [[String: Any]] {
+    let log = directory.appending("events-\(UUID().uuidString).jsonl")
+    try writeFile(log, text)
+    let validated = try await Tool.check(
+        "python3",
+        [Repository.root + "/hack/validate-log-events.py", Repository.root + "/docs/log-format.schema.json", log])
+    #expect(validated.hasPrefix("valid: "), "\(validated)")
+    return try text.split(separator: "\n").map {
+        try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], "\($0)")
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
+import KbuildCore
 import KbuildDigest
+import Synchronization
 import TestSupport
 import Testing
 
@@ -146,10 +148,20 @@ import Testing
             binary: "big", repository: "team/big", tag: "v1", images: [image], index: index,
             indexDigest: OCIJSON.digest(index), archTags: [])
         let client = RegistryClient(host: registry.host, plainHTTP: true, credential: nil)
-        let summary = try await ImagePublisher(client: client).push([publication]) { _ in }
+        let events = Mutex<[WorkProgress]>([])
+        let summary = try await ImagePublisher(client: client).push([publication]) { event in
+            if case .progress(let progress) = event { events.withLock { $0.append(progress) } }
+        }
         #expect(summary.blobsPushed == 2 && summary.tagsSet == 1)
         let patches = try registry.requests().filter { $0.hasPrefix("PATCH ") }
         #expect(patches.count == 3, "two whole chunks and the rest")
+        // The bytes move chunk by chunk, and end at the image's blobs' size.
+        let progress = events.withLock { $0 }
+        let total = image.blobs.reduce(Int64(0)) { $0 + $1.size }
+        #expect(progress.last?.finished == true && progress.last?.done == total, "\(progress)")
+        let chunk = Int64(RegistryClient.chunkSize)
+        #expect(progress.contains { $0.done >= chunk && $0.done <= chunk + 4096 }, "\(progress.map(\.done))")
+        #expect(progress.allSatisfy { $0.subject == registry.host + "/team/big" && $0.total == total })
 
         try await Tool.check(
             "skopeo",
@@ -157,5 +169,56 @@ import Testing
         let copied = try Data(
             contentsOf: URL(fileURLWithPath: directory.path + "/copy/" + Digest.of(layer, .sha256).hex))
         #expect(Array(copied) == layer)
+    }
+}
+
+/// A chunked upload interrupted between chunks goes on from what the registry holds; one cut in the
+/// middle of a chunk starts afresh (Distribution refuses a session holding part of a chunk). Faults by
+/// Tests/Fixtures/fault-proxy.py in front of the real docker-registry; skopeo reads the layers back.
+@Suite struct ChunkedUploadFaultTests {
+    @Test func aChunkRefusedResumesAndAChunkCutStartsAfresh() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let registry = try await RegistryServer.start()
+        defer { registry.stop() }
+        let proxy = try await FaultProxy(
+            upstream: registry.port,
+            rules: [
+                .status(503, "PATCH", "/team/paused/", skip: 1, count: 1),
+                .reset("PATCH", "/team/cut/", skip: 1, count: 1),
+            ], scratch: directory.path)
+        defer { proxy.stop() }
+        let layer = pseudoRandomBytes(count: RegistryClient.chunkSize * 2 + 12345, seed: 11)
+        let image = try ImageArchive(
+            path: try await ImageArchiveTests().image(in: directory, arch: "amd64", layer: layer))
+        let index = OCIIndex.over([image]).bytes
+        let publications = ["paused", "cut"].map { name in
+            ImagePublication(
+                binary: name, repository: "team/" + name, tag: "v1", images: [image], index: index,
+                indexDigest: OCIJSON.digest(index), archTags: [])
+        }
+        let client = RegistryClient(host: proxy.host, plainHTTP: true, credential: nil)
+        let summary = try await ImagePublisher(client: client).push(publications) { _ in }
+        #expect(summary.blobsPushed == 4 && summary.tagsSet == 2)
+
+        let requests = try proxy.requests()
+        func seen(_ repository: String, _ method: String) -> [ProxiedRequest] {
+            requests.filter { $0.path.hasPrefix("/v2/team/\(repository)/blobs/uploads/") && $0.method == method }
+        }
+        // Refused between chunks: the registry's Range says where to go on; no chunk is sent twice.
+        #expect(seen("paused", "PATCH").map(\.action) == ["forward", "status", "forward", "forward"])
+        #expect(seen("paused", "GET").map(\.status) == [204])
+        #expect(seen("paused", "POST").count == 2, "the layer's upload and the config's")
+        // Cut mid-chunk: afresh, from the first chunk.
+        #expect(seen("cut", "PATCH").map(\.action) == ["forward", "reset", "forward", "forward", "forward"])
+        #expect(seen("cut", "POST").count == 3)
+        for name in ["paused", "cut"] {
+            let copy = directory.path + "/copy-" + name
+            try await Tool.check(
+                "skopeo",
+                ["copy", "--src-tls-verify=false", "docker://\(registry.host)/team/\(name):v1", "dir:\(copy)"])
+            let copied = try Data(contentsOf: URL(fileURLWithPath: copy + "/" + Digest.of(layer, .sha256).hex))
+            #expect(Array(copied) == layer, "\(name)")
+        }
     }
 }

@@ -84,7 +84,7 @@ final class EventLog: Sendable {
     }
 
     /// Every step's outcome, by step name, in order.
-    var outcomes: [(String, StepOutcome)] {
+    var outcomes: [(StepName, StepOutcome)] {
         events.withLock { events in
             events.compactMap { if case .stepFinished(let name, _, let outcome) = $0 { (name, outcome) } else { nil } }
         }

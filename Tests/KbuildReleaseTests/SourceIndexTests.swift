@@ -73,7 +73,7 @@ import Testing
 
     @Test func racyRuleTrustsOnlyEntriesOlderThanTheIndexingRun() {
         let now: Int64 = 1_700_000_000_000_000_000
-        func signature(_ mtime: Int64, _ ctime: Int64) -> SourceIndex.Signature {
+        func signature(_ mtime: Int64, _ ctime: Int64) -> FileSignature {
             .init(size: 1, mtime: mtime, ctime: ctime, inode: 1, device: 1, mode: 0o100644)
         }
         #expect(signature(now - 5_000_000_000, now - 5_000_000_000).isSettled(indexedAt: now))

@@ -1,5 +1,6 @@
 import Foundation
 import KbuildCore
+import KbuildProof
 import TestSupport
 import Testing
 
@@ -24,34 +25,28 @@ import Testing
             ("file:///srv/git/repo.git", nil),
         ] as [(String, String?)])
     func remotesArePublishedWithoutSecretsOrLocalPaths(remote: String, published: String?) {
-        #expect(ProvenanceStep.publicRemote(remote) == published)
+        #expect(SourceReference.publicRemote(remote) == published)
     }
 
-    /// The provenance's key and its run read the config one way: unreadable is an error in both, never
-    /// a key without the config's digest.
+    /// The provenance step reads the config once, when it is made: unreadable is an error, never a key
+    /// or a document without the config's digest; its key carries the digest the document names.
     @Test func theProvenanceKeyCarriesTheConfigDigestAndAnUnreadableConfigIsAnError() async throws {
         let fixture = try ReleaseFixture()
         defer { fixture.remove() }
-        func context(config: String) -> StepContext {
-            var options = ReleaseOptions(jobs: 2, skipBuild: true)
-            options.proof = ProofOptions(configFile: config)
-            return StepContext(
-                plan: fixture.plan, options: options, toolchain: .failure(.goNotFound(searchedPath: "")),
-                processes: SubprocessRunner(), cache: OutputCache(directory: fixture.plan.layout.cache),
-                progress: { _ in })
-        }
-        var draft = ReleaseDraft(sources: "")
+        let scratch = PackageScratch(fixture.plan.layout)
         let missing = fixture.directory.appending("release/missing.yaml")
-        await #expect {
-            _ = try await ProvenanceStep().inputs(&draft, in: context(config: missing))
+        #expect {
+            _ = try ProvenanceStep(scratch: scratch, source: nil, configFile: missing)
         } throws: { error in
             guard case ReleaseError.io(let path, _) = error else { return false }
             return path == missing
         }
         let config = fixture.directory.appending("release/kbuild.yaml")
         try writeFile(config, "project: example\n")
-        let inputs = try await ProvenanceStep().inputs(&draft, in: context(config: config))
+        let step = try ProvenanceStep(scratch: scratch, source: nil, configFile: config)
+        let inputs = try await step.inputs(ReleaseDraft(), in: fixture.context())
         let digest = String(try await Tool.check("sha256sum", [config]).prefix(64))
-        #expect(inputs.contains(digest), "\(inputs)")
+        #expect(inputs.configSHA256 == digest)
+        #expect(step.config?.sha256 == digest)
     }
 }

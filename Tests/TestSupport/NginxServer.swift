@@ -61,6 +61,13 @@ public struct NginxServer: Sendable {
         throw NginxError("nginx did not start: \(lastError)")
     }
 
+    /// The requests the server answered, as `METHOD /path`, in the order they ended (its access log).
+    public func requests() throws -> [String] {
+        let log = prefix + "/logs/access.log"
+        guard FileManager.default.fileExists(atPath: log) else { return [] }
+        return accessLogRequests(try String(contentsOfFile: log, encoding: .utf8))
+    }
+
     /// Kills the server at once (SIGKILL), as a crash or a pulled cable would.
     public func kill() {
         _ = Foundation.kill(pid, SIGKILL)
@@ -82,7 +89,7 @@ public struct NginxServer: Sendable {
             error_log \(prefix)/logs/error.log;
             events { worker_connections 64; }
             http {
-              access_log off;
+              access_log \(prefix)/logs/access.log;
               client_body_temp_path \(prefix)/tmp/body;
               proxy_temp_path \(prefix)/tmp/proxy;
               fastcgi_temp_path \(prefix)/tmp/fastcgi;

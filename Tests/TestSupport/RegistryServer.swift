@@ -61,13 +61,7 @@ public struct RegistryServer: Sendable {
                 """
             try config.write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
             _ = FileManager.default.createFile(atPath: directory + "/registry.log", contents: nil)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["serve", directory + "/config.yml"]
-            let log = FileHandle(forWritingAtPath: directory + "/registry.log")
-            process.standardOutput = log
-            process.standardError = log
-            try process.run()
+            let process = try launch(executable, directory: directory)
             if await listening(port: port, while: process) {
                 return RegistryServer(
                     directory: directory, port: port, pid: process.processIdentifier, tls: tls, tokenServer: tokenServer
@@ -77,6 +71,37 @@ public struct RegistryServer: Sendable {
             lastLog = (try? String(contentsOfFile: directory + "/registry.log", encoding: .utf8)) ?? ""
         }
         throw NginxError("docker-registry did not start: \(lastLog.suffix(2000))")
+    }
+
+    /// `docker-registry serve <directory>/config.yml`, logging to registry.log (appended).
+    static func launch(_ executable: String, directory: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["serve", directory + "/config.yml"]
+        let log = FileHandle(forWritingAtPath: directory + "/registry.log")
+        log?.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        return process
+    }
+
+    /// The registry started again after `kill()`, on the same directory, config and port: what it had
+    /// stored is there, as after a crash and a restart. Its log goes on in the same file.
+    public func restarted() async throws -> RegistryServer {
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") + ":/usr/sbin"
+        guard let executable = ExecutableLookup.find("docker-registry", path: path) else {
+            throw NginxError("docker-registry not found on PATH (hack/install-deps.sh installs it)")
+        }
+        let process = try Self.launch(executable, directory: directory)
+        guard await Self.listening(port: port, while: process) else {
+            process.terminate()
+            throw NginxError("docker-registry did not start again on port \(port)")
+        }
+        return RegistryServer(
+            directory: directory, port: port, pid: process.processIdentifier, tls: tls, tokenServer: tokenServer)
     }
 
     /// Waits (bounded) until the port takes connections, or the process ends.
@@ -102,14 +127,7 @@ public struct RegistryServer: Sendable {
 
     /// The requests the registry served, as `METHOD /path` (from its access log).
     public func requests() throws -> [String] {
-        let text = try String(contentsOfFile: log, encoding: .utf8)
-        let methods: Set<Substring> = ["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE"]
-        return text.split(separator: "\n").compactMap { line in
-            guard let quote = line.firstIndex(of: "\"") else { return nil }
-            let words = line[line.index(after: quote)...].split(separator: " ", maxSplits: 2)
-            guard words.count == 3, methods.contains(words[0]) else { return nil }
-            return words[0] + " " + words[1]
-        }
+        accessLogRequests(try String(contentsOfFile: log, encoding: .utf8))
     }
 
     /// A token server of the registry token protocol on a free port: its signing key and certificate
@@ -154,6 +172,17 @@ public struct RegistryServer: Sendable {
         var status: Int32 = 0
         _ = waitpid(pid, &status, 0)
         try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// The requests of an access log in the common format (docker-registry's, nginx's), as `METHOD /path`.
+func accessLogRequests(_ text: String) -> [String] {
+    let methods: Set<Substring> = ["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE"]
+    return text.split(separator: "\n").compactMap { line in
+        guard let quote = line.firstIndex(of: "\"") else { return nil }
+        let words = line[line.index(after: quote)...].split(separator: " ", maxSplits: 2)
+        guard words.count == 3, methods.contains(words[0]) else { return nil }
+        return words[0] + " " + words[1]
     }
 }
 

@@ -2,10 +2,12 @@ import Foundation
 import KbuildCore
 import KbuildDigest
 
-/// The workspace digest of `WorkspaceDigest`, with a stat-based shortcut: a per-workspace index
+/// The content digest of a workspace's sources — every regular file and symlink outside `_output` and
+/// `.git`, by path, executable bit and content — with a stat-based shortcut: a per-workspace index
 /// (`_output/cache/source-index`) remembers each file's content digest with its stat signature (size,
 /// mtime and ctime in nanoseconds, inode, device, mode). A file is hashed again whenever its signature
-/// changed; unchanged files are not read. The result is byte for byte what `WorkspaceDigest.compute` says.
+/// changed; unchanged files are not read. The tests compare the result with a digest that reads every
+/// file (their `WorkspaceDigest`).
 ///
 /// Racy files (git's "racy clean" problem): a file written in the same clock tick as it was indexed may be
 /// rewritten with an identical signature (kernel timestamps are coarse). An entry is therefore trusted only
@@ -16,36 +18,6 @@ enum SourceIndex {
     /// 1-second file systems).
     static let racyMarginNanoseconds: Int64 = 1_000_000_000
     static let header = "kbuild-source-index-v1"
-
-    /// What identifies one version of a file without reading it.
-    struct Signature: Hashable {
-        var size: Int64
-        var mtime: Int64
-        var ctime: Int64
-        var inode: UInt64
-        var device: UInt64
-        var mode: UInt32
-
-        init(_ info: stat) {
-            size = Int64(info.st_size)
-            mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-            ctime = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
-            inode = UInt64(info.st_ino)
-            device = UInt64(info.st_dev)
-            mode = UInt32(info.st_mode)
-        }
-
-        init(size: Int64, mtime: Int64, ctime: Int64, inode: UInt64, device: UInt64, mode: UInt32) {
-            (self.size, self.mtime, self.ctime, self.inode, self.device, self.mode) = (
-                size, mtime, ctime, inode, device, mode
-            )
-        }
-
-        /// True when the file changed long enough before `indexedAt` that a same-tick rewrite is excluded.
-        func isSettled(indexedAt: Int64) -> Bool {
-            max(mtime, ctime) < indexedAt - SourceIndex.racyMarginNanoseconds
-        }
-    }
 
     /// How much work a digest took (tests and the benchmark read it).
     struct Outcome: Sendable {
@@ -66,7 +38,7 @@ enum SourceIndex {
     /// A file this run saw, for the next index: its digest is the old record's bytes or a new hash.
     private struct Seen {
         var name: String
-        var signature: Signature
+        var signature: FileSignature
         var digest: SeenDigest
     }
 
@@ -110,7 +82,7 @@ enum SourceIndex {
             try stop?.check()
             switch info.st_mode & S_IFMT {
             case S_IFREG:
-                let signature = Signature(info)
+                let signature = FileSignature(info)
                 let digest: SeenDigest
                 if let record = previous.find(relative), record.signature == signature,
                     signature.isSettled(indexedAt: previous.indexedAt)
@@ -209,5 +181,12 @@ enum SourceIndex {
             bytes.append(0x0A)
         }
         return bytes
+    }
+}
+
+extension FileSignature {
+    /// True when the file changed long enough before `indexedAt` that a same-tick rewrite is excluded.
+    func isSettled(indexedAt: Int64) -> Bool {
+        max(mtime, ctime) < indexedAt - SourceIndex.racyMarginNanoseconds
     }
 }

@@ -9,7 +9,7 @@ extension SourceIndex {
     struct Index {
         struct Record {
             var name: Range<Int>
-            var signature: Signature
+            var signature: FileSignature
             var digest: Range<Int>
         }
 
@@ -64,7 +64,7 @@ extension SourceIndex {
                     let ctime = number(), let inode = number(), let device = number(), let mode = number(),
                     bytes[position - 1] == 0x20, position + 64 < count, bytes[position + 64] == 0x0A
                 {
-                    let signature = Signature(
+                    let signature = FileSignature(
                         size: Int64(bitPattern: size), mtime: Int64(bitPattern: mtime),
                         ctime: Int64(bitPattern: ctime), inode: inode, device: device,
                         mode: UInt32(truncatingIfNeeded: mode))

@@ -163,7 +163,7 @@ public enum WorkspaceInitializer {
         workspace: String, force: Bool, layout: StarterLayout = .kubernetes, archiveVersion: Bool = false,
         environment: [String: String], runner: any ProcessRunner = SubprocessRunner()
     ) async throws -> (path: String, text: String, facts: WorkspaceFacts, ignoredOutput: Bool, archiveStamp: Bool) {
-        let workspace = ReleaseLoader.absoluteWorkspace(workspace)
+        let workspace = Paths.absolute(workspace)
         let path = workspace + "/" + ReleaseConfig.defaultPath
         if FileManager.default.fileExists(atPath: path) && !force {
             throw ReleaseError.conflict("\(path): a release config exists; kbuild init --force replaces it")

@@ -8,29 +8,37 @@ import KbuildProof
 
 /// One step of a release, in a file of its own under `Steps/`.
 ///
-/// A step reads what earlier steps left in the draft, does its work, adds what it produced, and says
-/// what it did. Steps never take the lock: `StepRunner` does, and keys each phase's outputs in
-/// `OutputCache`. Steps with many independent items (`BuildStep` per platform, `ImagesStep` per image)
-/// also cache per item, so one changed binary rebuilds and rewraps only itself.
+/// A step is given what it needs of the run as properties (the source digest, the tracked files, the
+/// scratch directories), reads what earlier steps produced in the draft, does its work, adds what it
+/// produced, and says what it did as a `StepOutcome` value. Steps never take the lock: `StepRunner` does. The package steps are cached as one
+/// phase: the runner keys `OutputCache` on every step's `inputs`. Steps with many independent items
+/// (`BuildStep` per binary, `ImagesStep` per image) consult `OutputCache` themselves, per item, so one
+/// changed binary rebuilds and rewraps only itself: the better design where the items are independent.
 protocol ReleaseStep: Sendable {
-    /// The name in progress lines and cache keys.
+    /// What this step's outputs depend on beyond the source digest, as a value whose canonical
+    /// JSON the runner hashes into the key of the phase the step runs in. No display text, no lists
+    /// of fields as strings: a field added here changes every key once, as it should.
+    associatedtype Inputs: Encodable & Sendable = NoInputs
+
+    /// The name in progress lines and in the phase's key.
     var name: StepName { get }
 
-    /// Everything this step's outputs depend on beyond the draft's source digest, as stable text.
-    /// The runner folds it into the cache key of the phase the step runs in. A step may keep in the
-    /// draft what it read to say this, so that `run` need not read it again.
-    func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String]
+    /// This step's `Inputs`, read without changing the draft.
+    func inputs(_ draft: ReleaseDraft, in context: StepContext) async throws -> Inputs
 
     /// Does the work; the runner holds the `_output` lock.
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome
 }
 
-extension ReleaseStep {
-    func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] { [] }
+/// The inputs of a step whose outputs depend only on what earlier steps' inputs cover.
+struct NoInputs: Encodable, Sendable, Equatable {}
+
+extension ReleaseStep where Inputs == NoInputs {
+    func inputs(_ draft: ReleaseDraft, in context: StepContext) async throws -> NoInputs { NoInputs() }
 }
 
 /// The steps of a release, in the order they run (shard and merge: the two halves of a sharded one).
-enum StepName: String, Sendable, CaseIterable {
+public enum StepName: String, Sendable, CaseIterable, CodingKey {
     case build, images, stage, pack, sbom, checksums, provenance, publish, shard, merge
 }
 
@@ -44,33 +52,32 @@ struct StepContext: Sendable {
     let progress: ReleasePipeline.Progress
 
     var layout: OutputLayout { plan.layout }
+
+    /// The located toolchain's Go version; nil without one (`--skip-build`).
+    var goVersion: String? {
+        guard case .success(let toolchain) = toolchain else { return nil }
+        return toolchain.version
+    }
 }
 
-/// What the steps of one release hand each other. Each field is written by one step (named) and read
-/// by the steps after it; nothing else is shared.
+/// What the steps of one release produce and hand each other: each field is written by one step
+/// (named) and read by the steps after it. What a step is given instead (the source digest, the
+/// tracked files, the git source, the scratch directories) is a property of the step.
 struct ReleaseDraft: Sendable {
-    /// The content digest of the workspace's sources (the runner, once per run).
-    var sources: String
     /// Every image tarball of the plan (images).
     var images: [BuiltImage] = []
-    /// The files git tracks (`git ls-files`), for the stage step's key (the runner, for runs that package).
-    var tracked: [String] = []
     /// `<project>-src.tar.gz`: HEAD's tree read from git; nil without git, then the tracked files
     /// on disk are staged (stage).
     var sourceTree: SourceTree?
-    /// Temporary siblings of `release-stage` and `release-tars`, swapped in whole at the end (stage).
-    var stageRoot: String = ""
-    var tarsRoot: String = ""
-    /// Every release tarball with its digests (pack).
+    /// Every release archive with its digests (pack).
     var packed: [PackedTarball] = []
-    /// Documents about the tarballs that the sums list too: the SBOM (sbom).
-    var documents: [SummedFile] = []
-    /// The bytes of SHA256SUMS, what the provenance covers and the signature signs (checksums).
-    var sha256sums = Data()
+    /// The SBOM, which the sums list too (sbom).
+    var sbom: SummedFile?
+    /// The bytes of SHA256SUMS, what the provenance covers and the signature signs; nil when the
+    /// layout has no SHA256SUMS (checksums).
+    var sha256sums: Data?
     /// Everything `artifacts.json` lists (checksums).
     var artifacts: [Artifact] = []
-    /// The git remote, ref and commit the provenance names (the runner, for runs that package).
-    var source: SourceReference?
 
     /// The archives, images and the SBOM, as `artifacts.json` lists them, sorted by path.
     func artifacts(of plan: ReleasePlan) -> [Artifact] {
@@ -89,11 +96,11 @@ struct ReleaseDraft: Sendable {
                     sha256: image.sha256, image: image.repoTags.first))
         }
         // The SBOM, once written (checksums lists it; the SBOM step's own list cannot include it).
-        for document in documents {
+        if let sbom {
             artifacts.append(
                 Artifact(
-                    name: document.name, path: "release-tars/\(document.name)", kind: .sbom, os: nil, arch: nil,
-                    size: document.size, sha256: document.checksums.sha256.hex))
+                    name: sbom.name, path: "release-tars/\(sbom.name)", kind: .sbom, os: nil, arch: nil,
+                    size: sbom.size, sha256: sbom.checksums.sha256.hex))
         }
         return artifacts.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
     }

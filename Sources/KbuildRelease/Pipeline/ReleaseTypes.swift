@@ -61,27 +61,10 @@ public struct BuiltImage: Codable, Sendable, Hashable {
     public var sha256: String
 }
 
-/// What a step did: its work, nothing because its outputs were already right, or nothing for a reason.
-public enum StepOutcome: Sendable, Equatable {
-    /// Ran; the summary says what it wrote.
-    case done(String)
-    /// Inputs and outputs unchanged since the last run: outputs untouched.
-    case reused(String)
-    /// Not run, and why.
-    case skipped(String)
-
-    /// The summary or the reason.
-    public var summary: String {
-        switch self {
-        case .done(let text), .reused(let text), .skipped(let text): return text
-        }
-    }
-}
-
 /// What the pipeline reports while it runs.
 public enum ReleaseEvent: Sendable {
-    case stepStarted(String)
-    case stepFinished(String, seconds: Double, outcome: StepOutcome)
+    case stepStarted(StepName)
+    case stepFinished(StepName, seconds: Double, outcome: StepOutcome)
     case build(GoBuildEvent)
     /// A binary whose inputs did not change since it was built.
     case buildReused(GoBuildTarget)

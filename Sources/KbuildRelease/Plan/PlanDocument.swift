@@ -1,6 +1,7 @@
 import Foundation
 import KbuildArtifact
 import KbuildCore
+import KbuildDigest
 
 /// `kbuild plan --json`: the plan as tools read it, schema `schemaVersion` 1 (docs/plan-json.md).
 /// Paths are relative to the workspace; fields are only ever added within a schema version.
@@ -77,11 +78,7 @@ public struct PlanDocument: Codable, Sendable, Hashable {
 
     /// Sorted keys, two-space indentation, a final newline: the same plan gives the same bytes.
     public func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(self)
-        data.append(UInt8(ascii: "\n"))
-        return data
+        try CanonicalJSON.encode(self)
     }
 }
 

@@ -3,7 +3,7 @@ import KbuildCore
 extension ReleasePlan {
     /// `path` relative to the workspace when it lies inside it, as a user would type it.
     public func relative(_ path: String) -> String {
-        path.hasPrefix(workspace + "/") ? String(path.dropFirst(workspace.count + 1)) : path
+        Paths.inside(path, workspace) ?? path
     }
 
     /// The build matrix alone, as `kbuild build --dry-run` prints it.

@@ -38,7 +38,7 @@ public enum ReleaseLoader {
         digestSources: Bool = false, runner: any ProcessRunner = SubprocessRunner(),
         warn: @Sendable (String) -> Void = { _ in }
     ) async throws -> LoadedWorkspace {
-        let workspace = absoluteWorkspace(workspace)
+        let workspace = Paths.absolute(workspace)
         try checkWorkspace(workspace)
         // The sources' stat walk needs nothing the loader computes: it runs while git and Go answer.
         let sources = digestSources ? SourceDigest.start(workspace) : nil
@@ -123,10 +123,4 @@ public enum ReleaseLoader {
         try await check.verify(version.stamp, mainPackages: mains, cacheDirectory: plan.layout.cache)
     }
 
-    /// `path` made absolute against the current directory, without a trailing slash.
-    public static func absoluteWorkspace(_ path: String) -> String {
-        var absolute = Paths.absolute(path, relativeTo: FileManager.default.currentDirectoryPath)
-        while absolute.count > 1 && absolute.hasSuffix("/") { absolute.removeLast() }
-        return URL(fileURLWithPath: absolute).standardizedFileURL.path
-    }
 }

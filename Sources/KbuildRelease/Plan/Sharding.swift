@@ -1,4 +1,5 @@
 import Foundation
+import KbuildConfig
 import KbuildCore
 import KbuildDigest
 import KbuildGo
@@ -36,15 +37,13 @@ public struct ShardSpec: Sendable, Hashable, CustomStringConvertible {
 
 extension ReleasePlan {
     /// What must be equal for shards to belong to one release: everything that shapes the binaries,
-    /// the images and the tarballs (plan, config, version, date, Go flags), as a sha256.
+    /// the images and the tarballs (plan, config, version, date, Go flags), as the sha256 of its canonical JSON.
     public var digest: String {
-        let go = config.go
-        let parts = [
-            documentDigest, version.versionFile, version.buildDate, String(sourceDate.seconds),
-            go.ldflags.joined(separator: "\0"), go.tags.joined(separator: ","), go.mod.rawValue, go.version ?? "",
-            config.images.base ?? "scratch",
-        ]
-        return OutputCache.key(["plan"] + parts)
+        let identity = ShardIdentity(
+            plan: documentDigest, versionFile: version.versionFile, buildDate: version.buildDate,
+            sourceDate: sourceDate.seconds, go: config.go, baseImage: config.images.base)
+        // Strings, integers and arrays of them always encode.
+        return (try? CanonicalJSON.sha256(identity)) ?? ""
     }
 
     /// The builds of every shard of `count`, deterministic: whole platforms where there are enough
@@ -102,4 +101,15 @@ public struct ShardManifest: Codable, Sendable, Hashable {
     /// The Go that built the binaries (`1.19.8`): shards built with different Go differ in bytes.
     public var go: String
     public var outputs: [Output]
+}
+
+/// What shards of one release share (`ReleasePlan.digest`).
+private struct ShardIdentity: Encodable {
+    var plan: String
+    var versionFile: String
+    var buildDate: String
+    var sourceDate: Int64
+    var go: ReleaseConfig.Go
+    /// nil: scratch.
+    var baseImage: String?
 }

@@ -5,6 +5,8 @@ import KbuildGo
 /// inputs (sources, toolchain, flags, target) did not change since it was built.
 struct BuildStep: ReleaseStep {
     let name = StepName.build
+    /// The content digest of the workspace's sources.
+    let sources: String
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let plan = context.plan
@@ -17,8 +19,8 @@ struct BuildStep: ReleaseStep {
         settings.countsPackages = context.options.reportsProgress
         var pending: [(GoBuildTarget, CacheUnit)] = []
         for target in plan.builds {
-            let unit = Self.unit(
-                target, output: plan.relative(target.output), sources: draft.sources, toolchain: toolchain,
+            let unit = try Self.unit(
+                target, output: plan.relative(target.output), sources: sources, toolchain: toolchain,
                 settings: settings)
             if await context.cache.lookup(unit) != nil {
                 context.progress(.buildReused(target))
@@ -27,25 +29,40 @@ struct BuildStep: ReleaseStep {
             }
         }
         let reused = plan.builds.count - pending.count
-        guard !pending.isEmpty else { return .reused("0 built, \(reused) up to date") }
+        guard !pending.isEmpty else { return .built(count: 0, upToDate: reused, sandbox: nil) }
         let builder = GoBuilder(toolchain: toolchain, settings: settings, runner: context.processes)
         let report = try await builder.build(pending.map(\.0)) { context.progress(.build($0)) }
         for (_, unit) in pending { await context.cache.record(unit) }
-        return .done("\(pending.count) built, \(reused) up to date, sandbox: \(report.sandbox)")
+        return .built(count: pending.count, upToDate: reused, sandbox: report.sandbox)
     }
 
-    /// A binary depends on the sources, the toolchain and how it is built; the sandbox does not change bytes.
-    /// `output` is workspace-relative: a clone elsewhere computes the same key (the shared remote cache).
+    /// What one binary's bytes depend on: the sources, the toolchain and how it is built (the sandbox,
+    /// the job count and the Go cache do not change them). `output` is workspace-relative, so a clone
+    /// elsewhere computes the same key (the shared remote cache).
+    struct BinaryInputs: Encodable, Sendable, Equatable {
+        var sources: String
+        var goVersion: String
+        var goroot: String
+        var ldflags: [String]
+        var mod: GoModMode
+        var tags: [String]
+        var requiredGoVersion: String?
+        var binary: String
+        var package: String
+        var platform: Platform
+        var output: String
+        /// The cgo variables of the platform; nil for a static binary (built with CGO_ENABLED=0).
+        var cgo: [String: String]?
+    }
+
     static func unit(
         _ target: GoBuildTarget, output: String, sources: String, toolchain: GoToolchain, settings: GoBuildSettings
-    ) -> CacheUnit {
-        CacheUnit(
-            step: "build",
-            inputs: [
-                sources, toolchain.version, toolchain.goroot, settings.ldflags.joined(separator: "\0"),
-                settings.modMode.rawValue, settings.tags.joined(separator: ","), settings.requiredGoVersion ?? "",
-                target.binary, target.package, target.platform.description, String(target.isStatic), output,
-            ] + (target.isStatic ? [] : ["cgo", settings.cgoLine(for: target.platform)]),
-            outputs: [target.output])
+    ) throws -> CacheUnit {
+        let inputs = BinaryInputs(
+            sources: sources, goVersion: toolchain.version, goroot: toolchain.goroot, ldflags: settings.ldflags,
+            mod: settings.modMode, tags: settings.tags, requiredGoVersion: settings.requiredGoVersion,
+            binary: target.binary, package: target.package, platform: target.platform, output: output,
+            cgo: target.isStatic ? nil : settings.cgo[target.platform] ?? [:])
+        return try CacheUnit(step: .build, inputs: inputs, outputs: [target.output])
     }
 }

@@ -10,12 +10,13 @@ import KbuildProof
 /// archive and image, into the temporary `release-tars`.
 struct ChecksumsStep: ReleaseStep {
     let name = StepName.checksums
+    let scratch: PackageScratch
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
-        let directory = draft.tarsRoot
+        let directory = scratch.tars
         let summed =
             draft.packed.map { SummedFile(name: $0.tarball.name, size: $0.size, checksums: $0.checksums) }
-            + draft.documents
+            + (draft.sbom.map { [$0] } ?? [])
         let byName = Dictionary(summed.map { ($0.name, $0.checksums) }, uniquingKeysWith: { first, _ in first })
         for side in context.plan.sideFiles {
             let digest = side.algorithm == "sha512" ? \Checksums.sha512 : \Checksums.sha256
@@ -36,19 +37,15 @@ struct ChecksumsStep: ReleaseStep {
             }
         }
         let artifacts = draft.artifacts(of: context.plan)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var json = try encoder.encode(artifacts)
-        json.append(UInt8(ascii: "\n"))
-        try FileOutput.writeAtomically(json, to: directory + "/artifacts.json")
+        try FileOutput.writeAtomically(try CanonicalJSON.encode(artifacts), to: directory + "/artifacts.json")
         draft.artifacts = artifacts
-        return .done("\(summed.count) files in the sums, \(draft.images.count) images in artifacts.json")
+        return .summed(files: summed.count, images: draft.images.count)
     }
 }
 
 extension OutputLayout {
     /// `path` relative to `_output` (as `artifacts.json` lists it).
     func relative(_ path: String) -> String {
-        path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : path
+        Paths.inside(path, root) ?? path
     }
 }

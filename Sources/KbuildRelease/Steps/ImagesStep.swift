@@ -9,19 +9,19 @@ struct ImagesStep: ReleaseStep {
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let plan = context.plan
-        guard !plan.images.isEmpty else { return .skipped("no binary has image: true") }
+        guard !plan.images.isEmpty else { return .skipped(.noImageBinaries) }
         try requireFiles(plan.images.map(\.request.binaryPath))
         let basePath = plan.config.images.base.map { Paths.absolute($0, relativeTo: plan.workspace) }
-        let baseSignature = try basePath.map { path in
-            guard let signature = StatSignature(of: path) else {
+        let base = try basePath.map { path in
+            guard let signature = FileSignature.ofOutput(path) else {
                 throw ReleaseError.missingInput(path: path, what: "base image (images.base in the release config)")
             }
-            return signature.line
+            return ImageInputs.BaseFile(path: path, file: signature)
         }
         var results: [BuiltImage?] = []
         var pending: [(index: Int, unit: CacheUnit)] = []
         for (index, image) in plan.images.enumerated() {
-            let unit = Self.unit(image, base: basePath.map { ($0, baseSignature ?? "") })
+            let unit = try Self.unit(image, base: base)
             if let payload = await context.cache.lookup(unit),
                 let built = try? JSONDecoder().decode(BuiltImage.self, from: payload)
             {
@@ -35,11 +35,18 @@ struct ImagesStep: ReleaseStep {
         if !pending.isEmpty {
             let scratch = plan.layout.root + "/.images.kbuild-tmp-\(getpid())"
             defer { try? FileManager.default.removeItem(atPath: scratch) }
-            let base = try basePath.map { try BaseImage.load(path: $0, scratch: scratch) }
-            let writer = ImageWriter(base: base)
+            let writer = ImageWriter(base: try basePath.map { try BaseImage.load(path: $0, scratch: scratch) })
             let images = plan.images
+            // Large binaries take seconds each to digest and wrap: the display shows which are under way.
+            let progress = ItemProgress(
+                .image, subject: "release-images", total: pending.count, report: context.progress)
+            defer { progress.finish() }
             let written = try await concurrentMap(pending, limit: context.options.jobs) { item in
-                let result = try await Blocking.run { try writer.write(images[item.index].request) }
+                let request = images[item.index].request
+                let name = "\(request.binary) \(request.platform)"
+                progress.started(name)
+                let result = try await Blocking.run { try writer.write(request) }
+                progress.finished(name)
                 let built = BuiltImage(
                     repoTags: result.repoTags, tag: result.tag, tarball: result.tarball, size: result.size,
                     sha256: result.sha256.hex)
@@ -53,22 +60,26 @@ struct ImagesStep: ReleaseStep {
         }
         draft.images = results.compactMap { $0 }
         let reused = plan.images.count - pending.count
-        if pending.isEmpty { return .reused("0 written, \(reused) up to date") }
-        return .done("\(pending.count) written, \(reused) up to date")
+        return .wroteImages(count: pending.count, upToDate: reused)
     }
 
-    /// An image depends on its binary (by stat signature: rewritten binaries get a new one), its
-    /// naming, its date and its base image.
-    static func unit(_ image: ReleasePlan.PlannedImage, base: (path: String, signature: String)?) -> CacheUnit {
-        let request = image.request
-        return CacheUnit(
-            step: "image",
-            inputs: [
-                request.binary, StatSignature(of: request.binaryPath)?.line ?? "", request.platform.description,
-                request.registry, request.tagScheme.rawValue, request.version, String(request.archSuffix),
-                String(request.legacyAmd64Name), request.outputDirectory, String(request.created.seconds),
-                base?.path ?? "scratch", base?.signature ?? "",
-            ] + (request.name.map { ["name \($0)"] } ?? []),
-            outputs: [image.tarball, image.tagFile])
+    /// What one image tarball depends on: its request (naming, date, platform, where it goes), its
+    /// binary as built (by stat signature: a rewritten binary gets a new one) and its base image.
+    struct ImageInputs: Encodable, Sendable {
+        struct BaseFile: Encodable, Sendable {
+            var path: String
+            var file: FileSignature
+        }
+
+        var request: ImageRequest
+        var binary: FileSignature?
+        /// nil: scratch.
+        var base: BaseFile?
+    }
+
+    static func unit(_ image: ReleasePlan.PlannedImage, base: ImageInputs.BaseFile?) throws -> CacheUnit {
+        let inputs = ImageInputs(
+            request: image.request, binary: FileSignature.ofOutput(image.request.binaryPath), base: base)
+        return try CacheUnit(step: .image, inputs: inputs, outputs: [image.tarball, image.tagFile])
     }
 }

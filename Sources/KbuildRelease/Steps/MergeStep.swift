@@ -86,21 +86,12 @@ struct MergeStep: ReleaseStep {
             }
         }
         for placement in placements { try Self.place(placement.source, at: placement.target) }
-        return .done("\(shards.count) shards, \(plan.builds.count) binaries, \(plan.images.count) images")
+        return .merged(shards: shards.count, binaries: plan.builds.count, images: plan.images.count)
     }
 
     /// Each shard output's path inside the shard → its place under `_output`.
     static func expectedOutputs(_ shard: ReleasePlan) -> [String: String] {
-        var outputs: [String: String] = [:]
-        for build in shard.builds {
-            outputs[ShardStep.binaryPath(build.platform, Paths.name(of: build.output))] = build.output
-        }
-        for image in shard.images {
-            let arch = image.request.platform.arch
-            outputs["images/\(arch)/\(Paths.name(of: image.tarball))"] = image.tarball
-            outputs["images/\(arch)/\(Paths.name(of: image.tagFile))"] = image.tagFile
-        }
-        return outputs
+        Dictionary(ShardStep.outputs(of: shard).map { ($0.relative, $0.source) }) { first, _ in first }
     }
 
     private static func read(_ directory: String) throws -> (directory: String, manifest: ShardManifest) {

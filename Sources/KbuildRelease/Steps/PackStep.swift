@@ -9,18 +9,24 @@ import KbuildDigest
 /// manifests) are packed first, then linked into the stages of the archives whose entries name them.
 struct PackStep: ReleaseStep {
     let name = StepName.pack
+    let scratch: PackageScratch
 
-    /// The gzip level, library and block layout: the bytes of a tarball depend on them.
-    func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
-        [
-            String(context.options.compressionLevel), TarOptions.Compression.fastGzipLibrary,
-            TarOptions.Compression.fastGzipBlocks,
-        ]
+    /// The gzip level, library and block layout: the bytes of an archive depend on them.
+    struct Inputs: Encodable, Sendable {
+        var compressionLevel: Int
+        var gzipLibrary: String
+        var gzipBlocks: String
+    }
+
+    func inputs(_ draft: ReleaseDraft, in context: StepContext) async throws -> Inputs {
+        Inputs(
+            compressionLevel: context.options.compressionLevel, gzipLibrary: TarOptions.Compression.fastGzipLibrary,
+            gzipBlocks: TarOptions.Compression.fastGzipBlocks)
     }
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let plan = context.plan
-        let (stageRoot, tarsRoot, sourceTree) = (draft.stageRoot, draft.tarsRoot, draft.sourceTree)
+        let (stageRoot, tarsRoot, sourceTree) = (scratch.stage, scratch.tars, draft.sourceTree)
         // Parallel libdeflate gzip members: standard gzip, same bytes whatever the thread count.
         // One pool for every tarball of this release, so concurrent tarballs share the cores, and one
         // cache, so a binary that several tarballs carry is deflated once (and not again next run).
@@ -71,7 +77,7 @@ struct PackStep: ReleaseStep {
         // Room for this release's members and about one earlier release's.
         let keep = max(2 * packed.reduce(0) { $0 + $1.size }, DeflateCache.minimumDiskBytes)
         try await Blocking.run { cache.prune(maxBytes: keep) }
-        return .done("\(packed.count) tarballs")
+        return .packed(archives: packed.count)
     }
 
     /// A binary asset: the built binary's bytes under the asset's name, hashed.

@@ -10,22 +10,49 @@ import KbuildPublish
 /// key, the statement in a DSSE envelope and `SHA256SUMS.sig`.
 struct ProvenanceStep: ReleaseStep {
     let name = StepName.provenance
+    let scratch: PackageScratch
+    /// The git remote, ref and commit, read by the runner; nil without a commit.
+    let source: SourceReference?
+    /// The release config and its sha256, read once here for the key and the document alike: a config
+    /// that cannot be read is an error, never a key or a provenance without its digest.
+    let config: (path: String, sha256: String)?
 
-    /// The key, the kbuild version, the config's bytes, the git source (read by the runner) and toolchain,
-    /// the KUBE_* overrides, the image subjects. A config that cannot be read is an error here as in `run`:
-    /// a key without its digest could reuse a provenance that names another config.
-    func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
+    init(scratch: PackageScratch, source: SourceReference?, configFile: String?) throws(ReleaseError) {
+        self.scratch = scratch
+        self.source = source
+        if let configFile {
+            config = (configFile, try fileSHA256(configFile))
+        } else {
+            config = nil
+        }
+    }
+
+    /// What the provenance says beyond SHA256SUMS (which the earlier steps' inputs cover): the signing
+    /// key, the kbuild version, the config's sha256, the git source, the Go version, the KUBE_* overrides
+    /// and the image subjects.
+    struct Inputs: Encodable, Sendable {
+        /// nil: unsigned.
+        var signingKey: String?
+        var toolVersion: String
+        /// nil: the release was given no config file.
+        var configSHA256: String?
+        var source: SourceReference?
+        /// nil without a located toolchain (`--skip-build`): the binaries, covered by the stage's
+        /// inputs, say which Go built them.
+        var goVersion: String?
+        var environment: [String: String]
+        /// Image digests by name: the subjects must follow the images that are there.
+        var images: [String: String]
+    }
+
+    func inputs(_ draft: ReleaseDraft, in context: StepContext) async throws -> Inputs {
         let proof = context.options.proof
-        let config = try proof.configFile.map(fileSHA256) ?? ""
-        let source = draft.source.map { "\($0.remote ?? "") \($0.ref) \($0.commit) \($0.treeState)" } ?? ""
-        let environment = proof.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        // The image subjects: an image can change without SHA256SUMS changing only through a bug, but the
-        // subjects must follow the images that are there.
-        let images = ((try? Self.imageSubjects(context.plan)) ?? []).map { "\($0.name) \($0.digest)" }
-        return [
-            proof.signingKey?.publicKey.keyID ?? "unsigned", proof.toolVersion, config, source,
-            (try? context.toolchain.get().version) ?? "",
-        ] + environment + images
+        let images = try Self.imageSubjects(context.plan)
+        return Inputs(
+            signingKey: proof.signingKey?.publicKey.keyID, toolVersion: proof.toolVersion,
+            configSHA256: config?.sha256, source: source,
+            goVersion: context.goVersion, environment: proof.environment,
+            images: Dictionary(images.map { ($0.name, $0.digest) }, uniquingKeysWith: { first, _ in first }))
     }
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
@@ -33,22 +60,23 @@ struct ProvenanceStep: ReleaseStep {
         let proof = context.options.proof
         // Without a located toolchain (--skip-build), the binaries say which Go built them.
         let goVersion =
-            (try? context.toolchain.get().version)
+            context.goVersion
             ?? plan.builds.lazy.compactMap { target in
                 (try? Data(contentsOf: URL(fileURLWithPath: target.output), options: .alwaysMapped))
                     .flatMap(GoBuildInfo.read(binary:)).map { String($0.goVersion.dropFirst(2)) }
             }.first
+        // A layout without SHA256SUMS: no subjects from it, and empty bytes for a signature to cover.
+        let sums = draft.sha256sums ?? Data()
         let provenance = try Provenance.file(
             ProvenanceInput(
                 project: plan.project, version: plan.version.version, sourceDate: plan.sourceDate,
-                subjects: try ChecksumLine.parse(String(decoding: draft.sha256sums, as: UTF8.self))
-                    + Self.imageSubjects(plan),
-                configPath: proof.configFile.map { plan.documentName($0) } ?? "",
-                configSHA256: try proof.configFile.map(fileSHA256) ?? "",
+                subjects: try ChecksumLine.parse(String(decoding: sums, as: UTF8.self)) + Self.imageSubjects(plan),
+                configPath: config.map { plan.documentName($0.path) } ?? "",
+                configSHA256: config?.sha256 ?? "",
                 platforms: Dictionary(
                     uniqueKeysWithValues: plan.config.platformsByKind.filter { !$0.value.isEmpty }
                         .map { ($0.key.rawValue, $0.value.map(\.description)) }),
-                environment: proof.environment, source: draft.source, goVersion: goVersion,
+                environment: proof.environment, source: source, goVersion: goVersion,
                 baseImages: try plan.config.images.base.map {
                     [ProvenanceMaterial(name: plan.documentName($0), sha256: try fileSHA256($0))]
                 } ?? [],
@@ -56,12 +84,13 @@ struct ProvenanceStep: ReleaseStep {
                 internalParameters: ["compressionLevel": String(context.options.compressionLevel)]),
             signedWith: proof.signingKey)
         let file = Provenance.fileName(project: plan.project)
-        try FileOutput.writeAtomically(provenance, to: "\(draft.tarsRoot)/\(file)")
-        guard let key = proof.signingKey else { return .done("\(file), unsigned") }
+        try FileOutput.writeAtomically(provenance, to: "\(scratch.tars)/\(file)")
+        guard let key = proof.signingKey else { return .wroteProvenance(file: file, signature: nil) }
         // Raw 64-byte Ed25519 signature, what `openssl pkeyutl -sign -rawin` writes.
         let signature = context.plan.sideFiles.first { $0.kind == .signature }?.name ?? "SHA256SUMS.sig"
-        try FileOutput.writeAtomically(Data(try key.sign(draft.sha256sums)), to: draft.tarsRoot + "/" + signature)
-        return .done("\(file) and \(signature), signed by key \(key.publicKey.keyID.prefix(16))")
+        try FileOutput.writeAtomically(
+            Data(try key.sign(sums)), to: scratch.tars + "/" + signature)
+        return .wroteProvenance(file: file, signature: .init(file: signature, keyID: key.publicKey.keyID))
     }
 
     /// The digests `kbuild publish` will push, known from the image tarballs: each binary's OCI index
@@ -72,43 +101,6 @@ struct ProvenanceStep: ReleaseStep {
         return try ImagePublication.group(
             images, tag: ImagePublication.tag(version: plan.version.version), repository: { $0 }
         ).flatMap(\.subjects).map { ChecksumLine(digest: $0.sha256, name: $0.name) }
-    }
-
-    /// The git facts the provenance names: the `origin` remote (credentials and local paths left out), the ref, the commit.
-    static func sourceReference(_ context: StepContext) async -> SourceReference? {
-        let version = context.plan.version
-        guard !version.commit.isEmpty else { return nil }
-        func git(_ arguments: String...) async -> String? {
-            guard
-                let result = try? await context.processes.run(
-                    Command("git", ["-C", context.plan.workspace] + arguments)),
-                result.succeeded
-            else { return nil }
-            let text = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            return text.isEmpty ? nil : text
-        }
-        // Three independent questions: asked at once.
-        async let tag = git("describe", "--exact-match", "--tags", "--match=v*", "HEAD")
-        async let branch = git("symbolic-ref", "-q", "HEAD")
-        async let origin = git("remote", "get-url", "origin")
-        let (exactTag, symbolic, fetchURL) = await (tag, branch, origin)
-        let ref = exactTag.map { "refs/tags/" + $0 } ?? symbolic ?? version.commit
-        let remote = fetchURL.flatMap(publicRemote)
-        return SourceReference(remote: remote, ref: ref, commit: version.commit, treeState: version.treeState)
-    }
-
-    /// A remote URL fit to publish: userinfo, query and fragment dropped (where tokens hide), scp-like
-    /// `host:path` as `ssh://host/path`, local paths nil.
-    static func publicRemote(_ url: String) -> String? {
-        if var parts = URLSecrets(url) {
-            parts.scheme = parts.scheme?.lowercased()
-            guard parts.scheme != "file" else { return nil }
-            return parts.stripped
-        }
-        guard !url.hasPrefix("/"), !url.hasPrefix("."), let colon = url.firstIndex(of: ":") else { return nil }
-        var host = url[..<colon]
-        if let at = host.lastIndex(of: "@") { host = host[host.index(after: at)...] }
-        return URLSecrets("ssh://\(host)/\(url[url.index(after: colon)...])")?.stripped
     }
 }
 

@@ -5,12 +5,13 @@ import KbuildProof
 /// exchange where the kernel has it): a reader sees the previous release or the new one, never a mix.
 struct PublishStep: ReleaseStep {
     let name = StepName.publish
+    let scratch: PackageScratch
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let layout = context.layout
-        try FileOutput.replaceDirectory(layout.releaseStage, with: draft.stageRoot)
-        try FileOutput.replaceDirectory(layout.releaseTars, with: draft.tarsRoot)
-        return .done(layout.releaseTars)
+        try FileOutput.replaceDirectory(layout.releaseStage, with: scratch.stage)
+        try FileOutput.replaceDirectory(layout.releaseTars, with: scratch.tars)
+        return .published(directory: layout.releaseTars)
     }
 
     /// Every file the package steps leave in `release-tars`: what a reused release must still find unchanged.

@@ -7,11 +7,24 @@ import KbuildProof
 /// is built from) into the temporary `release-tars`, for the checksums step to list.
 struct SBOMStep: ReleaseStep {
     let name = StepName.sbom
+    let scratch: PackageScratch
 
-    /// The kbuild version (the document's creator); everything else it says comes from the binaries
-    /// and tarballs the earlier steps' inputs cover.
-    func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
-        [context.options.proof.toolVersion]
+    /// The kbuild version (the document's creator) and every binary it describes, by path (a rebuilt
+    /// binary gets a new signature; some ship in no archive). The license files and the archives are
+    /// covered by the source digest and the earlier steps' inputs.
+    struct Inputs: Encodable, Sendable {
+        var toolVersion: String
+        var binaries: [String: FileSignature]
+    }
+
+    func inputs(_ draft: ReleaseDraft, in context: StepContext) async throws -> Inputs {
+        let outputs = context.plan.builds.map(\.output)
+        try requireFiles(outputs)
+        return Inputs(
+            toolVersion: context.options.proof.toolVersion,
+            binaries: Dictionary(
+                outputs.compactMap { path in FileSignature.ofOutput(path).map { (path, $0) } },
+                uniquingKeysWith: { first, _ in first }))
     }
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
@@ -31,12 +44,11 @@ struct SBOMStep: ReleaseStep {
                 moduleLicenses: vendoredLicenses(binaries, plan: plan),
                 artifacts: sbomArtifacts(draft.artifacts(of: plan), plan: plan), binaries: binaries))
         let name = SBOM.fileName(project: plan.project)
-        try FileOutput.writeAtomically(sbom, to: "\(draft.tarsRoot)/\(name)")
-        draft.documents.append(
-            SummedFile(
-                name: name, size: Int64(sbom.count),
-                checksums: Checksums(sha256: Digest.of(sbom, .sha256), sha512: Digest.of(sbom, .sha512))))
-        return .done("\(name): \(binaries.count) binaries")
+        try FileOutput.writeAtomically(sbom, to: "\(scratch.tars)/\(name)")
+        draft.sbom = SummedFile(
+            name: name, size: Int64(sbom.count),
+            checksums: Checksums(sha256: Digest.of(sbom, .sha256), sha512: Digest.of(sbom, .sha512)))
+        return .wroteSBOM(file: name, binaries: binaries.count)
     }
 
     /// The artifacts with what each packs, as the plan's entries say: binaries, images, nested archives.

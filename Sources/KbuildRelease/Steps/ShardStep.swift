@@ -18,15 +18,7 @@ struct ShardStep: ReleaseStep {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let stager = Stager(root: scratch)
         try stager.makeDirectory(scratch)
-        var placed: [(relative: String, source: String)] = []
-        for build in plan.builds {
-            placed.append((Self.binaryPath(build.platform, Paths.name(of: build.output)), build.output))
-        }
-        for image in plan.images {
-            let arch = image.request.platform.arch
-            placed.append(("images/\(arch)/\(Paths.name(of: image.tarball))", image.tarball))
-            placed.append(("images/\(arch)/\(Paths.name(of: image.tagFile))", image.tagFile))
-        }
+        let placed = Self.outputs(of: plan)
         try requireFiles(placed.map(\.source))
         let outputs = try await concurrentMap(placed, limit: context.options.jobs) { item in
             try stager.place(item.source, at: item.relative)
@@ -37,10 +29,10 @@ struct ShardStep: ReleaseStep {
             commit: plan.version.commit, config: try Self.configDigest(context),
             go: try context.toolchain.get().version,
             outputs: outputs.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) })
-        try FileOutput.writeAtomically(try Self.encode(manifest), to: scratch + "/" + ShardManifest.fileName)
+        try FileOutput.writeAtomically(try CanonicalJSON.encode(manifest), to: scratch + "/" + ShardManifest.fileName)
         try FileManager.default.createDirectory(atPath: Paths.parent(of: target), withIntermediateDirectories: true)
         try FileOutput.replaceDirectory(target, with: scratch)
-        return .done("\(plan.relative(target)): \(plan.builds.count) binaries, \(plan.images.count) images")
+        return .sharded(directory: target, binaries: plan.builds.count, images: plan.images.count)
     }
 
     /// `_output/shards/<I>-of-<N>`.
@@ -48,9 +40,18 @@ struct ShardStep: ReleaseStep {
         layout.root + "/shards/" + spec.directoryName
     }
 
-    /// `bin/<os>/<arch>/<file>` inside a shard.
-    static func binaryPath(_ platform: Platform, _ file: String) -> String {
-        "bin/\(platform.os)/\(platform.arch)/\(file)"
+    /// What a shard of `plan` carries: each output's path inside the shard (`bin/<os>/<arch>/<file>`,
+    /// `images/<arch>/<file>`) and its place under `_output`. Shard writes this list; merge expects it.
+    static func outputs(of plan: ReleasePlan) -> [(relative: String, source: String)] {
+        var outputs = plan.builds.map { build in
+            ("bin/\(build.platform.os)/\(build.platform.arch)/\(Paths.name(of: build.output))", build.output)
+        }
+        for image in plan.images {
+            let arch = image.request.platform.arch
+            outputs.append(("images/\(arch)/\(Paths.name(of: image.tarball))", image.tarball))
+            outputs.append(("images/\(arch)/\(Paths.name(of: image.tagFile))", image.tagFile))
+        }
+        return outputs
     }
 
     /// sha256 of the config file, or empty when the release was given none.
@@ -59,11 +60,4 @@ struct ShardStep: ReleaseStep {
         return try fileSHA256(file)
     }
 
-    static func encode(_ manifest: ShardManifest) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(manifest)
-        data.append(UInt8(ascii: "\n"))
-        return data
-    }
 }

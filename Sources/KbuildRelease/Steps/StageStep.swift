@@ -1,34 +1,50 @@
 import Foundation
 import KbuildArtifact
 import KbuildCore
+import KbuildDigest
 
 /// Lays out `release-stage` as the plan's archive entries say, in a temporary sibling (and makes the one of
 /// `release-tars`): binaries, images and add-ons of every tarball are hard-linked into place.
 struct StageStep: ReleaseStep {
     let name = StepName.stage
+    let scratch: PackageScratch
+    /// The files git tracks (`git ls-files`), read by the runner.
+    let tracked: [String]
 
-    /// The plan (the digest of its JSON), the files git tracks (read by the runner), every packed binary
-    /// (by stat signature) and image.
-    func inputs(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> [String] {
+    /// What the staged tree depends on beyond the sources: the plan (every archive's entries), the
+    /// files git tracks, every packed binary as built and every image as written.
+    struct Inputs: Encodable, Sendable {
+        /// `ReleasePlan.documentDigest`.
+        var plan: String
+        /// The sha256 of the tracked paths (`git ls-files`): their contents are in the source digest.
+        var tracked: String
+        /// Every binary some archive ships, by path: a rebuilt binary gets a new signature.
+        var binaries: [String: FileSignature]
+        /// Every image tarball, by path, with its sha256.
+        var images: [String: String]
+    }
+
+    func inputs(_ draft: ReleaseDraft, in context: StepContext) async throws -> Inputs {
         let plan = context.plan
         let binaries = plan.packedBinaries
         try requireFiles(binaries + plan.images.flatMap { [$0.tarball, $0.tagFile] })
-        return [plan.documentDigest] + draft.tracked
-            + binaries.map { "\($0) \(StatSignature(of: $0)?.line ?? "")" }
-            + draft.images.map { "\($0.tarball) \($0.sha256)" }
+        return Inputs(
+            plan: plan.documentDigest, tracked: Digest.ofParts(tracked, .sha256).hex,
+            binaries: Dictionary(
+                binaries.compactMap { path in FileSignature.ofOutput(path).map { (path, $0) } },
+                uniquingKeysWith: { first, _ in first }),
+            images: Dictionary(draft.images.map { ($0.tarball, $0.sha256) }, uniquingKeysWith: { first, _ in first }))
     }
 
     func run(_ draft: inout ReleaseDraft, in context: StepContext) async throws -> StepOutcome {
         let layout = context.layout
-        draft.stageRoot = FileOutput.temporarySibling(of: layout.releaseStage)
-        draft.tarsRoot = FileOutput.temporarySibling(of: layout.releaseTars)
-        let stager = Stager(root: draft.stageRoot)
-        try stager.makeDirectory(draft.stageRoot)
-        try stager.makeDirectory(draft.tarsRoot)
+        let stager = Stager(root: scratch.stage)
+        try stager.makeDirectory(scratch.stage)
+        try stager.makeDirectory(scratch.tars)
         // The src tarball is HEAD's tree (symlinks kept, committed bytes); staged files only without git.
         if let source = context.plan.sourceArchive {
             draft.sourceTree = try await SourceTree.read(
-                workspace: context.plan.workspace, into: draft.stageRoot + "/" + source.stageDirectory,
+                workspace: context.plan.workspace, into: scratch.stage + "/" + source.stageDirectory,
                 runner: context.processes)
         }
         // Without a commit to read, the tracked files on disk are staged: only regular files can be
@@ -36,12 +52,12 @@ struct StageStep: ReleaseStep {
         let onDisk =
             draft.sourceTree != nil
             ? []
-            : draft.tracked.filter { file in
+            : tracked.filter { file in
                 var info = stat()
                 return lstat(context.plan.workspace + "/" + file, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
             }
         try stage(with: stager, tracked: onDisk, plan: context.plan)
-        return .done(layout.releaseStage)
+        return .staged(directory: layout.releaseStage)
     }
 
     /// Carries out every entry of every archive of the plan but the nested archives (pack places those).

@@ -1,8 +1,9 @@
 import Foundation
 import KbuildDigest
 
-/// The content digest of a workspace's sources: every regular file and symlink outside `_output` and
-/// `.git`, by path and content. Any edit, addition or removal changes it.
+/// The test oracle of `SourceIndex`: the content digest of a workspace's sources computed the slow,
+/// obvious way — every regular file and symlink outside `_output` and `.git`, by path and content, each
+/// read every time. The index must say byte for byte the same after any edit, addition or removal.
 enum WorkspaceDigest {
     static func compute(_ workspace: String) throws -> String {
         var hasher = Digest.Hasher(.sha256)

@@ -1,0 +1,181 @@
+import ArgumentParser
+import Foundation
+import KbuildConfig
+import KbuildCore
+import KbuildImage
+import KbuildPublish
+import KbuildVerify
+
+/// Where and how a release is published: `kbuild publish`, and `kbuild release --publish` after a release.
+struct PublishOptions: ParsableArguments {
+    /// Blobs and files sent at once unless `kbuild publish --jobs` says otherwise.
+    static let defaultJobs = 4
+
+    @Option(
+        name: .customLong("registry"),
+        help: ArgumentHelp(
+            "Push the images to host[:port][/path] (default: KUBE_DOCKER_REGISTRY, then the config's publish.registry).",
+            valueName: "registry"))
+    var registry: String?
+
+    @Option(
+        name: .customLong("tls-verify"),
+        help: ArgumentHelp("false: talk plain HTTP to the registry (a local test registry).", valueName: "bool"))
+    var tlsVerify: Bool = true
+
+    @Option(
+        name: .customLong("tag"),
+        help: ArgumentHelp("The multi-arch tag (default: the release's version, + as _).", valueName: "tag"))
+    var tag: String?
+
+    @Option(
+        name: .customLong("upload"),
+        help: ArgumentHelp(
+            "Also PUT every file of release-tars under this URL prefix (http(s)://host/path; default: the config's publish.upload).",
+            valueName: "url"))
+    var upload: String?
+
+    @Flag(name: .customLong("dry-run"), help: "Print what would be pushed and uploaded, by digest; send nothing.")
+    var dryRun = false
+
+    @Flag(
+        name: .customLong("reverify"),
+        help: "Verify the release even when its verification record says it passed unchanged before.")
+    var reverify = false
+
+    func validate() throws {
+        if let upload {
+            let scheme = URLComponents(string: upload)?.scheme
+            guard scheme == "http" || scheme == "https", URLComponents(string: upload)?.host != nil else {
+                throw ValidationError("--upload \(Escaping.shown(upload)) is not an http(s)://host/path URL")
+            }
+        }
+        if let registry, let problem = ImageName.registryProblem(registry) {
+            throw ValidationError("--registry \(Escaping.shown(registry)): \(problem)")
+        }
+    }
+
+    /// Whether any option was given: `kbuild release` takes them only with `--publish`.
+    var given: Bool { registry != nil || !tlsVerify || tag != nil || upload != nil || dryRun || reverify }
+
+    /// Where to publish: the options, KUBE_DOCKER_REGISTRY, then the config's `publish` section.
+    func targets(_ settings: ReleaseConfig.Publish, _ environment: [String: String]) throws
+        -> (registry: String?, upload: String?)
+    {
+        let registry = try Self.registry(registry, environment) ?? settings.registry
+        let upload = upload ?? settings.upload
+        guard registry != nil || upload != nil else {
+            throw ValidationError(
+                "nothing to publish to; allowed: --registry (or KUBE_DOCKER_REGISTRY) for the images, --upload for the release files, or both"
+            )
+        }
+        return (registry, upload)
+    }
+
+    /// `--registry`, else `KUBE_DOCKER_REGISTRY`; checked like the config's `images.registry`.
+    static func registry(_ given: String?, _ environment: [String: String]) throws -> String? {
+        if let given { return given }
+        guard let value = environment["KUBE_DOCKER_REGISTRY"], !value.isEmpty else { return nil }
+        if let problem = ImageName.registryProblem(value) {
+            throw ValidationError("KUBE_DOCKER_REGISTRY \(Escaping.shown(value)): \(problem)")
+        }
+        return value
+    }
+}
+
+/// One publish of a release's `_output` directory, reporting through the command's reporter.
+struct Publishing {
+    let options: PublishOptions
+    /// Blobs and files sent at once.
+    let jobs: Int
+    let reporter: Reporter
+    let environment: [String: String]
+
+    /// Verifies `output` (the workspace's git checks when `workspace` is given) while blobs go up, then
+    /// pushes the manifests and tags and uploads.
+    /// The last summary line is the command's `result`.
+    func run(output: String, workspace: String?, registry: String?, upload: String?) async throws {
+        var summary = GitHubActions.PublishSummary()
+        var lines: [String] = []
+        try await whileVerifying(output: output, workspace: workspace) { verified in
+            if let registry {
+                let (publications, line) = try await publishImages(
+                    output: output, registry: registry, verified: verified)
+                summary.images = publications
+                summary.host = PublishRegistry(registry).host
+                lines += line.map { [$0] } ?? []
+            }
+        }
+        if let upload {
+            let (files, line) = try await uploadFiles(output: output, to: upload)
+            summary.files = files
+            lines += line.map { [$0] } ?? []
+        }
+        if !options.dryRun { reporter.github?.summarize(publish: summary, command: reporter.command) }
+        for line in lines.dropLast() { reporter.say(line) }
+        reporter.result(lines.last ?? "dry run: nothing was sent")
+    }
+
+    /// Runs `kbuild verify`'s checks on `<output>/release-tars`; a failure stops the publish.
+    func verify(output: String, workspace: String?) async throws {
+        let report = try await ReleaseVerifier(
+            directory: output + "/release-tars", workspace: workspace, jobs: WorkspaceOptions.cores
+        ).verify()
+        guard report.passed else {
+            throw PublishError.unverified(directory: output, failures: report.failures.map(\.line))
+        }
+        reporter.say("verified: \(report.checks.count) checks passed")
+    }
+
+    /// Pushes the images; their summary line (nil for a dry run). `verified` returns once the release
+    /// passed verification (it throws when it failed): blobs go up before, manifests and tags after.
+    func publishImages(output: String, registry: String, verified: @Sendable () async throws -> Void = {})
+        async throws -> ([ImagePublication], String?)
+    {
+        guard
+            let tag = options.tag
+                ?? ReleaseVerifier.recordedVersion(directory: output + "/release-tars").map(
+                    ImagePublication.tag(version:))
+        else { throw PublishError.noVersion(directory: output + "/release-tars") }
+        let target = PublishRegistry(registry)
+        let publications = try ImagePublication.plan(output: output, registry: target, tag: tag)
+        if options.dryRun {
+            try await verified()
+            for line in ImagePublisher.dryRun(publications, host: target.host) { reporter.planned(line) }
+            return (publications, nil)
+        }
+        let credential = try ContainerAuthFiles.credential(for: target.host, environment: environment)
+        let client = RegistryClient(host: target.host, plainHTTP: !options.tlsVerify, credential: credential)
+        let reporter = self.reporter
+        let summary = try await ImagePublisher(client: client, jobs: jobs).push(publications, gate: verified) {
+            reporter.published($0)
+        }
+        return (
+            publications,
+            "published \(publications.count) images to \(registry): \(summary.blobsPushed) blobs pushed (\(summary.bytesPushed) bytes), \(summary.blobsMounted) mounted, \(summary.blobsPresent) present; \(summary.manifestsPushed) manifests pushed, \(summary.manifestsPresent) present; \(summary.tagsSet) tags set, \(summary.tagsPresent) unchanged"
+        )
+    }
+
+    /// Uploads the release files; (URL, local path) of each, and the summary line (nil for a dry run).
+    func uploadFiles(output: String, to prefix: String) async throws -> ([(url: String, path: String)], String?) {
+        let directory = output + "/release-tars"
+        let names = try ReleaseUploader.files(in: directory)
+        let trimmed = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+        if options.dryRun {
+            for name in names { reporter.planned("upload   \(trimmed)/\(name)") }
+            return ([], nil)
+        }
+        let components = URLComponents(string: prefix)
+        let host = components?.host.map { host in components?.port.map { "\(host):\($0)" } ?? host }
+        let authorization = try host.flatMap {
+            try UploadCredentials.authorization(for: $0, environment: environment)
+        }
+        let uploader = ReleaseUploader(prefix: prefix, authorization: authorization, jobs: jobs)
+        let reporter = self.reporter
+        let (uploaded, skipped) = try await uploader.upload(directory) { reporter.published($0) }
+        return (
+            names.map { (trimmed + "/" + $0, directory + "/" + $0) },
+            "uploaded \(uploaded.count) files to \(prefix), \(skipped.count) already there"
+        )
+    }
+}
