@@ -26,37 +26,23 @@ public struct VerificationRecord: Codable, Hashable, Sendable {
     /// The `_output` directory, absolute.
     var output: String
     /// Path under `output` → its stamp, for every entry verify reads and the directories holding them.
-    var entries: [String: FileStamp]
+    var entries: [String: FileSignature]
 
-    /// What `lstat` says of one entry; any write to it, or to a directory's list, changes the ctime.
-    struct FileStamp: Codable, Hashable, Sendable {
-        var device: UInt64
-        var inode: UInt64
-        var mode: UInt32
-        var size: Int64
-        var mtimeNanoseconds: Int64
-        var ctimeNanoseconds: Int64
-
-        init?(_ path: String) {
-            var info = stat()
-            guard lstat(path, &info) == 0 else { return nil }
-            device = UInt64(info.st_dev)
-            inode = UInt64(info.st_ino)
-            mode = UInt32(info.st_mode)
-            size = Int64(info.st_size)
-            mtimeNanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-            ctimeNanoseconds = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
-        }
+    /// What `lstat` says of one entry (a symlink is stamped, never followed); nil when it cannot.
+    static func stamp(_ path: String) -> FileSignature? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return FileSignature(info)
     }
 
     /// The record `output` would have now; nil when it cannot be stamped (then verify runs).
     public static func current(output: String, workspace: String?, tool: String, config: String)
         -> VerificationRecord?
     {
-        var entries: [String: FileStamp] = [:]
+        var entries: [String: FileSignature] = [:]
         // Directories first: a file added or removed changes its directory's mtime and ctime.
         for directory in ["release-tars", "release-images"] {
-            guard let stamp = FileStamp(output + "/" + directory) else {
+            guard let stamp = Self.stamp(output + "/" + directory) else {
                 if directory == "release-images" { continue }  // a release without images
                 return nil
             }
@@ -64,12 +50,12 @@ public struct VerificationRecord: Codable, Hashable, Sendable {
             guard stamp.mode & S_IFMT == S_IFDIR else { continue }
             for name in (try? FileManager.default.contentsOfDirectory(atPath: output + "/" + directory)) ?? [] {
                 let relative = directory + "/" + name
-                guard let stamp = FileStamp(output + "/" + relative) else { return nil }
+                guard let stamp = Self.stamp(output + "/" + relative) else { return nil }
                 entries[relative] = stamp
                 // release-images/<arch>/<bin>.tar and .docker_tag: one level deeper, never through a symlink.
                 guard directory == "release-images", stamp.mode & S_IFMT == S_IFDIR else { continue }
                 for inner in (try? FileManager.default.contentsOfDirectory(atPath: output + "/" + relative)) ?? [] {
-                    guard let stamp = FileStamp(output + "/" + relative + "/" + inner) else { return nil }
+                    guard let stamp = Self.stamp(output + "/" + relative + "/" + inner) else { return nil }
                     entries[relative + "/" + inner] = stamp
                 }
             }
