@@ -96,7 +96,7 @@ public struct ImageArchive: Sendable, Hashable {
 /// The regular files of an uncompressed tar and where their data lies, read header by header
 /// (ustar, pax `path`, GNU long names). The file is opened without following a symlink and without
 /// blocking on a FIFO; the entry count and header sizes are bounded.
-struct TarIndex {
+package struct TarIndex {
     struct Entry: Hashable {
         var offset: Int64
         var size: Int64
@@ -181,8 +181,9 @@ struct TarIndex {
         return data.prefix(done)
     }
 
-    static func octal(_ field: Data) -> Int64? {
-        let digits = field.prefix { $0 != 0 && $0 != 0x20 }.drop { $0 == 0x20 }
+    /// A numeric header field: octal digits, leading spaces and a NUL or space after them allowed.
+    package static func octal(_ field: some Collection<UInt8>) -> Int64? {
+        let digits = field.drop { $0 == 0x20 }.prefix { $0 != 0 && $0 != 0x20 }
         guard !digits.isEmpty, digits.count <= 11 else { return nil }
         var value: Int64 = 0
         for byte in digits {
@@ -195,7 +196,7 @@ struct TarIndex {
     static func string(_ field: Data) -> String { String(decoding: field.prefix { $0 != 0 }, as: UTF8.self) }
 
     /// The `path` record of a pax header (`<length> path=<value>\n`).
-    static func paxPath(_ data: Data) -> String? {
+    package static func paxPath(_ data: some Collection<UInt8>) -> String? {
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
             guard let space = line.firstIndex(of: " ") else { continue }
             let record = line[line.index(after: space)...]

@@ -64,11 +64,29 @@ public struct ImagePublisher: Sendable {
         return lines
     }
 
-    /// Pushes every publication; `report` gets every blob, manifest and tag, and the bytes under way per image.
-    public func push(_ publications: [ImagePublication], report: @escaping @Sendable (PublishEvent) -> Void)
-        async throws -> PublishSummary
-    {
+    /// Pushes every publication; `report` gets every blob, manifest and tag, and the bytes under way per
+    /// image. `gate` is awaited after the blobs and before any manifest: blobs are content-addressed and
+    /// reachable under no name, so they may go up while the release is still being verified; a gate that
+    /// throws stops the publish before anything is named.
+    public func push(
+        _ publications: [ImagePublication], gate: @Sendable () async throws -> Void = {},
+        report: @escaping @Sendable (PublishEvent) -> Void
+    ) async throws -> PublishSummary {
         var summary = PublishSummary()
+        // A binary whose every tag already names the digest the release expects is published: a manifest's
+        // presence implies its blobs, so one HEAD per tag replaces a HEAD per blob and manifest.
+        let publisher = self
+        let published = try await isTagged(publications)
+        for (publication, done) in zip(publications, published) where done {
+            summary.tagsPresent += 1 + publication.archTags.count
+            let tags =
+                [(publication.repository, publication.tag, publication.indexDigest)]
+                + publication.archTags.map { ($0.repository, $0.tag, $0.image.manifestDigest) }
+            for (repository, tag, digest) in tags {
+                report(.tagged(reference: "\(client.host)/\(repository):\(tag)", digest: digest, changed: false))
+            }
+        }
+        let publications = zip(publications, published).filter { !$0.1 }.map(\.0)
         // Each (repository, blob) once: images of one binary may share base layers.
         var seen: Set<String> = []
         var blobs: [(repository: String, subject: String, blob: ArchiveBlob)] = []
@@ -107,6 +125,7 @@ public struct ImagePublisher: Sendable {
             return didPush
         }
         bytes.finish()  // before the manifests: the bytes are all there
+        try await gate()
         for (item, didPush) in zip(blobs, pushed) {
             if didPush {
                 summary.blobsPushed += 1
@@ -117,7 +136,6 @@ public struct ImagePublisher: Sendable {
         }
         // Each binary's manifests, index and per-arch content at once (in order within a binary), then
         // every tag: a tag goes up only once all content of every publication is there.
-        let publisher = self
         let content = try await concurrentMap(publications, limit: jobs) { publication in
             try await Blocking.run { () throws(PublishError) -> PublishSummary in
                 var part = PublishSummary()
@@ -134,6 +152,25 @@ public struct ImagePublisher: Sendable {
             }
         }
         return (content + tags).reduce(summary, +)
+    }
+
+    /// Whether every tag of each publication (the index's, each per-arch name's) names the digest it
+    /// should: one HEAD per tag, all at once (a repeat publish is these requests and nothing else).
+    private func isTagged(_ publications: [ImagePublication]) async throws -> [Bool] {
+        let tags = publications.enumerated().flatMap { item in
+            [(item.offset, item.element.repository, item.element.tag, item.element.indexDigest)]
+                + item.element.archTags.map { (item.offset, $0.repository, $0.tag, $0.image.manifestDigest) }
+        }
+        let client = self.client
+        let matches = try await concurrentMap(tags, limit: max(jobs, 8)) { tag in
+            try await Blocking.run { () throws(PublishError) -> Bool in
+                let subject = "\(client.host)/\(tag.1):\(tag.2)"
+                return try client.manifestDigest(tag.2, in: tag.1, subject: subject) == tag.3
+            }
+        }
+        var tagged = [Bool](repeating: true, count: publications.count)
+        for (tag, match) in zip(tags, matches) where !match { tagged[tag.0] = false }
+        return tagged
     }
 
     private func pushManifests(

@@ -17,11 +17,11 @@ struct ImageExpectation: Sendable {
 }
 
 /// Checks a docker-archive image tarball as kbuild writes it (see KbuildImage's ImageWriter and docs/images.md):
-/// blob digests, manifest.json, config architecture/variant, RepoTags and the md5 tag. Works on the tarball's
-/// bytes in memory (image tarballs are a few MB; verify refuses one over `maxBytes` before reading it).
+/// blob digests, manifest.json, config architecture/variant, RepoTags and the md5 tag. Works on an
+/// `ImageScan` of the tarball: one streamed pass, a few small documents held, never a layer in memory.
 struct ImageVerifier {
-    /// The largest image tarball checked (it is held in memory): kbuild's images are a binary on a base
-    /// image (tens of MB; Kubernetes' kube-apiserver about 140 MB); a larger one is refused before it is read.
+    /// The largest image tarball checked: kbuild's images are a binary on a base image (tens of MB;
+    /// Kubernetes' kube-apiserver about 140 MB); a larger one is refused before it is read.
     static let maxBytes: Int64 = 512 << 20
 
     static func oversized(_ size: Int64) -> String {
@@ -46,25 +46,14 @@ struct ImageVerifier {
     }
 
     /// Every problem as a FAIL line, or one ok line naming what matched.
-    func verify(_ tarball: Data, subject: String, expecting expected: ImageExpectation) -> [VerifyCheck] {
+    func verify(_ scanned: ImageScan.Found, subject: String, expecting expected: ImageExpectation) -> [VerifyCheck] {
         var failures: [VerifyCheck] = []
         func fail(_ detail: String) { failures.append(.fail("image", subject, detail)) }
-        guard let entries = RawTar.entries(tarball) else {
-            return [.fail("image", subject, "does not open as a tar")]
+        guard scanned.isTar else { return [.fail("image", subject, "does not open as a tar")] }
+        for (name, digest) in scanned.misnamed.sorted(by: { $0.key < $1.key }) {
+            fail("blob \(name) has sha256 \(digest), not its name")
         }
-        var files: [String: Data] = [:]
-        var blobs: [String: Data] = [:]
-        for entry in entries where entry.type == "0" {
-            let bytes = tarball[entry.data]
-            if entry.name.hasPrefix("blobs/sha256/") {
-                let hex = String(entry.name.dropFirst("blobs/sha256/".count))
-                let digest = Digest.of(bytes, .sha256).hex
-                if digest != hex { fail("blob \(entry.name) has sha256 \(digest), not its name") }
-                blobs[hex] = bytes
-            } else if ["manifest.json", "index.json", "repositories", "oci-layout"].contains(entry.name) {
-                files[entry.name] = bytes
-            }
-        }
+        let files = scanned.documents
         guard let manifestBytes = files["manifest.json"],
             let manifests = try? JSONDecoder().decode([DockerManifest].self, from: manifestBytes),
             manifests.count == 1, let manifest = manifests.first
@@ -78,10 +67,10 @@ struct ImageVerifier {
         if let tag = expected.tag, !tags.contains(where: { $0.hasSuffix(":" + tag) }) || tags.isEmpty {
             fail("RepoTags \(tags) do not carry the tag \(tag) of \(expected.binary).docker_tag")
         }
-        for path in [manifest.config] + manifest.layers where blobs[Self.hex(path)] == nil {
+        for path in [manifest.config] + manifest.layers where !scanned.blobs.contains(Self.hex(path)) {
             fail("manifest.json names \(path), which is not in the tarball")
         }
-        if let configBytes = blobs[Self.hex(manifest.config)] {
+        if let configBytes = scanned.smallBlobs[Self.hex(manifest.config)] {
             if let config = try? JSONDecoder().decode(Config.self, from: configBytes) {
                 let variant = Self.variant(expected.arch)
                 if config.architecture != expected.arch || config.variant != variant || config.os != "linux" {
@@ -100,7 +89,7 @@ struct ImageVerifier {
         // The binary in the top layer: its md5 is the tag (md5 scheme) and equals the binary shipped beside.
         var layerMD5: String?
         if let top = manifest.layers.last {
-            layerMD5 = blobs[Self.hex(top)].flatMap { md5(of: "usr/local/bin/" + expected.binary, inLayer: $0) }
+            layerMD5 = scanned.binaryMD5[Self.hex(top)]
             if layerMD5 == nil { fail("the top layer has no usr/local/bin/\(expected.binary)") }
         }
         if let layerMD5, let shipped = expected.binaryMD5, layerMD5 != shipped {
@@ -118,13 +107,6 @@ struct ImageVerifier {
         ]
     }
 
-    private func md5(of entry: String, inLayer layer: Data) -> String? {
-        guard let file = RawTar.entries(layer)?.first(where: { $0.name == entry || $0.name == "./" + entry }) else {
-            return nil
-        }
-        return Digest.of(layer[file.data], .md5).hex
-    }
-
     static func hex(_ blobPath: String) -> String { String(blobPath.split(separator: "/").last ?? "") }
 
     static func variant(_ arch: String) -> String? {
@@ -133,5 +115,126 @@ struct ImageVerifier {
 
     static func isMD5(_ tag: String) -> Bool {
         tag.count == 32 && tag.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+}
+
+/// One streamed pass over an image tarball: every blob hashed (sha256) as it goes by, each blob read as
+/// a layer tar for `usr/local/bin/<binary>` (its md5), and the small documents kept (manifest.json,
+/// index.json, repositories, oci-layout, blobs up to `smallBlob` bytes: the config). Feed it the
+/// tarball's bytes in order, then take `found`.
+final class ImageScan {
+    /// What the pass found.
+    struct Found: Sendable {
+        var isTar = true
+        var documents: [String: Data] = [:]
+        /// Hex names of the blobs present.
+        var blobs: Set<String> = []
+        /// Blob name → the sha256 its bytes have, for blobs that do not match their name.
+        var misnamed: [String: String] = [:]
+        var smallBlobs: [String: Data] = [:]
+        /// Blob hex → md5 of `usr/local/bin/<binary>` inside it, for blobs that are layers holding it.
+        var binaryMD5: [String: String] = [:]
+        /// sha256 (hex) of the whole tarball.
+        var sha256 = ""
+    }
+
+    static let smallBlob = 1 << 20
+    static let documentNames: Set = ["manifest.json", "index.json", "repositories", "oci-layout"]
+
+    private let binaryPaths: Set<String>
+    private var outer = TarStream()
+    private var whole: Digest.Hasher? = Digest.Hasher(.sha256)
+    private var found = Found()
+    /// The entry being read: its name, hasher, kept bytes and layer parser.
+    private var name: String?
+    private var blobHasher: Digest.Hasher?
+    private var kept: Data?
+    private var layer: TarStream?
+    private var binaryHasher: Digest.Hasher?
+    private var binaryMD5: String?
+    private var sawEntry = false
+
+    init(binary: String) {
+        binaryPaths = ["usr/local/bin/" + binary, "./usr/local/bin/" + binary]
+    }
+
+    /// Parses the next bytes of the tarball.
+    func feed(_ bytes: UnsafeRawBufferPointer) {
+        whole?.update(bytes)
+        outer.feed(bytes) { event in self.handle(event) }
+    }
+
+    /// What the pass found; call once, after the last bytes.
+    func finish() -> Found {
+        var result = found
+        result.isTar = !outer.isBroken || sawEntry
+        result.sha256 = whole.take()?.finalize().hex ?? ""
+        return result
+    }
+
+    /// Scans a whole file, read in 1 MiB pieces.
+    static func file(_ path: String, binary: String) -> Found? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        let scan = ImageScan(binary: binary)
+        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            chunk.withUnsafeBytes { scan.feed($0) }
+        }
+        return scan.finish()
+    }
+
+    private func handle(_ event: TarStream.Event) {
+        switch event {
+        case .begin(let entry, let type, let size):
+            sawEntry = true
+            guard type == UInt8(ascii: "0") else { return }
+            name = entry
+            if entry.hasPrefix("blobs/sha256/") {
+                blobHasher = Digest.Hasher(.sha256)
+                layer = TarStream()
+                if size <= Self.smallBlob { kept = Data() }
+            } else if Self.documentNames.contains(entry), size <= Self.smallBlob {
+                kept = Data()
+            }
+        case .data(let piece):
+            guard name != nil else { return }
+            blobHasher?.update(piece)
+            kept?.append(contentsOf: piece)
+            layer?.feed(piece) { inner in self.handleLayer(inner) }
+        case .end:
+            finishEntry()
+        }
+    }
+
+    private func handleLayer(_ event: TarStream.Event) {
+        switch event {
+        case .begin(let entry, let type, _):
+            if type == UInt8(ascii: "0"), binaryPaths.contains(entry) { binaryHasher = Digest.Hasher(.md5) }
+        case .data(let piece):
+            binaryHasher?.update(piece)
+        case .end:
+            if let hasher = binaryHasher.take() { binaryMD5 = hasher.finalize().hex }
+        }
+    }
+
+    private func finishEntry() {
+        guard let entry = name else { return }
+        name = nil
+        layer = nil
+        let bytes = kept
+        kept = nil
+        let md5 = binaryMD5
+        binaryMD5 = nil
+        binaryHasher = nil
+        guard let hasher = blobHasher.take() else {
+            if let bytes { found.documents[entry] = bytes }
+            return
+        }
+        let hex = String(entry.dropFirst("blobs/sha256/".count))
+        let digest = hasher.finalize().hex
+        if digest != hex { found.misnamed[entry] = digest }
+        found.blobs.insert(hex)
+        if let bytes { found.smallBlobs[hex] = bytes }
+        if let md5 { found.binaryMD5[hex] = md5 }
     }
 }

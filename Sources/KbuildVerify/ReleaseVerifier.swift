@@ -37,7 +37,7 @@ public struct ReleaseVerifier: Sendable {
         guard let files = try? ReleaseFiles(directory: directory), let project = files.project,
             let file = try? files.tree.open("\(project)-src.tar.gz")
         else { return nil }
-        return SourceVerifier.recorded(in: file.reopenPath)?.version
+        return SourceVerifier.recordedVersion(in: file.reopenPath)
     }
 
     /// Runs every check; throws only when the directory itself cannot be read. Everything that reads,
@@ -52,10 +52,11 @@ public struct ReleaseVerifier: Sendable {
             return (files, artifacts, problem, releaseFacts(files: files, artifacts: artifacts, sha256: listed))
         }
         let results = try await hashAndOpen(files: files, artifacts: artifacts, facts: facts)
-        let (listedSHA256, offline) = await Blocking.run {
+        let (listedSHA256, offline, verifiedImages) = await Blocking.run {
             check(files: files, artifacts: artifacts, artifactsProblem: problem, results: results)
         }
         var checks = offline
+        checks += await checkReleaseImages(artifacts, verified: verifiedImages)
         if let workspace, let src = artifacts.first(where: { $0.kind == .src }),
             let file = try? files.tree.open(src.name)
         {
@@ -70,10 +71,11 @@ public struct ReleaseVerifier: Sendable {
     }
 
     /// The checks that need no workspace, from the digests and archive checks `hashAndOpen` found: the
-    /// sums, the planned files, artifacts.json, the archives, the release images; with the sha256 sums listed.
+    /// sums, the planned files, artifacts.json, the archives; with the sha256 sums listed and the images
+    /// the archives' checks already verified.
     private func check(
         files: ReleaseFiles, artifacts: [ReleaseArtifact], artifactsProblem: String?, results: [Outcome]
-    ) -> (sha256: [String: String], checks: [VerifyCheck]) {
+    ) -> (sha256: [String: String], checks: [VerifyCheck], verifiedImages: Set<String>) {
         var actual: [String: (sha256: String, sha512: String)] = [:]
         var tarballChecks: [VerifyCheck] = []
         var verifiedImages: Set<String> = []
@@ -94,8 +96,7 @@ public struct ReleaseVerifier: Sendable {
             checks += checkArtifacts(artifacts, files: files, sha256: sha256)
         }
         checks += tarballChecks
-        checks += checkReleaseImages(artifacts, verified: verifiedImages)
-        return (sha256, checks)
+        return (sha256, checks, verifiedImages)
     }
 
     /// Hashes every summed file and opens every archive, on one pool: the work is independent.
@@ -306,58 +307,64 @@ public struct ReleaseVerifier: Sendable {
         return checks
     }
 
-    /// `_output/release-images/<arch>/<bin>.tar` beside the release directory, when they are there.
+    /// `_output/release-images/<arch>/<bin>.tar` beside the release directory, when they are there, all
+    /// at once (each streamed: bounded memory whatever the image's size).
     /// Images identical (by sha256) to a copy already verified inside a server tarball are not opened again.
-    private func checkReleaseImages(_ artifacts: [ReleaseArtifact], verified: Set<String>) -> [VerifyCheck] {
+    private func checkReleaseImages(_ artifacts: [ReleaseArtifact], verified: Set<String>) async -> [VerifyCheck] {
+        let images = artifacts.filter { $0.kind == .image }
         let output = Paths.parent(of: directory)
+        let checks = try? await concurrentMap(images, limit: jobs) { artifact in
+            await Blocking.run { Self.checkReleaseImage(artifact, output: output, verified: verified) }
+        }
+        // The body cannot fail; were the map to, every image fails rather than passing unchecked.
+        return checks?.flatMap { $0 } ?? images.map { .fail("image", $0.path, "was not checked") }
+    }
+
+    private static func checkReleaseImage(_ artifact: ReleaseArtifact, output: String, verified: Set<String>)
+        -> [VerifyCheck]
+    {
+        let path = output + "/" + artifact.path
+        // artifacts.json names it: opened beneath _output only, through no symlink, never blocking.
+        guard
+            FileManager.default.fileExists(atPath: path)
+                || Beneath(output).describe(artifact.path) != "does not exist"
+        else { return [] }
+        let file: OpenFile
+        do {
+            file = try Beneath(output).open(artifact.path)
+        } catch {
+            return [.fail("image", artifact.path, error.reason + "; allowed: a regular file beneath _output")]
+        }
         var checks: [VerifyCheck] = []
-        for artifact in artifacts where artifact.kind == .image {
-            let path = output + "/" + artifact.path
-            // artifacts.json names it: opened beneath _output only, through no symlink, never blocking.
-            guard
-                FileManager.default.fileExists(atPath: path)
-                    || Beneath(output).describe(artifact.path) != "does not exist"
-            else { continue }
-            let file: OpenFile
-            do {
-                file = try Beneath(output).open(artifact.path)
-            } catch {
-                checks.append(.fail("image", artifact.path, error.reason + "; allowed: a regular file beneath _output"))
-                continue
-            }
-            let digest = try? Digest.file(file.reopenPath, .sha256).hex
-            if digest != artifact.sha256 {
-                checks.append(
-                    .fail(
-                        "image", artifact.path,
-                        "sha256 \(digest?.prefix(16) ?? "unreadable")…, artifacts.json says \(artifact.sha256.prefix(16))…"
-                    ))
-            } else if let digest, verified.contains(digest) {
-                checks.append(
-                    .ok(
-                        "image", artifact.path,
-                        "identical to the copy verified in its server tarball (sha256 \(digest.prefix(16))…)"))
-                continue
-            }
-            let binary = String(Paths.name(of: artifact.path).dropLast(4))
-            let tagFile = Paths.parent(of: artifact.path) + "/\(binary).docker_tag"
-            let tag = (try? Beneath(output).read(tagFile, limit: 4096)).map { String(decoding: $0, as: UTF8.self) }?
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            if file.size > ImageVerifier.maxBytes {
-                checks.append(.fail("image", artifact.path, ImageVerifier.oversized(file.size)))
-                continue
-            }
-            guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: file.reopenPath), options: .alwaysMapped)
-            else {
-                checks.append(.fail("image", artifact.path, "cannot be read"))
-                continue
-            }
-            checks += ImageVerifier().verify(
-                bytes, subject: artifact.path,
-                expecting: ImageExpectation(
-                    binary: binary, arch: artifact.arch ?? "", reference: artifact.image, tag: tag))
+        let digest = try? Digest.file(file.reopenPath, .sha256).hex
+        if digest != artifact.sha256 {
+            checks.append(
+                .fail(
+                    "image", artifact.path,
+                    "sha256 \(digest?.prefix(16) ?? "unreadable")…, artifacts.json says \(artifact.sha256.prefix(16))…"
+                ))
+        } else if let digest, verified.contains(digest) {
+            return [
+                .ok(
+                    "image", artifact.path,
+                    "identical to the copy verified in its server tarball (sha256 \(digest.prefix(16))…)")
+            ]
+        }
+        let binary = String(Paths.name(of: artifact.path).dropLast(4))
+        let tagFile = Paths.parent(of: artifact.path) + "/\(binary).docker_tag"
+        let tag = (try? Beneath(output).read(tagFile, limit: 4096)).map { String(decoding: $0, as: UTF8.self) }?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        if file.size > ImageVerifier.maxBytes {
+            return checks + [.fail("image", artifact.path, ImageVerifier.oversized(file.size))]
+        }
+        guard let scanned = ImageScan.file(file.reopenPath, binary: binary) else {
+            return checks + [.fail("image", artifact.path, "cannot be read")]
         }
         return checks
+            + ImageVerifier().verify(
+                scanned, subject: artifact.path,
+                expecting: ImageExpectation(
+                    binary: binary, arch: artifact.arch ?? "", reference: artifact.image, tag: tag))
     }
 
     private func releaseFacts(files: ReleaseFiles, artifacts: [ReleaseArtifact], sha256: [String: String])

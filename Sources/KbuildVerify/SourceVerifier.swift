@@ -31,6 +31,22 @@ struct SourceVerifier {
         return (value("KUBE_GIT_COMMIT"), value("KUBE_GIT_VERSION"), entries)
     }
 
+    /// Only the version `.kube-git-version` records, read up to that entry: it sorts first, so a large
+    /// src tarball is not inflated whole (kbuild publish asks for it on every run).
+    static func recordedVersion(in srcTarball: String) -> String? {
+        guard let reader = try? TarReader(path: srcTarball) else { return nil }
+        while let header = try? reader.next() {
+            guard header.path == ".kube-git-version" else { continue }
+            let text = String(decoding: (try? reader.readAll(limit: 1 << 16)) ?? [], as: UTF8.self)
+            for line in text.split(separator: "\n") where line.hasPrefix("KUBE_GIT_VERSION=") {
+                return line.dropFirst("KUBE_GIT_VERSION=".count).trimmingCharacters(
+                    in: CharacterSet(charactersIn: "'\""))
+            }
+            return nil
+        }
+        return nil
+    }
+
     func verify(_ path: String, name: String) async -> [VerifyCheck] {
         guard let inside = try? await runner.run(Command("git", ["-C", workspace, "rev-parse", "--git-dir"])),
             inside.succeeded

@@ -39,7 +39,7 @@ struct TarballVerifier {
         /// Image tarballs over `ImageVerifier.maxBytes`, refused unread: binary name → size.
         var oversized: [String: Int64] = [:]
         var binaries: [String: Binary] = [:]
-        var imageTars: [String: Data] = [:]
+        var imageTars: [String: ImageScan.Found] = [:]
         var imageDigests: [String: String] = [:]
         var dockerTags: [String: String] = [:]
         var texts: [String: String] = [:]
@@ -93,9 +93,12 @@ struct TarballVerifier {
                 if file.hasSuffix(".tar"), header.size > ImageVerifier.maxBytes {
                     contents.oversized[String(file.dropLast(4))] = header.size
                 } else if file.hasSuffix(".tar") {
-                    let bytes = Data(try reader.readAll(limit: Int(ImageVerifier.maxBytes)))
-                    contents.imageTars[String(file.dropLast(4))] = bytes
-                    contents.imageDigests[String(file.dropLast(4))] = Digest.of(bytes, .sha256).hex
+                    // Streamed as it is inflated: never the image, nor a layer, in memory.
+                    let scan = ImageScan(binary: String(file.dropLast(4)))
+                    try reader.readData { scan.feed($0) }
+                    let found = scan.finish()
+                    contents.imageTars[String(file.dropLast(4))] = found
+                    contents.imageDigests[String(file.dropLast(4))] = found.sha256
                 } else if file.hasSuffix(".docker_tag") {
                     contents.dockerTags[String(file.dropLast(11))] = String(
                         decoding: try reader.readAll(limit: 4096), as: UTF8.self)
@@ -226,7 +229,8 @@ struct TarballVerifier {
     }
 
     private func verifyImages(
-        name: String, platform: (os: String, arch: String), binaries: [String: Binary], imageTars: [String: Data],
+        name: String, platform: (os: String, arch: String), binaries: [String: Binary],
+        imageTars: [String: ImageScan.Found],
         dockerTags: [String: String], oversized: [String: Int64]
     ) -> [(key: String, value: [VerifyCheck])] {
         var checks: [(key: String, value: [VerifyCheck])] = []

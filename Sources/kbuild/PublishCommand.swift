@@ -23,6 +23,15 @@ extension Kbuild {
                 completes an interrupted publish, a repeat pushes nothing. --dry-run prints what \
                 would be pushed, by digest, without contacting the registry.
 
+                Blobs go up while the release is verified (content-addressed, they are named by nothing \
+                until a manifest is pushed); manifests, the index, tags and uploads wait until it passed. \
+                A release that passed verification is recorded (the stat of every file verify reads, \
+                kbuild's version, the config's digest) in <workspace>/_output/cache/verified, or \
+                ${XDG_CACHE_HOME:-~/.cache}/kbuild/verified for a DIR outside the workspace: publishing it \
+                again unchanged skips verification ("verified earlier"); any write to any of its files \
+                verifies it again, as does --reverify. A binary whose tags already name the digests the \
+                release expects is skipped after one HEAD per tag.
+
                 Environment: KUBE_DOCKER_REGISTRY is the registry when --registry is not given (then the \
                 config's publish.registry; --upload defaults to publish.upload). \
                 Credentials come from REGISTRY_AUTH_FILE (else ${XDG_RUNTIME_DIR}/containers/auth.json), \

@@ -46,6 +46,11 @@ struct PublishOptions: ParsableArguments {
     @Flag(name: .customLong("dry-run"), help: "Print what would be pushed and uploaded, by digest; send nothing.")
     var dryRun = false
 
+    @Flag(
+        name: .customLong("reverify"),
+        help: "Verify the release even when its verification record says it passed unchanged before.")
+    var reverify = false
+
     func validate() throws {
         if let upload {
             let scheme = URLComponents(string: upload)?.scheme
@@ -68,7 +73,9 @@ struct PublishOptions: ParsableArguments {
     }
 
     /// Whether any option was given: `kbuild release` takes them only with `--publish`.
-    var given: Bool { registry != nil || !tlsVerify || caFile != nil || tag != nil || upload != nil || dryRun }
+    var given: Bool {
+        registry != nil || !tlsVerify || caFile != nil || tag != nil || upload != nil || dryRun || reverify
+    }
 
     /// Where to publish: the options, KUBE_DOCKER_REGISTRY, then the config's `publish` section.
     func targets(_ settings: ReleaseConfig.Publish, _ environment: [String: String]) throws
@@ -105,17 +112,20 @@ struct Publishing {
     /// The config's `publish` section (its `caFile`).
     var settings = ReleaseConfig.Publish()
 
-    /// Verifies `output` (the workspace's git checks when `workspace` is given), then pushes and uploads.
+    /// Verifies `output` (the workspace's git checks when `workspace` is given) while blobs go up, then
+    /// pushes the manifests and tags and uploads.
     /// The last summary line is the command's `result`.
     func run(output: String, workspace: String?, registry: String?, upload: String?) async throws {
-        try await verify(output: output, workspace: workspace)
         var summary = GitHubActions.PublishSummary()
         var lines: [String] = []
-        if let registry {
-            let (publications, line) = try await publishImages(output: output, registry: registry)
-            summary.images = publications
-            summary.host = PublishRegistry(registry).host
-            lines += line.map { [$0] } ?? []
+        try await whileVerifying(output: output, workspace: workspace) { verified in
+            if let registry {
+                let (publications, line) = try await publishImages(
+                    output: output, registry: registry, verified: verified)
+                summary.images = publications
+                summary.host = PublishRegistry(registry).host
+                lines += line.map { [$0] } ?? []
+            }
         }
         if let upload {
             let (files, line) = try await uploadFiles(output: output, to: upload)
@@ -138,8 +148,11 @@ struct Publishing {
         reporter.say("verified: \(report.checks.count) checks passed")
     }
 
-    /// Pushes the images; their summary line (nil for a dry run).
-    func publishImages(output: String, registry: String) async throws -> ([ImagePublication], String?) {
+    /// Pushes the images; their summary line (nil for a dry run). `verified` returns once the release
+    /// passed verification (it throws when it failed): blobs go up before, manifests and tags after.
+    func publishImages(output: String, registry: String, verified: @Sendable () async throws -> Void = {})
+        async throws -> ([ImagePublication], String?)
+    {
         guard
             let tag = options.tag
                 ?? ReleaseVerifier.recordedVersion(directory: output + "/release-tars").map(
@@ -148,6 +161,7 @@ struct Publishing {
         let target = PublishRegistry(registry)
         let publications = try ImagePublication.plan(output: output, registry: target, tag: tag)
         if options.dryRun {
+            try await verified()
             for line in ImagePublisher.dryRun(publications, host: target.host) { reporter.planned(line) }
             return (publications, nil)
         }
@@ -155,7 +169,7 @@ struct Publishing {
         let client = try await RegistryClient.connecting(
             host: target.host, tls: options.tls(settings), credential: credential)
         let reporter = self.reporter
-        let summary = try await ImagePublisher(client: client, jobs: jobs).push(publications) {
+        let summary = try await ImagePublisher(client: client, jobs: jobs).push(publications, gate: verified) {
             reporter.published($0)
         }
         return (

@@ -61,6 +61,26 @@ import Testing
         }
     }
 
+    /// The image tarballs beside the release are streamed (never held whole): a byte changed inside the
+    /// layer is found by the layer's digest and by the md5 of the binary inside it.
+    @Test func aByteChangedInAnImageLayerIsFound() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let tars = try await release(into: dir)
+        let image = Paths.parent(of: tars) + "/release-images/amd64/kube-proxy.tar"
+        let handle = try #require(FileHandle(forUpdatingAtPath: image))
+        let size = try handle.seekToEnd()
+        // The middle of the tarball lies inside the layer, inside the 1.4 MB binary.
+        try handle.seek(toOffset: size / 2)
+        let byte = try #require(try handle.read(upToCount: 1)?.first)
+        try handle.seek(toOffset: size / 2)
+        try handle.write(contentsOf: Data([byte ^ 0xff]))
+        try handle.close()
+        let found = failures(try await verify(tars), "image", "release-images/amd64/kube-proxy.tar").map(\.detail)
+        #expect(found.contains { $0.contains("not its name") }, "\(found)")
+        #expect(found.contains { $0.contains("is not the md5 of the binary inside") }, "\(found)")
+    }
+
     @Test func theJSONReportSaysPassedAndReadsBack() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
