@@ -74,9 +74,7 @@ public struct VerificationRecord: Codable, Hashable, Sendable {
     /// `$XDG_CACHE_HOME/kbuild` (`~/.cache/kbuild`).
     public static func cacheDirectory(output: String, workspace: String?, environment: [String: String]) -> String {
         if let workspace, output == workspace + "/_output" { return output + "/cache" }
-        if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") { return xdg + "/kbuild" }
-        let home = environment["HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? NSHomeDirectory()
-        return home + "/.cache/kbuild"
+        return UserCache.directory(environment)
     }
 
     /// Whether the record at `path` says exactly this: read without following a symlink, bounded.

@@ -241,7 +241,8 @@ import Testing
         #expect(try String(contentsOfFile: tool + "/release/kbuild.yaml", encoding: .utf8) == "project: mine\n")
         let forced = try await runKbuild(["init", "--force", "--json"], in: tool)
         #expect(forced.succeeded, "\(forced.stderr)")
-        #expect(forced.stdout.contains("\"binaries\" : [\n    \"tool\"\n  ]"), "\(forced.stdout)")
+        let summary = try JSONSerialization.jsonObject(with: Data(forced.stdout.utf8)) as? [String: Any]
+        #expect(summary?["binaries"] as? [String] == ["tool"], "\(forced.stdout)")
 
         // Kubernetes-shaped: examples/ without its config; pkg/version with gitVersion and base.go.
         let kube = dir.appending("kube")

@@ -83,10 +83,10 @@ struct StepRunner: Sendable {
         let layout = plan.layout
         var directories = [layout.root, layout.releaseImages]
         directories += CacheStep.allCases.map { layout.cache + "/" + $0.rawValue }
-        // The members pack stores (one directory per libdeflate version) and Go's platform list.
+        // The members pack stores (one directory per libdeflate version).
         let deflate = layout.cache + "/deflate"
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: deflate)) ?? []
-        directories += versions.sorted().map { deflate + "/" + $0 } + [layout.cache + "/go-platforms"]
+        directories += versions.sorted().map { deflate + "/" + $0 }
         directories += Set(plan.builds.map { layout.binaryDirectory($0.platform) }).sorted()
         directories += Set(plan.images.map(\.request.outputDirectory)).sorted()
         for directory in directories { FileOutput.removeLeftovers(in: directory) }

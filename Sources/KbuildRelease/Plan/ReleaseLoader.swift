@@ -63,7 +63,7 @@ public enum ReleaseLoader {
         // Go's queries and git's source date do not depend on each other: ask both at once.
         let resolver = VersionResolver(runner: runner)
         async let located = locateToolchain(
-            runner: runner, environment: environment, cache: OutputLayout(workspace: workspace).cache)
+            runner: runner, environment: environment, cache: UserCache.directory(environment))
         async let date = resolver.sourceDate(workspace: workspace, environment: environment)
         let (toolchain, known) = await located
         let file = Paths.absolute(configPath ?? ReleaseConfig.defaultPath, relativeTo: workspace)
@@ -86,7 +86,8 @@ public enum ReleaseLoader {
     }
 
     /// The Go toolchain (or why there is none) and the platforms it can target (`go tool dist list`,
-    /// remembered under `cache` per Go executable, version and GOROOT; Kubernetes' known list without Go).
+    /// remembered under `cache` — the user's, not the workspace's — per Go executable, version and GOROOT;
+    /// Kubernetes' known list without Go).
     static func locateToolchain(runner: any ProcessRunner, environment: [String: String], cache: String) async
         -> (Result<GoToolchain, GoBuildError>, Set<Platform>)
     {
