@@ -57,6 +57,20 @@ import Testing
         return result.succeeded ? "sha256:" + Digest.of(Data(result.stdout.utf8), .sha256).hex : nil
     }
 
+    /// The released workspace and a fresh registry behind a fault proxy applying `rules`.
+    func rig(_ rules: [FaultRule], keepAlive: Bool = false) async throws -> (String, RegistryServer, FaultProxy) {
+        let workspace = try await release()
+        let registry = try await RegistryServer.start()
+        do {
+            let proxy = try await FaultProxy(
+                upstream: registry.port, rules: rules, scratch: registry.directory, keepAlive: keepAlive)
+            return (workspace, registry, proxy)
+        } catch {
+            registry.stop()
+            throw error
+        }
+    }
+
     static let binaries = ["kube-apiserver", "kube-controller-manager", "kube-proxy"]
 
     /// The binaries whose version tag resolves under `<registry>/<path>`.
@@ -70,16 +84,14 @@ import Testing
     static let blobPUT = "/blobs/uploads/.*digest="
 
     @Test func fiveHundredsAreRetriedAndNoBlobIsStoredTwice() async throws {
-        let workspace = try await release()
-        let registry = try await RegistryServer.start()
-        defer { registry.stop() }
-        let proxy = try await FaultProxy(
-            upstream: registry.port,
-            rules: [
-                .status(503, "PUT", Self.blobPUT, count: 2),
-                .status(500, "PUT", "/manifests/sha256:", count: 1),
-            ], scratch: registry.directory)
-        defer { proxy.stop() }
+        let (workspace, registry, proxy) = try await rig([
+            .status(503, "PUT", Self.blobPUT, count: 2),
+            .status(500, "PUT", "/manifests/sha256:", count: 1),
+        ])
+        defer {
+            proxy.stop()
+            registry.stop()
+        }
 
         let result = try await publish(workspace, ["--registry", proxy.host + "/retry", "--tls-verify=false"])
         try #require(result.succeeded, "\(result.stderr)")
@@ -100,16 +112,15 @@ import Testing
     }
 
     @Test func aResetMidUploadStartsAfreshOrFindsTheBlobStored() async throws {
-        let workspace = try await release()
-        let registry = try await RegistryServer.start()
-        defer { registry.stop() }
         // The first blob PUT is cut after half its bytes; the next (the same blob, afresh) is stored but
         // its answer lost.
-        let proxy = try await FaultProxy(
-            upstream: registry.port,
-            rules: [.reset("PUT", Self.blobPUT, count: 1), .reset("PUT", Self.blobPUT, count: 1, afterAnswer: true)],
-            scratch: registry.directory)
-        defer { proxy.stop() }
+        let (workspace, registry, proxy) = try await rig([
+            .reset("PUT", Self.blobPUT, count: 1), .reset("PUT", Self.blobPUT, count: 1, afterAnswer: true),
+        ])
+        defer {
+            proxy.stop()
+            registry.stop()
+        }
 
         let result = try await publish(
             workspace, ["--registry", proxy.host + "/reset", "--tls-verify=false", "--jobs", "1"])
@@ -137,16 +148,14 @@ import Testing
     /// A reset on a connection the client keeps and reuses (a HEAD, then a blob PUT cut midway): the
     /// transport must notice it as a lost connection and go on, not hang or fail the push.
     @Test func aResetOnAReusedConnectionIsRetriedLikeAnyOther() async throws {
-        let workspace = try await release()
-        let registry = try await RegistryServer.start()
-        defer { registry.stop() }
-        let proxy = try await FaultProxy(
-            upstream: registry.port,
-            rules: [
+        let (workspace, registry, proxy) = try await rig(
+            [
                 .reset("HEAD", "/blobs/sha256:", skip: 1, count: 1), .reset("PUT", Self.blobPUT, skip: 1, count: 1),
-            ],
-            scratch: registry.directory, keepAlive: true)
-        defer { proxy.stop() }
+            ], keepAlive: true)
+        defer {
+            proxy.stop()
+            registry.stop()
+        }
 
         let result = try await publish(
             workspace, ["--registry", proxy.host + "/reused", "--tls-verify=false", "--jobs", "1"])
