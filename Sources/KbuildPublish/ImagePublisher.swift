@@ -73,24 +73,51 @@ public struct ImagePublisher: Sendable {
         report: @escaping @Sendable (PublishEvent) -> Void
     ) async throws -> PublishSummary {
         var summary = PublishSummary()
-        // A binary whose every tag already names the digest the release expects is published: a manifest's
-        // presence implies its blobs, so one HEAD per tag replaces a HEAD per blob and manifest.
-        let publisher = self
-        let published = try await isTagged(publications)
-        for (publication, done) in zip(publications, published) where done {
-            summary.tagsPresent += 1 + publication.archTags.count
-            let tags =
-                [(publication.repository, publication.tag, publication.indexDigest)]
-                + publication.archTags.map { ($0.repository, $0.tag, $0.image.manifestDigest) }
-            for (repository, tag, digest) in tags {
-                report(.tagged(reference: "\(client.host)/\(repository):\(tag)", digest: digest, changed: false))
+        // Tags are asked first, all at once: a tag naming the digest the release expects implies its manifest
+        // (an index's tag, its manifests) and their blobs, so one HEAD per tag replaces a HEAD per blob and
+        // manifest, and a binary whose every tag is right is published already.
+        let tagged = try await taggedAlready(publications)
+        for publication in publications where Self.tags(of: publication).allSatisfy({ tagged.contains($0.key) }) {
+            for tag in Self.tags(of: publication) {
+                summary.tagsPresent += 1
+                report(.tagged(reference: "\(client.host)/\(tag.key)", digest: tag.digest, changed: false))
             }
         }
-        let publications = zip(publications, published).filter { !$0.1 }.map(\.0)
+        let publications = publications.filter {
+            !Self.tags(of: $0).allSatisfy { tagged.contains($0.key) }
+        }
+        summary = summary + (try await pushBlobs(publications, tagged: tagged, report: report))
+        try await gate()
+        // Each binary's manifests, index and per-arch content at once (in order within a binary), then
+        // every tag: a tag goes up only once all content of every publication is there.
+        let publisher = self
+        let content = try await concurrentMap(publications, limit: jobs) { publication in
+            try await Blocking.run { () throws(PublishError) -> PublishSummary in
+                var part = PublishSummary()
+                try publisher.pushManifests(publication, tagged, &part, report)
+                try publisher.pushArchContent(publication, tagged, &part, report)
+                return part
+            }
+        }
+        let tags = try await concurrentMap(publications, limit: jobs) { publication in
+            try await Blocking.run { () throws(PublishError) -> PublishSummary in
+                var part = PublishSummary()
+                try publisher.pushTags(publication, tagged, &part, report)
+                return part
+            }
+        }
+        return (content + tags).reduce(summary, +)
+    }
+
+    /// The blobs of the multi-arch repositories, `jobs` at once, each sent unless the registry has it
+    /// (`HEAD`); a publication whose index is tagged already has them all (a manifest implies its blobs).
+    private func pushBlobs(
+        _ publications: [ImagePublication], tagged: Set<String>, report: @escaping @Sendable (PublishEvent) -> Void
+    ) async throws -> PublishSummary {
         // Each (repository, blob) once: images of one binary may share base layers.
         var seen: Set<String> = []
         var blobs: [(repository: String, subject: String, blob: ArchiveBlob)] = []
-        for publication in publications {
+        for publication in publications where !tagged.contains(Self.tags(of: publication)[0].key) {
             for image in publication.images {
                 for blob in image.blobs where seen.insert(publication.repository + "@" + blob.digest).inserted {
                     blobs.append((publication.repository, "\(publication.binary) blob \(blob.digest)", blob))
@@ -125,7 +152,7 @@ public struct ImagePublisher: Sendable {
             return didPush
         }
         bytes.finish()  // before the manifests: the bytes are all there
-        try await gate()
+        var summary = PublishSummary()
         for (item, didPush) in zip(blobs, pushed) {
             if didPush {
                 summary.blobsPushed += 1
@@ -134,145 +161,131 @@ public struct ImagePublisher: Sendable {
                 summary.blobsPresent += 1
             }
         }
-        // Each binary's manifests, index and per-arch content at once (in order within a binary), then
-        // every tag: a tag goes up only once all content of every publication is there.
-        let content = try await concurrentMap(publications, limit: jobs) { publication in
-            try await Blocking.run { () throws(PublishError) -> PublishSummary in
-                var part = PublishSummary()
-                try publisher.pushManifests([publication], &part, report)
-                try publisher.pushArchContent([publication], &part, report)
-                return part
-            }
-        }
-        let tags = try await concurrentMap(publications, limit: jobs) { publication in
-            try await Blocking.run { () throws(PublishError) -> PublishSummary in
-                var part = PublishSummary()
-                try publisher.pushTags([publication], &part, report)
-                return part
-            }
-        }
-        return (content + tags).reduce(summary, +)
+        return summary
     }
 
-    /// Whether every tag of each publication (the index's, each per-arch name's) names the digest it
-    /// should: one HEAD per tag, all at once (a repeat publish is these requests and nothing else).
-    private func isTagged(_ publications: [ImagePublication]) async throws -> [Bool] {
-        let tags = publications.enumerated().flatMap { item in
-            [(item.offset, item.element.repository, item.element.tag, item.element.indexDigest)]
-                + item.element.archTags.map { (item.offset, $0.repository, $0.tag, $0.image.manifestDigest) }
-        }
+    /// One tag of a publication: `repository:tag` naming `digest` (the manifest `bytes` of `mediaType`).
+    struct Tag {
+        var repository: String
+        var tag: String
+        var bytes: Data
+        var mediaType: String
+        var digest: String
+        var key: String { repository + ":" + tag }
+    }
+
+    /// The index's tag first, then each per-arch name's.
+    static func tags(of publication: ImagePublication) -> [Tag] {
+        [
+            Tag(
+                repository: publication.repository, tag: publication.tag, bytes: publication.index,
+                mediaType: OCIMediaType.index, digest: publication.indexDigest)
+        ]
+            + publication.archTags.map {
+                Tag(
+                    repository: $0.repository, tag: $0.tag, bytes: $0.image.manifest,
+                    mediaType: $0.image.manifestMediaType, digest: $0.image.manifestDigest)
+            }
+    }
+
+    /// The tags (`repository:tag`) that already name the digest the release expects: one HEAD per tag, all
+    /// at once over kept connections (a repeat publish is these requests and nothing else).
+    private func taggedAlready(_ publications: [ImagePublication]) async throws -> Set<String> {
+        let tags = publications.flatMap(Self.tags(of:))
         let client = self.client
         let matches = try await concurrentMap(tags, limit: max(jobs, 8)) { tag in
             try await Blocking.run { () throws(PublishError) -> Bool in
-                let subject = "\(client.host)/\(tag.1):\(tag.2)"
-                return try client.manifestDigest(tag.2, in: tag.1, subject: subject) == tag.3
+                let subject = "\(client.host)/\(tag.key)"
+                return try client.manifestDigest(tag.tag, in: tag.repository, subject: subject) == tag.digest
             }
         }
-        var tagged = [Bool](repeating: true, count: publications.count)
-        for (tag, match) in zip(tags, matches) where !match { tagged[tag.0] = false }
-        return tagged
+        return Set(zip(tags, matches).filter(\.1).map(\.0.key))
     }
 
+    /// The per-arch manifests and the index of the multi-arch repository, by digest: `PUT` with no `HEAD`
+    /// first (a manifest is a few hundred bytes, a `PUT` of one the registry has changes nothing), unless
+    /// the index's tag already names it.
     private func pushManifests(
-        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (PublishEvent) -> Void
+        _ publication: ImagePublication, _ tagged: Set<String>, _ summary: inout PublishSummary,
+        _ progress: (PublishEvent) -> Void
     ) throws(PublishError) {
-        for publication in publications {
-            let documents =
-                publication.images.map { ($0.manifest, $0.manifestMediaType, $0.manifestDigest) }
-                + [(publication.index, OCIMediaType.index, publication.indexDigest)]
-            for (bytes, mediaType, digest) in documents {
-                let subject = "\(client.host)/\(publication.repository)@\(digest)"
-                if try client.manifestDigest(digest, in: publication.repository, subject: subject) != nil {
-                    summary.manifestsPresent += 1
-                    continue
-                }
-                try client.putManifest(
-                    bytes, mediaType: mediaType, digest: digest, as: digest, in: publication.repository,
-                    subject: subject)
-                summary.manifestsPushed += 1
-                progress(
-                    .manifestPushed(
-                        repository: "\(client.host)/\(publication.repository)", digest: digest,
-                        index: digest == publication.indexDigest))
-            }
+        let documents =
+            publication.images.map { ($0.manifest, $0.manifestMediaType, $0.manifestDigest) }
+            + [(publication.index, OCIMediaType.index, publication.indexDigest)]
+        if tagged.contains(Self.tags(of: publication)[0].key) {
+            summary.manifestsPresent += documents.count
+            return
+        }
+        for (bytes, mediaType, digest) in documents {
+            let subject = "\(client.host)/\(publication.repository)@\(digest)"
+            try client.putManifest(
+                bytes, mediaType: mediaType, digest: digest, as: digest, in: publication.repository, subject: subject)
+            summary.manifestsPushed += 1
+            progress(
+                .manifestPushed(
+                    repository: "\(client.host)/\(publication.repository)", digest: digest,
+                    index: digest == publication.indexDigest))
         }
     }
 
-    /// Each per-architecture repository gets its image's blobs (mounted from the multi-arch repository,
-    /// uploaded only when the registry will not mount) and manifest, before any tag.
+    /// Each per-architecture repository gets its image's blobs (mounted from the multi-arch repository:
+    /// the mount answers for a blob it has too, so no `HEAD` first; uploaded only when the registry will
+    /// not mount) and manifest, before any tag; nothing when its tag already names that manifest.
     private func pushArchContent(
-        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (PublishEvent) -> Void
+        _ publication: ImagePublication, _ tagged: Set<String>, _ summary: inout PublishSummary,
+        _ progress: (PublishEvent) -> Void
     ) throws(PublishError) {
         var done: Set<String> = []
-        for publication in publications {
-            for archTag in publication.archTags where archTag.repository != publication.repository {
-                let image = archTag.image
-                guard done.insert(archTag.repository + "@" + image.manifestDigest).inserted else { continue }
-                let subject = "\(client.host)/\(archTag.repository)@\(image.manifestDigest)"
-                if try client.manifestDigest(image.manifestDigest, in: archTag.repository, subject: subject) != nil {
-                    summary.manifestsPresent += 1
-                    continue
-                }
-                for blob in image.blobs {
-                    let repository = "\(client.host)/\(archTag.repository)"
-                    if try client.hasBlob(blob.digest, in: archTag.repository, subject: subject) {
-                        summary.blobsPresent += 1
-                        progress(
-                            .blobSkipped(repository: repository, digest: blob.digest, size: blob.size, mountedFrom: nil)
-                        )
-                    } else if try client.mountBlob(
-                        blob.digest, from: publication.repository, into: archTag.repository, subject: subject)
-                    {
-                        summary.blobsMounted += 1
-                        progress(
-                            .blobSkipped(
-                                repository: repository, digest: blob.digest, size: blob.size,
-                                mountedFrom: "\(client.host)/\(publication.repository)"))
-                    } else {
-                        try client.pushBlob(blob, to: archTag.repository, subject: subject)
-                        summary.blobsPushed += 1
-                        summary.bytesPushed += blob.size
-                        progress(.blobPushed(repository: repository, digest: blob.digest, size: blob.size))
-                    }
-                }
-                try client.putManifest(
-                    image.manifest, mediaType: image.manifestMediaType, digest: image.manifestDigest,
-                    as: image.manifestDigest, in: archTag.repository, subject: subject)
-                summary.manifestsPushed += 1
-                progress(
-                    .manifestPushed(
-                        repository: "\(client.host)/\(archTag.repository)", digest: image.manifestDigest, index: false))
+        for archTag in publication.archTags where archTag.repository != publication.repository {
+            let image = archTag.image
+            guard done.insert(archTag.repository + "@" + image.manifestDigest).inserted else { continue }
+            if tagged.contains(archTag.repository + ":" + archTag.tag) {
+                summary.manifestsPresent += 1
+                continue
             }
+            let subject = "\(client.host)/\(archTag.repository)@\(image.manifestDigest)"
+            let repository = "\(client.host)/\(archTag.repository)"
+            for blob in image.blobs {
+                if try client.mountBlob(
+                    blob.digest, from: publication.repository, into: archTag.repository, subject: subject)
+                {
+                    summary.blobsMounted += 1
+                    progress(
+                        .blobSkipped(
+                            repository: repository, digest: blob.digest, size: blob.size,
+                            mountedFrom: "\(client.host)/\(publication.repository)"))
+                } else {
+                    try client.pushBlob(blob, to: archTag.repository, subject: subject)
+                    summary.blobsPushed += 1
+                    summary.bytesPushed += blob.size
+                    progress(.blobPushed(repository: repository, digest: blob.digest, size: blob.size))
+                }
+            }
+            try client.putManifest(
+                image.manifest, mediaType: image.manifestMediaType, digest: image.manifestDigest,
+                as: image.manifestDigest, in: archTag.repository, subject: subject)
+            summary.manifestsPushed += 1
+            progress(.manifestPushed(repository: repository, digest: image.manifestDigest, index: false))
         }
     }
 
-    /// The index's tag, then each per-arch name's: set unless the registry already has it naming that digest.
+    /// The index's tag, then each per-arch name's: set unless the first `HEAD`s found it naming that digest.
     private func pushTags(
-        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (PublishEvent) -> Void
+        _ publication: ImagePublication, _ tagged: Set<String>, _ summary: inout PublishSummary,
+        _ progress: (PublishEvent) -> Void
     ) throws(PublishError) {
-        for publication in publications {
-            let tags =
-                [
-                    (
-                        publication.repository, publication.tag, publication.index, OCIMediaType.index,
-                        publication.indexDigest
-                    )
-                ]
-                + publication.archTags.map {
-                    ($0.repository, $0.tag, $0.image.manifest, $0.image.manifestMediaType, $0.image.manifestDigest)
-                }
-            for (repository, tag, bytes, mediaType, digest) in tags {
-                let subject = "\(client.host)/\(repository):\(tag)"
-                if try client.manifestDigest(tag, in: repository, subject: subject) == digest {
-                    summary.tagsPresent += 1
-                    progress(.tagged(reference: subject, digest: digest, changed: false))
-                    continue
-                }
-                try client.putManifest(
-                    bytes, mediaType: mediaType, digest: digest, as: tag, in: repository, subject: subject)
-                summary.tagsSet += 1
-                progress(.tagged(reference: subject, digest: digest, changed: true))
+        for tag in Self.tags(of: publication) {
+            let subject = "\(client.host)/\(tag.key)"
+            if tagged.contains(tag.key) {
+                summary.tagsPresent += 1
+                progress(.tagged(reference: subject, digest: tag.digest, changed: false))
+                continue
             }
+            try client.putManifest(
+                tag.bytes, mediaType: tag.mediaType, digest: tag.digest, as: tag.tag, in: tag.repository,
+                subject: subject)
+            summary.tagsSet += 1
+            progress(.tagged(reference: subject, digest: tag.digest, changed: true))
         }
     }
 }
