@@ -145,7 +145,8 @@ struct Publishing {
         guard report.passed else {
             throw PublishError.unverified(directory: output, failures: report.failures.map(\.line))
         }
-        reporter.say("verified: \(report.checks.count) checks passed")
+        reporter.verified(
+            output, checks: report.checks.count, message: "verified: \(report.checks.count) checks passed")
     }
 
     /// Pushes the images; their summary line (nil for a dry run). `verified` returns once the release
