@@ -65,9 +65,9 @@ public struct ImagePublisher: Sendable {
     }
 
     /// Pushes every publication; `report` gets every blob, manifest and tag, and the bytes under way per
-    /// image. `gate` is awaited after the blobs and before any manifest: blobs are content-addressed and
-    /// reachable under no name, so they may go up while the release is still being verified; a gate that
-    /// throws stops the publish before anything is named.
+    /// image. `gate` is awaited after the blobs and their mounts and before any manifest: blobs are
+    /// content-addressed and reachable under no name, so they may go up while the release is still being
+    /// verified; a gate that throws stops the publish before anything is named.
     public func push(
         _ publications: [ImagePublication], gate: @Sendable () async throws -> Void = {},
         report: @escaping @Sendable (PublishEvent) -> Void
@@ -87,26 +87,112 @@ public struct ImagePublisher: Sendable {
             !Self.tags(of: $0).allSatisfy { tagged.contains($0.key) }
         }
         summary = summary + (try await pushBlobs(publications, tagged: tagged, report: report))
+        // Mounts too: a blob linked into a per-arch repository is named by nothing yet either.
+        summary = summary + (try await mountArchBlobs(publications, tagged: tagged, report: report))
         try await gate()
-        // Each binary's manifests, index and per-arch content at once (in order within a binary), then
-        // every tag: a tag goes up only once all content of every publication is there.
-        let publisher = self
-        let content = try await concurrentMap(publications, limit: jobs) { publication in
-            try await Blocking.run { () throws(PublishError) -> PublishSummary in
-                var part = PublishSummary()
-                try publisher.pushManifests(publication, tagged, &part, report)
-                try publisher.pushArchContent(publication, tagged, &part, report)
-                return part
+        // Then every manifest by digest at once, then every index (over manifests now there), then every tag
+        // (once all content of every publication is there): three round trips deep, whatever the count.
+        var documents: (manifests: [Document], indexes: [Document], present: Int) = ([], [], 0)
+        var seen: Set<String> = []
+        for publication in publications {
+            if tagged.contains(Self.tags(of: publication)[0].key) {
+                documents.present += publication.images.count + 1
+            } else {
+                documents.manifests += publication.images.map { Document(publication.repository, $0) }
+                documents.indexes.append(Self.tags(of: publication)[0])
+            }
+            for archTag in publication.archTags where archTag.repository != publication.repository {
+                guard seen.insert(archTag.repository + "@" + archTag.image.manifestDigest).inserted else { continue }
+                if tagged.contains(archTag.repository + ":" + archTag.tag) {
+                    documents.present += 1
+                } else {
+                    documents.manifests.append(Document(archTag.repository, archTag.image))
+                }
             }
         }
-        let tags = try await concurrentMap(publications, limit: jobs) { publication in
-            try await Blocking.run { () throws(PublishError) -> PublishSummary in
-                var part = PublishSummary()
-                try publisher.pushTags(publication, tagged, &part, report)
-                return part
+        summary.manifestsPresent += documents.present
+        summary = summary + (try await put(documents.manifests, byDigest: true, report))
+        summary = summary + (try await put(documents.indexes, byDigest: true, report))
+        let tags = publications.flatMap(Self.tags(of:)).filter { !tagged.contains($0.key) }
+        summary.tagsPresent += publications.flatMap(Self.tags(of:)).count - tags.count
+        for tag in publications.flatMap(Self.tags(of:)) where tagged.contains(tag.key) {
+            report(.tagged(reference: "\(client.host)/\(tag.key)", digest: tag.digest, changed: false))
+        }
+        return summary + (try await put(tags, byDigest: false, report))
+    }
+
+    /// `PUT`s each document, at most `max(jobs, 8)` at once (they are a few hundred bytes each): under its
+    /// digest, or under its tag. No `HEAD` first: a `PUT` of one the registry has changes nothing.
+    private func put(_ documents: [Document], byDigest: Bool, _ report: @escaping @Sendable (PublishEvent) -> Void)
+        async throws -> PublishSummary
+    {
+        let client = self.client
+        _ = try await concurrentMap(documents, limit: max(jobs, 8)) { document in
+            try await Blocking.run { () throws(PublishError) in
+                let reference = byDigest ? document.digest : document.tag
+                let subject = "\(client.host)/\(document.repository)" + (byDigest ? "@" : ":") + reference
+                try client.putManifest(
+                    document.bytes, mediaType: document.mediaType, digest: document.digest, as: reference,
+                    in: document.repository, subject: subject)
+                report(
+                    byDigest
+                        ? .manifestPushed(
+                            repository: "\(client.host)/\(document.repository)", digest: document.digest,
+                            index: document.mediaType == OCIMediaType.index)
+                        : .tagged(reference: subject, digest: document.digest, changed: true))
             }
         }
-        return (content + tags).reduce(summary, +)
+        var summary = PublishSummary()
+        if byDigest { summary.manifestsPushed = documents.count } else { summary.tagsSet = documents.count }
+        return summary
+    }
+
+    /// Each per-architecture repository gets its image's blobs, `jobs` at once: mounted from the multi-arch
+    /// repository (the mount answers 201 for a blob it has too, so no `HEAD` first), uploaded only when the
+    /// registry will not mount; none for a name whose tag already names its manifest.
+    private func mountArchBlobs(
+        _ publications: [ImagePublication], tagged: Set<String>, report: @escaping @Sendable (PublishEvent) -> Void
+    ) async throws -> PublishSummary {
+        var seen: Set<String> = []
+        var mounts: [(source: String, repository: String, subject: String, blob: ArchiveBlob)] = []
+        for publication in publications {
+            for archTag in publication.archTags where archTag.repository != publication.repository {
+                guard !tagged.contains(archTag.repository + ":" + archTag.tag) else { continue }
+                let subject = "\(client.host)/\(archTag.repository)@\(archTag.image.manifestDigest)"
+                for blob in archTag.image.blobs where seen.insert(archTag.repository + "@" + blob.digest).inserted {
+                    mounts.append((publication.repository, archTag.repository, subject, blob))
+                }
+            }
+        }
+        let client = self.client
+        let host = client.host
+        let mounted = try await concurrentMap(mounts, limit: jobs) { item in
+            try await Blocking.run { () throws(PublishError) -> Bool in
+                let repository = "\(host)/\(item.repository)"
+                if try client.mountBlob(
+                    item.blob.digest, from: item.source, into: item.repository, subject: item.subject)
+                {
+                    report(
+                        .blobSkipped(
+                            repository: repository, digest: item.blob.digest, size: item.blob.size,
+                            mountedFrom: "\(host)/\(item.source)"))
+                    return true
+                }
+                try client.pushBlob(item.blob, to: item.repository, subject: item.subject)
+                report(.blobPushed(repository: repository, digest: item.blob.digest, size: item.blob.size))
+                return false
+            }
+        }
+        var summary = PublishSummary()
+        for (item, didMount) in zip(mounts, mounted) {
+            if didMount {
+                summary.blobsMounted += 1
+            } else {
+                summary.blobsPushed += 1
+                summary.bytesPushed += item.blob.size
+            }
+        }
+        return summary
     }
 
     /// The blobs of the multi-arch repositories, `jobs` at once, each sent unless the registry has it
@@ -164,25 +250,37 @@ public struct ImagePublisher: Sendable {
         return summary
     }
 
-    /// One tag of a publication: `repository:tag` naming `digest` (the manifest `bytes` of `mediaType`).
-    struct Tag {
+    /// A manifest or index to push: `repository:tag` (or `@digest`) naming `digest`, its `bytes` of `mediaType`.
+    struct Document: Sendable {
         var repository: String
         var tag: String
         var bytes: Data
         var mediaType: String
         var digest: String
         var key: String { repository + ":" + tag }
+
+        init(repository: String, tag: String, bytes: Data, mediaType: String, digest: String) {
+            (self.repository, self.tag, self.bytes, self.mediaType, self.digest) =
+                (repository, tag, bytes, mediaType, digest)
+        }
+
+        /// `image`'s manifest in `repository`, to push by digest.
+        init(_ repository: String, _ image: ImageArchive) {
+            self.init(
+                repository: repository, tag: image.manifestDigest, bytes: image.manifest,
+                mediaType: image.manifestMediaType, digest: image.manifestDigest)
+        }
     }
 
     /// The index's tag first, then each per-arch name's.
-    static func tags(of publication: ImagePublication) -> [Tag] {
+    static func tags(of publication: ImagePublication) -> [Document] {
         [
-            Tag(
+            Document(
                 repository: publication.repository, tag: publication.tag, bytes: publication.index,
                 mediaType: OCIMediaType.index, digest: publication.indexDigest)
         ]
             + publication.archTags.map {
-                Tag(
+                Document(
                     repository: $0.repository, tag: $0.tag, bytes: $0.image.manifest,
                     mediaType: $0.image.manifestMediaType, digest: $0.image.manifestDigest)
             }
@@ -200,92 +298,5 @@ public struct ImagePublisher: Sendable {
             }
         }
         return Set(zip(tags, matches).filter(\.1).map(\.0.key))
-    }
-
-    /// The per-arch manifests and the index of the multi-arch repository, by digest: `PUT` with no `HEAD`
-    /// first (a manifest is a few hundred bytes, a `PUT` of one the registry has changes nothing), unless
-    /// the index's tag already names it.
-    private func pushManifests(
-        _ publication: ImagePublication, _ tagged: Set<String>, _ summary: inout PublishSummary,
-        _ progress: (PublishEvent) -> Void
-    ) throws(PublishError) {
-        let documents =
-            publication.images.map { ($0.manifest, $0.manifestMediaType, $0.manifestDigest) }
-            + [(publication.index, OCIMediaType.index, publication.indexDigest)]
-        if tagged.contains(Self.tags(of: publication)[0].key) {
-            summary.manifestsPresent += documents.count
-            return
-        }
-        for (bytes, mediaType, digest) in documents {
-            let subject = "\(client.host)/\(publication.repository)@\(digest)"
-            try client.putManifest(
-                bytes, mediaType: mediaType, digest: digest, as: digest, in: publication.repository, subject: subject)
-            summary.manifestsPushed += 1
-            progress(
-                .manifestPushed(
-                    repository: "\(client.host)/\(publication.repository)", digest: digest,
-                    index: digest == publication.indexDigest))
-        }
-    }
-
-    /// Each per-architecture repository gets its image's blobs (mounted from the multi-arch repository:
-    /// the mount answers for a blob it has too, so no `HEAD` first; uploaded only when the registry will
-    /// not mount) and manifest, before any tag; nothing when its tag already names that manifest.
-    private func pushArchContent(
-        _ publication: ImagePublication, _ tagged: Set<String>, _ summary: inout PublishSummary,
-        _ progress: (PublishEvent) -> Void
-    ) throws(PublishError) {
-        var done: Set<String> = []
-        for archTag in publication.archTags where archTag.repository != publication.repository {
-            let image = archTag.image
-            guard done.insert(archTag.repository + "@" + image.manifestDigest).inserted else { continue }
-            if tagged.contains(archTag.repository + ":" + archTag.tag) {
-                summary.manifestsPresent += 1
-                continue
-            }
-            let subject = "\(client.host)/\(archTag.repository)@\(image.manifestDigest)"
-            let repository = "\(client.host)/\(archTag.repository)"
-            for blob in image.blobs {
-                if try client.mountBlob(
-                    blob.digest, from: publication.repository, into: archTag.repository, subject: subject)
-                {
-                    summary.blobsMounted += 1
-                    progress(
-                        .blobSkipped(
-                            repository: repository, digest: blob.digest, size: blob.size,
-                            mountedFrom: "\(client.host)/\(publication.repository)"))
-                } else {
-                    try client.pushBlob(blob, to: archTag.repository, subject: subject)
-                    summary.blobsPushed += 1
-                    summary.bytesPushed += blob.size
-                    progress(.blobPushed(repository: repository, digest: blob.digest, size: blob.size))
-                }
-            }
-            try client.putManifest(
-                image.manifest, mediaType: image.manifestMediaType, digest: image.manifestDigest,
-                as: image.manifestDigest, in: archTag.repository, subject: subject)
-            summary.manifestsPushed += 1
-            progress(.manifestPushed(repository: repository, digest: image.manifestDigest, index: false))
-        }
-    }
-
-    /// The index's tag, then each per-arch name's: set unless the first `HEAD`s found it naming that digest.
-    private func pushTags(
-        _ publication: ImagePublication, _ tagged: Set<String>, _ summary: inout PublishSummary,
-        _ progress: (PublishEvent) -> Void
-    ) throws(PublishError) {
-        for tag in Self.tags(of: publication) {
-            let subject = "\(client.host)/\(tag.key)"
-            if tagged.contains(tag.key) {
-                summary.tagsPresent += 1
-                progress(.tagged(reference: subject, digest: tag.digest, changed: false))
-                continue
-            }
-            try client.putManifest(
-                tag.bytes, mediaType: tag.mediaType, digest: tag.digest, as: tag.tag, in: tag.repository,
-                subject: subject)
-            summary.tagsSet += 1
-            progress(.tagged(reference: subject, digest: tag.digest, changed: true))
-        }
     }
 }
