@@ -65,32 +65,145 @@ public struct ImagePublisher: Sendable {
     }
 
     /// Pushes every publication; `report` gets every blob, manifest and tag, and the bytes under way per
-    /// image. `gate` is awaited after the blobs and before any manifest: blobs are content-addressed and
-    /// reachable under no name, so they may go up while the release is still being verified; a gate that
-    /// throws stops the publish before anything is named.
+    /// image. `gate` is awaited after the blobs and their mounts and before any manifest: blobs are
+    /// content-addressed and reachable under no name, so they may go up while the release is still being
+    /// verified; a gate that throws stops the publish before anything is named.
     public func push(
         _ publications: [ImagePublication], gate: @Sendable () async throws -> Void = {},
         report: @escaping @Sendable (PublishEvent) -> Void
     ) async throws -> PublishSummary {
         var summary = PublishSummary()
-        // A binary whose every tag already names the digest the release expects is published: a manifest's
-        // presence implies its blobs, so one HEAD per tag replaces a HEAD per blob and manifest.
-        let publisher = self
-        let published = try await isTagged(publications)
-        for (publication, done) in zip(publications, published) where done {
-            summary.tagsPresent += 1 + publication.archTags.count
-            let tags =
-                [(publication.repository, publication.tag, publication.indexDigest)]
-                + publication.archTags.map { ($0.repository, $0.tag, $0.image.manifestDigest) }
-            for (repository, tag, digest) in tags {
-                report(.tagged(reference: "\(client.host)/\(repository):\(tag)", digest: digest, changed: false))
+        // Tags are asked first, all at once: a tag naming the digest the release expects implies its manifest
+        // (an index's tag, its manifests) and their blobs, so one HEAD per tag replaces a HEAD per blob and
+        // manifest, and a binary whose every tag is right is published already.
+        let tagged = try await taggedAlready(publications)
+        for publication in publications where Self.tags(of: publication).allSatisfy({ tagged.contains($0.key) }) {
+            for tag in Self.tags(of: publication) {
+                summary.tagsPresent += 1
+                report(.tagged(reference: "\(client.host)/\(tag.key)", digest: tag.digest, changed: false))
             }
         }
-        let publications = zip(publications, published).filter { !$0.1 }.map(\.0)
+        let publications = publications.filter {
+            !Self.tags(of: $0).allSatisfy { tagged.contains($0.key) }
+        }
+        summary = summary + (try await pushBlobs(publications, tagged: tagged, report: report))
+        // Mounts too: a blob linked into a per-arch repository is named by nothing yet either.
+        summary = summary + (try await mountArchBlobs(publications, tagged: tagged, report: report))
+        try await gate()
+        // Then every manifest by digest at once, then every index (over manifests now there), then every tag
+        // (once all content of every publication is there): three round trips deep, whatever the count.
+        var documents: (manifests: [Document], indexes: [Document], present: Int) = ([], [], 0)
+        var seen: Set<String> = []
+        for publication in publications {
+            if tagged.contains(Self.tags(of: publication)[0].key) {
+                documents.present += publication.images.count + 1
+            } else {
+                documents.manifests += publication.images.map { Document(publication.repository, $0) }
+                documents.indexes.append(Self.tags(of: publication)[0])
+            }
+            for archTag in publication.archTags where archTag.repository != publication.repository {
+                guard seen.insert(archTag.repository + "@" + archTag.image.manifestDigest).inserted else { continue }
+                if tagged.contains(archTag.repository + ":" + archTag.tag) {
+                    documents.present += 1
+                } else {
+                    documents.manifests.append(Document(archTag.repository, archTag.image))
+                }
+            }
+        }
+        summary.manifestsPresent += documents.present
+        summary = summary + (try await put(documents.manifests, byDigest: true, report))
+        summary = summary + (try await put(documents.indexes, byDigest: true, report))
+        let tags = publications.flatMap(Self.tags(of:)).filter { !tagged.contains($0.key) }
+        summary.tagsPresent += publications.flatMap(Self.tags(of:)).count - tags.count
+        for tag in publications.flatMap(Self.tags(of:)) where tagged.contains(tag.key) {
+            report(.tagged(reference: "\(client.host)/\(tag.key)", digest: tag.digest, changed: false))
+        }
+        return summary + (try await put(tags, byDigest: false, report))
+    }
+
+    /// `PUT`s each document, at most `max(jobs, 8)` at once (they are a few hundred bytes each): under its
+    /// digest, or under its tag. No `HEAD` first: a `PUT` of one the registry has changes nothing.
+    private func put(_ documents: [Document], byDigest: Bool, _ report: @escaping @Sendable (PublishEvent) -> Void)
+        async throws -> PublishSummary
+    {
+        let client = self.client
+        _ = try await concurrentMap(documents, limit: max(jobs, 8)) { document in
+            try await Blocking.run { () throws(PublishError) in
+                let reference = byDigest ? document.digest : document.tag
+                let subject = "\(client.host)/\(document.repository)" + (byDigest ? "@" : ":") + reference
+                try client.putManifest(
+                    document.bytes, mediaType: document.mediaType, digest: document.digest, as: reference,
+                    in: document.repository, subject: subject)
+                report(
+                    byDigest
+                        ? .manifestPushed(
+                            repository: "\(client.host)/\(document.repository)", digest: document.digest,
+                            index: document.mediaType == OCIMediaType.index)
+                        : .tagged(reference: subject, digest: document.digest, changed: true))
+            }
+        }
+        var summary = PublishSummary()
+        if byDigest { summary.manifestsPushed = documents.count } else { summary.tagsSet = documents.count }
+        return summary
+    }
+
+    /// Each per-architecture repository gets its image's blobs, `jobs` at once: mounted from the multi-arch
+    /// repository (the mount answers 201 for a blob it has too, so no `HEAD` first), uploaded only when the
+    /// registry will not mount; none for a name whose tag already names its manifest.
+    private func mountArchBlobs(
+        _ publications: [ImagePublication], tagged: Set<String>, report: @escaping @Sendable (PublishEvent) -> Void
+    ) async throws -> PublishSummary {
+        var seen: Set<String> = []
+        var mounts: [(source: String, repository: String, subject: String, blob: ArchiveBlob)] = []
+        for publication in publications {
+            for archTag in publication.archTags where archTag.repository != publication.repository {
+                guard !tagged.contains(archTag.repository + ":" + archTag.tag) else { continue }
+                let subject = "\(client.host)/\(archTag.repository)@\(archTag.image.manifestDigest)"
+                for blob in archTag.image.blobs where seen.insert(archTag.repository + "@" + blob.digest).inserted {
+                    mounts.append((publication.repository, archTag.repository, subject, blob))
+                }
+            }
+        }
+        let client = self.client
+        let host = client.host
+        let mounted = try await concurrentMap(mounts, limit: jobs) { item in
+            try await Blocking.run { () throws(PublishError) -> Bool in
+                let repository = "\(host)/\(item.repository)"
+                if try client.mountBlob(
+                    item.blob.digest, from: item.source, into: item.repository, subject: item.subject)
+                {
+                    report(
+                        .blobSkipped(
+                            repository: repository, digest: item.blob.digest, size: item.blob.size,
+                            mountedFrom: "\(host)/\(item.source)"))
+                    return true
+                }
+                try client.pushBlob(item.blob, to: item.repository, subject: item.subject)
+                report(.blobPushed(repository: repository, digest: item.blob.digest, size: item.blob.size))
+                return false
+            }
+        }
+        var summary = PublishSummary()
+        for (item, didMount) in zip(mounts, mounted) {
+            if didMount {
+                summary.blobsMounted += 1
+            } else {
+                summary.blobsPushed += 1
+                summary.bytesPushed += item.blob.size
+            }
+        }
+        return summary
+    }
+
+    /// The blobs of the multi-arch repositories, `jobs` at once, each sent unless the registry has it
+    /// (`HEAD`); a publication whose index is tagged already has them all (a manifest implies its blobs).
+    private func pushBlobs(
+        _ publications: [ImagePublication], tagged: Set<String>, report: @escaping @Sendable (PublishEvent) -> Void
+    ) async throws -> PublishSummary {
         // Each (repository, blob) once: images of one binary may share base layers.
         var seen: Set<String> = []
         var blobs: [(repository: String, subject: String, blob: ArchiveBlob)] = []
-        for publication in publications {
+        for publication in publications where !tagged.contains(Self.tags(of: publication)[0].key) {
             for image in publication.images {
                 for blob in image.blobs where seen.insert(publication.repository + "@" + blob.digest).inserted {
                     blobs.append((publication.repository, "\(publication.binary) blob \(blob.digest)", blob))
@@ -125,7 +238,7 @@ public struct ImagePublisher: Sendable {
             return didPush
         }
         bytes.finish()  // before the manifests: the bytes are all there
-        try await gate()
+        var summary = PublishSummary()
         for (item, didPush) in zip(blobs, pushed) {
             if didPush {
                 summary.blobsPushed += 1
@@ -134,145 +247,56 @@ public struct ImagePublisher: Sendable {
                 summary.blobsPresent += 1
             }
         }
-        // Each binary's manifests, index and per-arch content at once (in order within a binary), then
-        // every tag: a tag goes up only once all content of every publication is there.
-        let content = try await concurrentMap(publications, limit: jobs) { publication in
-            try await Blocking.run { () throws(PublishError) -> PublishSummary in
-                var part = PublishSummary()
-                try publisher.pushManifests([publication], &part, report)
-                try publisher.pushArchContent([publication], &part, report)
-                return part
-            }
-        }
-        let tags = try await concurrentMap(publications, limit: jobs) { publication in
-            try await Blocking.run { () throws(PublishError) -> PublishSummary in
-                var part = PublishSummary()
-                try publisher.pushTags([publication], &part, report)
-                return part
-            }
-        }
-        return (content + tags).reduce(summary, +)
+        return summary
     }
 
-    /// Whether every tag of each publication (the index's, each per-arch name's) names the digest it
-    /// should: one HEAD per tag, all at once (a repeat publish is these requests and nothing else).
-    private func isTagged(_ publications: [ImagePublication]) async throws -> [Bool] {
-        let tags = publications.enumerated().flatMap { item in
-            [(item.offset, item.element.repository, item.element.tag, item.element.indexDigest)]
-                + item.element.archTags.map { (item.offset, $0.repository, $0.tag, $0.image.manifestDigest) }
+    /// A manifest or index to push: `repository:tag` (or `@digest`) naming `digest`, its `bytes` of `mediaType`.
+    struct Document: Sendable {
+        var repository: String
+        var tag: String
+        var bytes: Data
+        var mediaType: String
+        var digest: String
+        var key: String { repository + ":" + tag }
+
+        init(repository: String, tag: String, bytes: Data, mediaType: String, digest: String) {
+            (self.repository, self.tag, self.bytes, self.mediaType, self.digest) =
+                (repository, tag, bytes, mediaType, digest)
         }
+
+        /// `image`'s manifest in `repository`, to push by digest.
+        init(_ repository: String, _ image: ImageArchive) {
+            self.init(
+                repository: repository, tag: image.manifestDigest, bytes: image.manifest,
+                mediaType: image.manifestMediaType, digest: image.manifestDigest)
+        }
+    }
+
+    /// The index's tag first, then each per-arch name's.
+    static func tags(of publication: ImagePublication) -> [Document] {
+        [
+            Document(
+                repository: publication.repository, tag: publication.tag, bytes: publication.index,
+                mediaType: OCIMediaType.index, digest: publication.indexDigest)
+        ]
+            + publication.archTags.map {
+                Document(
+                    repository: $0.repository, tag: $0.tag, bytes: $0.image.manifest,
+                    mediaType: $0.image.manifestMediaType, digest: $0.image.manifestDigest)
+            }
+    }
+
+    /// The tags (`repository:tag`) that already name the digest the release expects: one HEAD per tag, all
+    /// at once over kept connections (a repeat publish is these requests and nothing else).
+    private func taggedAlready(_ publications: [ImagePublication]) async throws -> Set<String> {
+        let tags = publications.flatMap(Self.tags(of:))
         let client = self.client
         let matches = try await concurrentMap(tags, limit: max(jobs, 8)) { tag in
             try await Blocking.run { () throws(PublishError) -> Bool in
-                let subject = "\(client.host)/\(tag.1):\(tag.2)"
-                return try client.manifestDigest(tag.2, in: tag.1, subject: subject) == tag.3
+                let subject = "\(client.host)/\(tag.key)"
+                return try client.manifestDigest(tag.tag, in: tag.repository, subject: subject) == tag.digest
             }
         }
-        var tagged = [Bool](repeating: true, count: publications.count)
-        for (tag, match) in zip(tags, matches) where !match { tagged[tag.0] = false }
-        return tagged
-    }
-
-    private func pushManifests(
-        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (PublishEvent) -> Void
-    ) throws(PublishError) {
-        for publication in publications {
-            let documents =
-                publication.images.map { ($0.manifest, $0.manifestMediaType, $0.manifestDigest) }
-                + [(publication.index, OCIMediaType.index, publication.indexDigest)]
-            for (bytes, mediaType, digest) in documents {
-                let subject = "\(client.host)/\(publication.repository)@\(digest)"
-                if try client.manifestDigest(digest, in: publication.repository, subject: subject) != nil {
-                    summary.manifestsPresent += 1
-                    continue
-                }
-                try client.putManifest(
-                    bytes, mediaType: mediaType, digest: digest, as: digest, in: publication.repository,
-                    subject: subject)
-                summary.manifestsPushed += 1
-                progress(
-                    .manifestPushed(
-                        repository: "\(client.host)/\(publication.repository)", digest: digest,
-                        index: digest == publication.indexDigest))
-            }
-        }
-    }
-
-    /// Each per-architecture repository gets its image's blobs (mounted from the multi-arch repository,
-    /// uploaded only when the registry will not mount) and manifest, before any tag.
-    private func pushArchContent(
-        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (PublishEvent) -> Void
-    ) throws(PublishError) {
-        var done: Set<String> = []
-        for publication in publications {
-            for archTag in publication.archTags where archTag.repository != publication.repository {
-                let image = archTag.image
-                guard done.insert(archTag.repository + "@" + image.manifestDigest).inserted else { continue }
-                let subject = "\(client.host)/\(archTag.repository)@\(image.manifestDigest)"
-                if try client.manifestDigest(image.manifestDigest, in: archTag.repository, subject: subject) != nil {
-                    summary.manifestsPresent += 1
-                    continue
-                }
-                for blob in image.blobs {
-                    let repository = "\(client.host)/\(archTag.repository)"
-                    if try client.hasBlob(blob.digest, in: archTag.repository, subject: subject) {
-                        summary.blobsPresent += 1
-                        progress(
-                            .blobSkipped(repository: repository, digest: blob.digest, size: blob.size, mountedFrom: nil)
-                        )
-                    } else if try client.mountBlob(
-                        blob.digest, from: publication.repository, into: archTag.repository, subject: subject)
-                    {
-                        summary.blobsMounted += 1
-                        progress(
-                            .blobSkipped(
-                                repository: repository, digest: blob.digest, size: blob.size,
-                                mountedFrom: "\(client.host)/\(publication.repository)"))
-                    } else {
-                        try client.pushBlob(blob, to: archTag.repository, subject: subject)
-                        summary.blobsPushed += 1
-                        summary.bytesPushed += blob.size
-                        progress(.blobPushed(repository: repository, digest: blob.digest, size: blob.size))
-                    }
-                }
-                try client.putManifest(
-                    image.manifest, mediaType: image.manifestMediaType, digest: image.manifestDigest,
-                    as: image.manifestDigest, in: archTag.repository, subject: subject)
-                summary.manifestsPushed += 1
-                progress(
-                    .manifestPushed(
-                        repository: "\(client.host)/\(archTag.repository)", digest: image.manifestDigest, index: false))
-            }
-        }
-    }
-
-    /// The index's tag, then each per-arch name's: set unless the registry already has it naming that digest.
-    private func pushTags(
-        _ publications: [ImagePublication], _ summary: inout PublishSummary, _ progress: (PublishEvent) -> Void
-    ) throws(PublishError) {
-        for publication in publications {
-            let tags =
-                [
-                    (
-                        publication.repository, publication.tag, publication.index, OCIMediaType.index,
-                        publication.indexDigest
-                    )
-                ]
-                + publication.archTags.map {
-                    ($0.repository, $0.tag, $0.image.manifest, $0.image.manifestMediaType, $0.image.manifestDigest)
-                }
-            for (repository, tag, bytes, mediaType, digest) in tags {
-                let subject = "\(client.host)/\(repository):\(tag)"
-                if try client.manifestDigest(tag, in: repository, subject: subject) == digest {
-                    summary.tagsPresent += 1
-                    progress(.tagged(reference: subject, digest: digest, changed: false))
-                    continue
-                }
-                try client.putManifest(
-                    bytes, mediaType: mediaType, digest: digest, as: tag, in: repository, subject: subject)
-                summary.tagsSet += 1
-                progress(.tagged(reference: subject, digest: digest, changed: true))
-            }
-        }
+        return Set(zip(tags, matches).filter(\.1).map(\.0.key))
     }
 }

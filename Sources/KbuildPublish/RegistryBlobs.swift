@@ -18,7 +18,7 @@ extension RegistryClient {
     }
 
     /// Asks the registry to link `digest` from `source` into `repository` (a cross-repository mount, no bytes
-    /// sent); false when it would rather have an upload (202).
+    /// sent); true (201) also when `repository` has it already, false when it would rather have an upload (202).
     public func mountBlob(_ digest: String, from source: String, into repository: String, subject: String)
         throws(PublishError) -> Bool
     {

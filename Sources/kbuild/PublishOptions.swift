@@ -145,7 +145,8 @@ struct Publishing {
         guard report.passed else {
             throw PublishError.unverified(directory: output, failures: report.failures.map(\.line))
         }
-        reporter.say("verified: \(report.checks.count) checks passed")
+        reporter.verified(
+            output, checks: report.checks.count, message: "verified: \(report.checks.count) checks passed")
     }
 
     /// Pushes the images; their summary line (nil for a dry run). `verified` returns once the release
@@ -159,15 +160,16 @@ struct Publishing {
                     ImagePublication.tag(version:))
         else { throw PublishError.noVersion(directory: output + "/release-tars") }
         let target = PublishRegistry(registry)
+        // With --tls-verify=false the registry's scheme is probed (a TLS handshake tried): while the images
+        // are read, not after.
+        let connecting = try options.dryRun ? nil : connect(target.host)
         let publications = try ImagePublication.plan(output: output, registry: target, tag: tag)
-        if options.dryRun {
+        guard let connecting else {
             try await verified()
             for line in ImagePublisher.dryRun(publications, host: target.host) { reporter.planned(line) }
             return (publications, nil)
         }
-        let credential = try ContainerAuthFiles.credential(for: target.host, environment: environment)
-        let client = try await RegistryClient.connecting(
-            host: target.host, tls: options.tls(settings), credential: credential)
+        let client = try await connecting.value
         let reporter = self.reporter
         let summary = try await ImagePublisher(client: client, jobs: jobs).push(publications, gate: verified) {
             reporter.published($0)
@@ -176,6 +178,13 @@ struct Publishing {
             publications,
             "published \(publications.count) images to \(registry): \(summary.blobsPushed) blobs pushed (\(summary.bytesPushed) bytes), \(summary.blobsMounted) mounted, \(summary.blobsPresent) present; \(summary.manifestsPushed) manifests pushed, \(summary.manifestsPresent) present; \(summary.tagsSet) tags set, \(summary.tagsPresent) unchanged"
         )
+    }
+
+    /// A client of `host` with the auth files' credential for it, connecting (the scheme probed) meanwhile.
+    func connect(_ host: String) throws -> Task<RegistryClient, any Error> {
+        let credential = try ContainerAuthFiles.credential(for: host, environment: environment)
+        let tls = options.tls(settings)
+        return Task { try await RegistryClient.connecting(host: host, tls: tls, credential: credential) }
     }
 
     /// Uploads the release files; (URL, local path) of each, and the summary line (nil for a dry run).

@@ -39,8 +39,11 @@ extension Publishing {
             output: output)
         let before = stamp()
         if !options.reverify, let before, before.isRecorded(at: record) {
-            reporter.say(
-                "verified earlier: \(output) is unchanged since its last full verification (--reverify checks again)")
+            reporter.verified(
+                output, checks: nil,
+                message:
+                    "verified earlier: \(output) is unchanged since its last full verification (--reverify checks again)"
+            )
             return
         }
         try await verify(output: output, workspace: workspace)

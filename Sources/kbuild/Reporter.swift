@@ -223,6 +223,17 @@ final class Reporter: Sendable {
         json ? emit("planned", ["message": .string(line)]) : say(line)
     }
 
+    /// The release passed verification before anything was named: now (`checks` of them), or by its
+    /// verification record earlier (`checks` nil). A `verified` event in JSON mode.
+    func verified(_ directory: String, checks: Int?, message: String) {
+        guard json else { return say(message) }
+        var fields: [String: JSONValue] = [
+            "directory": .string(relative(directory)), "earlier": .bool(checks == nil), "message": .string(message),
+        ]
+        if let checks { fields["checks"] = .int(Int64(checks)) }
+        emit("verified", fields)
+    }
+
     /// A command's closing lines (`kbuild cut`, `kbuild init`): printed as they are, or one `result` event
     /// whose `message` is the last line and `details` the ones before it.
     func result(lines: [String]) {

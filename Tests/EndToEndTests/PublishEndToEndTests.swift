@@ -57,6 +57,12 @@ import Testing
             first.stdout.contains("12 blobs pushed (") && first.stdout.contains(", 12 mounted, 0 present"),
             "\(first.stdout)")
         #expect(try registry.requests().filter { $0.hasPrefix("POST ") && $0.contains("mount=") }.count == 12)
+        // Every request of a first publish, from the registry's access log: the 9 tag HEADs; per blob (12)
+        // HEAD, POST and PUT; the 9 manifests by digest; per per-arch name (6) its 2 blobs mounted and its
+        // manifest; the 9 tags. No HEAD before a mount, a manifest or a tag: the tags-first HEADs knew.
+        let requests = try registry.requests()
+        let methods = Dictionary(grouping: requests) { String($0.prefix { $0 != " " }) }.mapValues(\.count)
+        #expect(methods == ["HEAD": 9 + 12, "POST": 12 + 12, "PUT": 12 + 9 + 6 + 9], "\(requests)")
         let md5 = try String(
             contentsOfFile: workspace + "/_output/release-images/arm64/kube-proxy.docker_tag", encoding: .utf8
         ).trimmingCharacters(in: .whitespacesAndNewlines)

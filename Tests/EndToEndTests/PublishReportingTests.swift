@@ -149,6 +149,20 @@ import Testing
             repeated.filter { $0["event"] as? String == "file-uploaded" }.allSatisfy {
                 $0["uploaded"] as? Bool == false
             })
+        // Verification is an event too: the first publish verified (or found this release verified by the
+        // suite's other publish), the repeat read nothing again and says so.
+        let verified = try [first.stdout, again.stdout].map { output in
+            try Self.events(output).filter { $0["event"] as? String == "verified" }
+        }
+        #expect(verified.map(\.count) == [1, 1], "\(verified)")
+        let directory = try #require(verified.first?.first?["directory"] as? String)
+        #expect(directory.hasSuffix("_output"), "\(directory)")
+        if verified[0].first?["earlier"] as? Bool == false {
+            #expect((verified[0].first?["checks"] as? Int ?? 0) > 0, "\(verified[0])")
+        }
+        #expect(verified[1].first?["earlier"] as? Bool == true, "\(verified[1])")
+        #expect(
+            (verified[1].first?["message"] as? String)?.hasPrefix("verified earlier: ") == true, "\(verified[1])")
         let error = try #require(try Self.events(failed.stdout).first { $0["event"] as? String == "error" })
         #expect((error["message"] as? String)?.contains(registry.host) == true, "\(error)")
 
