@@ -77,7 +77,8 @@ let package = Package(
         .target(name: "KbuildRemote", dependencies: ["KbuildCore", "KbuildDigest"], swiftSettings: strict),
         // `kbuild publish`: images to an OCI registry (Distribution API v2), with the container auth files, over libcurl.
         .target(
-            name: "KbuildPublish", dependencies: ["CCurl", "KbuildCore", "KbuildDigest"], swiftSettings: strict),
+            name: "KbuildPublish", dependencies: ["CCurl", "KbuildCore", "KbuildDigest", "KbuildImage"],
+            swiftSettings: strict),
         // ReleasePlan and the steps that execute it.
         .target(
             name: "KbuildRelease",

@@ -1,13 +1,16 @@
 import Foundation
 import KbuildCore
+import KbuildImage
 
 /// One multi-arch image to publish: every architecture's image of one binary, and the index over
-/// them, under `<registry>/<binary>:<tag>`. A pure value: its digests come from the release's bytes.
+/// them, under `<registry>/<binary>:<tag>` for each of its tags. A pure value: its digests come from the
+/// release's bytes.
 public struct ImagePublication: Sendable, Hashable {
     public let binary: String
     /// `path/name` inside the registry (the registry's own path, if any, then the binary).
     public let repository: String
-    public let tag: String
+    /// The index's tags, none twice: the version tag by default, else `publish.tags` or `--tag`.
+    public let tags: [String]
     /// One per architecture, ordered as the index names them.
     public let images: [ImageArchive]
     public let index: Data
@@ -23,44 +26,70 @@ public struct ImagePublication: Sendable, Hashable {
         public let image: ImageArchive
     }
 
-    /// `<host>/<repository>:<tag>`, what users pull.
+    /// The first tag: the one the provenance's image subjects are named by.
+    public var tag: String { tags[0] }
+
+    /// `<host>/<repository>:<tag>` of the first tag, what users pull.
     public func reference(host: String) -> String { "\(host)/\(repository):\(tag)" }
 
+    /// `<host>/<repository>:<tag>` of every tag.
+    public func references(host: String) -> [String] { tags.map { "\(host)/\(repository):\($0)" } }
+
     /// The publications of the release under `output` (its `_output`): the images artifacts.json lists,
-    /// one publication per binary, sorted by binary.
+    /// one publication per binary, sorted by binary, under one tag.
     public static func plan(output: String, registry: PublishRegistry, tag: String) throws(PublishError)
         -> [ImagePublication]
+    {
+        try plan(output: output, registry: registry, tags: { _ in [tag] })
+    }
+
+    /// The same, each binary under the tags `tags` gives it (at least one; repeats dropped).
+    public static func plan(output: String, registry: PublishRegistry, tags: (String) -> [String])
+        throws(PublishError) -> [ImagePublication]
     {
         let images = try ReleaseImages.list(output: output).map {
             (binary: String($0.name.dropLast(".tar".count)), tarball: output + "/" + $0.path)
         }
-        return try group(images, tag: tag, repository: registry.repository)
+        return try group(images, tags: tags, repository: registry.repository)
     }
 
     /// One publication per binary of `images` (image tarballs by binary), sorted by binary.
     public static func group(
         _ images: [(binary: String, tarball: String)], tag: String, repository: (String) -> String
     ) throws(PublishError) -> [ImagePublication] {
+        try group(images, tags: { _ in [tag] }, repository: repository)
+    }
+
+    /// The same, each binary under the tags `tags` gives it (at least one; repeats dropped).
+    public static func group(
+        _ images: [(binary: String, tarball: String)], tags: (String) -> [String], repository: (String) -> String
+    ) throws(PublishError) -> [ImagePublication] {
         var byBinary: [String: [ImageArchive]] = [:]
         for image in images {
             byBinary[image.binary, default: []].append(try ImageArchive(path: image.tarball))
         }
-        return byBinary.keys.sorted().map { binary in
+        return try byBinary.keys.sorted().map { binary throws(PublishError) in
+            var seen: Set<String> = []
+            let named = tags(binary).filter { seen.insert($0).inserted }
+            for tag in named where !ImageTag.isValid(tag) {
+                throw .badTag(binary: binary, tag: tag)
+            }
+            guard !named.isEmpty else { throw .badTag(binary: binary, tag: "") }
             let index = OCIIndex.over(byBinary[binary] ?? [])
             let bytes = index.bytes
             let byDigest = Dictionary(byBinary[binary, default: []].map { ($0.manifestDigest, $0) }) { a, _ in a }
             let images = index.manifests.compactMap { byDigest[$0.digest] }
             return ImagePublication(
-                binary: binary, repository: repository(binary), tag: tag, images: images, index: bytes,
+                binary: binary, repository: repository(binary), tags: named, images: images, index: bytes,
                 indexDigest: OCIJSON.digest(bytes),
-                archTags: archTags(images, multiArch: (repository(binary), tag), repository: repository))
+                archTags: archTags(images, multiArch: (repository(binary), Set(named)), repository: repository))
         }
     }
 
     /// The RepoTags of `images` as names under the publish registry (the build's registry replaced: only
     /// the last path component of each name is kept), without the multi-arch name itself.
     static func archTags(
-        _ images: [ImageArchive], multiArch: (String, String), repository: (String) -> String
+        _ images: [ImageArchive], multiArch: (String, Set<String>), repository: (String) -> String
     ) -> [ArchTag] {
         var tags: [ArchTag] = []
         var seen: Set<String> = []
@@ -70,7 +99,7 @@ public struct ImagePublication: Sendable, Hashable {
                 let name = String(repoTag[..<colon].split(separator: "/").last ?? "")
                 let tag = String(repoTag[repoTag.index(after: colon)...])
                 let target = repository(name)
-                guard !name.isEmpty, !(target == multiArch.0 && tag == multiArch.1),
+                guard !name.isEmpty, !(target == multiArch.0 && multiArch.1.contains(tag)),
                     seen.insert(target + ":" + tag).inserted
                 else { continue }
                 tags.append(ArchTag(repository: target, tag: tag, image: image))

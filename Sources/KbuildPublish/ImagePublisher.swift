@@ -48,6 +48,9 @@ public struct ImagePublisher: Sendable {
         var lines: [String] = []
         for publication in publications {
             lines.append("index    \(publication.reference(host: host)) \(publication.indexDigest)")
+            for reference in publication.references(host: host).dropFirst() {
+                lines.append("tag      \(reference) \(publication.indexDigest)")
+            }
             for image in publication.images {
                 let platform = [image.platform.os, image.platform.architecture, image.platform.variant]
                     .compactMap { $0 }.joined(separator: "/")
@@ -95,7 +98,7 @@ public struct ImagePublisher: Sendable {
         var documents: (manifests: [Document], indexes: [Document], present: Int) = ([], [], 0)
         var seen: Set<String> = []
         for publication in publications {
-            if tagged.contains(Self.tags(of: publication)[0].key) {
+            if Self.indexTagged(publication, tagged) {
                 documents.present += publication.images.count + 1
             } else {
                 documents.manifests += publication.images.map { Document(publication.repository, $0) }
@@ -203,7 +206,7 @@ public struct ImagePublisher: Sendable {
         // Each (repository, blob) once: images of one binary may share base layers.
         var seen: Set<String> = []
         var blobs: [(repository: String, subject: String, blob: ArchiveBlob)] = []
-        for publication in publications where !tagged.contains(Self.tags(of: publication)[0].key) {
+        for publication in publications where !Self.indexTagged(publication, tagged) {
             for image in publication.images {
                 for blob in image.blobs where seen.insert(publication.repository + "@" + blob.digest).inserted {
                     blobs.append((publication.repository, "\(publication.binary) blob \(blob.digest)", blob))
@@ -272,18 +275,24 @@ public struct ImagePublisher: Sendable {
         }
     }
 
-    /// The index's tag first, then each per-arch name's.
+    /// The index's tags first, then each per-arch name's.
     static func tags(of publication: ImagePublication) -> [Document] {
-        [
+        publication.tags.map {
             Document(
-                repository: publication.repository, tag: publication.tag, bytes: publication.index,
+                repository: publication.repository, tag: $0, bytes: publication.index,
                 mediaType: OCIMediaType.index, digest: publication.indexDigest)
-        ]
+        }
             + publication.archTags.map {
                 Document(
                     repository: $0.repository, tag: $0.tag, bytes: $0.image.manifest,
                     mediaType: $0.image.manifestMediaType, digest: $0.image.manifestDigest)
             }
+    }
+
+    /// Whether any of the index's tags names it already: then the index, its manifests and their blobs are
+    /// there, and only the tags that do not name it yet are set.
+    static func indexTagged(_ publication: ImagePublication, _ tagged: Set<String>) -> Bool {
+        publication.tags.contains { tagged.contains(publication.repository + ":" + $0) }
     }
 
     /// The tags (`repository:tag`) that already name the digest the release expects: one HEAD per tag, all

@@ -9,6 +9,8 @@ public enum PublishError: Error, CustomStringConvertible, Equatable, Sendable {
     case badImage(path: String, reason: String)
     /// The release does not say which version it is (no `.kube-git-version` in its source tarball).
     case noVersion(directory: String)
+    /// A configured or given tag is not an OCI tag once rendered for `binary`.
+    case badTag(binary: String, tag: String)
     /// The registry (or upload target) answered with an error status.
     case rejected(subject: String, method: String, url: String, status: Int, message: String)
     /// No answer: connection refused, unknown host, TLS failure, connection lost (after retries).
@@ -31,6 +33,9 @@ public enum PublishError: Error, CustomStringConvertible, Equatable, Sendable {
         case .noVersion(let directory):
             return
                 "\(Escaping.shown(directory)): the release records no version (no .kube-git-version in its -src tarball); pass --tag"
+        case .badTag(let binary, let tag):
+            return
+                "\(binary): tag \(Escaping.shown(tag)) is not an OCI tag; allowed: [A-Za-z0-9_][A-Za-z0-9._-]{0,127} (publish.tags, --tag)"
         case .rejected(let subject, let method, let url, let status, let message):
             let said = message.isEmpty ? "" : ": \(Escaping.oneLine(message))"
             return "\(subject): \(method) \(url): HTTP \(status)\(said)"

@@ -61,7 +61,9 @@ struct GitHubActions: Sendable {
             text += "| Image | Platform | Digest |\n|---|---|---|\n"
             for publication in summary.images {
                 text +=
-                    "| `\(Self.cell(publication.reference(host: summary.host)))` | index | `\(publication.indexDigest)` |\n"
+                    publication.references(host: summary.host).map {
+                        "| `\(Self.cell($0))` | index | `\(publication.indexDigest)` |\n"
+                    }.joined()
                 for image in publication.images {
                     let platform = [image.platform.os, image.platform.architecture, image.platform.variant]
                         .compactMap { $0 }.joined(separator: "/")

@@ -80,12 +80,14 @@ extension Kbuild {
             try await reporter.run {
                 let output = self.output.map { Paths.absolute($0) } ?? workspace + "/_output"
                 // The workspace's config, when it has one, names the defaults (a copied DIR may have none).
-                let settings =
+                let config =
                     FileManager.default.fileExists(atPath: workspace + "/" + ReleaseConfig.defaultPath)
-                    ? try ConfigLoader.load(workspace: workspace).publish : ReleaseConfig.Publish()
+                    ? try ConfigLoader.load(workspace: workspace) : nil
+                let settings = config?.publish ?? ReleaseConfig.Publish()
                 let (registry, upload) = try publishing.targets(settings, environment)
                 try await Publishing(
-                    options: publishing, jobs: jobs, reporter: reporter, environment: environment, settings: settings
+                    options: publishing, jobs: jobs, reporter: reporter, environment: environment, settings: settings,
+                    project: config?.project ?? ""
                 ).run(
                     output: output, workspace: self.output == nil || self.workspace != nil ? workspace : nil,
                     registry: registry, upload: upload)

@@ -33,8 +33,10 @@ struct PublishOptions: ParsableArguments {
 
     @Option(
         name: .customLong("tag"),
-        help: ArgumentHelp("The multi-arch tag (default: the release's version, + as _).", valueName: "tag"))
-    var tag: String?
+        help: ArgumentHelp(
+            "A tag of each multi-arch index; repeat for more (default: the config's publish.tags, else the release's version, + as _).",
+            valueName: "tag"))
+    var tag: [String] = []
 
     @Option(
         name: .customLong("upload"),
@@ -65,6 +67,10 @@ struct PublishOptions: ParsableArguments {
             throw ValidationError(
                 "--ca-file \(Escaping.shown(caFile)) \(problem); allowed: a PEM file of CA certificates")
         }
+        for tag in tag where !ImageTag.isValid(tag) {
+            throw ValidationError(
+                "--tag \(Escaping.shown(tag)) is not an OCI tag; allowed: [A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+        }
     }
 
     /// How to check servers' certificates: `--tls-verify`, and `--ca-file` else the config's `publish.caFile`.
@@ -74,7 +80,7 @@ struct PublishOptions: ParsableArguments {
 
     /// Whether any option was given: `kbuild release` takes them only with `--publish`.
     var given: Bool {
-        registry != nil || !tlsVerify || caFile != nil || tag != nil || upload != nil || dryRun || reverify
+        registry != nil || !tlsVerify || caFile != nil || !tag.isEmpty || upload != nil || dryRun || reverify
     }
 
     /// Where to publish: the options, KUBE_DOCKER_REGISTRY, then the config's `publish` section.
@@ -109,8 +115,10 @@ struct Publishing {
     let jobs: Int
     let reporter: Reporter
     let environment: [String: String]
-    /// The config's `publish` section (its `caFile`).
+    /// The config's `publish` section (its `caFile` and `tags`).
     var settings = ReleaseConfig.Publish()
+    /// The config's `project`, for `{{project}}` in `publish.tags` (without a config there are no templates).
+    var project = ""
 
     /// Verifies `output` (the workspace's git checks when `workspace` is given) while blobs go up, then
     /// pushes the manifests and tags and uploads.
@@ -154,16 +162,14 @@ struct Publishing {
     func publishImages(output: String, registry: String, verified: @Sendable () async throws -> Void = {})
         async throws -> ([ImagePublication], String?)
     {
-        guard
-            let tag = options.tag
-                ?? ReleaseVerifier.recordedVersion(directory: output + "/release-tars").map(
-                    ImagePublication.tag(version:))
-        else { throw PublishError.noVersion(directory: output + "/release-tars") }
+        let version = ReleaseVerifier.recordedVersion(directory: output + "/release-tars")
+        let tags = Self.tags(given: options.tag, settings: settings, project: project, version: version)
+        guard let tags else { throw PublishError.noVersion(directory: output + "/release-tars") }
         let target = PublishRegistry(registry)
         // With --tls-verify=false the registry's scheme is probed (a TLS handshake tried): while the images
         // are read, not after.
         let connecting = try options.dryRun ? nil : connect(target.host)
-        let publications = try ImagePublication.plan(output: output, registry: target, tag: tag)
+        let publications = try ImagePublication.plan(output: output, registry: target, tags: tags)
         guard let connecting else {
             try await verified()
             for line in ImagePublisher.dryRun(publications, host: target.host) { reporter.planned(line) }
@@ -178,6 +184,17 @@ struct Publishing {
             publications,
             "published \(publications.count) images to \(registry): \(summary.blobsPushed) blobs pushed (\(summary.bytesPushed) bytes), \(summary.blobsMounted) mounted, \(summary.blobsPresent) present; \(summary.manifestsPushed) manifests pushed, \(summary.manifestsPresent) present; \(summary.tagsSet) tags set, \(summary.tagsPresent) unchanged"
         )
+    }
+
+    /// Each binary's index tags: `--tag`s, else the config's `publish.tags` rendered, else the version tag;
+    /// nil when they need the version and the release records none.
+    static func tags(given: [String], settings: ReleaseConfig.Publish, project: String, version: String?)
+        -> ((String) -> [String])?
+    {
+        if !given.isEmpty { return { _ in given } }
+        guard let version else { return nil }
+        guard let templates = settings.tags else { return { _ in [ImagePublication.tag(version: version)] } }
+        return { ReleaseConfig.Publish.render(templates, project: project, version: version, binary: $0) }
     }
 
     /// A client of `host` with the auth files' credential for it, connecting (the scheme probed) meanwhile.

@@ -144,7 +144,7 @@ extension Kbuild {
             do {
                 try await Publishing(
                     options: publishing, jobs: PublishOptions.defaultJobs, reporter: reporter, environment: environment,
-                    settings: plan.config.publish
+                    settings: plan.config.publish, project: plan.config.project
                 ).run(
                     output: plan.layout.root, workspace: plan.workspace, registry: targets.registry,
                     upload: targets.upload)

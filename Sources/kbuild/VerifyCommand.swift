@@ -124,7 +124,8 @@ extension Kbuild {
                 let publicKey = try key.map { try Ed25519PublicKey(pemFile: $0) }
                 var verifier = ReleaseVerifier(
                     directory: directory, workspace: workspace, key: publicKey, jobs: jobs.count)
-                if let plan = try await plan(directory: directory) {
+                let plan = try await plan(directory: directory)
+                if let plan {
                     verifier.layout = plan.releaseLayout
                     let fields = Set(plan.config.version.stamp.assignments.map(\.field))
                     verifier.stamped =
@@ -183,7 +184,8 @@ extension Kbuild {
                 if let registry {
                     let checks = try await RegistryCheck.run(
                         output: Paths.parent(of: directory), registry: registry,
-                        tls: TLSOptions(verify: tlsVerify ?? true, caFile: caFile))
+                        tls: TLSOptions(verify: tlsVerify ?? true, caFile: caFile),
+                        settings: plan?.config.publish ?? .init(), project: plan?.config.project ?? "")
                     if !json { for check in checks { print(check.line) } }
                     registryPassed = !checks.contains { $0.status == .fail }
                 }

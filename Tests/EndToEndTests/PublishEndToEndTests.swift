@@ -188,6 +188,74 @@ import Testing
         #expect(writes.isEmpty, "a release failing verification is not published: \(writes)")
     }
 
+    /// `publish.tags: ["{{version}}", latest]`: both tags name the one index, set last; a repeat sends one
+    /// HEAD per tag and nothing else; `verify --registry` checks each tag.
+    @Test func configuredTagsAllNameTheIndex() async throws {
+        let shared = try await Self.release.value
+        let copy = try TemporaryDirectory("kbuild-publish-tags")
+        defer { copy.remove() }
+        let workspace = copy.appending("ws")
+        try FileManager.default.copyItem(atPath: shared, toPath: workspace)
+        let config = workspace + "/release/kbuild.yaml"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try writeFile(config, text + "\npublish:\n  tags: [\"{{version}}\", latest]\n")
+        let registry = try await RegistryServer.start()
+        defer { registry.stop() }
+        let target = registry.host + "/k8s"
+        let arguments = ["--registry", target, "--tls-verify=false"]
+
+        let dry = try await publish(workspace, arguments + ["--dry-run"])
+        try #require(dry.succeeded, "\(dry.stderr)")
+        let indexLine = try #require(
+            dry.stdout.split(separator: "\n").first { $0.contains("index    \(target)/kube-proxy:") })
+        let indexDigest = String(try #require(indexLine.split(separator: " ").last))
+        #expect(indexLine.contains("\(target)/kube-proxy:v1.4.0_build.7 "), "\(dry.stdout)")
+        #expect(dry.stdout.contains("tag      \(target)/kube-proxy:latest \(indexDigest)"), "\(dry.stdout)")
+
+        let first = try await publish(workspace, arguments)
+        try #require(first.succeeded, "\(first.stderr)\n\(first.stdout)")
+        // 3 binaries: 2 index tags and 2 per-arch names each.
+        #expect(first.stdout.contains("12 tags set, 0 unchanged"), "\(first.stdout)")
+        for tag in ["v1.4.0_build.7", "latest"] {
+            #expect(first.stdout.contains("tagged   \(target)/kube-proxy:\(tag) \(indexDigest)"), "\(first.stdout)")
+            let raw = try await skopeo([
+                "inspect", "--raw", "--tls-verify=false", "docker://\(target)/kube-proxy:\(tag)",
+            ])
+            #expect("sha256:" + Digest.of(Data(raw.utf8), .sha256).hex == indexDigest, "\(tag)")
+        }
+        // Tags last: no tag PUT before the last manifest PUT by digest.
+        let puts = try registry.requests().filter { $0.hasPrefix("PUT ") && $0.contains("/manifests/") }
+        let lastByDigest = try #require(puts.lastIndex { $0.contains("/manifests/sha256:") })
+        #expect(puts.prefix(lastByDigest).allSatisfy { $0.contains("/manifests/sha256:") }, "\(puts)")
+
+        let before = try registry.requests().count
+        let second = try await publish(workspace, arguments)
+        try #require(second.succeeded, "\(second.stderr)")
+        let again = try registry.requests().dropFirst(before)
+        #expect(
+            again.count == 12 && again.allSatisfy { $0.hasPrefix("HEAD ") && $0.contains("/manifests/") }, "\(again)")
+        #expect(second.stdout.contains("0 tags set, 12 unchanged"), "\(second.stdout)")
+
+        let checked = try await runKbuild(
+            ["verify", "--registry", target, "--tls-verify=false"], in: workspace, Self.environment)
+        #expect(checked.succeeded, "\(checked.stdout)\(checked.stderr)")
+        for tag in ["v1.4.0_build.7", "latest"] {
+            #expect(
+                checked.stdout.contains(
+                    "ok   registry   \(target)/kube-proxy:\(tag): \(indexDigest) and its 2 manifests"),
+                "\(checked.stdout)")
+        }
+
+        // --tag overrides the config: only that tag is looked up and set.
+        let given = try await publish(workspace, arguments + ["--tag", "stable", "--dry-run"])
+        try #require(given.succeeded, "\(given.stderr)")
+        #expect(given.stdout.contains("index    \(target)/kube-proxy:stable \(indexDigest)"), "\(given.stdout)")
+        #expect(!given.stdout.contains(":latest"), "\(given.stdout)")
+        let bad = try await publish(workspace, arguments + ["--tag", "v1+meta"])
+        #expect(bad.status == 64, "\(bad.stderr)")
+        #expect(bad.stderr.contains("--tag \"v1+meta\" is not an OCI tag"), "\(bad.stderr)")
+    }
+
     @Test func basicAuthComesFromTheAuthFileAndAWrongPasswordIsOneLine() async throws {
         let workspace = try await Self.release.value
         let registry = try await RegistryServer.start(user: "releaser", password: "s3cret-pass")

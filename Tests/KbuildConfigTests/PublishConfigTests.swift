@@ -1,4 +1,5 @@
 import Foundation
+import KbuildArtifact
 import KbuildConfig
 import TestSupport
 import Testing
@@ -31,7 +32,7 @@ struct PublishConfigTests {
             field: "publish.upload", "without credentials")
         try workspace.expectError(
             binaries + "publish:\n  regisry: x\n", line: 5, column: 3, field: "publish.regisry",
-            "unknown key \"regisry\" in publish; allowed: registry, upload, caFile")
+            "unknown key \"regisry\" in publish; allowed: registry, upload, caFile, tags")
     }
 
     /// `caFile` is relative to the config and must hold a PEM certificate, checked when the config loads.
@@ -50,5 +51,44 @@ struct PublishConfigTests {
         try workspace.expectError(
             binaries + "publish:\n  caFile: ..\n", line: 5, column: 11, field: "publish.caFile", "is not a regular file"
         )
+    }
+
+    /// `publish.tags`: templates of the index's tags, rendered per binary with `+` as `_`; absent, the
+    /// version tag alone (nil).
+    @Test func tagsAreTemplatesRenderedPerBinary() throws {
+        let workspace = try Workspace()
+        #expect(try workspace.load(binaries).publish.tags == nil)
+        let config = try workspace.load(
+            binaries + "publish:\n  tags: [\"{{version}}\", latest, \"{{project}}-{{bareVersion}}-{{binary}}\"]\n")
+        let tags = try #require(config.publish.tags)
+        #expect(tags.map(\.description) == ["{{version}}", "latest", "{{project}}-{{bareVersion}}-{{binary}}"])
+        #expect(
+            ReleaseConfig.Publish.render(tags, project: "kubernetes", version: "v1.4.0+build.7", binary: "kubectl")
+                == ["v1.4.0_build.7", "latest", "kubernetes-1.4.0_build.7-kubectl"])
+    }
+
+    @Test func badTagsNameTheirPlace() throws {
+        let workspace = try Workspace()
+        try workspace.expectError(
+            binaries + "publish:\n  tags: []\n", line: 5, column: 9, field: "publish.tags",
+            "empty; allowed: one tag or more")
+        try workspace.expectError(
+            binaries + "publish:\n  tags: [\"{{Version}}\"]\n", line: 5, column: 10, field: "publish.tags[0]",
+            "\"{{Version}}\": unknown field \"Version\"; allowed: project, version")
+        try workspace.expectError(
+            binaries + "publish:\n  tags: [\"{{version}}-{{arch}}\"]\n", line: 5, column: 10,
+            field: "publish.tags[0]",
+            "{{arch}} is not known for an index over every platform; allowed: project, version, bareVersion, binary")
+        try workspace.expectError(
+            binaries + "publish:\n  tags: [latest, \"v{{bareVersion}}\", \"{{version}}\"]\n", line: 5, column: 38,
+            field: "publish.tags[2]",
+            "\"{{version}}\" names the same tag as \"v{{bareVersion}}\"; allowed: each tag once")
+        try workspace.expectError(
+            binaries + "publish:\n  tags: [\"-{{version}}\"]\n", line: 5, column: 10, field: "publish.tags[0]",
+            "\"-{{version}}\" renders \"-v1.2.3-rc.1_a1b2\", not an OCI tag; allowed: [A-Za-z0-9_][A-Za-z0-9._-]{0,127}"
+        )
+        try workspace.expectError(
+            binaries + "publish:\n  tags: \"{{version}}\"\n", line: 5, column: 9, field: "publish.tags",
+            "expected a list of strings")
     }
 }

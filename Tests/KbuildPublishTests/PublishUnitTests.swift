@@ -145,7 +145,7 @@ import Testing
             path: try await ImageArchiveTests().image(in: directory, arch: "amd64", layer: layer))
         let index = OCIIndex.over([image]).bytes
         let publication = ImagePublication(
-            binary: "big", repository: "team/big", tag: "v1", images: [image], index: index,
+            binary: "big", repository: "team/big", tags: ["v1"], images: [image], index: index,
             indexDigest: OCIJSON.digest(index), archTags: [])
         let client = RegistryClient(host: registry.host, plainHTTP: true, credential: nil)
         let events = Mutex<[WorkProgress]>([])
@@ -194,7 +194,7 @@ import Testing
         let index = OCIIndex.over([image]).bytes
         let publications = ["paused", "cut"].map { name in
             ImagePublication(
-                binary: name, repository: "team/" + name, tag: "v1", images: [image], index: index,
+                binary: name, repository: "team/" + name, tags: ["v1"], images: [image], index: index,
                 indexDigest: OCIJSON.digest(index), archTags: [])
         }
         let client = RegistryClient(host: proxy.host, plainHTTP: true, credential: nil)
