@@ -18,7 +18,7 @@ extension Kbuild {
                 binary with images, pushes each architecture's image from \
                 _output/release-images/<arch>/<bin>.tar (blobs the registry lacks, then the manifest by \
                 digest) and an OCI image index over them, tagged last as <registry>/<bin>:<version with + as \
-                _>, and each architecture's own name (its tarball's RepoTags, <registry>/<bin>-<arch>:<md5>; \
+                _> (or each tag of the config's publish.tags, or of --tag, repeatable), and each architecture's own name (its tarball's RepoTags, <registry>/<bin>-<arch>:<md5>; \
                 blobs mounted, not resent). Blobs and manifests the registry has are skipped: a re-run \
                 completes an interrupted publish, a repeat pushes nothing. --dry-run prints what \
                 would be pushed, by digest, without contacting the registry.

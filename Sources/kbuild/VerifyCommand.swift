@@ -27,8 +27,8 @@ extension Kbuild {
                 (<project>.intoto.jsonl), when present, must name exactly the files and digests of SHA256SUMS; \
                 with --key, the DSSE envelope and SHA256SUMS.sig must verify. Entries of one tarball failing \
                 a check the same way are listed up to 20, then counted; an image tarball over 512 MiB is \
-                refused before it is read. With --registry, every image's \
-                multi-arch tag must resolve in that registry to the index digest the release records, and \
+                refused before it is read. With --registry, each tag of every \
+                image's multi-arch index (the config's publish.tags, else the version) must resolve in that registry to the index digest the release records, and \
                 every architecture's manifest must be there by digest (credentials, --ca-file and proxies as for `kbuild publish`).
 
                 With a release config (--config, else <workspace>/release/kbuild.yaml), verify plans the \

@@ -25,6 +25,14 @@ import Testing
         return directory.path
     }
 
+    /// A copy of the shared release's workspace, at `ws` in a new temporary directory: for a test that writes.
+    static func releaseCopy(_ name: String) async throws -> TemporaryDirectory {
+        let shared = try await release.value
+        let copy = try TemporaryDirectory(name)
+        try FileManager.default.copyItem(atPath: shared, toPath: copy.appending("ws"))
+        return copy
+    }
+
     func publish(_ workspace: String, _ arguments: [String], _ extra: [String: String?] = [:]) async throws
         -> CommandResult
     {
@@ -137,11 +145,9 @@ import Testing
     /// A repeat publish of an unchanged release sends one HEAD per tag and verifies nothing; a write to any
     /// file of the release (even the same bytes, `touch`) verifies it again, and a changed byte is refused.
     @Test func aSecondPublishSendsOnlyTagHEADsAndVerifiesAgainOnlyWhenAFileChanged() async throws {
-        let shared = try await Self.release.value
-        let copy = try TemporaryDirectory("kbuild-publish-again")
+        let copy = try await Self.releaseCopy("kbuild-publish-again")
         defer { copy.remove() }
         let workspace = copy.appending("ws")
-        try FileManager.default.copyItem(atPath: shared, toPath: workspace)
         let registry = try await RegistryServer.start()
         defer { registry.stop() }
         let arguments = ["--registry", registry.host, "--tls-verify=false"]
@@ -191,11 +197,9 @@ import Testing
     /// `publish.tags: ["{{version}}", latest]`: both tags name the one index, set last; a repeat sends one
     /// HEAD per tag and nothing else; `verify --registry` checks each tag.
     @Test func configuredTagsAllNameTheIndex() async throws {
-        let shared = try await Self.release.value
-        let copy = try TemporaryDirectory("kbuild-publish-tags")
+        let copy = try await Self.releaseCopy("kbuild-publish-tags")
         defer { copy.remove() }
         let workspace = copy.appending("ws")
-        try FileManager.default.copyItem(atPath: shared, toPath: workspace)
         let config = workspace + "/release/kbuild.yaml"
         let text = try String(contentsOfFile: config, encoding: .utf8)
         try writeFile(config, text + "\npublish:\n  tags: [\"{{version}}\", latest]\n")

@@ -125,6 +125,23 @@ import Testing
         }
     }
 
+    /// Several index tags: repeats dropped, none taken for a per-arch name, and one that is no OCI tag refused.
+    @Test func indexTagsAreDistinctAndValid() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let images = [(binary: "kubelet", tarball: try await image(in: directory, arch: "amd64", layer: [1]))]
+        let publications = try ImagePublication.group(
+            images, tags: { ["v1", "latest", "v1", $0] }, repository: { "team/" + $0 })
+        #expect(publications.map(\.tags) == [["v1", "latest", "kubelet"]])
+        #expect(
+            publications.map { $0.references(host: "r") } == [
+                ["r/team/kubelet:v1", "r/team/kubelet:latest", "r/team/kubelet:kubelet"]
+            ])
+        #expect(throws: PublishError.badTag(binary: "kubelet", tag: "v1+meta")) {
+            try ImagePublication.group(images, tags: { _ in ["latest", "v1+meta"] }, repository: { $0 })
+        }
+    }
+
     @Test func versionTagsReplacePlus() {
         #expect(ImagePublication.tag(version: "v1.4.0+build.7") == "v1.4.0_build.7")
         #expect(PublishRegistry("localhost:5000/team").repository("kubelet") == "team/kubelet")
