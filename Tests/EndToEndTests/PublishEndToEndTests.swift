@@ -216,10 +216,16 @@ import Testing
         #expect(indexLine.contains("\(target)/kube-proxy:v1.4.0_build.7 "), "\(dry.stdout)")
         #expect(dry.stdout.contains("tag      \(target)/kube-proxy:latest \(indexDigest)"), "\(dry.stdout)")
 
-        let first = try await publish(workspace, arguments)
+        let summary = copy.appending("summary.md")
+        let first = try await publish(
+            workspace, arguments, ["GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary])
         try #require(first.succeeded, "\(first.stderr)\n\(first.stdout)")
         // 3 binaries: 2 index tags and 2 per-arch names each.
         #expect(first.stdout.contains("12 tags set, 0 unchanged"), "\(first.stdout)")
+        let table = try String(contentsOfFile: summary, encoding: .utf8)
+        for tag in ["v1.4.0_build.7", "latest"] {
+            #expect(table.contains("| `\(target)/kube-proxy:\(tag)` | index | `\(indexDigest)` |"), "\(table)")
+        }
         for tag in ["v1.4.0_build.7", "latest"] {
             #expect(first.stdout.contains("tagged   \(target)/kube-proxy:\(tag) \(indexDigest)"), "\(first.stdout)")
             let raw = try await skopeo([
@@ -255,6 +261,15 @@ import Testing
         try #require(given.succeeded, "\(given.stderr)")
         #expect(given.stdout.contains("index    \(target)/kube-proxy:stable \(indexDigest)"), "\(given.stdout)")
         #expect(!given.stdout.contains(":latest"), "\(given.stdout)")
+        var env = Self.environment
+        env["KUBE_BUILD_PLATFORMS"] = "linux/amd64 linux/arm64"
+        let released = try await runKbuild(
+            ["release", "--publish"] + arguments + ["--tag", "stable", "--tag", "edge", "--dry-run"], in: workspace, env
+        )
+        try #require(released.succeeded, "\(released.stderr)")
+        // A new release of the workspace, its tree changed (the config): its digests are its own.
+        #expect(released.stdout.contains("index    \(target)/kube-proxy:stable sha256:"), "\(released.stdout)")
+        #expect(released.stdout.contains("tag      \(target)/kube-proxy:edge sha256:"), "\(released.stdout)")
         let bad = try await publish(workspace, arguments + ["--tag", "v1+meta"])
         #expect(bad.status == 64, "\(bad.stderr)")
         #expect(bad.stderr.contains("--tag \"v1+meta\" is not an OCI tag"), "\(bad.stderr)")
