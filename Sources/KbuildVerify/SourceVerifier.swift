@@ -22,13 +22,15 @@ struct SourceVerifier {
                 text = String(decoding: bytes, as: UTF8.self)
             }
         }
-        func value(_ key: String) -> String? {
-            for line in text.split(separator: "\n") where line.hasPrefix(key + "=") {
-                return line.dropFirst(key.count + 1).trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
-            }
-            return nil
+        return (value("KUBE_GIT_COMMIT", in: text), value("KUBE_GIT_VERSION", in: text), entries)
+    }
+
+    /// `KEY='value'` of `.kube-git-version` (quotes dropped), or nil when no line sets `key`.
+    private static func value(_ key: String, in text: String) -> String? {
+        for line in text.split(separator: "\n") where line.hasPrefix(key + "=") {
+            return line.dropFirst(key.count + 1).trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
         }
-        return (value("KUBE_GIT_COMMIT"), value("KUBE_GIT_VERSION"), entries)
+        return nil
     }
 
     /// Only the version `.kube-git-version` records, read up to that entry: it sorts first, so a large
@@ -38,11 +40,7 @@ struct SourceVerifier {
         while let header = try? reader.next() {
             guard header.path == ".kube-git-version" else { continue }
             let text = String(decoding: (try? reader.readAll(limit: 1 << 16)) ?? [], as: UTF8.self)
-            for line in text.split(separator: "\n") where line.hasPrefix("KUBE_GIT_VERSION=") {
-                return line.dropFirst("KUBE_GIT_VERSION=".count).trimmingCharacters(
-                    in: CharacterSet(charactersIn: "'\""))
-            }
-            return nil
+            return value("KUBE_GIT_VERSION", in: text)
         }
         return nil
     }

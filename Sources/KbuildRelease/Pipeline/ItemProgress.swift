@@ -1,9 +1,9 @@
 import KbuildCore
 import Synchronization
 
-/// Reports the items of a step that takes seconds (tarballs packed, images pushed, files uploaded) as
-/// `ReleaseEvent.progress`: how many are done of how many, and which are under way. A step reporting
-/// bytes instead sends `WorkProgress` with `unit: .bytes` through `StepContext.progress` itself.
+/// Reports the items of a step that takes seconds (tarballs packed, images written) as
+/// `ReleaseEvent.progress`: how many are done of how many, and which are under way. Publishing counts
+/// bytes with its own twin, `TransferProgress` in KbuildPublish.
 public final class ItemProgress: Sendable {
     private struct State {
         var done: Int64 = 0

@@ -79,11 +79,7 @@ public struct PlanDocument: Codable, Sendable, Hashable {
 
     /// Sorted keys, two-space indentation, a final newline: the same plan gives the same bytes.
     public func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(self)
-        data.append(UInt8(ascii: "\n"))
-        return data
+        try CanonicalJSON.encode(self)
     }
 }
 
